@@ -1,0 +1,11 @@
+-- Events received per day: the example pipeline's report.
+{{ config(materialized='table') }}
+
+select
+  received_on as day,
+  count(*) as events,
+  count(distinct event_type) as event_types,
+  min(received_at) as first_received_at,
+  max(received_at) as last_received_at
+from {{ ref('stg_generic__events') }}
+group by received_on

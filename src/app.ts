@@ -1,0 +1,48 @@
+/**
+ * The HTTP app: parses env once per request, gives every request an id, mounts each stage's
+ * routes, and turns every error into `{ error: { code, message, requestId } }` with the status
+ * from the one error table.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { createRuntime, type AppEnv } from "./env.ts";
+import { webhookRoutes } from "./ingest/routes.ts";
+import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
+import { newRequestId } from "./lib/ids.ts";
+import { healthRoutes } from "./report/health.ts";
+import { opsRoutes } from "./report/ops.ts";
+import { reportRoutes } from "./report/reports.ts";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  const requestId = newRequestId();
+  c.set("requestId", requestId);
+  c.header("X-Request-Id", requestId);
+  c.set("runtime", createRuntime(c.env, "fetch"));
+  await next();
+});
+
+app.route("/", webhookRoutes);
+app.route("/", healthRoutes);
+app.route("/", reportRoutes);
+app.route("/", opsRoutes);
+
+app.notFound((c) => {
+  throw new SluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`);
+});
+
+app.onError((err, c) => {
+  const requestId = c.get("requestId") ?? newRequestId();
+  const error =
+    err instanceof HTTPException
+      ? new SluiceError(err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthorized" : "bad_request", err.message)
+      : toSluiceError(err);
+  const log = c.get("runtime")?.log;
+  const fields = { requestId, method: c.req.method, path: c.req.path, status: error.status, code: error.code, error: error.message };
+  if (error.status >= 500) (log?.error ?? console.error)("http.error", fields);
+  else log?.info("http.rejected", fields);
+  // A 500 that is not ours could carry internals; say only that it failed.
+  const body = error.code === "internal" ? new SluiceError("internal", "internal error") : error;
+  return c.json(errorBody(body, requestId), error.status);
+});

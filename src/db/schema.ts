@@ -1,0 +1,110 @@
+/**
+ * Sluice's own tables, all prefixed `_sluice_`. This file is the source of truth: `npm run
+ * db:generate` turns changes here into a migration under migrations/, which wrangler applies.
+ * Timestamps are ISO-8601 UTC text so that SQLite's date functions and humans read them alike.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** One row per (batch, stream) load: the ledger that says whether a load completed. */
+export const loads = sqliteTable(
+  "_sluice_loads",
+  {
+    loadId: text("load_id").primaryKey(),
+    source: text("source").notNull(),
+    stream: text("stream").notNull(),
+    status: text("status", { enum: ["loaded", "failed"] }).notNull(),
+    /** Records in the batch for this stream. */
+    records: integer("records").notNull(),
+    /** Rows that were new to the raw table. */
+    inserted: integer("inserted").notNull(),
+    /** Records whose key was already loaded (redeliveries, provider retries). */
+    duplicates: integer("duplicates").notNull(),
+    quarantined: integer("quarantined").notNull().default(0),
+    r2Key: text("r2_key"),
+    bytes: integer("bytes"),
+    startedAt: text("started_at").notNull(),
+    finishedAt: text("finished_at"),
+    error: text("error"),
+  },
+  (t) => [index("_sluice_loads_stream_idx").on(t.source, t.stream, t.startedAt)],
+);
+
+/** One row per invocation of the model runner. */
+export const modelRuns = sqliteTable(
+  "_sluice_model_runs",
+  {
+    runId: text("run_id").primaryKey(),
+    trigger: text("trigger", { enum: ["cron", "manual"] }).notNull(),
+    cron: text("cron"),
+    status: text("status", { enum: ["running", "success", "error"] }).notNull(),
+    startedAt: text("started_at").notNull(),
+    finishedAt: text("finished_at"),
+    elapsedMs: integer("elapsed_ms"),
+    /** The selection and flags the run was started with, as JSON (dbt's `args`). */
+    args: text("args", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("_sluice_model_runs_started_idx").on(t.startedAt)],
+);
+
+/** Per-node results of a run, after dbt's run_results.json. */
+export const modelResults = sqliteTable(
+  "_sluice_model_results",
+  {
+    runId: text("run_id").notNull(),
+    uniqueId: text("unique_id").notNull(),
+    status: text("status", { enum: ["success", "error", "skipped"] }).notNull(),
+    startedAt: text("started_at").notNull(),
+    finishedAt: text("finished_at").notNull(),
+    executionMs: integer("execution_ms").notNull(),
+    rowsAffected: integer("rows_affected"),
+    message: text("message"),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.uniqueId] })],
+);
+
+/** Records that could not be loaded as typed rows, kept with the reason so they can be redriven. */
+export const quarantine = sqliteTable(
+  "_sluice_quarantine",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    source: text("source").notNull(),
+    stream: text("stream").notNull(),
+    key: text("key").notNull(),
+    loadId: text("load_id").notNull(),
+    r2Key: text("r2_key"),
+    reason: text("reason").notNull(),
+    record: text("record").notNull(),
+    status: text("status", { enum: ["open", "retried"] }).notNull().default("open"),
+    quarantinedAt: text("quarantined_at").notNull(),
+    retriedAt: text("retried_at"),
+  },
+  (t) => [index("_sluice_quarantine_stream_idx").on(t.source, t.stream, t.status)],
+);
+
+/** Messages that exhausted their retries, as read back from the dead-letter queues. */
+export const deadLetters = sqliteTable(
+  "_sluice_dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    queue: text("queue").notNull(),
+    messageId: text("message_id").notNull().unique(),
+    kind: text("kind"),
+    source: text("source"),
+    stream: text("stream"),
+    key: text("key"),
+    attempts: integer("attempts").notNull(),
+    reason: text("reason").notNull(),
+    body: text("body").notNull(),
+    receivedAt: text("received_at")
+      .notNull()
+      .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+  },
+  (t) => [index("_sluice_dead_letters_stream_idx").on(t.source, t.stream)],
+);
+
+export type Load = typeof loads.$inferSelect;
+export type ModelRun = typeof modelRuns.$inferSelect;
+export type ModelResult = typeof modelResults.$inferSelect;
+export type QuarantineRow = typeof quarantine.$inferSelect;
+export type DeadLetter = typeof deadLetters.$inferSelect;

@@ -1,0 +1,53 @@
+/** WebCrypto helpers shared by webhook verifiers, token checks and record keys. */
+const encoder = new TextEncoder();
+
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Parses lowercase or uppercase hex; returns undefined for anything that is not hex. */
+export function fromHex(hex: string): Bytes | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function utf8(text: string): Bytes {
+  return encoder.encode(text);
+}
+
+export async function sha256Hex(data: string | Bytes): Promise<string> {
+  const bytes = typeof data === "string" ? utf8(data) : data;
+  return toHex(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+export async function hmacSha256(secret: string | Bytes, data: Bytes): Promise<Bytes> {
+  const keyBytes = typeof secret === "string" ? utf8(secret) : secret;
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+}
+
+/**
+ * Constant-time equality. Both sides are hashed first, so inputs of different lengths take the
+ * same time and the comparison never leaks the expected length; equal digests mean equal inputs.
+ */
+export async function timingSafeEqual(a: string | Bytes, b: string | Bytes): Promise<boolean> {
+  const [ha, hb] = await Promise.all([
+    crypto.subtle.digest("SHA-256", typeof a === "string" ? utf8(a) : a),
+    crypto.subtle.digest("SHA-256", typeof b === "string" ? utf8(b) : b),
+  ]);
+  const x = new Uint8Array(ha);
+  const y = new Uint8Array(hb);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0;
+}
+
+/** True if `candidate` equals any of `allowed`, checking every entry so timing reveals nothing. */
+export async function matchesAny(candidate: string | Bytes, allowed: readonly (string | Bytes)[]): Promise<boolean> {
+  const results = await Promise.all(allowed.map((value) => timingSafeEqual(candidate, value)));
+  return results.includes(true);
+}

@@ -1,0 +1,74 @@
+/**
+ * Sluice's one error vocabulary. Every failure that crosses a stage boundary is a SluiceError
+ * with a code; the code alone decides the HTTP status and whether a queue message is retried.
+ */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error code, with its HTTP status and whether the operation may succeed if retried. */
+export const errorCodes = {
+  bad_request: { status: 400, retryable: false },
+  invalid_json: { status: 400, retryable: false },
+  invalid_message: { status: 400, retryable: false },
+  unauthorized: { status: 401, retryable: false },
+  bad_signature: { status: 401, retryable: false },
+  not_found: { status: 404, retryable: false },
+  unknown_source: { status: 404, retryable: false },
+  unknown_report: { status: 404, retryable: false },
+  method_not_allowed: { status: 405, retryable: false },
+  payload_too_large: { status: 413, retryable: false },
+  unsupported_media_type: { status: 415, retryable: false },
+  invalid_config: { status: 500, retryable: false },
+  model_failed: { status: 500, retryable: false },
+  internal: { status: 500, retryable: false },
+  storage_unavailable: { status: 503, retryable: true },
+  queue_unavailable: { status: 503, retryable: true },
+  source_not_configured: { status: 503, retryable: true },
+  model_not_built: { status: 503, retryable: true },
+} as const satisfies Record<string, { status: ContentfulStatusCode; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class SluiceError extends Error {
+  override readonly name = "SluiceError";
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  /** Safe, structured context for logs. Never put secrets or whole payloads here. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? errorCodes[code].retryable;
+    this.details = options.details;
+  }
+
+  get status(): ContentfulStatusCode {
+    return errorCodes[this.code].status;
+  }
+}
+
+/**
+ * Wraps anything thrown by a binding (D1, R2, a queue) so that callers see a SluiceError.
+ * Binding failures are transient unless proven otherwise, so the default is retryable.
+ */
+export function toSluiceError(
+  error: unknown,
+  fallback: ErrorCode = "internal",
+  details?: Record<string, unknown>,
+): SluiceError {
+  if (error instanceof SluiceError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SluiceError(fallback, message, { cause: error, ...(details ? { details } : {}) });
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId: string };
+}
+
+export function errorBody(error: SluiceError, requestId: string): ErrorBody {
+  return { error: { code: error.code, message: error.message, requestId } };
+}

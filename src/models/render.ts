@@ -1,0 +1,36 @@
+/**
+ * Renders a model's Jinja SQL with `@huggingface/jinja`, a pure interpreter (workerd forbids
+ * compiling templates into functions). The same code runs at build time, to discover refs,
+ * sources and config, and in the Worker, to produce the SQL that runs.
+ */
+import { Template } from "@huggingface/jinja";
+
+export interface RenderHooks {
+  ref(model: string): string;
+  source(source: string, table: string): string;
+  /** Receives `config(...)` keyword arguments; renders as nothing, as in dbt. */
+  config?(values: Record<string, unknown>): void;
+}
+
+export function renderSql(template: string, hooks: RenderHooks): string {
+  return new Template(template).render({
+    ref: (model: unknown) => hooks.ref(String(model)),
+    source: (source: unknown, table: unknown) => hooks.source(String(source), String(table)),
+    config: (kwargs: unknown) => {
+      hooks.config?.(toPlain(kwargs) as Record<string, unknown>);
+      return "";
+    },
+  });
+}
+
+/** Converts the interpreter's runtime values (keyword-argument maps, wrapped scalars) to JS. */
+function toPlain(value: unknown): unknown {
+  if (value instanceof Map) {
+    return Object.fromEntries([...value.entries()].map(([k, v]) => [String(k), toPlain(v)]));
+  }
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === "object" && "value" in value && "type" in value) {
+    return toPlain((value as { value: unknown }).value);
+  }
+  return value;
+}

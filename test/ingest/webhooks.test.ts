@@ -1,0 +1,176 @@
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { RecordMessage } from "../../src/messages.ts";
+import { genericSecret } from "../support/fixtures.ts";
+import { genericWebhook, hmacHex, sha256Hex } from "../support/http.ts";
+import { call, origin, recordingQueue, type Sent } from "../support/worker.ts";
+
+let ingest: { queue: Queue; sent: Sent[] };
+const post = (request: Request, overrides: Partial<Env> = {}) => call(request, { INGEST: ingest.queue, ...overrides });
+
+beforeEach(() => {
+  ingest = recordingQueue(env.INGEST);
+});
+
+describe("POST /v1/webhooks/generic: happy", () => {
+  it("accepts a signed JSON event, answers 202 and enqueues the envelope", async () => {
+    const body = JSON.stringify({ type: "order.created", id: 42 });
+    const response = await post(await genericWebhook(origin, { body, eventId: "evt_1" }));
+
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 1, key: "evt_1" });
+    expect(ingest.sent).toHaveLength(1);
+    const message = ingest.sent[0]!.body as RecordMessage;
+    expect(message).toMatchObject({
+      v: 1,
+      kind: "record",
+      source: "generic",
+      stream: "events",
+      key: "evt_1",
+      payload: { type: "order.created", id: 42 },
+    });
+    expect(message.deliveryId).toBe(response.headers.get("x-request-id"));
+    expect(Date.parse(message.receivedAt)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it("keys an event without X-Sluice-Event-Id by the SHA-256 of its body", async () => {
+    const body = JSON.stringify({ hello: "world" });
+    const response = await post(await genericWebhook(origin, { body }));
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 1, key: await sha256Hex(body) });
+  });
+
+  it("accepts every secret of a rotated list", async () => {
+    for (const secret of ["test-generic-secret-old", "test-generic-secret"]) {
+      const response = await post(await genericWebhook(origin, { body: "{}", secret }));
+      expect(response.status).toBe(202);
+    }
+    expect(ingest.sent).toHaveLength(2);
+  });
+
+  it("accepts an uppercase hex signature", async () => {
+    const body = '{"a":1}';
+    const signature = `sha256=${(await hmacHex(genericSecret, body)).toUpperCase()}`;
+    const response = await post(
+      new Request(`${origin}/v1/webhooks/generic`, { method: "POST", headers: { "x-sluice-signature": signature }, body }),
+    );
+    expect(response.status).toBe(202);
+  });
+
+  it("claim-checks a body over 100 KB: the payload goes to R2 and the message carries its key", async () => {
+    const body = JSON.stringify({ type: "big", blob: "x".repeat(150 * 1024) });
+    const response = await post(await genericWebhook(origin, { body, eventId: "evt_big" }));
+    expect(response.status).toBe(202);
+
+    const message = ingest.sent[0]!.body as RecordMessage;
+    expect(message.payload).toBeUndefined();
+    expect(message.r2Key).toMatch(/^claims\/generic\/events\/dt=\d{4}-\d{2}-\d{2}\/req_[0-9a-z]{26}\.json$/);
+    const stored = await env.RAW.get(message.r2Key!);
+    expect(await stored!.text()).toBe(body);
+  });
+});
+
+describe("POST /v1/webhooks/:source: bad input", () => {
+  const expectError = async (response: Response, status: number, code: string) => {
+    expect(response.status).toBe(status);
+    const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe(code);
+    expect(body.error.message.length).toBeGreaterThan(0);
+    expect(body.error.requestId).toBe(response.headers.get("x-request-id"));
+    expect(ingest.sent).toHaveLength(0);
+    return body.error;
+  };
+
+  it("rejects a missing signature with 401 bad_signature", async () => {
+    const request = new Request(`${origin}/v1/webhooks/generic`, { method: "POST", body: "{}" });
+    const error = await expectError(await post(request), 401, "bad_signature");
+    expect(error.message).toBe("missing signature header x-sluice-signature");
+  });
+
+  it.each([
+    ["no prefix", (hex: string) => hex],
+    ["wrong prefix", (hex: string) => `sha1=${hex}`],
+    ["not hex", () => "sha256=zz"],
+    ["truncated", (hex: string) => `sha256=${hex.slice(0, 40)}`],
+    ["empty", () => ""],
+  ])("rejects a malformed signature (%s) with 401 bad_signature", async (_, mangle) => {
+    const body = "{}";
+    const request = new Request(`${origin}/v1/webhooks/generic`, {
+      method: "POST",
+      headers: { "x-sluice-signature": mangle(await hmacHex(genericSecret, body)) },
+      body,
+    });
+    await expectError(await post(request), 401, "bad_signature");
+  });
+
+  it("rejects a signature made with the wrong secret with 401 bad_signature", async () => {
+    const request = await genericWebhook(origin, { body: "{}", secret: "not-the-secret" });
+    const error = await expectError(await post(request), 401, "bad_signature");
+    expect(error.message).toBe("signature does not match");
+  });
+
+  it("rejects a body changed after signing with 401 bad_signature", async () => {
+    const signed = await genericWebhook(origin, { body: '{"amount":1}' });
+    const tampered = new Request(signed, { body: '{"amount":9}' });
+    await expectError(await post(tampered), 401, "bad_signature");
+  });
+
+  it("answers an unknown source with 404 unknown_source", async () => {
+    const request = new Request(`${origin}/v1/webhooks/nosuch`, { method: "POST", body: "{}" });
+    const error = await expectError(await post(request), 404, "unknown_source");
+    expect(error.message).toBe('no webhook source named "nosuch"');
+  });
+
+  it("rejects a body over 1 MB with 413 payload_too_large", async () => {
+    const body = JSON.stringify({ blob: "x".repeat(1024 * 1024) });
+    await expectError(await post(await genericWebhook(origin, { body })), 413, "payload_too_large");
+  });
+
+  it("rejects an oversized chunked body (no Content-Length) with 413", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 20; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const request = new Request(`${origin}/v1/webhooks/generic`, {
+      method: "POST",
+      headers: { "x-sluice-signature": "sha256=00" },
+      body: stream,
+      // @ts-expect-error: workerd needs duplex for a streamed body
+      duplex: "half",
+    });
+    await expectError(await post(request), 413, "payload_too_large");
+  });
+
+  it.each([
+    ["plain text", "hello"],
+    ["truncated JSON", '{"a":'],
+    ["invalid UTF-8", new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d])],
+  ])("rejects a correctly signed body that is not JSON (%s) with 400 invalid_json", async (_, body) => {
+    await expectError(await post(await genericWebhook(origin, { body })), 400, "invalid_json");
+  });
+
+  it("rejects an event id longer than 512 characters with 400", async () => {
+    const request = await genericWebhook(origin, { body: "{}", eventId: "e".repeat(513) });
+    await expectError(await post(request), 400, "bad_request");
+  });
+
+  it("answers 503 source_not_configured when the source has no secret, and enqueues nothing", async () => {
+    const request = await genericWebhook(origin, { body: "{}" });
+    const error = await expectError(await post(request, { GENERIC_WEBHOOK_SECRET: "" }), 503, "source_not_configured");
+    expect(error.message).toBe('source "generic" has no signing secret configured');
+  });
+
+  it("answers 503 queue_unavailable when the queue refuses the message, so the sender retries", async () => {
+    const failing = { send: async () => Promise.reject(new Error("queue down")) } as unknown as Queue;
+    const response = await call(await genericWebhook(origin, { body: "{}" }), { INGEST: failing });
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");
+  });
+
+  it("answers GET on the webhook path with 404 not_found", async () => {
+    await expectError(await post(new Request(`${origin}/v1/webhooks/generic`)), 404, "not_found");
+  });
+});

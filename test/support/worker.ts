@@ -1,0 +1,33 @@
+/**
+ * Drives the real Worker inside workerd. `recordingQueue` wraps a real queue binding and keeps
+ * a copy of each message sent, so a test can assert exactly what was (or was not) enqueued.
+ */
+import { createExecutionContext, env } from "cloudflare:test";
+import worker from "../../src/index.ts";
+
+export interface Sent {
+  body: unknown;
+}
+
+export function recordingQueue(queue: Queue): { queue: Queue; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const recorder = {
+    async send(body: unknown, options?: QueueSendOptions) {
+      await queue.send(body, options);
+      sent.push({ body });
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) {
+      const list = [...messages];
+      await queue.sendBatch(list, options);
+      for (const message of list) sent.push({ body: message.body });
+    },
+  } as Queue;
+  return { queue: recorder, sent };
+}
+
+/** Calls the Worker's fetch handler with the test env (or an override of it). */
+export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
+  return worker.fetch(request, { ...env, ...overrides }, createExecutionContext());
+}
+
+export const origin = "https://sluice.test";
