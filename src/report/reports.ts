@@ -53,13 +53,33 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
     report: name,
     rows: rows.results,
     meta: {
-      columns: columns.results.map((col) => ({ name: col.name, type: col.type || null })),
+      columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows.results) })),
       row_count: rows.results.length,
       generated_at: new Date().toISOString(),
       last_run: lastRun[0] ? { run_id: lastRun[0].runId, finished_at: lastRun[0].finishedAt } : null,
     },
   });
 });
+
+type ColumnType = "integer" | "real" | "text" | "blob" | "numeric" | null;
+
+/**
+ * A column's type for clients: SQLite's affinity from the declared type, or, where the model's
+ * SQL declared none (CREATE TABLE … AS SELECT over expressions), the type of its first value.
+ */
+function columnType(declared: string, column: string, rows: readonly Record<string, unknown>[]): ColumnType {
+  const upper = declared.toUpperCase();
+  if (upper.includes("INT")) return "integer";
+  if (/CHAR|CLOB|TEXT/.test(upper)) return "text";
+  if (upper.includes("BLOB")) return "blob";
+  if (/REAL|FLOA|DOUB/.test(upper)) return "real";
+  if (upper !== "") return "numeric";
+  const value = rows.find((row) => row[column] !== null && row[column] !== undefined)?.[column];
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "real";
+  if (typeof value === "string") return "text";
+  if (value instanceof ArrayBuffer || Array.isArray(value)) return "blob";
+  return null;
+}
 
 function selectSql(report: ReportDefinition): string {
   const order = report.defaultOrder.map((o) => `${quoteIdent(o.column)} ${o.direction === "desc" ? "DESC" : "ASC"}`);

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { BuildError, buildManifest } from "../../src/models/build.ts";
+
+const sources = { generic: ["events"] };
+const build = (models: { path: string; sql: string }[]) => buildManifest({ project: "demo", models, sources });
+
+describe("buildManifest", () => {
+  it("orders models after the models they ref and records config, refs and sources", () => {
+    const manifest = build([
+      { path: "models/b.sql", sql: "{{ config(materialized='table', tags=['daily']) }}select * from {{ ref('a') }}" },
+      { path: "models/a.sql", sql: "select * from {{ source('generic', 'events') }}" },
+    ]);
+    expect(manifest.nodes.map((n) => n.uniqueId)).toEqual(["model.demo.a", "model.demo.b"]);
+    expect(manifest.nodes[0]).toMatchObject({
+      config: { materialized: "view", tags: [], enabled: true },
+      dependsOn: { models: [], sources: [{ source: "generic", table: "events" }] },
+    });
+    expect(manifest.nodes[1]).toMatchObject({
+      config: { materialized: "table", tags: ["daily"] },
+      dependsOn: { models: ["model.demo.a"], sources: [] },
+    });
+  });
+
+  it("renders Jinja loops and sets while discovering refs", () => {
+    const sql = "{% set parts = ['a', 'b'] %}{% for p in parts %}select * from {{ ref(p) }}{% if not loop.last %} union all {% endif %}{% endfor %}";
+    const manifest = build([
+      { path: "models/a.sql", sql: "select 1 as x" },
+      { path: "models/b.sql", sql: "select 2 as x" },
+      { path: "models/both.sql", sql },
+    ]);
+    expect(manifest.nodes.find((n) => n.name === "both")!.dependsOn.models).toEqual(["model.demo.a", "model.demo.b"]);
+  });
+
+  it("names the file and line of an unknown ref", () => {
+    expect(() => build([{ path: "models/x.sql", sql: "select 1\nfrom\n{{ ref('missing') }}" }])).toThrow(
+      new BuildError("models/x.sql:3: ref('missing') names no model"),
+    );
+  });
+
+  it("names the file and line of an undeclared source", () => {
+    expect(() => build([{ path: "models/x.sql", sql: "select *\nfrom {{ source('generic', 'nope') }}" }])).toThrow(
+      "models/x.sql:2: source('generic', 'nope') is not declared",
+    );
+  });
+
+  it("reports a cycle with its path", () => {
+    expect(() =>
+      build([
+        { path: "models/a.sql", sql: "select * from {{ ref('b') }}" },
+        { path: "models/b.sql", sql: "select * from {{ ref('a') }}" },
+      ]),
+    ).toThrow("dependency cycle: a -> b -> a");
+  });
+
+  it("rejects two models with one name", () => {
+    expect(() =>
+      build([
+        { path: "models/a/x.sql", sql: "select 1" },
+        { path: "models/b/x.sql", sql: "select 2" },
+      ]),
+    ).toThrow('models/b/x.sql: a model named "x" is already defined in models/a/x.sql');
+  });
+
+  it("rejects an unknown config key and an unknown materialization", () => {
+    expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialised='table') }}select 1" }])).toThrow(
+      /models\/x\.sql: invalid config\(\)/,
+    );
+    expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialized='ephemeralish') }}select 1" }])).toThrow(
+      /models\/x\.sql: invalid config\(\): materialized/,
+    );
+  });
+
+  it("rejects a template that does not parse", () => {
+    expect(() => build([{ path: "models/x.sql", sql: "select {{ 1 + }}" }])).toThrow(/^models\/x\.sql: cannot render template/);
+  });
+});

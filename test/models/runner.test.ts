@@ -1,0 +1,112 @@
+import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createRuntime } from "../../src/env.ts";
+import worker from "../../src/index.ts";
+import { materialize } from "../../src/models/materialize.ts";
+import type { Manifest, ModelNode } from "../../src/models/project.ts";
+import { runModels } from "../../src/models/runner.ts";
+import { deliver, recordMessage } from "../support/queue.ts";
+
+const fireCron = async (cron: string) => {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron, scheduledTime: Date.now() }), env, ctx);
+};
+
+const node = (name: string, rawSql: string, parents: string[] = [], materialized: "table" | "view" = "table"): ModelNode => ({
+  uniqueId: `model.test.${name}`,
+  name,
+  path: `models/${name}.sql`,
+  rawSql,
+  config: { materialized, tags: [], enabled: true },
+  dependsOn: { models: parents.map((p) => `model.test.${p}`), sources: [] },
+});
+
+const manifestOf = (...nodes: ModelNode[]): Manifest => ({ version: 1, project: "test", generatedAt: "", nodes });
+
+describe("model runs on the cron", () => {
+  it("rebuilds the example models from loaded events and records the run", async () => {
+    await deliver([
+      recordMessage("day-1", { type: "a" }, { receivedAt: "2001-02-03T10:00:00.000Z" }),
+      recordMessage("day-2", { type: "b" }, { receivedAt: "2001-02-03T11:30:00.000Z" }),
+      recordMessage("day-3", { type: "a" }, { receivedAt: "2001-02-03T23:59:59.000Z" }),
+      recordMessage("day-4", { other: true }, { receivedAt: "2001-02-04T00:00:00.000Z" }),
+    ]);
+
+    await fireCron("*/15 * * * *");
+
+    const days = await env.DB.prepare("SELECT * FROM events_per_day WHERE day IN ('2001-02-03', '2001-02-04') ORDER BY day").all();
+    expect(days.results).toEqual([
+      { day: "2001-02-03", events: 3, event_types: 2, first_received_at: "2001-02-03T10:00:00.000Z", last_received_at: "2001-02-03T23:59:59.000Z" },
+      { day: "2001-02-04", events: 1, event_types: 1, first_received_at: "2001-02-04T00:00:00.000Z", last_received_at: "2001-02-04T00:00:00.000Z" },
+    ]);
+    const kind = await env.DB.prepare("SELECT type FROM sqlite_master WHERE name = 'stg_generic__events'").first("type");
+    expect(kind).toBe("view");
+
+    const run = await env.DB.prepare("SELECT * FROM _sluice_model_runs ORDER BY started_at DESC LIMIT 1").first<Record<string, unknown>>();
+    expect(run).toMatchObject({ trigger: "cron", cron: "*/15 * * * *", status: "success" });
+    expect(run!.elapsed_ms).toBeGreaterThanOrEqual(0);
+    const results = await env.DB.prepare("SELECT unique_id, status, rows_affected FROM _sluice_model_results WHERE run_id = ?1 ORDER BY started_at")
+      .bind(run!.run_id)
+      .all();
+    expect(results.results).toEqual([
+      { unique_id: "model.sluice.stg_generic__events", status: "success", rows_affected: null },
+      { unique_id: "model.sluice.events_per_day", status: "success", rows_affected: expect.any(Number) },
+    ]);
+  });
+
+  it("ignores a cron that owns no job, and starts no run", async () => {
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM _sluice_model_runs").first("n");
+    await fireCron("0 0 1 1 *");
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM _sluice_model_runs").first("n")).toBe(before);
+  });
+});
+
+describe("model runner", () => {
+  const runtime = () => createRuntime(env, "scheduled");
+
+  it("skips the models downstream of a failure and marks the run as an error", async () => {
+    const summary = await runModels(runtime(), {
+      trigger: "manual",
+      manifest: manifestOf(
+        node("ok_parent", "select 1 as one"),
+        node("broken", "select * from no_such_table"),
+        node("child_of_broken", "select * from {{ ref('broken') }}", ["broken"]),
+        node("child_of_ok", "select one + 1 as two from {{ ref('ok_parent') }}", ["ok_parent"]),
+      ),
+    });
+
+    expect(summary.status).toBe("error");
+    expect(summary.results.map((r) => [r.uniqueId, r.status])).toEqual([
+      ["model.test.ok_parent", "success"],
+      ["model.test.broken", "error"],
+      ["model.test.child_of_broken", "skipped"],
+      ["model.test.child_of_ok", "success"],
+    ]);
+    expect(summary.results[1]!.message).toContain("no such table: no_such_table");
+    expect(summary.results[2]!.message).toBe("skipped: upstream model.test.broken did not succeed");
+    expect(await env.DB.prepare('SELECT two FROM "child_of_ok"').first("two")).toBe(2);
+
+    const stored = await env.DB.prepare("SELECT status FROM _sluice_model_runs WHERE run_id = ?1").bind(summary.runId).first("status");
+    expect(stored).toBe("error");
+    const statuses = await env.DB.prepare("SELECT unique_id, status FROM _sluice_model_results WHERE run_id = ?1 ORDER BY unique_id")
+      .bind(summary.runId)
+      .all();
+    expect(statuses.results).toHaveLength(4);
+  });
+
+  it("keeps the previous table when a rebuild fails", async () => {
+    await materialize(env.DB, "kept_table", "table", "select 7 as n");
+    await expect(materialize(env.DB, "kept_table", "table", "select nope from nowhere")).rejects.toThrow(/no such table/);
+    expect(await env.DB.prepare('SELECT n FROM "kept_table"').first("n")).toBe(7);
+  });
+
+  it("switches a relation between view and table", async () => {
+    const typeOf = () => env.DB.prepare("SELECT type FROM sqlite_master WHERE name = 'switching'").first("type");
+    await materialize(env.DB, "switching", "view", "select 1 as x");
+    expect(await typeOf()).toBe("view");
+    expect(await materialize(env.DB, "switching", "table", "select 1 as x union all select 2")).toEqual({ rowsAffected: 2 });
+    expect(await typeOf()).toBe("table");
+    await materialize(env.DB, "switching", "view", "select 3 as x;");
+    expect(await typeOf()).toBe("view");
+  });
+});
