@@ -2,8 +2,9 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { testSecrets } from "./test/support/fixtures.ts";
 
-// Two projects: `workers` runs unit and integration tests inside workerd with real D1, R2 and
-// Queues bindings from wrangler.toml; `e2e` runs in Node and drives a real `wrangler dev`.
+// Three projects: `workers` runs unit and integration tests inside workerd with real D1, R2
+// and Queues bindings from wrangler.toml; `node` checks project files and scripts; `e2e` runs
+// in Node and drives a real `wrangler dev` over HTTP.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {
@@ -19,9 +20,12 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/e2e/**"],
+            exclude: ["test/e2e/**", "test/**/*.node.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],
           },
+        },
+        {
+          test: { name: "node", include: ["test/**/*.node.test.ts"], environment: "node" },
         },
         {
           test: {

@@ -5,14 +5,14 @@
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../src/config/parse.ts";
 import { BuildError, buildManifest } from "../src/models/build.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const pipelineDir = resolve(root, process.env.SLUICE_PIPELINE_DIR ?? "pipeline");
-const outFile = join(root, ".sluice", "manifest.json");
+const outFile = resolve(root, process.env.SLUICE_MANIFEST_OUT ?? ".sluice/manifest.json");
 
 async function sqlFiles(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
@@ -47,7 +47,7 @@ async function main() {
     files.map(async (file) => ({ path: relative(pipelineDir, file), sql: await readFile(file, "utf8") })),
   );
   const manifest = buildManifest({ project: await projectName(), models, sources: await declaredSources() });
-  await mkdir(join(root, ".sluice"), { recursive: true });
+  await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, JSON.stringify(manifest, null, 2) + "\n");
   console.log(`sluice build: ${manifest.nodes.length} models from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`);
 }

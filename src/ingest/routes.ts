@@ -44,7 +44,7 @@ webhookRoutes.post(
 
     let payload: unknown;
     try {
-      payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+      payload = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body));
     } catch {
       throw new SluiceError("invalid_json", "body is not valid JSON");
     }

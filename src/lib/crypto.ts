@@ -10,13 +10,13 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
 /** Parses lowercase or uppercase hex; returns undefined for anything that is not hex. */
 export function fromHex(hex: string): Bytes | undefined {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
-  const out = new Uint8Array(hex.length / 2);
+  const out = new Uint8Array(new ArrayBuffer(hex.length / 2));
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 
 export function utf8(text: string): Bytes {
-  return encoder.encode(text);
+  return encoder.encode(text) as Bytes;
 }
 
 export async function sha256Hex(data: string | Bytes): Promise<string> {

@@ -77,9 +77,9 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   const status = results.some((r) => r.status !== "success") ? "error" : "success";
   const elapsedMs = finished.getTime() - started.getTime();
   await db.batch([
+    db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId)),
     // One statement per result keeps each insert far below D1's 100 bound parameters.
     ...rows.map((row) => db.insert(modelResults).values(row)),
-    db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId)),
   ]);
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
   return { runId, status, elapsedMs, results };

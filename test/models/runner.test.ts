@@ -1,15 +1,15 @@
 import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
-import worker from "../../src/index.ts";
 import { materialize } from "../../src/models/materialize.ts";
 import type { Manifest, ModelNode } from "../../src/models/project.ts";
 import { runModels } from "../../src/models/runner.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
+import { handler } from "../support/worker.ts";
 
 const fireCron = async (cron: string) => {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron, scheduledTime: Date.now() }), env, ctx);
+  await handler.scheduled!(createScheduledController({ cron, scheduledTime: Date.now() }), env, ctx);
 };
 
 const node = (name: string, rawSql: string, parents: string[] = [], materialized: "table" | "view" = "table"): ModelNode => ({

@@ -1,6 +1,6 @@
 /** Delivers message batches to the real Worker's queue handler and reports acks and retries. */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
-import worker from "../../src/index.ts";
+import { handler } from "./worker.ts";
 import type { RecordMessage } from "../../src/messages.ts";
 
 let sequence = 0;
@@ -32,6 +32,6 @@ export async function deliver(
 ) {
   const batch = createMessageBatch(options.queue ?? "sluice-ingest", messages);
   const ctx = createExecutionContext();
-  await worker.queue(batch, { ...env, ...options.env }, ctx);
+  await handler.queue!(batch, { ...env, ...options.env }, ctx);
   return getQueueResult(batch, ctx);
 }

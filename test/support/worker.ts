@@ -5,6 +5,9 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import worker from "../../src/index.ts";
 
+/** The Worker as the runtime sees it: every handler takes (input, env, ctx). */
+export const handler = worker as ExportedHandler<Env, unknown>;
+
 export interface Sent {
   body: unknown;
 }
@@ -21,13 +24,13 @@ export function recordingQueue(queue: Queue): { queue: Queue; sent: Sent[] } {
       await queue.sendBatch(list, options);
       for (const message of list) sent.push({ body: message.body });
     },
-  } as Queue;
+  } as unknown as Queue;
   return { queue: recorder, sent };
 }
 
 /** Calls the Worker's fetch handler with the test env (or an override of it). */
 export async function call(request: Request, overrides: Partial<Env> = {}): Promise<Response> {
-  return worker.fetch(request, { ...env, ...overrides }, createExecutionContext());
+  return handler.fetch!(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, createExecutionContext());
 }
 
 export const origin = "https://sluice.test";

@@ -1,0 +1,105 @@
+/**
+ * The whole slice through a real `wrangler dev`, as a user drives it: signed webhooks over
+ * HTTP, real queue delivery, the cron fired through /cdn-cgi/handler/scheduled, and the report.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startDevServer } from "../../scripts/lib/dev-server.ts";
+import { adminToken, reportToken, testSecrets } from "../support/fixtures.ts";
+import { genericWebhook } from "../support/http.ts";
+
+let server: DevServer;
+
+beforeAll(async () => {
+  server = await startDevServer({ vars: { ...testSecrets, LOG_LEVEL: "info" } });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const admin = { authorization: `Bearer ${adminToken}` };
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  throw new Error(`timed out waiting for ${what}\n${server.output().slice(-4000)}`);
+}
+
+describe("webhook → queue → R2 + D1 → model on cron → report", () => {
+  it("loads each event once and serves the daily count", async () => {
+    const events = [
+      { id: "e2e-1", body: JSON.stringify({ type: "signup", user: 1 }) },
+      { id: "e2e-2", body: JSON.stringify({ type: "purchase", user: 1, amount: 20 }) },
+      { id: "e2e-3", body: JSON.stringify({ type: "signup", user: 2 }) },
+    ];
+    for (const event of events) {
+      const response = await fetch(await genericWebhook(server.url, { body: event.body, eventId: event.id }));
+      expect(response.status).toBe(202);
+      expect(await response.json()).toEqual({ accepted: 1, key: event.id });
+    }
+    // The same delivery again, as a provider retry would send it.
+    const duplicate = await fetch(await genericWebhook(server.url, { body: events[0]!.body, eventId: "e2e-1" }));
+    expect(duplicate.status).toBe(202);
+
+    // The queue delivers within max_batch_timeout; the ledger shows when all four are loaded.
+    const loads = await waitFor("4 records in the load ledger", async () => {
+      const response = await fetch(`${server.url}/v1/loads?source=generic`, { headers: admin });
+      const body = (await response.json()) as { loads: { records: number; inserted: number; duplicates: number; r2Key: string }[] };
+      const records = body.loads.reduce((sum, load) => sum + load.records, 0);
+      return records >= 4 ? body.loads : undefined;
+    });
+    expect(loads.reduce((sum, load) => sum + load.inserted, 0)).toBe(3);
+    expect(loads.reduce((sum, load) => sum + load.duplicates, 0)).toBe(1);
+    for (const load of loads) expect(load.r2Key).toMatch(/^raw\/generic\/events\/dt=\d{4}-\d{2}-\d{2}\/hr=\d{2}\/ld_[0-9a-z]{26}\.ndjson\.gz$/);
+
+    const cron = await fetch(`${server.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/15 * * * *")}`);
+    expect(cron.status).toBe(200);
+
+    const report = await fetch(`${server.url}/v1/reports/events_per_day`, { headers: { authorization: `Bearer ${reportToken}` } });
+    expect(report.status).toBe(200);
+    const body = (await report.json()) as { rows: { day: string; events: number; event_types: number }[] };
+    const today = new Date().toISOString().slice(0, 10);
+    expect(body.rows).toHaveLength(1);
+    expect(body.rows[0]).toMatchObject({ day: today, events: 3, event_types: 2 });
+  });
+
+  it("rejects bad input over HTTP with the error body and enqueues nothing", async () => {
+    const before = await fetch(`${server.url}/v1/loads`, { headers: admin }).then((r) => r.json() as Promise<{ loads: unknown[] }>);
+
+    const forged = await fetch(await genericWebhook(server.url, { body: "{}", secret: "forged" }));
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("bad_signature");
+
+    const huge = await fetch(await genericWebhook(server.url, { body: JSON.stringify({ x: "y".repeat(1_100_000) }) }));
+    expect(huge.status).toBe(413);
+
+    const notJson = await fetch(await genericWebhook(server.url, { body: "not json" }));
+    expect(notJson.status).toBe(400);
+
+    const unknown = await fetch(`${server.url}/v1/webhooks/nosuch`, { method: "POST", body: "{}" });
+    expect(unknown.status).toBe(404);
+
+    const noToken = await fetch(`${server.url}/v1/reports/events_per_day`);
+    expect(noToken.status).toBe(401);
+    const unknownReport = await fetch(`${server.url}/v1/reports/nosuch`, { headers: { authorization: `Bearer ${reportToken}` } });
+    expect(unknownReport.status).toBe(404);
+
+    // Wait out one batch timeout, then check that nothing was loaded from those requests.
+    await new Promise((done) => setTimeout(done, 3_000));
+    const after = await fetch(`${server.url}/v1/loads`, { headers: admin }).then((r) => r.json() as Promise<{ loads: unknown[] }>);
+    expect(after.loads).toHaveLength(before.loads.length);
+  });
+
+  it("logs structured events and never writes a secret to its logs", () => {
+    expect(server.output()).toContain('"event":"webhook.accepted"');
+    expect(server.output()).toContain('"event":"load.completed"');
+    const secrets = Object.entries(testSecrets)
+      .filter(([name]) => name !== "LOG_LEVEL")
+      .flatMap(([, value]) => value.split(","));
+    for (const secret of secrets) expect(server.output()).not.toContain(secret);
+  });
+});
