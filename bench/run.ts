@@ -1,0 +1,15 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark. Each measures its baseline in the same run and
+ * ends with one JSON line, so results are ratios that hold on a shared 2-core machine.
+ */
+const benchmarks: Record<string, () => Promise<void>> = {
+  load: async () => (await import("./load.ts")).main(),
+};
+
+const name = process.argv[2];
+const bench = name ? benchmarks[name] : undefined;
+if (!bench) {
+  console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join("|")}>`);
+  process.exit(2);
+}
+await bench();
