@@ -1,16 +1,73 @@
 /**
- * The example pipeline. Sources say what comes in and how it is authenticated; models live in
- * pipeline/models as dbt-style SQL; reports say which models the HTTP API serves.
+ * The example pipeline. Sources say what comes in, how it is authenticated and which stream
+ * each event lands in; models live in pipeline/models as dbt-style SQL; reports say which models
+ * the HTTP API serves. Each source's secrets are env vars (comma-separated lists, for rotation).
  */
 import { defineConfig } from "../src/config/schema.ts";
 
 export default defineConfig({
   sources: {
+    stripe: {
+      provider: "stripe",
+      description: "Stripe events; streams by the type of data.object",
+      secrets: ["STRIPE_WEBHOOK_SECRET"],
+      streams: {
+        charges: { match: ["charge"] },
+        customers: { match: ["customer"] },
+        invoices: { match: ["invoice"] },
+        payment_intents: { match: ["payment_intent"] },
+        subscriptions: { match: ["subscription"] },
+        events: { description: "Every other Stripe event" },
+      },
+      defaultStream: "events",
+    },
+    github: {
+      provider: "github",
+      description: "GitHub repository and organisation webhooks; streams by X-GitHub-Event",
+      secrets: ["GITHUB_WEBHOOK_SECRET"],
+      streams: {
+        pushes: { match: ["push"] },
+        pull_requests: { match: ["pull_request", "pull_request_review*"] },
+        issues: { match: ["issues", "issue_comment"] },
+        events: { description: "Every other GitHub event" },
+      },
+      defaultStream: "events",
+    },
+    shopify: {
+      provider: "shopify",
+      description: "Shopify app webhooks; streams by topic",
+      secrets: ["SHOPIFY_WEBHOOK_SECRET"],
+      streams: {
+        orders: { match: ["orders/*"] },
+        products: { match: ["products/*"] },
+        customers: { match: ["customers/*"] },
+        events: { description: "Every other Shopify topic" },
+      },
+      defaultStream: "events",
+    },
+    slack: {
+      provider: "slack",
+      description: "Slack Events API; streams by event type",
+      secrets: ["SLACK_SIGNING_SECRET"],
+      streams: {
+        messages: { match: ["message"] },
+        reactions: { match: ["reaction_added", "reaction_removed"] },
+        events: { description: "Every other Slack event" },
+      },
+      defaultStream: "events",
+    },
+    standard: {
+      provider: "standard",
+      description: "Any Standard Webhooks (Svix) sender; one stream",
+      secrets: ["STANDARD_WEBHOOK_SECRET"],
+      streams: { events: {} },
+      defaultStream: "events",
+    },
     generic: {
-      kind: "webhook",
+      provider: "generic",
       description: "Any sender that signs the raw body with HMAC-SHA256",
       secrets: ["GENERIC_WEBHOOK_SECRET"],
-      verifier: { kind: "hmac", header: "X-Sluice-Signature", prefix: "sha256=" },
+      signature: { header: "X-Sluice-Signature", prefix: "sha256=", algorithm: "sha256", encoding: "hex" },
       keyHeader: "X-Sluice-Event-Id",
       streams: { events: { description: "Every event the generic source receives" } },
       defaultStream: "events",

@@ -4,7 +4,7 @@
  * once per entry point (`fetch`, `queue`, `scheduled`), into typed `Settings`.
  */
 import { z } from "zod";
-import { getConfig, type SluiceConfig, secretNames } from "./config/index.ts";
+import { getConfig, type SluiceConfig, secretNames, type WebhookSource } from "./config/index.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 
 /** A comma-separated list of secrets or tokens; blanks are dropped, so "a, b," is ["a","b"]. */
@@ -60,5 +60,5 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
 /** Hono's type parameters for Sluice's HTTP app. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { runtime: Runtime; requestId: string };
+  Variables: { runtime: Runtime; requestId: string; source?: WebhookSource };
 }

@@ -12,39 +12,79 @@ const name = z
 /** Names an env var or secret; its value may be a comma-separated list (for rotation). */
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "env var names are UPPER_SNAKE_CASE");
 
-/**
- * A signature carried in one header as HMAC of the raw body: `<prefix><hex|base64>`.
- * This is the generic verifier; provider-specific verifiers add their own schemas.
- */
-export const hmacVerifierSchema = z.object({
-  kind: z.literal("hmac"),
-  header: z.string().min(1).transform((h) => h.toLowerCase()),
-  prefix: z.string().default(""),
-  algorithm: z.enum(["sha256"]).default("sha256"),
-  encoding: z.enum(["hex"]).default("hex"),
-});
+/** Seconds a signed timestamp may differ from now, in either direction, before it is stale. */
+const tolerance = z.number().int().positive().max(86_400).default(300);
 
 export const streamSchema = z.object({
   description: z.string().optional(),
-  /** `json` bodies must parse as JSON; the parsed value is the record. */
-  format: z.enum(["json"]).default("json"),
+  /**
+   * The events this stream claims, by the provider's routing value: Stripe's object type,
+   * GitHub's event, Shopify's topic, Slack's event type, Standard Webhooks' `type`. `*` matches
+   * any run of characters (`orders/*`). Events no stream claims go to the default stream.
+   */
+  match: z.array(z.string().min(1)).default([]),
 });
 
-export const webhookSourceSchema = z.object({
-  kind: z.literal("webhook"),
-  description: z.string().optional(),
-  /** Env vars holding the signing secrets; each may be a comma-separated list. */
-  secrets: z.array(envName).min(1),
-  verifier: hmacVerifierSchema,
-  /** Header carrying the sender's event id, used as the record key. */
-  keyHeader: z
-    .string()
-    .transform((h) => h.toLowerCase())
+/**
+ * The generic verifier: an HMAC of the raw body (or of a template over a timestamp header and
+ * the body) in one header, so most other providers need only config.
+ */
+export const genericSignatureSchema = z.object({
+  header: z.string().min(1).transform((h) => h.toLowerCase()),
+  prefix: z.string().default(""),
+  algorithm: z.enum(["sha256", "sha1"]).default("sha256"),
+  encoding: z.enum(["hex", "base64"]).default("hex"),
+  timestamp: z
+    .object({
+      header: z.string().min(1).transform((h) => h.toLowerCase()),
+      /** Unix seconds or milliseconds; values above 1e12 are read as milliseconds. */
+      toleranceSeconds: tolerance,
+    })
     .optional(),
-  streams: z.record(name, streamSchema).refine((s) => Object.keys(s).length > 0, "declare at least one stream"),
-  /** The stream that receives events no other rule claims. */
-  defaultStream: name,
+  /** What is signed: `{body}` and `{timestamp}` are replaced. The default signs the body alone. */
+  signedContent: z
+    .string()
+    .default("{body}")
+    .refine((t) => t.includes("{body}"), "signedContent must include {body}"),
+}).refine((s) => s.timestamp !== undefined || !s.signedContent.includes("{timestamp}"), {
+  message: "signedContent uses {timestamp}, so declare signature.timestamp",
+  path: ["signedContent"],
 });
+
+const sourceBase = {
+  kind: z.literal("webhook").default("webhook"),
+  description: z.string().optional(),
+  /** Env vars holding the signing secrets; each may be a comma-separated list, for rotation. */
+  secrets: z.array(envName).min(1),
+  streams: z.record(name, streamSchema).refine((s) => Object.keys(s).length > 0, "declare at least one stream"),
+  /** The catch-all stream: it receives every event that no other stream claims. */
+  defaultStream: name,
+};
+
+export const webhookSourceSchema = z.discriminatedUnion("provider", [
+  z.object({ ...sourceBase, provider: z.literal("stripe"), toleranceSeconds: tolerance }),
+  z.object({ ...sourceBase, provider: z.literal("github") }),
+  z.object({ ...sourceBase, provider: z.literal("shopify") }),
+  z.object({ ...sourceBase, provider: z.literal("slack"), toleranceSeconds: tolerance }),
+  z.object({ ...sourceBase, provider: z.literal("standard"), toleranceSeconds: tolerance }),
+  z.object({
+    ...sourceBase,
+    provider: z.literal("generic"),
+    signature: genericSignatureSchema,
+    /** Header carrying the sender's event id, used as the record key. */
+    keyHeader: z
+      .string()
+      .transform((h) => h.toLowerCase())
+      .optional(),
+    /** Where the routing value is read: a header, or a dot path into the JSON body. */
+    route: z
+      .union([
+        z.object({ header: z.string().transform((h) => h.toLowerCase()) }),
+        z.object({ path: z.string().min(1) }),
+      ])
+      .optional(),
+  }),
+]);
 
 export const reportSchema = z.object({
   description: z.string(),
@@ -69,7 +109,7 @@ export const sluiceConfigSchema = z
     limits: z
       .object({
         /** Largest webhook body accepted, in bytes; larger bodies get 413. */
-        maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+        maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
         /** Bodies above this size go to R2 and travel through the queue as a key. */
         claimCheckBytes: z.number().int().positive().max(110 * 1024).default(100 * 1024),
       })
@@ -90,6 +130,8 @@ export const sluiceConfigSchema = z
 export type SluiceConfigInput = z.input<typeof sluiceConfigSchema>;
 export type SluiceConfig = z.output<typeof sluiceConfigSchema>;
 export type WebhookSource = SluiceConfig["sources"][string];
+export type Provider = WebhookSource["provider"];
+export type SourceOf<P extends Provider> = Extract<WebhookSource, { provider: P }>;
 export type ReportDefinition = SluiceConfig["reports"][string];
 
 /** Typed helper for pipeline/sluice.config.ts; validation happens when the Worker loads it. */

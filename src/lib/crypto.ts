@@ -24,10 +24,46 @@ export async function sha256Hex(data: string | Bytes): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
-export async function hmacSha256(secret: string | Bytes, data: Bytes): Promise<Bytes> {
+export type HmacAlgorithm = "sha256" | "sha1";
+
+const hashNames: Record<HmacAlgorithm, string> = { sha256: "SHA-256", sha1: "SHA-1" };
+
+export async function hmac(algorithm: HmacAlgorithm, secret: string | Bytes, data: Bytes): Promise<Bytes> {
   const keyBytes = typeof secret === "string" ? utf8(secret) : secret;
-  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: hashNames[algorithm] }, false, ["sign"]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+}
+
+export const hmacSha256 = (secret: string | Bytes, data: Bytes) => hmac("sha256", secret, data);
+
+/** Strict standard base64 (with padding); returns undefined for anything else. */
+export function fromBase64(text: string): Bytes | undefined {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
+  try {
+    const binary = atob(text);
+    const out = new Uint8Array(new ArrayBuffer(binary.length));
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+export function concatBytes(...parts: (string | Uint8Array)[]): Bytes {
+  const arrays = parts.map((part) => (typeof part === "string" ? utf8(part) : part));
+  const out = new Uint8Array(new ArrayBuffer(arrays.reduce((sum, a) => sum + a.length, 0)));
+  let offset = 0;
+  for (const array of arrays) {
+    out.set(array, offset);
+    offset += array.length;
+  }
+  return out;
 }
 
 /**

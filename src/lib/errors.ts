@@ -11,6 +11,7 @@ export const errorCodes = {
   invalid_message: { status: 400, retryable: false },
   unauthorized: { status: 401, retryable: false },
   bad_signature: { status: 401, retryable: false },
+  stale_timestamp: { status: 401, retryable: false },
   not_found: { status: 404, retryable: false },
   unknown_source: { status: 404, retryable: false },
   unknown_report: { status: 404, retryable: false },

@@ -121,16 +121,24 @@ describe("POST /v1/webhooks/:source: bad input", () => {
     expect(error.message).toBe('no webhook source named "nosuch"');
   });
 
-  it("rejects a body over 1 MB with 413 payload_too_large", async () => {
-    const body = JSON.stringify({ blob: "x".repeat(1024 * 1024) });
-    await expectError(await post(await genericWebhook(origin, { body })), 413, "payload_too_large");
+  it("rejects a body over the 10 MiB default limit with 413 payload_too_large", async () => {
+    const body = JSON.stringify({ blob: "x".repeat(10 * 1024 * 1024) });
+    const error = await expectError(await post(await genericWebhook(origin, { body })), 413, "payload_too_large");
+    expect(error.message).toBe("body exceeds the 10485760-byte limit");
+  });
+
+  it("accepts a 2 MiB body (claim-checked) under the limit", async () => {
+    const body = JSON.stringify({ blob: "x".repeat(2 * 1024 * 1024) });
+    const response = await post(await genericWebhook(origin, { body }));
+    expect(response.status).toBe(202);
+    expect((ingest.sent[0]!.body as RecordMessage).r2Key).toBeDefined();
   });
 
   it("rejects an oversized chunked body (no Content-Length) with 413", async () => {
     const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
     const stream = new ReadableStream({
       start(controller) {
-        for (let i = 0; i < 20; i++) controller.enqueue(chunk);
+        for (let i = 0; i < 161; i++) controller.enqueue(chunk);
         controller.close();
       },
     });
@@ -152,7 +160,7 @@ describe("POST /v1/webhooks/:source: bad input", () => {
     await expectError(await post(await genericWebhook(origin, { body })), 400, "invalid_json");
   });
 
-  it("rejects an event id longer than 512 characters with 400", async () => {
+  it("rejects an event id longer than 512 characters with 400 bad_request", async () => {
     const request = await genericWebhook(origin, { body: "{}", eventId: "e".repeat(513) });
     await expectError(await post(request), 400, "bad_request");
   });
@@ -170,7 +178,13 @@ describe("POST /v1/webhooks/:source: bad input", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("queue_unavailable");
   });
 
-  it("answers GET on the webhook path with 404 not_found", async () => {
-    await expectError(await post(new Request(`${origin}/v1/webhooks/generic`)), 404, "not_found");
+  it("answers GET on a webhook path with 405 and Allow: POST", async () => {
+    const response = await post(new Request(`${origin}/v1/webhooks/generic`));
+    expect(response.headers.get("allow")).toBe("POST");
+    await expectError(response, 405, "method_not_allowed");
+  });
+
+  it("answers PUT on an unknown source's path with 404 unknown_source", async () => {
+    await expectError(await post(new Request(`${origin}/v1/webhooks/nosuch`, { method: "PUT", body: "{}" })), 404, "unknown_source");
   });
 });

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { webhookSourceSchema } from "../../src/config/schema.ts";
+import { generic } from "../../src/ingest/generic.ts";
+import { routeToStream } from "../../src/ingest/streams.ts";
+
+const encoder = new TextEncoder();
+
+async function mac(hash: "SHA-256" | "SHA-1", secret: string, data: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data)));
+}
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+
+const sourceWith = (signature: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  webhookSourceSchema.parse({ provider: "generic", secrets: ["S"], signature, streams: { events: {} }, defaultStream: "events", ...extra }) as never;
+
+describe("generic verifier configured for other providers", () => {
+  it("HMAC-SHA1 in hex with a prefix (e.g. GitHub's legacy X-Hub-Signature)", async () => {
+    const body = '{"a":1}';
+    const source = sourceWith({ header: "X-Hub-Signature", prefix: "sha1=", algorithm: "sha1" });
+    const headers = new Headers({ "x-hub-signature": `sha1=${hex(await mac("SHA-1", "k", body))}` });
+    await expect(generic.verify({ headers, body: encoder.encode(body), now: Date.now() }, source, ["k"])).resolves.toBeUndefined();
+    const short = new Headers({ "x-hub-signature": `sha1=${hex(await mac("SHA-256", "k", body))}` });
+    await expect(generic.verify({ headers: short, body: encoder.encode(body), now: Date.now() }, source, ["k"])).rejects.toMatchObject({
+      code: "bad_signature",
+    });
+  });
+
+  it("base64 over `{timestamp}.{body}` with a timestamp header and tolerance", async () => {
+    const body = '{"b":2}';
+    const now = Date.now();
+    const ts = String(Math.floor(now / 1000));
+    const source = sourceWith({
+      header: "X-Signature",
+      encoding: "base64",
+      timestamp: { header: "X-Timestamp", toleranceSeconds: 60 },
+      signedContent: "{timestamp}.{body}",
+    });
+    const headers = new Headers({ "x-signature": b64(await mac("SHA-256", "k", `${ts}.${body}`)), "x-timestamp": ts });
+    await expect(generic.verify({ headers, body: encoder.encode(body), now }, source, ["k"])).resolves.toBeUndefined();
+    await expect(generic.verify({ headers, body: encoder.encode(body), now: now + 61_000 }, source, ["k"])).rejects.toMatchObject({
+      code: "stale_timestamp",
+    });
+    const noTimestamp = new Headers({ "x-signature": headers.get("x-signature")! });
+    await expect(generic.verify({ headers: noTimestamp, body: encoder.encode(body), now }, source, ["k"])).rejects.toMatchObject({
+      code: "bad_signature",
+      message: "missing signature header x-timestamp",
+    });
+  });
+
+  it("reads the routing value from a header or a JSON path", () => {
+    const headers = new Headers({ "x-event": "a.b", "x-id": "id-1" });
+    const byHeader = sourceWith({ header: "x-sig" }, { route: { header: "X-Event" }, keyHeader: "X-Id" });
+    expect(generic.classify({ headers, body: new Uint8Array(), now: 0 }, {}, byHeader)).toEqual({ key: "id-1", route: "a.b" });
+    const byPath = sourceWith({ header: "x-sig" }, { route: { path: "meta.kind" } });
+    expect(generic.classify({ headers, body: new Uint8Array(), now: 0 }, { meta: { kind: "k" } }, byPath)).toEqual({ key: undefined, route: "k" });
+  });
+
+  it("rejects a signedContent template without {body} at config time", () => {
+    expect(() => sourceWith({ header: "x", signedContent: "{timestamp}" })).toThrow(/signedContent must include \{body\}/);
+  });
+});
+
+describe("stream routing", () => {
+  const source = webhookSourceSchema.parse({
+    provider: "shopify",
+    secrets: ["S"],
+    streams: { orders: { match: ["orders/*"] }, refunds: { match: ["refunds/create", "orders/refunded"] }, events: {} },
+    defaultStream: "events",
+  });
+
+  it("routes by glob, first declared stream first, and everything else to the catch-all", () => {
+    expect(routeToStream(source, "orders/create")).toBe("orders");
+    expect(routeToStream(source, "orders/refunded")).toBe("orders");
+    expect(routeToStream(source, "refunds/create")).toBe("refunds");
+    expect(routeToStream(source, "ordersXcreate")).toBe("events");
+    expect(routeToStream(source, "app/uninstalled")).toBe("events");
+    expect(routeToStream(source, undefined)).toBe("events");
+  });
+
+  it("treats regex characters in patterns literally", () => {
+    const dotted = webhookSourceSchema.parse({ provider: "stripe", secrets: ["S"], streams: { a: { match: ["charge.succeeded"] }, events: {} }, defaultStream: "events" });
+    expect(routeToStream(dotted, "chargeXsucceeded")).toBe("events");
+    expect(routeToStream(dotted, "charge.succeeded")).toBe("a");
+  });
+});
