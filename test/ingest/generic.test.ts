@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { utf8 } from "../../src/lib/crypto.ts";
 import { webhookSourceSchema } from "../../src/config/schema.ts";
 import { generic } from "../../src/ingest/generic.ts";
 import { routeToStream } from "../../src/ingest/streams.ts";
 
-const encoder = new TextEncoder();
+const bytes = (text: string) => utf8(text);
 
 async function mac(hash: "SHA-256" | "SHA-1", secret: string, data: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data)));
+  const key = await crypto.subtle.importKey("raw", bytes(secret), { name: "HMAC", hash }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes(data)));
 }
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
@@ -20,9 +21,9 @@ describe("generic verifier configured for other providers", () => {
     const body = '{"a":1}';
     const source = sourceWith({ header: "X-Hub-Signature", prefix: "sha1=", algorithm: "sha1" });
     const headers = new Headers({ "x-hub-signature": `sha1=${hex(await mac("SHA-1", "k", body))}` });
-    await expect(generic.verify({ headers, body: encoder.encode(body), now: Date.now() }, source, ["k"])).resolves.toBeUndefined();
+    await expect(generic.verify({ headers, body: bytes(body), now: Date.now() }, source, ["k"])).resolves.toBeUndefined();
     const short = new Headers({ "x-hub-signature": `sha1=${hex(await mac("SHA-256", "k", body))}` });
-    await expect(generic.verify({ headers: short, body: encoder.encode(body), now: Date.now() }, source, ["k"])).rejects.toMatchObject({
+    await expect(generic.verify({ headers: short, body: bytes(body), now: Date.now() }, source, ["k"])).rejects.toMatchObject({
       code: "bad_signature",
     });
   });
@@ -38,12 +39,12 @@ describe("generic verifier configured for other providers", () => {
       signedContent: "{timestamp}.{body}",
     });
     const headers = new Headers({ "x-signature": b64(await mac("SHA-256", "k", `${ts}.${body}`)), "x-timestamp": ts });
-    await expect(generic.verify({ headers, body: encoder.encode(body), now }, source, ["k"])).resolves.toBeUndefined();
-    await expect(generic.verify({ headers, body: encoder.encode(body), now: now + 61_000 }, source, ["k"])).rejects.toMatchObject({
+    await expect(generic.verify({ headers, body: bytes(body), now }, source, ["k"])).resolves.toBeUndefined();
+    await expect(generic.verify({ headers, body: bytes(body), now: now + 61_000 }, source, ["k"])).rejects.toMatchObject({
       code: "stale_timestamp",
     });
     const noTimestamp = new Headers({ "x-signature": headers.get("x-signature")! });
-    await expect(generic.verify({ headers: noTimestamp, body: encoder.encode(body), now }, source, ["k"])).rejects.toMatchObject({
+    await expect(generic.verify({ headers: noTimestamp, body: bytes(body), now }, source, ["k"])).rejects.toMatchObject({
       code: "bad_signature",
       message: "missing signature header x-timestamp",
     });
@@ -52,9 +53,9 @@ describe("generic verifier configured for other providers", () => {
   it("reads the routing value from a header or a JSON path", () => {
     const headers = new Headers({ "x-event": "a.b", "x-id": "id-1" });
     const byHeader = sourceWith({ header: "x-sig" }, { route: { header: "X-Event" }, keyHeader: "X-Id" });
-    expect(generic.classify({ headers, body: new Uint8Array(), now: 0 }, {}, byHeader)).toEqual({ key: "id-1", route: "a.b" });
+    expect(generic.classify({ headers, body: bytes(""), now: 0 }, {}, byHeader)).toEqual({ key: "id-1", route: "a.b" });
     const byPath = sourceWith({ header: "x-sig" }, { route: { path: "meta.kind" } });
-    expect(generic.classify({ headers, body: new Uint8Array(), now: 0 }, { meta: { kind: "k" } }, byPath)).toEqual({ key: undefined, route: "k" });
+    expect(generic.classify({ headers, body: bytes(""), now: 0 }, { meta: { kind: "k" } }, byPath)).toEqual({ key: undefined, route: "k" });
   });
 
   it("rejects a signedContent template without {body} at config time", () => {
