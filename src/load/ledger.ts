@@ -12,6 +12,8 @@ export interface LedgerEntry {
   source: string;
   stream: string;
   records: number;
+  /** Records of the batch sent to quarantine instead of the table. */
+  quarantined: number;
   r2Key: string;
   bytes: number;
   startedAt: string;
@@ -19,7 +21,7 @@ export interface LedgerEntry {
 
 /**
  * An INSERT for the ledger row of a completed load. `inserted` is the number of rows in
- * `table` that carry the load id, and `duplicates` is the rest of the batch's records.
+ * `table` that carry the load id; `duplicates` is what remains after inserted and quarantined.
  */
 export function ledgerInsert(db: D1Database, table: string, entry: LedgerEntry): D1PreparedStatement {
   const ledger = quoteIdent(getTableName(loads));
@@ -27,7 +29,7 @@ export function ledgerInsert(db: D1Database, table: string, entry: LedgerEntry):
   return db
     .prepare(
       `INSERT INTO ${ledger} (load_id, source, stream, status, records, inserted, duplicates, quarantined, r2_key, bytes, started_at, finished_at)
-SELECT ?1, ?2, ?3, 'loaded', ?4, ${counted}, ?4 - ${counted}, 0, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+SELECT ?1, ?2, ?3, 'loaded', ?4, ${counted}, ?4 - ?8 - ${counted}, ?8, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
     )
-    .bind(entry.loadId, entry.source, entry.stream, entry.records, entry.r2Key, entry.bytes, entry.startedAt);
+    .bind(entry.loadId, entry.source, entry.stream, entry.records, entry.r2Key, entry.bytes, entry.startedAt, entry.quarantined);
 }

@@ -107,6 +107,28 @@ describe("INGEST consumer: happy", () => {
     expect(JSON.parse(row!.payload)).toEqual(payload);
   });
 
+  it("quarantines a record too large for a D1 row, keeping it whole in the raw zone", async () => {
+    const payload = { type: "huge", blob: "h".repeat(2_500_000) };
+    await env.RAW.put("claims/generic/events/dt=2026-01-01/req_huge.json", JSON.stringify(payload));
+    const huge = recordMessage("huge-1", undefined, { r2Key: "claims/generic/events/dt=2026-01-01/req_huge.json" });
+    delete (huge.body as { payload?: unknown }).payload;
+    const small = recordMessage("huge-neighbour", { ok: 1 });
+
+    const result = await deliver([huge, small]);
+    expect(result.explicitAcks.sort()).toEqual([huge.id, small.id].sort());
+    expect(await rowsFor(["huge-1"])).toEqual([]);
+    const [neighbour] = await rowsFor(["huge-neighbour"]);
+
+    const row = await env.DB.prepare("SELECT * FROM _sluice_quarantine WHERE key = 'huge-1'").first<Record<string, unknown>>();
+    expect(row).toMatchObject({ source: "generic", stream: "events", load_id: neighbour!._sluice_load_id, status: "open" });
+    expect(String(row!.reason)).toMatch(/^record is \d+ bytes as JSON; D1 rows hold at most 1800000\./);
+    expect(await ledgerFor(neighbour!._sluice_load_id)).toMatchObject({ records: 2, inserted: 1, duplicates: 0, quarantined: 1 });
+
+    const object = await env.RAW.get(String(row!.r2_key));
+    const lines = (await gunzip(await object!.arrayBuffer())).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.key === "huge-1").payload).toEqual(payload);
+  });
+
   it("loads 100 records of 10 KB each in one batch (several json_each chunks stay under D1 limits)", async () => {
     const messages = Array.from({ length: 100 }, (_, i) => recordMessage(`bulk-${i}`, { i, pad: "z".repeat(10_000) }));
     const result = await deliver(messages);
