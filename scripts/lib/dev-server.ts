@@ -40,6 +40,15 @@ export function applyLocalMigrations(persistTo?: string): void {
   }
 }
 
+/** Runs one SQL statement against a local D1 state folder and returns its rows. */
+export function queryLocalD1<Row = Record<string, unknown>>(persistTo: string, sql: string): Row[] {
+  const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql];
+  const result = spawnSync(wranglerBin, args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
+  const parsed = JSON.parse(result.stdout) as { results: Row[] }[];
+  return parsed[0]?.results ?? [];
+}
+
 export async function startDevServer(options: { vars: Record<string, string>; timeoutMs?: number }): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
   const envFile = join(persistTo, "test.env");

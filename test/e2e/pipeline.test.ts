@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { adminToken, reportToken, testSecrets } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
+import { signedRequest } from "../support/sign.ts";
 
 let server: DevServer;
 
@@ -74,7 +75,7 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
     expect(forged.status).toBe(401);
     expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("bad_signature");
 
-    const huge = await fetch(await genericWebhook(server.url, { body: JSON.stringify({ x: "y".repeat(1_100_000) }) }));
+    const huge = await fetch(await genericWebhook(server.url, { body: JSON.stringify({ x: "y".repeat(10 * 1024 * 1024) }) }));
     expect(huge.status).toBe(413);
 
     const notJson = await fetch(await genericWebhook(server.url, { body: "not json" }));
@@ -82,6 +83,15 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
 
     const unknown = await fetch(`${server.url}/v1/webhooks/nosuch`, { method: "POST", body: "{}" });
     expect(unknown.status).toBe(404);
+
+    const wrongMethod = await fetch(`${server.url}/v1/webhooks/generic`);
+    expect(wrongMethod.status).toBe(405);
+
+    const stale = await fetch(
+      await signedRequest(server.url, "stripe", JSON.stringify({ id: "evt_stale" }), { timestamp: Math.floor(Date.now() / 1000) - 3600 }),
+    );
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: { code: string } }).error.code).toBe("stale_timestamp");
 
     const noToken = await fetch(`${server.url}/v1/reports/events_per_day`);
     expect(noToken.status).toBe(401);
