@@ -3,6 +3,7 @@
  * ends with one JSON line, so results are ratios that hold on a shared 2-core machine.
  */
 const benchmarks: Record<string, () => Promise<void>> = {
+  ingest: async () => (await import("./ingest.ts")).main(),
   load: async () => (await import("./load.ts")).main(),
 };
 

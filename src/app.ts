@@ -23,6 +23,12 @@ app.use(async (c, next) => {
   await next();
 });
 
+// The ingest benchmark's baseline: the same app and middleware as a webhook, and nothing else.
+app.post("/__bench/baseline", (c) => {
+  if (!c.var.runtime.settings.benchBaseline) throw new SluiceError("not_found", "no route for POST /__bench/baseline");
+  return c.body(null, 202);
+});
+
 app.route("/", webhookRoutes);
 app.route("/", healthRoutes);
 app.route("/", reportRoutes);

@@ -22,12 +22,15 @@ const baseSettingsSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   REPORT_TOKENS: commaList,
   ADMIN_TOKENS: commaList,
+  /** Local benchmarks only: serves POST /__bench/baseline, a 202 that does nothing else. */
+  SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
 });
 
 export interface Settings {
   logLevel: z.infer<typeof baseSettingsSchema>["LOG_LEVEL"];
   reportTokens: string[];
   adminTokens: string[];
+  benchBaseline: boolean;
   /** Secret values by env var name, each a list so that keys can be rotated. */
   secrets: Record<string, string[]>;
 }
@@ -37,7 +40,13 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
   const base = baseSettingsSchema.parse(vars);
   const secrets: Record<string, string[]> = {};
   for (const name of secretNames(config)) secrets[name] = commaList.parse(vars[name]);
-  return { logLevel: base.LOG_LEVEL, reportTokens: base.REPORT_TOKENS, adminTokens: base.ADMIN_TOKENS, secrets };
+  return {
+    logLevel: base.LOG_LEVEL,
+    reportTokens: base.REPORT_TOKENS,
+    adminTokens: base.ADMIN_TOKENS,
+    benchBaseline: base.SLUICE_BENCH_BASELINE === "1",
+    secrets,
+  };
 }
 
 /** What every stage receives: bindings, the validated config, parsed settings and a logger. */
@@ -50,11 +59,24 @@ export interface Runtime {
 
 export type EntryPoint = "fetch" | "queue" | "scheduled";
 
+/**
+ * Parsed settings by env object. workerd hands every invocation of an isolate the same `env`, so
+ * the zod parse runs once per isolate and entry point rather than once per request; a different
+ * env (a test's override) is parsed afresh.
+ */
+const runtimes = new WeakMap<Env, Map<EntryPoint, Runtime>>();
+
 export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig = getConfig()): Runtime {
+  let byEntry = runtimes.get(env);
+  const cached = byEntry?.get(entry);
+  if (cached && cached.config === config) return cached;
   const settings = parseSettings(env, config);
   const secrets = [...settings.reportTokens, ...settings.adminTokens, ...Object.values(settings.secrets).flat()];
   const log = createLogger({ level: settings.logLevel, secrets }, { entry });
-  return { env, config, settings, log };
+  const runtime = { env, config, settings, log };
+  if (!byEntry) runtimes.set(env, (byEntry = new Map()));
+  byEntry.set(entry, runtime);
+  return runtime;
 }
 
 /** Hono's type parameters for Sluice's HTTP app. */

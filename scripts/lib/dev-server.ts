@@ -10,7 +10,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const projectRoot = resolve(import.meta.dirname, "../..");
-const wranglerBin = join(projectRoot, "node_modules", ".bin", "wrangler");
+// Wrangler runs on the Node that runs this script (Node 24 from node_modules/.bin under npm),
+// never on whatever `node` a shebang would find first on PATH.
+const wranglerJs = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+const wrangler = (args: string[]) => [process.execPath, [wranglerJs, ...args]] as const;
 
 export interface DevServer {
   url: string;
@@ -34,7 +37,7 @@ export async function freePort(): Promise<number> {
 
 export function applyLocalMigrations(persistTo?: string): void {
   const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
-  const result = spawnSync(wranglerBin, args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wrangler(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) {
     throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
   }
@@ -43,7 +46,7 @@ export function applyLocalMigrations(persistTo?: string): void {
 /** Runs one SQL statement against a local D1 state folder and returns its rows. */
 export function queryLocalD1<Row = Record<string, unknown>>(persistTo: string, sql: string): Row[] {
   const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql];
-  const result = spawnSync(wranglerBin, args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wrangler(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
   const parsed = JSON.parse(result.stdout) as { results: Row[] }[];
   return parsed[0]?.results ?? [];
@@ -57,8 +60,7 @@ export async function startDevServer(options: { vars: Record<string, string>; ti
 
   const port = await freePort();
   const child: ChildProcess = spawn(
-    wranglerBin,
-    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false"],
+    ...wrangler(["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false"]),
     { cwd: projectRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";

@@ -108,3 +108,26 @@ export type ModelRun = typeof modelRuns.$inferSelect;
 export type ModelResult = typeof modelResults.$inferSelect;
 export type QuarantineRow = typeof quarantine.$inferSelect;
 export type DeadLetter = typeof deadLetters.$inferSelect;
+
+/**
+ * Webhook deliveries counted per hour, source, stream, outcome and reason, so operators can see
+ * what was accepted and what was rejected and why. Written in the background, off the hot path.
+ */
+export const webhookCounts = sqliteTable(
+  "_sluice_webhook_counts",
+  {
+    /** UTC hour, `YYYY-MM-DDTHH`. */
+    hour: text("hour").notNull(),
+    /** The source name, or `(unknown)` for a path that names no source. */
+    source: text("source").notNull(),
+    /** The stream an accepted delivery went to; empty for rejections. */
+    stream: text("stream").notNull(),
+    outcome: text("outcome", { enum: ["accepted", "rejected", "handshake"] }).notNull(),
+    /** The error code of a rejection; empty otherwise. */
+    reason: text("reason").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.source, t.stream, t.outcome, t.reason] })],
+);
+
+export type WebhookCount = typeof webhookCounts.$inferSelect;

@@ -3,12 +3,13 @@
  * record message on `INGEST` and a 202, or an error body and nothing enqueued. This is the hot
  * path: verify, parse, enqueue, answer. It makes no D1 query; loading is the consumer's job.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { WebhookSource } from "../config/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { type Bytes, sha256Hex } from "../lib/crypto.ts";
 import { SluiceError, toSluiceError } from "../lib/errors.ts";
+import { type CountKey, countDelivery, scheduleFlush } from "./counts.ts";
 import { enqueueRecord } from "./enqueue.ts";
 import { classifyDelivery, verifyDelivery } from "./providers.ts";
 import { routeToStream } from "./streams.ts";
@@ -21,13 +22,13 @@ webhookRoutes.on(
   ["POST"],
   "/v1/webhooks/:source",
   async (c, next) => {
-    const source = sourceNamed(c.var.runtime.config.sources, c.req.param("source"));
+    const source = sourceNamed(c, c.req.param("source"));
     const maxSize = c.var.runtime.config.limits.maxBodyBytes;
     c.set("source", source);
     return bodyLimit({
       maxSize,
       onError: () => {
-        throw new SluiceError("payload_too_large", `body exceeds the ${maxSize}-byte limit`);
+        throw rejected(c, c.req.param("source"), new SluiceError("payload_too_large", `body exceeds the ${maxSize}-byte limit`));
       },
     })(c, next);
   },
@@ -48,6 +49,7 @@ webhookRoutes.on(
       const classified = classifyDelivery(delivery, payload, source);
       if (classified.reply) {
         runtime.log.info("webhook.handshake", { source: sourceName, requestId });
+        count(c, { source: sourceName, outcome: "handshake" });
         return c.json(classified.reply, 200);
       }
 
@@ -65,7 +67,8 @@ webhookRoutes.on(
         body: delivery.body,
         payload,
       });
-      runtime.log.info("webhook.accepted", {
+      // Accepted deliveries are counted by the load ledger; a line each would only slow the hot path.
+      runtime.log.debug("webhook.accepted", {
         source: sourceName,
         stream,
         key,
@@ -73,25 +76,44 @@ webhookRoutes.on(
         bytes: delivery.body.byteLength,
         claimCheck: message.r2Key !== undefined,
       });
+      count(c, { source: sourceName, stream, outcome: "accepted" });
       return c.json({ accepted: 1, key }, 202);
     } catch (error) {
-      const failure = toSluiceError(error);
-      runtime.log.warn("webhook.rejected", { source: sourceName, reason: failure.code, status: failure.status, requestId });
-      throw failure;
+      throw rejected(c, sourceName, error);
     }
   },
 );
 
 // Any other method on a webhook path: 405 for a known source, 404 for an unknown one.
 webhookRoutes.all("/v1/webhooks/:source", (c) => {
-  sourceNamed(c.var.runtime.config.sources, c.req.param("source"));
+  const name = c.req.param("source");
+  sourceNamed(c, name);
   c.header("Allow", "POST");
-  throw new SluiceError("method_not_allowed", `${c.req.method} is not allowed here; webhooks are POSTed`);
+  throw rejected(c, name, new SluiceError("method_not_allowed", `${c.req.method} is not allowed here; webhooks are POSTed`));
 });
 
-function sourceNamed(sources: Record<string, WebhookSource>, name: string): WebhookSource {
-  if (!Object.hasOwn(sources, name)) throw new SluiceError("unknown_source", `no webhook source named "${name}"`);
+type Ctx = Context<AppEnv>;
+
+function sourceNamed(c: Ctx, name: string): WebhookSource {
+  const { sources } = c.var.runtime.config;
+  if (!Object.hasOwn(sources, name)) {
+    throw rejected(c, "(unknown)", new SluiceError("unknown_source", `no webhook source named "${name}"`));
+  }
   return sources[name]!;
+}
+
+/** Logs and counts a rejection (source, reason, request id; never the body), and returns it to throw. */
+function rejected(c: Ctx, source: string, error: unknown): SluiceError {
+  const failure = toSluiceError(error);
+  c.var.runtime.log.warn("webhook.rejected", { source, reason: failure.code, status: failure.status, requestId: c.var.requestId });
+  count(c, { source, outcome: "rejected", reason: failure.code });
+  return failure;
+}
+
+function count(c: Ctx, key: CountKey): void {
+  countDelivery(key, Date.now());
+  const flush = scheduleFlush(c.env.DB, c.var.runtime.log);
+  if (flush) c.executionCtx.waitUntil(flush);
 }
 
 function parseJson(body: Bytes): unknown {

@@ -28,10 +28,27 @@ export type HmacAlgorithm = "sha256" | "sha1";
 
 const hashNames: Record<HmacAlgorithm, string> = { sha256: "SHA-256", sha1: "SHA-1" };
 
+/**
+ * Imported HMAC keys, by algorithm and secret, for the life of the isolate: importing costs as
+ * much as signing a small body, and the same few secrets sign every delivery. Keys are
+ * non-extractable, and the map holds only the secrets the config names.
+ */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(algorithm: HmacAlgorithm, secret: string | Bytes): Promise<CryptoKey> {
+  const id = `${algorithm}:${typeof secret === "string" ? `s:${secret}` : `b:${toHex(secret)}`}`;
+  let key = hmacKeys.get(id);
+  if (!key) {
+    const keyBytes = typeof secret === "string" ? utf8(secret) : secret;
+    key = crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: hashNames[algorithm] }, false, ["sign"]);
+    if (hmacKeys.size >= 64) hmacKeys.clear();
+    hmacKeys.set(id, key);
+  }
+  return key;
+}
+
 export async function hmac(algorithm: HmacAlgorithm, secret: string | Bytes, data: Bytes): Promise<Bytes> {
-  const keyBytes = typeof secret === "string" ? utf8(secret) : secret;
-  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: hashNames[algorithm] }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(algorithm, secret), data));
 }
 
 export const hmacSha256 = (secret: string | Bytes, data: Bytes) => hmac("sha256", secret, data);

@@ -105,7 +105,7 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
   });
 
   it("logs structured events and never writes a secret to its logs", () => {
-    expect(server.output()).toContain('"event":"webhook.accepted"');
+    expect(server.output()).toContain('"event":"webhook.rejected"');
     expect(server.output()).toContain('"event":"load.completed"');
     const secrets = Object.entries(testSecrets)
       .filter(([name]) => name !== "LOG_LEVEL")

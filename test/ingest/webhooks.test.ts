@@ -1,9 +1,11 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { scheduleFlush } from "../../src/ingest/counts.ts";
+import { createLogger } from "../../src/lib/log.ts";
 import type { RecordMessage } from "../../src/messages.ts";
 import { genericSecret } from "../support/fixtures.ts";
 import { genericWebhook, hmacHex, sha256Hex } from "../support/http.ts";
-import { call, origin, recordingQueue, type Sent } from "../support/worker.ts";
+import { call, handler, origin, recordingQueue, type Sent } from "../support/worker.ts";
 
 let ingest: { queue: Queue; sent: Sent[] };
 const post = (request: Request, overrides: Partial<Env> = {}) => call(request, { INGEST: ingest.queue, ...overrides });
@@ -186,5 +188,37 @@ describe("POST /v1/webhooks/:source: bad input", () => {
 
   it("answers PUT on an unknown source's path with 404 unknown_source", async () => {
     await expectError(await post(new Request(`${origin}/v1/webhooks/nosuch`, { method: "PUT", body: "{}" })), 404, "unknown_source");
+  });
+});
+
+describe("webhook counts", () => {
+  const countsNow = async () => {
+    const hour = new Date().toISOString().slice(0, 13);
+    const rows = await env.DB.prepare("SELECT source, stream, outcome, reason, count FROM _sluice_webhook_counts WHERE hour = ?1")
+      .bind(hour)
+      .all<{ source: string; stream: string; outcome: string; reason: string; count: number }>();
+    return (source: string, outcome: string, reason = "", stream = "") =>
+      rows.results.find((r) => r.source === source && r.outcome === outcome && r.reason === reason && r.stream === stream)?.count ?? 0;
+  };
+
+  it("counts accepted and rejected deliveries by source, stream and reason, written after the response", async () => {
+    // Let the counts of earlier tests land first.
+    await scheduleFlush(env.DB, createLogger());
+    const before = await countsNow();
+    const ctx = createExecutionContext();
+    const send = (request: Request) => handler.fetch!(request as never, { ...env, INGEST: ingest.queue }, ctx);
+
+    expect((await send(await genericWebhook(origin, { body: '{"n":1}' }))).status).toBe(202);
+    expect((await send(await genericWebhook(origin, { body: '{"n":2}' }))).status).toBe(202);
+    expect((await send(await genericWebhook(origin, { body: "{}", secret: "forged" }))).status).toBe(401);
+    expect((await send(new Request(`${origin}/v1/webhooks/nosuch`, { method: "POST", body: "{}" }))).status).toBe(404);
+    expect((await send(new Request(`${origin}/v1/webhooks/generic`, { method: "DELETE" }))).status).toBe(405);
+    await waitOnExecutionContext(ctx);
+
+    const after = await countsNow();
+    expect(after("generic", "accepted", "", "events") - before("generic", "accepted", "", "events")).toBe(2);
+    expect(after("generic", "rejected", "bad_signature") - before("generic", "rejected", "bad_signature")).toBe(1);
+    expect(after("(unknown)", "rejected", "unknown_source") - before("(unknown)", "rejected", "unknown_source")).toBe(1);
+    expect(after("generic", "rejected", "method_not_allowed") - before("generic", "rejected", "method_not_allowed")).toBe(1);
   });
 });
