@@ -14,6 +14,8 @@ export const loads = sqliteTable(
     source: text("source").notNull(),
     stream: text("stream").notNull(),
     status: text("status", { enum: ["loaded", "failed"] }).notNull(),
+    /** What started the load: a delivery from the queue, a replay of raw objects, or a redrive. */
+    kind: text("kind", { enum: ["ingest", "replay", "redrive"] }).notNull().default("ingest"),
     /** Records in the batch for this stream. */
     records: integer("records").notNull(),
     /** Rows that were new to the raw table. */
@@ -96,6 +98,8 @@ export const deadLetters = sqliteTable(
     attempts: integer("attempts").notNull(),
     reason: text("reason").notNull(),
     body: text("body").notNull(),
+    status: text("status", { enum: ["open", "redriven"] }).notNull().default("open"),
+    redrivenAt: text("redriven_at"),
     receivedAt: text("received_at")
       .notNull()
       .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
@@ -131,3 +135,52 @@ export const webhookCounts = sqliteTable(
 );
 
 export type WebhookCount = typeof webhookCounts.$inferSelect;
+
+/** Every change to a stream's table shape, after dlt's schema versions. */
+export const schemaVersions = sqliteTable(
+  "_sluice_schema_versions",
+  {
+    source: text("source").notNull(),
+    stream: text("stream").notNull(),
+    version: integer("version").notNull(),
+    /** SHA-256 of the column list; also in the raw-zone objects' metadata. */
+    hash: text("hash").notNull(),
+    /** The columns after the change: `[{ name, type }]`. */
+    columns: text("columns", { mode: "json" }).$type<{ name: string; type: string }[]>().notNull(),
+    /** What changed, e.g. `added amount (integer); added amount__v_text (text)`. */
+    change: text("change").notNull(),
+    loadId: text("load_id"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.stream, t.version] })],
+);
+
+/**
+ * The last error of a queue message that failed, so that when it reaches the dead-letter queue
+ * its reason can be recorded with it. Written on a best-effort basis.
+ */
+export const messageErrors = sqliteTable("_sluice_message_errors", {
+  messageId: text("message_id").primaryKey(),
+  queue: text("queue").notNull(),
+  attempts: integer("attempts").notNull(),
+  error: text("error").notNull(),
+  at: text("at").notNull(),
+});
+
+/** Parquet files written to the lake, per table and day, so compaction rewrites only what changed. */
+export const lakePartitions = sqliteTable(
+  "_sluice_lake_partitions",
+  {
+    tableName: text("table_name").notNull(),
+    day: text("day").notNull(),
+    parts: integer("parts").notNull(),
+    rows: integer("rows").notNull(),
+    /** The newest `_sluice_load_id` in the partition when it was written. */
+    lastLoadId: text("last_load_id").notNull(),
+    compactedAt: text("compacted_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tableName, t.day] })],
+);
+
+export type SchemaVersion = typeof schemaVersions.$inferSelect;
+export type LakePartition = typeof lakePartitions.$inferSelect;
