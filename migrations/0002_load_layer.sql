@@ -30,4 +30,6 @@ CREATE TABLE `_sluice_schema_versions` (
 --> statement-breakpoint
 ALTER TABLE `_sluice_dead_letters` ADD `status` text DEFAULT 'open' NOT NULL;--> statement-breakpoint
 ALTER TABLE `_sluice_dead_letters` ADD `redriven_at` text;--> statement-breakpoint
-ALTER TABLE `_sluice_loads` ADD `kind` text DEFAULT 'ingest' NOT NULL;
+ALTER TABLE `_sluice_loads` ADD `kind` text DEFAULT 'ingest' NOT NULL;--> statement-breakpoint
+ALTER TABLE `_sluice_loads` ADD `filtered` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `_sluice_quarantine` ADD `line` integer;

@@ -3,6 +3,7 @@
  * each event lands in; models live in pipeline/models as dbt-style SQL; reports say which models
  * the HTTP API serves. Each source's secrets are env vars (comma-separated lists, for rotation).
  */
+import { z } from "zod";
 import { defineConfig } from "../src/config/schema.ts";
 
 export default defineConfig({
@@ -69,7 +70,12 @@ export default defineConfig({
       secrets: ["GENERIC_WEBHOOK_SECRET"],
       signature: { header: "X-Sluice-Signature", prefix: "sha256=", algorithm: "sha256", encoding: "hex" },
       keyHeader: "X-Sluice-Event-Id",
-      streams: { events: { description: "Every event the generic source receives" } },
+      streams: {
+        events: {
+          description: "Every event the generic source receives; `type` is declared, other fields are inferred",
+          schema: z.looseObject({ type: z.string().optional() }),
+        },
+      },
       defaultStream: "events",
     },
   },

@@ -24,6 +24,8 @@ const baseSettingsSchema = z.object({
   ADMIN_TOKENS: commaList,
   /** Local benchmarks only: serves POST /__bench/baseline, a 202 that does nothing else. */
   SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
+  /** Salt for fields a stream hashes (`hash: [...]`); a secret, so hashed values cannot be looked up. */
+  SLUICE_HASH_SALT: z.string().default(""),
 });
 
 export interface Settings {
@@ -31,6 +33,7 @@ export interface Settings {
   reportTokens: string[];
   adminTokens: string[];
   benchBaseline: boolean;
+  hashSalt: string;
   /** Secret values by env var name, each a list so that keys can be rotated. */
   secrets: Record<string, string[]>;
 }
@@ -45,6 +48,7 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     reportTokens: base.REPORT_TOKENS,
     adminTokens: base.ADMIN_TOKENS,
     benchBaseline: base.SLUICE_BENCH_BASELINE === "1",
+    hashSalt: base.SLUICE_HASH_SALT,
     secrets,
   };
 }
@@ -71,7 +75,7 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
   const cached = byEntry?.get(entry);
   if (cached && cached.config === config) return cached;
   const settings = parseSettings(env, config);
-  const secrets = [...settings.reportTokens, ...settings.adminTokens, ...Object.values(settings.secrets).flat()];
+  const secrets = [...settings.reportTokens, ...settings.adminTokens, ...Object.values(settings.secrets).flat(), settings.hashSalt];
   const log = createLogger({ level: settings.logLevel, secrets }, { entry });
   const runtime = { env, config, settings, log };
   if (!byEntry) runtimes.set(env, (byEntry = new Map()));

@@ -6,7 +6,7 @@ import { z } from "zod";
 
 /**
  * One record on its way to the loader. It carries the payload inline, or, for a body larger
- * than the claim-check threshold, the R2 key where the ingest route stored it.
+ * than the claim-check threshold, the R2 key where the producer stored it.
  */
 export const recordMessageSchema = z
   .object({
@@ -22,9 +22,107 @@ export const recordMessageSchema = z
     deliveryId: z.string().min(1),
     payload: z.unknown().optional(),
     r2Key: z.string().min(1).optional(),
+    /** Why the record is on the queue: first delivery, or a redrive from quarantine. */
+    origin: z.enum(["ingest", "redrive"]).default("ingest"),
+    /** The payload has already been through the stream's transforms (see `redactRaw`). */
+    transformed: z.boolean().optional(),
   })
   .refine((m) => (m.payload === undefined) !== (m.r2Key === undefined), {
     message: "a record message carries exactly one of payload or r2Key",
   });
 
-export type RecordMessage = z.infer<typeof recordMessageSchema>;
+/** Replay one UTC day of a stream's raw zone: the consumer lists it and queues one task per object. */
+export const replayDayMessageSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal("replay_day"),
+  source: z.string().min(1),
+  stream: z.string().min(1),
+  day: z.iso.date(),
+  /** Only objects whose records fall in [from, to] (ISO-8601) are replayed. */
+  from: z.iso.datetime(),
+  to: z.iso.datetime(),
+});
+
+/** Replay one raw-zone object through the stream's current transforms and schema. */
+export const replayObjectMessageSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal("replay_object"),
+  source: z.string().min(1),
+  stream: z.string().min(1),
+  r2Key: z.string().min(1),
+});
+
+/** Swap a `replace` stream's fully loaded staging table in for its table. */
+export const replaceCommitMessageSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal("replace_commit"),
+  source: z.string().min(1),
+  stream: z.string().min(1),
+});
+
+export const ingestMessageSchema = z.discriminatedUnion("kind", [
+  recordMessageSchema,
+  replayDayMessageSchema,
+  replayObjectMessageSchema,
+  replaceCommitMessageSchema,
+]);
+
+export type RecordMessage = z.input<typeof recordMessageSchema>;
+export type ParsedRecordMessage = z.output<typeof recordMessageSchema>;
+export type ReplayDayMessage = z.infer<typeof replayDayMessageSchema>;
+export type ReplayObjectMessage = z.infer<typeof replayObjectMessageSchema>;
+export type ReplaceCommitMessage = z.infer<typeof replaceCommitMessageSchema>;
+export type IngestMessage = z.output<typeof ingestMessageSchema>;
+
+/** Queues take at most 100 messages and 256 KB a sendBatch; this sends any number within both. */
+export async function sendAll(queue: Queue, bodies: readonly unknown[]): Promise<void> {
+  const maxBatchBytes = 250_000;
+  const encoder = new TextEncoder();
+  let batch: MessageSendRequest[] = [];
+  let size = 0;
+  for (const body of bodies) {
+    const bytes = encoder.encode(JSON.stringify(body)).byteLength + 100;
+    if (batch.length === 100 || (batch.length > 0 && size + bytes > maxBatchBytes)) {
+      await queue.sendBatch(batch);
+      batch = [];
+      size = 0;
+    }
+    batch.push({ body, contentType: "json" });
+    size += bytes;
+  }
+  if (batch.length > 0) await queue.sendBatch(batch);
+}
+
+/** Payloads above this many bytes travel through R2 (claim check); a message holds at most 128 KB. */
+export const claimCheckBytes = 100 * 1024;
+
+/** `claims/<source>/<stream>/dt=YYYY-MM-DD/<deliveryId>.json`: unique per delivery, never overwritten. */
+export function claimCheckKey(record: { source: string; stream: string; deliveryId: string; receivedAt: string }): string {
+  return `claims/${record.source}/${record.stream}/dt=${record.receivedAt.slice(0, 10)}/${record.deliveryId}.json`;
+}
+
+/**
+ * The record message for a payload: inline, or, above `threshold` bytes, stored in R2 first with
+ * the message carrying only its key. `body` is the payload's JSON as bytes, when the caller has it.
+ */
+export async function toRecordMessage(
+  bucket: R2Bucket,
+  fields: Omit<RecordMessage, "v" | "kind" | "payload" | "r2Key">,
+  payload: unknown,
+  options: { body?: Uint8Array; threshold?: number } = {},
+): Promise<RecordMessage> {
+  const base = { v: 1 as const, kind: "record" as const, ...fields };
+  const body = options.body ?? new TextEncoder().encode(JSON.stringify(payload));
+  if (body.byteLength <= (options.threshold ?? claimCheckBytes)) return { ...base, payload };
+  const r2Key = claimCheckKey(fields);
+  await bucket.put(r2Key, body, {
+    httpMetadata: { contentType: "application/json" },
+    customMetadata: { source: fields.source, stream: fields.stream, key: fields.key },
+  });
+  return { ...base, r2Key };
+}
+
+/** The queue each kind of message travels on. */
+export function queueFor(env: { INGEST: Queue; PULL: Queue }, kind: string | null): Queue {
+  return kind === "page" ? env.PULL : env.INGEST;
+}

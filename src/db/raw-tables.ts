@@ -1,65 +1,129 @@
 /**
- * The D1 table that holds a stream's landed records, `raw_<source>__<stream>`, and the bulk
- * insert into it. Rows are unique on `_sluice_key`, so a redelivered record is loaded once.
- * Records travel as one JSON array per statement and are unpacked by `json_each`, which keeps
- * the statement at three bound parameters however many records it carries.
+ * SQL for the tables that hold landed records, `raw_<source>__<stream>`: their DDL, the columns
+ * schema evolution adds, and the bulk write for each disposition. Records travel as one JSON
+ * array of row arrays per statement and are unpacked by `json_each`, so a statement has three
+ * bound parameters however many rows and columns it carries. Identifiers are always quoted by
+ * `quoteIdent`; values are always bound.
  */
-import { quoteIdent, rawTableName } from "../lib/sql.ts";
+import { quoteIdent } from "../lib/sql.ts";
+import { type Column, sqlTypes, typeFromDeclared } from "./column-types.ts";
+
+export type Disposition = "append" | "merge" | "replace";
+
+/** The columns every landed row carries, in this order, before its own columns. */
+export const systemColumns = ["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object"] as const;
 
 /**
- * Characters of JSON bound into one statement. D1 rejects a parameter over about 2 MB; 600 K
+ * JSON characters bound into one statement. D1 rejects a parameter over about 2 MB; 600 K
  * UTF-16 characters stay below that even if every character took three bytes of UTF-8.
  */
 export const maxChunkChars = 600_000;
 
-export interface RawRow {
-  key: string;
-  receivedAt: string;
-  /** The record, serialised as JSON text. */
-  payload: string;
+export function stagingTable(table: string): string {
+  return `${table}__staging`;
 }
 
-export function createRawTableSql(source: string, stream: string): string {
-  const table = quoteIdent(rawTableName(source, stream));
-  return `CREATE TABLE IF NOT EXISTS ${table} (
-  "_sluice_key" TEXT PRIMARY KEY NOT NULL,
+/**
+ * Append and replace tables are unique on the record key (the primary key, so the constraint
+ * survives a rename). Merge tables are unique on the stream's primary key instead, so the key is
+ * an ordinary indexed column there.
+ */
+export function createTableSql(table: string, disposition: Disposition, columns: readonly Column[] = []): string {
+  const key = disposition === "merge" ? `"_sluice_key" TEXT NOT NULL` : `"_sluice_key" TEXT PRIMARY KEY NOT NULL`;
+  const own = columns.map((column) => `,\n  ${quoteIdent(column.name)} ${sqlTypes[column.type]}`).join("");
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (
+  ${key},
   "_sluice_load_id" TEXT NOT NULL,
   "_sluice_received_at" TEXT NOT NULL,
-  "_sluice_source_object" TEXT NOT NULL,
-  "payload" TEXT NOT NULL
+  "_sluice_source_object" TEXT NOT NULL${own}
 )`;
 }
 
-/** Rows by load id: the ledger counts a load's rows with it, and replays find them with it. */
-export function createLoadIndexSql(source: string, stream: string): string {
-  const table = rawTableName(source, stream);
-  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`;
+export function addColumnSql(table: string, column: Column): string {
+  return `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column.name)} ${sqlTypes[column.type]}`;
 }
 
-export function insertRawRowsSql(source: string, stream: string): string {
-  const table = quoteIdent(rawTableName(source, stream));
-  return `INSERT INTO ${table} ("_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "payload")
-SELECT json_extract(value, '$.k'), ?1, json_extract(value, '$.r'), ?2, json_extract(value, '$.p')
-FROM json_each(?3)
-WHERE true
-ON CONFLICT ("_sluice_key") DO NOTHING`;
+/** Indexes by load id (the ledger counts a load's rows with it), and for merge by key and primary key. */
+export function indexSql(table: string, disposition: Disposition, primaryKey: readonly string[] = []): string[] {
+  const statements = [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`];
+  if (disposition === "merge") {
+    statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__key_idx`)} ON ${quoteIdent(table)} ("_sluice_key")`);
+    statements.push(
+      `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${table}__pk`)} ON ${quoteIdent(table)} (${primaryKey.map(quoteIdent).join(", ")})`,
+    );
+  }
+  return statements;
 }
 
-/** Splits rows into JSON arrays of at most `maxChars` each (a single larger row stands alone). */
-export function chunkRows(rows: readonly RawRow[], maxChars = maxChunkChars): string[] {
+/** The current columns of a table (none if it does not exist), with their logical types. */
+export async function tableColumns(db: D1Database, table: string): Promise<Column[]> {
+  const { results } = await db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(table).all<{ name: string; type: string }>();
+  return results.map((row) => ({ name: row.name, type: typeFromDeclared(row.type) }));
+}
+
+export interface WriteOptions {
+  disposition: Disposition;
+  primaryKey?: readonly string[];
+  cursor?: string | undefined;
+}
+
+/**
+ * One bulk write: `?1` is the load id, `?2` the raw object key, `?3` a JSON array of rows, each
+ * `[key, receivedAt, ...values in the order of columns]`.
+ */
+export function writeRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
+  const target = quoteIdent(table);
+  const names = [...systemColumns, ...columns].map(quoteIdent).join(", ");
+  const values = [
+    "json_extract(value, '$[0]')",
+    "?1",
+    "json_extract(value, '$[1]')",
+    "?2",
+    ...columns.map((_, i) => `json_extract(value, '$[${i + 2}]')`),
+  ].join(", ");
+  const insert = `INSERT INTO ${target} (${names})\nSELECT ${values}\nFROM json_each(?3)\nWHERE true`;
+  if (options.disposition !== "merge") return `${insert}\nON CONFLICT ("_sluice_key") DO NOTHING`;
+
+  const keys = new Set(options.primaryKey ?? []);
+  const updates = [...systemColumns, ...columns]
+    .filter((name) => !keys.has(name))
+    .map((name) => `${quoteIdent(name)} = excluded.${quoteIdent(name)}`)
+    .join(", ");
+  // Queues deliver out of order: a record older than the stored row (by the cursor) never wins.
+  const newer = options.cursor
+    ? `\nWHERE ${target}.${quoteIdent(options.cursor)} IS NULL OR excluded.${quoteIdent(options.cursor)} >= ${target}.${quoteIdent(options.cursor)}`
+    : "";
+  return `${insert}\nON CONFLICT (${[...keys].map(quoteIdent).join(", ")}) DO UPDATE SET ${updates}${newer}`;
+}
+
+/** Splits rows (already JSON-encoded) into JSON arrays of at most `maxChars` (a larger row stands alone). */
+export function chunkRows(rows: readonly string[], maxChars = maxChunkChars): string[] {
   const chunks: string[] = [];
   let current: string[] = [];
   let size = 2;
   for (const row of rows) {
-    const item = JSON.stringify({ k: row.key, r: row.receivedAt, p: row.payload });
-    if (current.length > 0 && size + item.length + 1 > maxChars) {
+    if (current.length > 0 && size + row.length + 1 > maxChars) {
       chunks.push(`[${current.join(",")}]`);
       current = [];
       size = 2;
     }
-    current.push(item);
-    size += item.length + 1;
+    current.push(row);
+    size += row.length + 1;
   }
   if (current.length > 0) chunks.push(`[${current.join(",")}]`);
   return chunks;
+}
+
+/**
+ * Swaps a fully loaded staging table in for the table, in one batch (one transaction). SQLite
+ * cannot rename an index, so the staging table's index is dropped and the table's recreated.
+ */
+export function swapStagingSql(table: string): string[] {
+  const staging = stagingTable(table);
+  return [
+    `DROP TABLE IF EXISTS ${quoteIdent(table)}`,
+    `ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(table)}`,
+    `DROP INDEX IF EXISTS ${quoteIdent(`${staging}__load_idx`)}`,
+    ...indexSql(table, "replace"),
+  ];
 }

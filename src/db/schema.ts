@@ -23,6 +23,8 @@ export const loads = sqliteTable(
     /** Records whose key was already loaded (redeliveries, provider retries). */
     duplicates: integer("duplicates").notNull(),
     quarantined: integer("quarantined").notNull().default(0),
+    /** Records a stream's filter or map dropped on purpose. */
+    filtered: integer("filtered").notNull().default(0),
     r2Key: text("r2_key"),
     bytes: integer("bytes"),
     startedAt: text("started_at").notNull(),
@@ -75,6 +77,8 @@ export const quarantine = sqliteTable(
     key: text("key").notNull(),
     loadId: text("load_id").notNull(),
     r2Key: text("r2_key"),
+    /** 1-based line of the record in its raw-zone object. */
+    line: integer("line"),
     reason: text("reason").notNull(),
     record: text("record").notNull(),
     status: text("status", { enum: ["open", "retried"] }).notNull().default("open"),

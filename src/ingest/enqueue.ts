@@ -4,7 +4,7 @@
  */
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import type { RecordMessage } from "../messages.ts";
+import { type RecordMessage, toRecordMessage } from "../messages.ts";
 
 export interface AcceptedRecord {
   source: string;
@@ -19,29 +19,16 @@ export interface AcceptedRecord {
 
 export async function enqueueRecord(runtime: Runtime, record: AcceptedRecord): Promise<RecordMessage> {
   const { env, config } = runtime;
-  const base = {
-    v: 1 as const,
-    kind: "record" as const,
-    source: record.source,
-    stream: record.stream,
-    key: record.key,
-    receivedAt: record.receivedAt.toISOString(),
-    deliveryId: record.deliveryId,
-  };
   let message: RecordMessage;
-  if (record.body.byteLength > config.limits.claimCheckBytes) {
-    const r2Key = claimCheckKey(record);
-    try {
-      await env.RAW.put(r2Key, record.body, {
-        httpMetadata: { contentType: "application/json" },
-        customMetadata: { source: record.source, stream: record.stream, key: record.key },
-      });
-    } catch (cause) {
-      throw new SluiceError("storage_unavailable", "could not store the payload; retry the delivery", { cause });
-    }
-    message = { ...base, r2Key };
-  } else {
-    message = { ...base, payload: record.payload };
+  try {
+    message = await toRecordMessage(
+      env.RAW,
+      { source: record.source, stream: record.stream, key: record.key, deliveryId: record.deliveryId, receivedAt: record.receivedAt.toISOString() },
+      record.payload,
+      { body: record.body, threshold: config.limits.claimCheckBytes },
+    );
+  } catch (cause) {
+    throw new SluiceError("storage_unavailable", "could not store the payload; retry the delivery", { cause });
   }
   try {
     await env.INGEST.send(message, { contentType: "json" });
@@ -49,10 +36,4 @@ export async function enqueueRecord(runtime: Runtime, record: AcceptedRecord): P
     throw new SluiceError("queue_unavailable", "could not enqueue the record; retry the delivery", { cause });
   }
   return message;
-}
-
-/** `claims/<source>/<stream>/dt=YYYY-MM-DD/<deliveryId>.json`: unique per delivery, never overwritten. */
-export function claimCheckKey(record: Pick<AcceptedRecord, "source" | "stream" | "deliveryId" | "receivedAt">): string {
-  const day = record.receivedAt.toISOString().slice(0, 10);
-  return `claims/${record.source}/${record.stream}/dt=${day}/${record.deliveryId}.json`;
 }

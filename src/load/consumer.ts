@@ -1,71 +1,122 @@
 /**
- * The `INGEST` consumer. In: a batch of record messages (up to 100). Out: per stream, a raw
- * object in R2 and rows plus a ledger row in D1; then the messages are acked. A message is acked
- * only once its record is durable. A stream whose load fails has its messages retried with
- * backoff, and after max_retries the queue moves them to the dead-letter queue. The other
- * streams of the batch are unaffected.
+ * The `INGEST` consumer. In: a batch of messages (up to 100): records, replay tasks and replace
+ * commits. Out: per stream, a raw object in R2 and rows plus a ledger row in D1; then the messages
+ * are acked. A message is acked only once its work is durable. Work that fails is retried with
+ * backoff and, after max_retries, moves to the dead-letter queue with its last error. A message
+ * that cannot even be parsed is dead-lettered at once. The other streams of a batch are unaffected.
  */
+import { drizzle } from "drizzle-orm/d1";
+import { messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { backoffSeconds } from "../lib/retry.ts";
-import { type RecordMessage, recordMessageSchema } from "../messages.ts";
+import { type IngestMessage, ingestMessageSchema, type ParsedRecordMessage } from "../messages.ts";
 import { recordDeadLetters } from "./dead-letters.ts";
 import { loadStream } from "./load-stream.ts";
 import type { RawLine } from "./raw-zone.ts";
+import { commitReplace, replayDay, replayObject } from "./replay.ts";
 
-interface Pending {
+interface Pending<M extends IngestMessage = IngestMessage> {
   message: Message<unknown>;
-  record: RecordMessage;
+  body: M;
 }
 
 export async function consumeIngestBatch(batch: MessageBatch<unknown>, runtime: Runtime): Promise<void> {
   const log = runtime.log.child({ queue: batch.queue });
-  const valid: Pending[] = [];
+  const records: Pending<ParsedRecordMessage>[] = [];
+  const tasks: Pending[] = [];
   const invalid: { message: Message<unknown>; reason: string }[] = [];
   for (const message of batch.messages) {
-    const parsed = recordMessageSchema.safeParse(message.body);
-    if (parsed.success) valid.push({ message, record: parsed.data });
-    else invalid.push({ message, reason: `not a record message: ${parsed.error.issues[0]?.message ?? "invalid"}` });
+    const parsed = ingestMessageSchema.safeParse(message.body);
+    if (!parsed.success) invalid.push({ message, reason: `not a valid message: ${parsed.error.issues[0]?.message ?? "invalid"}` });
+    else if (parsed.data.kind === "record") records.push({ message, body: parsed.data });
+    else tasks.push({ message, body: parsed.data });
   }
 
-  // A message that does not parse will never parse: record it as a dead letter now instead
-  // of spending its retries.
+  // A message that does not parse never will: record it as a dead letter now instead of
+  // spending its retries.
   if (invalid.length > 0) {
-    try {
-      await recordDeadLetters(runtime, batch.queue, invalid);
-      for (const { message } of invalid) message.ack();
-    } catch (error) {
-      retryAll(invalid.map((entry) => entry.message), log, error);
-    }
+    const messages = invalid.map((entry) => entry.message);
+    await settle(runtime, batch.queue, messages, log, () => recordDeadLetters(runtime, batch.queue, invalid));
   }
 
-  for (const group of groupByStream(valid)) {
-    const { source, stream } = group[0]!.record;
-    try {
-      const lines = await Promise.all(group.map(({ record }) => toRawLine(runtime, record)));
-      const result = await loadStream(runtime, source, stream, lines);
-      for (const { message } of group) message.ack();
+  for (const group of groupRecords(records)) {
+    const { source, stream, origin } = group[0]!.body;
+    await settle(runtime, batch.queue, group.map((entry) => entry.message), log.child({ source, stream }), async () => {
+      const lines = await Promise.all(group.map(({ body }) => toRawLine(runtime, body)));
+      const result = await loadStream(runtime, source, stream, lines, { kind: origin });
       log.info("load.completed", { ...result });
-    } catch (error) {
-      retryAll(
-        group.map((entry) => entry.message),
-        log.child({ source, stream }),
-        error,
-      );
-    }
+    });
+  }
+
+  for (const task of tasks) {
+    await settle(runtime, batch.queue, [task.message], log.child({ task: task.body.kind }), () => runTask(runtime, task.body));
   }
 }
 
-function retryAll(messages: readonly Message<unknown>[], log: Runtime["log"], error: unknown): void {
-  const failure = toSluiceError(error, "storage_unavailable");
-  log.error("load.failed", { code: failure.code, error: failure.message, messages: messages.length });
-  for (const message of messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+async function runTask(runtime: Runtime, task: IngestMessage): Promise<void> {
+  switch (task.kind) {
+    case "replay_day":
+      return replayDay(runtime, task);
+    case "replay_object":
+      return replayObject(runtime, task);
+    case "replace_commit":
+      return commitReplace(runtime, task);
+    case "record":
+      throw new Error("records are loaded in groups");
+  }
 }
 
-function groupByStream(pending: readonly Pending[]): Pending[][] {
-  const groups = new Map<string, Pending[]>();
+/** Runs `work`; acks the messages if it succeeds, retries them with backoff if it fails. */
+async function settle(
+  runtime: Runtime,
+  queue: string,
+  messages: readonly Message<unknown>[],
+  log: Runtime["log"],
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+    for (const message of messages) message.ack();
+  } catch (error) {
+    const failure = toSluiceError(error, "storage_unavailable");
+    log.error("load.failed", { code: failure.code, error: failure.message, retryable: failure.retryable, messages: messages.length });
+    if (!failure.retryable) {
+      // A terminal error fails the same way every time: dead-letter now, with the reason.
+      try {
+        await recordDeadLetters(runtime, queue, messages.map((message) => ({ message, reason: `${failure.code}: ${failure.message}` })));
+        for (const message of messages) message.ack();
+        return;
+      } catch {
+        // Could not record it; fall through to a retry so nothing is lost.
+      }
+    }
+    for (const message of messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    await rememberErrors(runtime, queue, messages, failure.message);
+  }
+}
+
+/** Keeps each message's last error so the dead-letter consumer can record why it died. Best effort. */
+async function rememberErrors(runtime: Runtime, queue: string, messages: readonly Message<unknown>[], error: string) {
+  try {
+    const db = drizzle(runtime.env.DB);
+    const at = new Date().toISOString();
+    const [first, ...rest] = messages.map((message) =>
+      db
+        .insert(messageErrors)
+        .values({ messageId: message.id, queue, attempts: message.attempts, error, at })
+        .onConflictDoUpdate({ target: messageErrors.messageId, set: { attempts: message.attempts, error, at } }),
+    );
+    if (first) await db.batch([first, ...rest]);
+  } catch {
+    // D1 may be what failed; the dead letter is still recorded, with a generic reason.
+  }
+}
+
+function groupRecords(pending: readonly Pending<ParsedRecordMessage>[]): Pending<ParsedRecordMessage>[][] {
+  const groups = new Map<string, Pending<ParsedRecordMessage>[]>();
   for (const entry of pending) {
-    const id = `${entry.record.source}\u0000${entry.record.stream}`;
+    const id = `${entry.body.source}\u0000${entry.body.stream}\u0000${entry.body.origin}`;
     const group = groups.get(id);
     if (group) group.push(entry);
     else groups.set(id, [entry]);
@@ -74,15 +125,13 @@ function groupByStream(pending: readonly Pending[]): Pending[][] {
 }
 
 /** The record as the raw zone stores it, with a claim-checked payload read back from R2. */
-async function toRawLine(runtime: Runtime, record: RecordMessage): Promise<RawLine> {
+async function toRawLine(runtime: Runtime, record: ParsedRecordMessage): Promise<RawLine> {
   const { source, stream, key, receivedAt, deliveryId } = record;
   let payload = record.payload;
   if (record.r2Key !== undefined) {
     const object = await runtime.env.RAW.get(record.r2Key);
-    if (object === null) {
-      throw toSluiceError(new Error(`claim-check object ${record.r2Key} is missing`), "storage_unavailable");
-    }
+    if (object === null) throw toSluiceError(new Error(`claim-check object ${record.r2Key} is missing`), "storage_unavailable");
     payload = await object.json();
   }
-  return { key, source, stream, receivedAt, deliveryId, payload };
+  return { key, source, stream, receivedAt, deliveryId, payload, ...(record.transformed ? { transformed: true } : {}) };
 }

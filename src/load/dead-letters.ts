@@ -1,14 +1,16 @@
 /**
  * Dead letters: messages that can never be loaded. They reach `_sluice_dead_letters` two ways:
- * from the dead-letter queues, once a message has used up its retries, and straight from the
- * ingest consumer when a message does not even parse. Either way the body is kept whole, with
- * the reason, so an operator can see it and redrive it. Nothing is dropped silently.
+ * from the dead-letter queues, once a message has used up its retries (with its last error), and
+ * straight from the ingest consumer when a message does not even parse. Either way the body is
+ * kept whole, with the reason, so an operator can see it and redrive it. Nothing is dropped.
  */
+import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { deadLetters } from "../db/schema.ts";
+import { deadLetters, messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { backoffSeconds } from "../lib/retry.ts";
+import { queueFor } from "../messages.ts";
 
 const deadLetterSuffix = "-dlq";
 
@@ -51,15 +53,20 @@ export async function recordDeadLetters(
   }
 }
 
-/** Consumer of a dead-letter queue: records every message, then acks it. */
+/** Consumer of a dead-letter queue: records every message with its last error, then acks it. */
 export async function consumeDeadLetterBatch(batch: MessageBatch<unknown>, runtime: Runtime): Promise<void> {
   const origin = batch.queue.slice(0, -deadLetterSuffix.length);
-  const reason = `exhausted its retries on ${origin}`;
   try {
+    const ids = batch.messages.map((message) => message.id);
+    const errors = await drizzle(runtime.env.DB).select().from(messageErrors).where(inArray(messageErrors.messageId, ids));
+    const lastError = new Map(errors.map((row) => [row.messageId, row.error]));
     await recordDeadLetters(
       runtime,
       origin,
-      batch.messages.map((message) => ({ message, reason })),
+      batch.messages.map((message) => ({
+        message,
+        reason: `exhausted its retries on ${origin}; last error: ${lastError.get(message.id) ?? "not recorded"}`,
+      })),
     );
   } catch (error) {
     runtime.log.error("queue.dead_letter_failed", { queue: batch.queue, error });
@@ -67,4 +74,35 @@ export async function consumeDeadLetterBatch(batch: MessageBatch<unknown>, runti
     return;
   }
   batch.ackAll();
+}
+
+export interface RedriveFilter {
+  ids?: number[] | undefined;
+  source?: string | undefined;
+  stream?: string | undefined;
+  limit: number;
+}
+
+/** Sends open dead letters back to the queue they came from and marks them redriven. */
+export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter): Promise<number> {
+  const db = drizzle(runtime.env.DB);
+  const rows = await db
+    .select()
+    .from(deadLetters)
+    .where(
+      and(
+        eq(deadLetters.status, "open"),
+        filter.ids ? inArray(deadLetters.id, filter.ids) : undefined,
+        filter.source ? eq(deadLetters.source, filter.source) : undefined,
+        filter.stream ? eq(deadLetters.stream, filter.stream) : undefined,
+      ),
+    )
+    .orderBy(deadLetters.id)
+    .limit(filter.limit);
+  for (const row of rows) {
+    await queueFor(runtime.env, row.kind).send(JSON.parse(row.body), { contentType: "json" });
+    await db.update(deadLetters).set({ status: "redriven", redrivenAt: new Date().toISOString() }).where(eq(deadLetters.id, row.id));
+  }
+  runtime.log.info("dead_letters.redriven", { count: rows.length });
+  return rows.length;
 }

@@ -11,12 +11,24 @@ export interface RawLine {
   receivedAt: string;
   deliveryId: string;
   payload: unknown;
+  /** Set when the stream stores transformed records (`redactRaw`): a replay must not transform again. */
+  transformed?: boolean;
 }
 
 /** `raw/<source>/<stream>/dt=YYYY-MM-DD/hr=HH/<loadId>.ndjson.gz`, partitioned by load time (UTC). */
 export function rawObjectKey(source: string, stream: string, loadId: string, at: Date): string {
   const iso = at.toISOString();
   return `raw/${source}/${stream}/dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/${loadId}.ndjson.gz`;
+}
+
+/** The day prefix under which a stream's raw objects for one UTC date are listed. */
+export function rawDayPrefix(source: string, stream: string, day: string): string {
+  return `raw/${source}/${stream}/dt=${day}/`;
+}
+
+/** A pointer to one record of a raw object: `<key>#<1-based line>`. */
+export function rawRef(r2Key: string, line: number): string {
+  return `${r2Key}#${line}`;
 }
 
 export async function gzip(text: string): Promise<ArrayBuffer> {

@@ -6,7 +6,9 @@
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
 import { modelResults, modelRuns } from "../db/schema.ts";
-import { createRawTableSql } from "../db/raw-tables.ts";
+import { declaredColumns } from "../config/columns.ts";
+import type { SluiceConfig } from "../config/index.ts";
+import { createTableSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
@@ -52,7 +54,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     args,
   });
 
-  await ensureSourceTables(runtime.env.DB, manifest);
+  await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
 
   const failed = new Set<string>();
   const results: NodeResult[] = [];
@@ -108,14 +110,18 @@ export function compileModel(manifest: Manifest, node: ModelNode): string {
 }
 
 /**
- * Creates the raw tables that models read, if no record has landed yet, so that a model over
- * a quiet source builds empty instead of failing on a missing table.
+ * Creates the raw tables that models read, with their declared columns, if no record has landed
+ * yet, so that a model over a quiet source builds empty instead of failing on a missing table.
  */
-async function ensureSourceTables(db: D1Database, manifest: Manifest): Promise<void> {
-  const sources = new Map<string, { source: string; table: string }>();
+async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest: Manifest): Promise<void> {
+  const statements = new Map<string, string>();
   for (const node of manifest.nodes) {
-    for (const dep of node.dependsOn.sources) sources.set(`${dep.source}.${dep.table}`, dep);
+    for (const { source, table } of node.dependsOn.sources) {
+      const stream = config.sources[source]?.streams[table];
+      const name = rawTableName(source, table);
+      statements.set(name, createTableSql(name, stream?.disposition ?? "append", stream ? declaredColumns(stream) : []));
+    }
   }
-  if (sources.size === 0) return;
-  await db.batch([...sources.values()].map(({ source, table }) => db.prepare(createRawTableSql(source, table))));
+  if (statements.size === 0) return;
+  await db.batch([...statements.values()].map((sql) => db.prepare(sql)));
 }

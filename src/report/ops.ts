@@ -10,7 +10,7 @@ import { z } from "zod";
 import { loads, modelResults, modelRuns } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { requireToken } from "./auth.ts";
+import { requireToken } from "../lib/auth.ts";
 
 export const opsRoutes = new Hono<AppEnv>();
 

@@ -12,7 +12,7 @@ import type { AppEnv } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getManifest } from "../models/manifest.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import { requireToken } from "./auth.ts";
+import { requireToken } from "../lib/auth.ts";
 
 export const reportRoutes = new Hono<AppEnv>();
 

@@ -8,7 +8,7 @@ interface RawRow {
   _sluice_load_id: string;
   _sluice_received_at: string;
   _sluice_source_object: string;
-  payload: string;
+  [column: string]: unknown;
 }
 
 const rowsFor = async (keys: string[], table = "raw_generic__events") =>
@@ -34,9 +34,9 @@ describe("INGEST consumer: happy", () => {
     expect(result.retryMessages).toEqual([]);
 
     const rows = await rowsFor(["load-a", "load-b"]);
-    expect(rows.map((r) => [r._sluice_key, JSON.parse(r.payload)])).toEqual([
-      ["load-a", { type: "a", n: 1 }],
-      ["load-b", { type: "b", n: 2 }],
+    expect(rows.map((r) => [r._sluice_key, r.type, r.n])).toEqual([
+      ["load-a", "a", 1],
+      ["load-b", "b", 2],
     ]);
     const loadId = rows[0]!._sluice_load_id;
     expect(loadId).toMatch(/^ld_[0-9a-z]{26}$/);
@@ -57,6 +57,8 @@ describe("INGEST consumer: happy", () => {
     const object = await env.RAW.get(r2Key);
     expect(object!.httpMetadata?.contentEncoding).toBe("gzip");
     expect(object!.customMetadata).toMatchObject({ loadId, source: "generic", stream: "events", records: "3" });
+    expect(object!.customMetadata!.schemaHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(object!.customMetadata!.receivedFrom! <= object!.customMetadata!.receivedTo!).toBe(true);
     const lines = (await gunzip(await object!.arrayBuffer())).trim().split("\n").map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatchObject({ key: "load-a", source: "generic", stream: "events", payload: { type: "a", n: 1 } });
@@ -104,29 +106,27 @@ describe("INGEST consumer: happy", () => {
     const result = await deliver([message]);
     expect(result.explicitAcks).toEqual([message.id]);
     const [row] = await rowsFor(["claim-1"]);
-    expect(JSON.parse(row!.payload)).toEqual(payload);
+    expect([row!.type, row!.blob]).toEqual([payload.type, payload.blob]);
   });
 
-  it("quarantines a record too large for a D1 row, keeping it whole in the raw zone", async () => {
-    const payload = { type: "huge", blob: "h".repeat(2_500_000) };
+  it("loads a record too large for a D1 row, with its oversized value replaced by a pointer into the raw zone", async () => {
+    const payload = { type: "huge", blob: "h".repeat(2_500_000), small: 7 };
     await env.RAW.put("claims/generic/events/dt=2026-01-01/req_huge.json", JSON.stringify(payload));
+    const neighbour = recordMessage("huge-neighbour", { type: "ok" });
     const huge = recordMessage("huge-1", undefined, { r2Key: "claims/generic/events/dt=2026-01-01/req_huge.json" });
     delete (huge.body as { payload?: unknown }).payload;
-    const small = recordMessage("huge-neighbour", { ok: 1 });
 
-    const result = await deliver([huge, small]);
-    expect(result.explicitAcks.sort()).toEqual([huge.id, small.id].sort());
-    expect(await rowsFor(["huge-1"])).toEqual([]);
-    const [neighbour] = await rowsFor(["huge-neighbour"]);
+    const result = await deliver([neighbour, huge]);
+    expect(result.explicitAcks.sort()).toEqual([huge.id, neighbour.id].sort());
+    const [row] = await rowsFor(["huge-1"]);
+    expect(row).toMatchObject({ type: "huge", small: 7 });
+    expect(JSON.parse(String(row!.blob))).toEqual({ $ref: `${row!._sluice_source_object}#2` });
+    expect(await ledgerFor(row!._sluice_load_id)).toMatchObject({ records: 2, inserted: 2, quarantined: 0 });
 
-    const row = await env.DB.prepare("SELECT * FROM _sluice_quarantine WHERE key = 'huge-1'").first<Record<string, unknown>>();
-    expect(row).toMatchObject({ source: "generic", stream: "events", load_id: neighbour!._sluice_load_id, status: "open" });
-    expect(String(row!.reason)).toMatch(/^record is \d+ bytes as JSON; D1 rows hold at most 1800000\./);
-    expect(await ledgerFor(neighbour!._sluice_load_id)).toMatchObject({ records: 2, inserted: 1, duplicates: 0, quarantined: 1 });
-
-    const object = await env.RAW.get(String(row!.r2_key));
+    const object = await env.RAW.get(row!._sluice_source_object);
     const lines = (await gunzip(await object!.arrayBuffer())).trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines.find((l) => l.key === "huge-1").payload).toEqual(payload);
+    expect(lines[1].key).toBe("huge-1");
+    expect(lines[1].payload).toEqual(payload);
   });
 
   it("loads 100 records of 10 KB each in one batch (several json_each chunks stay under D1 limits)", async () => {
@@ -189,7 +189,7 @@ describe("INGEST consumer: failures never ack", () => {
     expect(result.explicitAcks).toEqual(["junk-1"]);
     const row = await env.DB.prepare("SELECT * FROM _sluice_dead_letters WHERE message_id = 'junk-1'").first<Record<string, unknown>>();
     expect(row).toMatchObject({ queue: "sluice-ingest", attempts: 1, body: '{"hello":"there"}' });
-    expect(String(row!.reason)).toMatch(/^not a record message: /);
+    expect(String(row!.reason)).toMatch(/^not a valid message: /);
   });
 });
 
@@ -208,7 +208,7 @@ describe("dead-letter queue consumer", () => {
       stream: "events",
       key: "dlq-1",
       attempts: 10,
-      reason: "exhausted its retries on sluice-ingest",
+      reason: "exhausted its retries on sluice-ingest; last error: not recorded",
     });
     expect(JSON.parse(String(row!.body))).toEqual(message.body);
 

@@ -5,8 +5,8 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
-import { matchesAny } from "../lib/crypto.ts";
-import { SluiceError } from "../lib/errors.ts";
+import { matchesAny } from "./crypto.ts";
+import { SluiceError } from "./errors.ts";
 
 export type TokenScope = "report" | "admin";
 

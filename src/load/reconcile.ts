@@ -1,0 +1,96 @@
+/**
+ * Reconciliation: for each source and stream, what was accepted and where each record ended up.
+ * Every record that got a 2xx must be a loaded row, a duplicate of one, a quarantine row, a record
+ * the stream's filter dropped, or a dead letter; `in_flight` is what is still on the queue.
+ */
+import type { Runtime } from "../env.ts";
+import { quoteIdent, rawTableName } from "../lib/sql.ts";
+
+export interface StreamBalance {
+  source: string;
+  stream: string;
+  /** Deliveries answered 2xx (webhook counts, written within about a second). */
+  accepted: number;
+  /** Records the consumer has processed from first deliveries. */
+  processed: number;
+  loaded: number;
+  duplicates: number;
+  quarantined: number;
+  filtered: number;
+  dead_lettered: number;
+  in_flight: number;
+  /** Rows now in the stream's table. */
+  rows: number;
+  adds_up: boolean;
+}
+
+interface Totals {
+  source: string;
+  stream: string;
+  processed: number;
+  loaded: number;
+  duplicates: number;
+  quarantined: number;
+  filtered: number;
+  loaded_all: number;
+}
+
+export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBalance[]; adds_up: boolean }> {
+  const db = runtime.env.DB;
+  const [ledger, accepted, dead] = await db.batch([
+    db.prepare(
+      `SELECT source, stream,
+         sum(CASE WHEN kind = 'ingest' THEN records ELSE 0 END) AS processed,
+         sum(CASE WHEN kind = 'ingest' THEN inserted ELSE 0 END) AS loaded,
+         sum(CASE WHEN kind = 'ingest' THEN duplicates ELSE 0 END) AS duplicates,
+         sum(CASE WHEN kind = 'ingest' THEN quarantined ELSE 0 END) AS quarantined,
+         sum(CASE WHEN kind = 'ingest' THEN filtered ELSE 0 END) AS filtered,
+         sum(inserted) AS loaded_all
+       FROM _sluice_loads WHERE status = 'loaded' GROUP BY source, stream`,
+    ),
+    db.prepare("SELECT source, stream, sum(count) AS n FROM _sluice_webhook_counts WHERE outcome = 'accepted' GROUP BY source, stream"),
+    db.prepare("SELECT source, stream, count(*) AS n FROM _sluice_dead_letters WHERE kind = 'record' AND status = 'open' GROUP BY source, stream"),
+  ]);
+  const id = (row: { source: unknown; stream: unknown }) => `${row.source}/${row.stream}`;
+  const totals = new Map((ledger!.results as unknown as Totals[]).map((row) => [id(row), row]));
+  const acceptedBy = new Map((accepted!.results as { source: string; stream: string; n: number }[]).map((row) => [id(row), row.n]));
+  const deadBy = new Map((dead!.results as { source: string; stream: string; n: number }[]).map((row) => [id(row), row.n]));
+
+  const keys = new Set<string>([...totals.keys(), ...acceptedBy.keys(), ...deadBy.keys()]);
+  for (const [source, config] of Object.entries(runtime.config.sources)) {
+    for (const stream of Object.keys(config.streams)) keys.add(`${source}/${stream}`);
+  }
+
+  const streams: StreamBalance[] = [];
+  for (const key of [...keys].sort()) {
+    const [source, stream] = key.split("/") as [string, string];
+    const t = totals.get(key);
+    const rows = await countRows(db, rawTableName(source, stream));
+    const balance = {
+      source,
+      stream,
+      accepted: acceptedBy.get(key) ?? 0,
+      processed: t?.processed ?? 0,
+      loaded: t?.loaded ?? 0,
+      duplicates: t?.duplicates ?? 0,
+      quarantined: t?.quarantined ?? 0,
+      filtered: t?.filtered ?? 0,
+      dead_lettered: deadBy.get(key) ?? 0,
+      rows,
+    };
+    const inFlight = balance.accepted - balance.processed - balance.dead_lettered;
+    const disposition = runtime.config.sources[source]?.streams[stream]?.disposition ?? "append";
+    const accounted = balance.processed === balance.loaded + balance.duplicates + balance.quarantined + balance.filtered;
+    // Merge rows are updated in place and replace tables are swapped whole, so only append
+    // tables must hold exactly the rows their loads inserted.
+    const rowsMatch = disposition !== "append" || rows === (t?.loaded_all ?? 0);
+    streams.push({ ...balance, in_flight: inFlight, adds_up: inFlight === 0 && accounted && rowsMatch });
+  }
+  return { streams, adds_up: streams.every((s) => s.adds_up) };
+}
+
+async function countRows(db: D1Database, table: string): Promise<number> {
+  const exists = await db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1").bind(table).first<number>("n");
+  if (!exists) return 0;
+  return (await db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).first<number>("n")) ?? 0;
+}

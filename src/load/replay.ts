@@ -1,0 +1,91 @@
+/**
+ * Replay and backfill from the raw zone, and the commit of `replace` loads. A replay request is
+ * split into one task per (stream, day); each day task lists its raw objects and queues one task
+ * per object; each object task loads its lines through the stream's current transforms and
+ * schema. Loads are idempotent, so a replay never duplicates rows.
+ */
+import { stagingTable, swapStagingSql } from "../db/raw-tables.ts";
+import type { Runtime } from "../env.ts";
+import { SluiceError } from "../lib/errors.ts";
+import { rawTableName } from "../lib/sql.ts";
+import { type ReplaceCommitMessage, type ReplayDayMessage, type ReplayObjectMessage, sendAll } from "../messages.ts";
+import { loadStream } from "./load-stream.ts";
+import { rawDayPrefix, readRawObject } from "./raw-zone.ts";
+
+export interface ReplayRequest {
+  source: string;
+  stream?: string | undefined;
+  from: string;
+  to: string;
+}
+
+/** Queues one replay task per stream and day in the range; returns how many. */
+export async function planReplay(runtime: Runtime, request: ReplayRequest): Promise<ReplayDayMessage[]> {
+  const streams = request.stream ? [request.stream] : await streamsOf(runtime.env.RAW, request.source);
+  const tasks: ReplayDayMessage[] = [];
+  for (const stream of streams) {
+    for (const day of daysBetween(request.from, request.to)) {
+      tasks.push({ v: 1, kind: "replay_day", source: request.source, stream, day, from: request.from, to: request.to });
+    }
+  }
+  await sendAll(runtime.env.INGEST, tasks);
+  return tasks;
+}
+
+export async function replayDay(runtime: Runtime, task: ReplayDayMessage): Promise<void> {
+  const objects: ReplayObjectMessage[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await runtime.env.RAW.list({ prefix: rawDayPrefix(task.source, task.stream, task.day), cursor, include: ["customMetadata"] });
+    for (const object of page.objects) {
+      const meta = object.customMetadata ?? {};
+      // Skip objects whose records all fall outside the range (objects written before the
+      // time range was recorded are always replayed).
+      if (meta.receivedTo && meta.receivedTo < task.from) continue;
+      if (meta.receivedFrom && meta.receivedFrom > task.to) continue;
+      objects.push({ v: 1, kind: "replay_object", source: task.source, stream: task.stream, r2Key: object.key });
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  await sendAll(runtime.env.INGEST, objects);
+  runtime.log.info("replay.day_planned", { source: task.source, stream: task.stream, day: task.day, objects: objects.length });
+}
+
+export async function replayObject(runtime: Runtime, task: ReplayObjectMessage): Promise<void> {
+  const lines = await readRawObject(runtime.env.RAW, task.r2Key);
+  const result = await loadStream(runtime, task.source, task.stream, lines, { kind: "replay", rawObject: task.r2Key });
+  runtime.log.info("replay.object_loaded", { ...result });
+}
+
+export async function commitReplace(runtime: Runtime, task: ReplaceCommitMessage): Promise<void> {
+  const table = rawTableName(task.source, task.stream);
+  const staged = await runtime.env.DB.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1")
+    .bind(stagingTable(table))
+    .first<number>("n");
+  if (!staged) throw new SluiceError("not_found", `${table} has no staged load to commit`, { retryable: false });
+  await runtime.env.DB.batch(swapStagingSql(table).map((sql) => runtime.env.DB.prepare(sql)));
+  runtime.log.info("replace.committed", { source: task.source, stream: task.stream, table });
+}
+
+/** The streams with raw objects under `raw/<source>/`. */
+async function streamsOf(bucket: R2Bucket, source: string): Promise<string[]> {
+  const streams: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: `raw/${source}/`, delimiter: "/", cursor });
+    for (const prefix of page.delimitedPrefixes) streams.push(prefix.slice(`raw/${source}/`.length, -1));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return streams;
+}
+
+/** Every UTC date from `from` to `to`, inclusive. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  const end = to.slice(0, 10);
+  for (let day = new Date(`${from.slice(0, 10)}T00:00:00Z`); day.toISOString().slice(0, 10) <= end; day.setUTCDate(day.getUTCDate() + 1)) {
+    days.push(day.toISOString().slice(0, 10));
+    if (days.length > 3660) throw new SluiceError("bad_request", "replay ranges are limited to ten years");
+  }
+  return days;
+}

@@ -1,0 +1,90 @@
+/**
+ * The load stage's part of the ops API (ADMIN_TOKENS): reconciliation, replay from the raw zone,
+ * and the redrive of quarantined records and dead letters. Bodies are validated with zod; each
+ * action answers with what it queued.
+ */
+import { zValidator } from "@hono/zod-validator";
+import { Hono } from "hono";
+import { desc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { deadLetters, quarantine } from "../db/schema.ts";
+import type { AppEnv } from "../env.ts";
+import { requireToken } from "../lib/auth.ts";
+import { SluiceError } from "../lib/errors.ts";
+import { redriveDeadLetters } from "./dead-letters.ts";
+import { retryQuarantined } from "./quarantine.ts";
+import { reconcile } from "./reconcile.ts";
+import { daysBetween, planReplay } from "./replay.ts";
+
+export const loadRoutes = new Hono<AppEnv>();
+
+for (const path of ["/v1/reconcile", "/v1/replay", "/v1/quarantine", "/v1/quarantine/*", "/v1/dead-letters", "/v1/dead-letters/*"]) {
+  loadRoutes.use(path, requireToken("admin"));
+}
+
+const invalid = (result: { success: boolean; error?: z.core.$ZodError }) => {
+  if (!result.success) throw new SluiceError("bad_request", z.prettifyError(result.error!));
+};
+
+const selection = z.object({
+  ids: z.array(z.number().int().positive()).max(1000).optional(),
+  source: z.string().optional(),
+  stream: z.string().optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+
+const listQuery = z.object({
+  source: z.string().optional(),
+  status: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+loadRoutes.get("/v1/reconcile", async (c) => c.json(await reconcile(c.var.runtime)));
+
+const replayBody = z
+  .object({ source: z.string(), stream: z.string().optional(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+  .refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["to"] });
+
+loadRoutes.post("/v1/replay", zValidator("json", replayBody, invalid), async (c) => {
+  const request = c.req.valid("json");
+  const source = c.var.runtime.config.sources[request.source];
+  if (!source || !Object.hasOwn(c.var.runtime.config.sources, request.source)) {
+    throw new SluiceError("unknown_source", `no source named "${request.source}"`);
+  }
+  if (request.stream && !Object.hasOwn(source.streams, request.stream)) {
+    throw new SluiceError("bad_request", `source "${request.source}" has no stream "${request.stream}"`);
+  }
+  const from = new Date(request.from).toISOString();
+  const to = new Date(request.to).toISOString();
+  daysBetween(from, to);
+  const tasks = await planReplay(c.var.runtime, { source: request.source, stream: request.stream, from, to });
+  return c.json({ queued: tasks.length, tasks: tasks.map(({ source, stream, day }) => ({ source, stream, day })) }, 202);
+});
+
+loadRoutes.get("/v1/quarantine", zValidator("query", listQuery, invalid), async (c) => {
+  const { source, status, limit } = c.req.valid("query");
+  const db = drizzle(c.env.DB);
+  const filters = [source ? eq(quarantine.source, source) : undefined, status ? eq(quarantine.status, status as "open") : undefined];
+  const rows = await db
+    .select()
+    .from(quarantine)
+    .where(filters.every((f) => f === undefined) ? undefined : filters.find(Boolean))
+    .orderBy(desc(quarantine.id))
+    .limit(limit);
+  return c.json({ quarantine: rows });
+});
+
+loadRoutes.post("/v1/quarantine/retry", zValidator("json", selection, invalid), async (c) => {
+  return c.json({ retried: await retryQuarantined(c.var.runtime, c.req.valid("json")) }, 202);
+});
+
+loadRoutes.get("/v1/dead-letters", zValidator("query", listQuery, invalid), async (c) => {
+  const { limit } = c.req.valid("query");
+  const rows = await drizzle(c.env.DB).select().from(deadLetters).orderBy(desc(deadLetters.id)).limit(limit);
+  return c.json({ dead_letters: rows });
+});
+
+loadRoutes.post("/v1/dead-letters/redrive", zValidator("json", selection, invalid), async (c) => {
+  return c.json({ redriven: await redriveDeadLetters(c.var.runtime, c.req.valid("json")) }, 202);
+});

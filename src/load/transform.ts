@@ -1,0 +1,45 @@
+/**
+ * A stream's transforms, applied to each record before anything reaches D1: `filter`, `map`,
+ * then `redact` and `hash` (salted SHA-256, so joins on the hashed value still work). A
+ * transform that throws quarantines that record alone.
+ */
+import type { StreamConfig, StreamRecord } from "../config/schema.ts";
+import { sha256Hex } from "../lib/crypto.ts";
+import { updatePath } from "./paths.ts";
+
+export type TransformResult =
+  | { outcome: "keep"; record: unknown }
+  | { outcome: "drop"; reason: string }
+  | { outcome: "error"; reason: string };
+
+export function hasTransforms(stream: StreamConfig): boolean {
+  return Boolean(stream.filter || stream.map || stream.redact.length || stream.hash.length);
+}
+
+export async function transformRecord(record: unknown, stream: StreamConfig, salt: string): Promise<TransformResult> {
+  let current = structuredClone(record);
+  try {
+    if (stream.filter && !stream.filter(current as StreamRecord)) return { outcome: "drop", reason: "filter" };
+    if (stream.map) {
+      const mapped = stream.map(current as StreamRecord);
+      if (mapped === null || mapped === undefined) return { outcome: "drop", reason: "map" };
+      current = mapped;
+    }
+  } catch (error) {
+    return { outcome: "error", reason: `transform failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  for (const path of stream.redact) updatePath(current, path, () => undefined);
+  for (const path of stream.hash) {
+    const hashed: [string, string][] = [];
+    updatePath(current, path, (value) => {
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      hashed.push([path, text]);
+      return value;
+    });
+    for (const [target, text] of hashed) {
+      const digest = await sha256Hex(`${salt}${text}`);
+      updatePath(current, target, () => digest);
+    }
+  }
+  return { outcome: "keep", record: current };
+}

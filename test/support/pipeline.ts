@@ -1,0 +1,39 @@
+/**
+ * A pipeline config made for a test, and a way to run the real consumer with it. Streams are
+ * declared on one generic source named `lab`, so each test can shape its own stream.
+ */
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { parseConfig } from "../../src/config/parse.ts";
+import type { SluiceConfigInput } from "../../src/config/schema.ts";
+import { createRuntime, type Runtime } from "../../src/env.ts";
+import { consumeIngestBatch } from "../../src/load/consumer.ts";
+
+type Streams = NonNullable<SluiceConfigInput["sources"]["x"]>["streams"];
+
+export function labRuntime(streams: Streams, overrides: Partial<Env> = {}): Runtime {
+  const config = parseConfig({
+    sources: {
+      lab: {
+        provider: "generic",
+        secrets: ["GENERIC_WEBHOOK_SECRET"],
+        signature: { header: "x-sig" },
+        streams: { ...streams, events: streams.events ?? {} },
+        defaultStream: "events",
+      },
+    },
+  });
+  return createRuntime({ ...env, ...overrides } as Env, "queue", config);
+}
+
+export type TestMessage = { id: string; timestamp: Date; attempts: number; body: unknown };
+
+export async function consumeWith(runtime: Runtime, messages: TestMessage[], queue = "sluice-ingest") {
+  const batch = createMessageBatch(queue, messages);
+  const ctx = createExecutionContext();
+  await consumeIngestBatch(batch, runtime);
+  return getQueueResult(batch, ctx);
+}
+
+export async function rows<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]> {
+  return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+}
