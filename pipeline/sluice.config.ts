@@ -79,10 +79,9 @@ export default defineConfig({
       defaultStream: "events",
     },
   },
-  models: {
-    // Also listed under [triggers] in wrangler.toml.
-    schedule: "*/15 * * * *",
-  },
+  // Every schedule is also listed under [triggers] in wrangler.toml.
+  models: { schedule: "*/15 * * * *" },
+  lake: { schedule: "30 * * * *" },
   reports: {
     events_per_day: {
       description: "Events received per day, with the number of distinct event types",

@@ -38,7 +38,7 @@ export const replayDayMessageSchema = z.object({
   source: z.string().min(1),
   stream: z.string().min(1),
   day: z.iso.date(),
-  /** Only objects whose records fall in [from, to] (ISO-8601) are replayed. */
+  /** Only objects that landed in the raw zone within [from, to] (ISO-8601) are replayed. */
   from: z.iso.datetime(),
   to: z.iso.datetime(),
 });

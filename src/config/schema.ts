@@ -150,6 +150,12 @@ export const sluiceConfigSchema = z
         schedule: z.string().min(9),
       })
       .default({ schedule: "*/15 * * * *" }),
+    lake: z
+      .object({
+        /** The cron on which typed tables are compacted to Parquet in R2 (`lake/<table>/dt=…/`). */
+        schedule: z.string().min(9),
+      })
+      .default({ schedule: "30 * * * *" }),
     reports: z.record(name, reportSchema).default({}),
     limits: z
       .object({

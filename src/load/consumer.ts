@@ -5,6 +5,7 @@
  * backoff and, after max_retries, moves to the dead-letter queue with its last error. A message
  * that cannot even be parsed is dead-lettered at once. The other streams of a batch are unaffected.
  */
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
@@ -98,18 +99,22 @@ async function settle(
 
 /** Keeps each message's last error so the dead-letter consumer can record why it died. Best effort. */
 async function rememberErrors(runtime: Runtime, queue: string, messages: readonly Message<unknown>[], error: string) {
-  try {
-    const db = drizzle(runtime.env.DB);
-    const at = new Date().toISOString();
-    const [first, ...rest] = messages.map((message) =>
-      db
+  const db = drizzle(runtime.env.DB);
+  const at = new Date().toISOString();
+  // Single statements, not a batch: a failing batch may be exactly what is being remembered.
+  // 15 rows of 5 values, plus the update clause, stay within D1's 100 bound parameters.
+  for (let i = 0; i < messages.length; i += 15) {
+    const rows = messages.slice(i, i + 15).map((message) => ({ messageId: message.id, queue, attempts: message.attempts, error, at }));
+    try {
+      await db
         .insert(messageErrors)
-        .values({ messageId: message.id, queue, attempts: message.attempts, error, at })
-        .onConflictDoUpdate({ target: messageErrors.messageId, set: { attempts: message.attempts, error, at } }),
-    );
-    if (first) await db.batch([first, ...rest]);
-  } catch {
-    // D1 may be what failed; the dead letter is still recorded, with a generic reason.
+        .values(rows)
+        .onConflictDoUpdate({ target: messageErrors.messageId, set: { attempts: sql`excluded.attempts`, error, at } })
+        .run();
+    } catch {
+      // D1 itself may be down; the dead letter is still recorded later, with a generic reason.
+      return;
+    }
   }
 }
 

@@ -144,10 +144,13 @@ export async function loadStream(
   const writeSql = writeRowsSql(table, columnNames, { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor });
   const writes = chunkRows(rows).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk));
   const canIndex = config.disposition !== "merge" || config.primaryKey!.every((c) => columnNames.includes(c));
-  const statements = [
+  const ddl = [
     env.DB.prepare(createTableSql(table, config.disposition, existing.length === 0 ? added : [])),
     ...(existing.length === 0 ? [] : added.map((column) => env.DB.prepare(addColumnSql(table, column)))),
     ...(canIndex ? indexSql(table, config.disposition, config.primaryKey).map((sql) => env.DB.prepare(sql)) : []),
+  ];
+  const statements = [
+    ...ddl,
     ...writes,
     ...quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q })),
     ...(added.length > 0
@@ -167,13 +170,15 @@ export async function loadStream(
     }),
   ];
 
+  let results: D1Result[];
   try {
-    await env.DB.batch(statements);
+    results = await env.DB.batch(statements);
   } catch (cause) {
     throw new SluiceError("storage_unavailable", `could not load ${source}/${stream} into D1`, { cause, details: { loadId, r2Key } });
   }
-  const ledger = await env.DB.prepare("SELECT inserted FROM _sluice_loads WHERE load_id = ?1").bind(loadId).first<number>("inserted");
-  const inserted = ledger ?? 0;
+  // Rows the writes inserted (or, for merge, inserted or updated): the same number the ledger
+  // counted by load id inside the transaction.
+  const inserted = results.slice(ddl.length, ddl.length + writes.length).reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
   return {
     loadId,
     source,

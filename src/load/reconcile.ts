@@ -4,7 +4,7 @@
  * the stream's filter dropped, or a dead letter; `in_flight` is what is still on the queue.
  */
 import type { Runtime } from "../env.ts";
-import { quoteIdent, rawTableName } from "../lib/sql.ts";
+import { isIdentifier, quoteIdent, rawTableName } from "../lib/sql.ts";
 
 export interface StreamBalance {
   source: string;
@@ -65,7 +65,7 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
   for (const key of [...keys].sort()) {
     const [source, stream] = key.split("/") as [string, string];
     const t = totals.get(key);
-    const rows = await countRows(db, rawTableName(source, stream));
+    const rows = await countRows(db, source, stream);
     const balance = {
       source,
       stream,
@@ -89,7 +89,10 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
   return { streams, adds_up: streams.every((s) => s.adds_up) };
 }
 
-async function countRows(db: D1Database, table: string): Promise<number> {
+async function countRows(db: D1Database, source: string, stream: string): Promise<number> {
+  // A dead letter can name a stream that is not a table name at all.
+  if (!isIdentifier(`raw_${source}__${stream}`)) return 0;
+  const table = rawTableName(source, stream);
   const exists = await db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1").bind(table).first<number>("n");
   if (!exists) return 0;
   return (await db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).first<number>("n")) ?? 0;

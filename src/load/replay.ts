@@ -1,8 +1,9 @@
 /**
- * Replay and backfill from the raw zone, and the commit of `replace` loads. A replay request is
- * split into one task per (stream, day); each day task lists its raw objects and queues one task
- * per object; each object task loads its lines through the stream's current transforms and
- * schema. Loads are idempotent, so a replay never duplicates rows.
+ * Replay and backfill from the raw zone, and the commit of `replace` loads. A replay request names
+ * a time range of the raw zone (when records landed) and is split into one task per (stream,
+ * day); each day task lists its raw objects and queues one task per object in range; each object
+ * task loads its lines through the stream's current transforms and schema. Loads are idempotent,
+ * so a replay never duplicates rows.
  */
 import { stagingTable, swapStagingSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
@@ -36,14 +37,11 @@ export async function replayDay(runtime: Runtime, task: ReplayDayMessage): Promi
   const objects: ReplayObjectMessage[] = [];
   let cursor: string | undefined;
   do {
-    const page = await runtime.env.RAW.list({ prefix: rawDayPrefix(task.source, task.stream, task.day), cursor, include: ["customMetadata"] });
+    const page = await runtime.env.RAW.list({ prefix: rawDayPrefix(task.source, task.stream, task.day), cursor });
     for (const object of page.objects) {
-      const meta = object.customMetadata ?? {};
-      // Skip objects whose records all fall outside the range (objects written before the
-      // time range was recorded are always replayed).
-      if (meta.receivedTo && meta.receivedTo < task.from) continue;
-      if (meta.receivedFrom && meta.receivedFrom > task.to) continue;
-      objects.push({ v: 1, kind: "replay_object", source: task.source, stream: task.stream, r2Key: object.key });
+      if (inRange(object.key, task.from, task.to)) {
+        objects.push({ v: 1, kind: "replay_object", source: task.source, stream: task.stream, r2Key: object.key });
+      }
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
@@ -65,6 +63,18 @@ export async function commitReplace(runtime: Runtime, task: ReplaceCommitMessage
   if (!staged) throw new SluiceError("not_found", `${table} has no staged load to commit`, { retryable: false });
   await runtime.env.DB.batch(swapStagingSql(table).map((sql) => runtime.env.DB.prepare(sql)));
   runtime.log.info("replace.committed", { source: task.source, stream: task.stream, table });
+}
+
+/**
+ * Whether a raw object's hour partition (the hour its batch was loaded) overlaps [from, to].
+ * Objects are found by when they landed in the raw zone, which is what a replay range names.
+ */
+function inRange(key: string, from: string, to: string): boolean {
+  const match = /\/dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\//.exec(key);
+  if (!match) return true;
+  const start = `${match[1]}T${match[2]}:00:00.000Z`;
+  const end = new Date(Date.parse(start) + 3_600_000).toISOString();
+  return start <= to && end > from;
 }
 
 /** The streams with raw objects under `raw/<source>/`. */

@@ -51,6 +51,7 @@ describe("wrangler.toml", () => {
 
   it("schedules every cron the pipeline uses", () => {
     expect(wrangler.triggers.crons).toContain(config.models.schedule);
+    expect(wrangler.triggers.crons).toContain(config.lake.schedule);
   });
 
   it("does not enable nodejs_compat", () => {
