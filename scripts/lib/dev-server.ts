@@ -35,8 +35,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function applyLocalMigrations(persistTo?: string): void {
-  const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
+export function applyLocalMigrations(persistTo?: string, configPath?: string): void {
+  const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : []), ...(configPath ? ["-c", configPath] : [])];
   const result = spawnSync(...wrangler(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) {
     throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
@@ -52,15 +52,24 @@ export function queryLocalD1<Row = Record<string, unknown>>(persistTo: string, s
   return parsed[0]?.results ?? [];
 }
 
-export async function startDevServer(options: { vars: Record<string, string>; timeoutMs?: number }): Promise<DevServer> {
+export interface DevServerOptions {
+  vars: Record<string, string>;
+  /** Another wrangler config (the benchmarks' Worker); wrangler.toml by default. */
+  configPath?: string;
+  /** The path that answers 200 once the Worker is up. */
+  readyPath?: string;
+  timeoutMs?: number;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
   const envFile = join(persistTo, "test.env");
   writeFileSync(envFile, Object.entries(options.vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
-  applyLocalMigrations(persistTo);
+  applyLocalMigrations(persistTo, options.configPath);
 
   const port = await freePort();
   const child: ChildProcess = spawn(
-    ...wrangler(["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false"]),
+    ...wrangler(["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", ...(options.configPath ? ["-c", options.configPath] : [])]),
     { cwd: projectRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";
@@ -82,7 +91,7 @@ export async function startDevServer(options: { vars: Record<string, string>; ti
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      const response = await fetch(`${url}/v1/health`);
+      const response = await fetch(`${url}${options.readyPath ?? "/v1/health"}`);
       if (response.status === 200) return { url, port, persistTo, output: () => output, stop };
     } catch {
       // not listening yet

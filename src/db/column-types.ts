@@ -61,8 +61,7 @@ export function typeOfValue(value: unknown): ColumnType | null {
  * belongs in a variant column. Widening that loses nothing is allowed (an integer into a real
  * column, a timestamp into a text column, anything into a JSON column).
  */
-export function coerce(value: unknown, type: ColumnType): unknown {
-  const actual = typeOfValue(value);
+export function coerce(value: unknown, type: ColumnType, actual: ColumnType | null = typeOfValue(value)): unknown {
   if (actual === null) return null;
   if (actual === type) return actual === "json" ? JSON.stringify(value) : actual === "bool" ? (value ? 1 : 0) : value;
   switch (type) {

@@ -38,7 +38,7 @@ export function planEvolution(existing: readonly Column[], rows: readonly FlatRo
       }
       let target = name;
       let targetType = typeOf(name);
-      if (targetType !== undefined && coerce(value, targetType) === undefined) {
+      if (targetType !== undefined && coerce(value, targetType, type) === undefined) {
         target = variantName(name, type);
         targetType = typeOf(target);
       }
@@ -53,7 +53,7 @@ export function planEvolution(existing: readonly Column[], rows: readonly FlatRo
         additions.push({ name: target, type });
         targetType = type;
       }
-      values.set(target, coerce(value, targetType as ColumnType));
+      values.set(target, coerce(value, targetType as ColumnType, type));
     }
 
     if (Object.keys(overflow).length > 0) {

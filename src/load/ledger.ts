@@ -28,11 +28,11 @@ export interface LedgerEntry {
  */
 export function ledgerInsert(db: D1Database, table: string, entry: LedgerEntry): D1PreparedStatement {
   const ledger = quoteIdent(getTableName(loads));
-  const counted = `(SELECT count(*) FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1)`;
   return db
     .prepare(
       `INSERT INTO ${ledger} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, r2_key, bytes, started_at, finished_at)
-SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, ${counted}, ?5 - ?6 - ?7 - ${counted}, ?6, ?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, loaded.n, ?5 - ?6 - ?7 - loaded.n, ?6, ?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded`,
     )
     .bind(entry.loadId, entry.kind, entry.source, entry.stream, entry.records, entry.quarantined, entry.filtered, entry.r2Key, entry.bytes, entry.startedAt);
 }

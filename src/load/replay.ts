@@ -10,6 +10,7 @@ import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { rawTableName } from "../lib/sql.ts";
 import { type ReplaceCommitMessage, type ReplayDayMessage, type ReplayObjectMessage, sendAll } from "../messages.ts";
+import { forgetColumns } from "./column-cache.ts";
 import { loadStream } from "./load-stream.ts";
 import { rawDayPrefix, readRawObject } from "./raw-zone.ts";
 
@@ -62,6 +63,8 @@ export async function commitReplace(runtime: Runtime, task: ReplaceCommitMessage
     .first<number>("n");
   if (!staged) throw new SluiceError("not_found", `${table} has no staged load to commit`, { retryable: false });
   await runtime.env.DB.batch(swapStagingSql(table).map((sql) => runtime.env.DB.prepare(sql)));
+  forgetColumns(table);
+  forgetColumns(stagingTable(table));
   runtime.log.info("replace.committed", { source: task.source, stream: task.stream, table });
 }
 

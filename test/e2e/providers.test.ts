@@ -23,6 +23,9 @@ afterAll(async () => {
 interface Delivery {
   source: string;
   table: string;
+  /** A column of the landed row, and the value the delivery put there. */
+  column: string;
+  value: unknown;
   key: string;
   body: string;
   headers: () => Promise<Record<string, string>>;
@@ -38,6 +41,8 @@ const genericBody = JSON.stringify({ type: "thing", n: 1 });
 const deliveries: Delivery[] = [
   {
     source: "stripe",
+    column: "data__object__amount",
+    value: 1099,
     table: "raw_stripe__charges",
     key: "evt_e2e_stripe",
     body: stripeBody,
@@ -47,6 +52,8 @@ const deliveries: Delivery[] = [
   },
   {
     source: "github",
+    column: "number",
+    value: 7,
     table: "raw_github__pull_requests",
     key: "d8a0b6c2-0000-4000-8000-00000000e2e1",
     body: githubBody,
@@ -58,6 +65,8 @@ const deliveries: Delivery[] = [
   },
   {
     source: "shopify",
+    column: "total_price",
+    value: "598.94",
     table: "raw_shopify__orders",
     key: "shopify-e2e-1",
     body: shopifyBody,
@@ -65,6 +74,8 @@ const deliveries: Delivery[] = [
   },
   {
     source: "slack",
+    column: "event__reaction",
+    value: "tada",
     table: "raw_slack__reactions",
     key: "Ev_e2e_slack",
     body: slackBody,
@@ -72,6 +83,8 @@ const deliveries: Delivery[] = [
   },
   {
     source: "standard",
+    column: "data__id",
+    value: "u_1",
     table: "raw_standard__events",
     key: "msg_e2e_standard",
     body: standardBody,
@@ -86,6 +99,8 @@ const deliveries: Delivery[] = [
   },
   {
     source: "generic",
+    column: "n",
+    value: 1,
     table: "raw_generic__events",
     key: "generic-e2e-1",
     body: genericBody,
@@ -119,12 +134,13 @@ describe("every provider end to end", () => {
     expect(records).toBe(deliveries.length * 2);
 
     // D1 caps compound SELECTs, so each table is one scalar subquery of a single-row SELECT.
+    // Each delivery's fields land as typed, flattened columns.
     const sql = `SELECT ${deliveries
-      .map((d) => `(SELECT json_group_array(json_object('key', _sluice_key, 'payload', json(payload))) FROM ${d.table}) AS ${d.source}`)
+      .map((d) => `(SELECT json_group_array(json_object('key', _sluice_key, 'value', ${d.column})) FROM ${d.table}) AS ${d.source}`)
       .join(", ")}`;
     const [row] = queryLocalD1<Record<string, string>>(server.persistTo, sql);
     for (const delivery of deliveries) {
-      expect(JSON.parse(row![delivery.source]!), delivery.table).toEqual([{ key: delivery.key, payload: JSON.parse(delivery.body) }]);
+      expect(JSON.parse(row![delivery.source]!), delivery.table).toEqual([{ key: delivery.key, value: delivery.value }]);
     }
   });
 });

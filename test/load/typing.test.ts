@@ -194,3 +194,21 @@ describe("transforms in the consumer", () => {
     expect(await rows("SELECT name FROM sqlite_master WHERE name = 'raw_lab__unsalted'")).toEqual([]);
   });
 });
+
+describe("column cache", () => {
+  it("recovers in the same invocation when another isolate changed the table, writing the raw object once", async () => {
+    const runtime = labRuntime({ shared: {} });
+    await consumeWith(runtime, [lab("sh-1", { a: 1 }, "shared")]);
+    // Another isolate adds a column this isolate has not seen.
+    await env.DB.prepare('ALTER TABLE raw_lab__shared ADD COLUMN "b" INTEGER').run();
+    const before = (await env.RAW.list({ prefix: "raw/lab/shared/" })).objects.length;
+
+    const result = await consumeWith(runtime, [lab("sh-2", { a: 2, b: 3 }, "shared")]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await rows("SELECT _sluice_key, a, b FROM raw_lab__shared ORDER BY _sluice_key")).toEqual([
+      { _sluice_key: "sh-1", a: 1, b: null },
+      { _sluice_key: "sh-2", a: 2, b: 3 },
+    ]);
+    expect((await env.RAW.list({ prefix: "raw/lab/shared/" })).objects.length).toBe(before + 1);
+  });
+});

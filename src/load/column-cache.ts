@@ -1,0 +1,44 @@
+/**
+ * Each isolate remembers the columns of the tables it loads, so a batch needs no schema read
+ * before its write. The cache is only a guess: a batch planned on a stale shape fails, the
+ * loader forgets the table and re-reads it (see loadStream), and nothing is written twice.
+ */
+import type { Column } from "../db/column-types.ts";
+
+const columnsByTable = new Map<string, Column[]>();
+const hashes = new Map<string, string>();
+
+export function knownColumns(table: string): Column[] | undefined {
+  return columnsByTable.get(table);
+}
+
+export function rememberColumns(table: string, columns: readonly Column[]): void {
+  if (columnsByTable.size > 1000) columnsByTable.clear();
+  columnsByTable.set(table, [...columns]);
+}
+
+export function forgetColumns(table: string): void {
+  columnsByTable.delete(table);
+}
+
+/** A stable hash of a table shape, for the raw zone's metadata and the schema history. */
+export function schemaHash(columns: readonly Column[]): string {
+  const signature = columns.map((column) => `${column.name}:${column.type}`).join(",");
+  let hash = hashes.get(signature);
+  if (hash === undefined) {
+    hash = fnv1a(signature);
+    if (hashes.size > 1000) hashes.clear();
+    hashes.set(signature, hash);
+  }
+  return hash;
+}
+
+/** 64-bit FNV-1a as hex: a fingerprint of a column list, synchronous and cheap. */
+function fnv1a(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= BigInt(text.charCodeAt(i));
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
