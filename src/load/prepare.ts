@@ -8,7 +8,7 @@ import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { type FlatRow, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
-import { transformRecord } from "./transform.ts";
+import { hasTransforms, transformRecord } from "./transform.ts";
 
 export interface Quarantined {
   /** 1-based line in the raw object. */
@@ -39,9 +39,10 @@ export async function prepareRecords(
     throw new SluiceError("source_not_configured", `stream ${source}/${stream} hashes fields, so set SLUICE_HASH_SALT`);
   }
   const prepared: Prepared = { stored: [], rows: [], quarantined: [], filtered: 0 };
+  const transforms = hasTransforms(config);
   for (const [index, raw] of lines.entries()) {
     const line = index + 1;
-    const result = raw.transformed ? { outcome: "keep" as const, record: raw.payload } : await transformRecord(raw.payload, config, salt);
+    const result = raw.transformed || !transforms ? { outcome: "keep" as const, record: raw.payload } : await transformRecord(raw.payload, config, salt);
     const stored = config.redactRaw && result.outcome === "keep" && !raw.transformed ? { ...raw, payload: result.record, transformed: true } : raw;
     prepared.stored.push(stored);
     if (result.outcome === "drop") {

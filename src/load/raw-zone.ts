@@ -32,8 +32,7 @@ export function rawRef(r2Key: string, line: number): string {
 }
 
 export async function gzip(text: string): Promise<ArrayBuffer> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Response(stream).arrayBuffer();
+  return new Response(new Response(text).body!.pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
 }
 
 export async function gunzip(data: ArrayBuffer | ReadableStream): Promise<string> {

@@ -17,7 +17,6 @@ export function hasTransforms(stream: StreamConfig): boolean {
 }
 
 export async function transformRecord(record: unknown, stream: StreamConfig, salt: string): Promise<TransformResult> {
-  if (!hasTransforms(stream)) return { outcome: "keep", record };
   // Transforms must not change the record the raw zone keeps.
   let current = structuredClone(record);
   try {

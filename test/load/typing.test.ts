@@ -187,7 +187,7 @@ describe("transforms in the consumer", () => {
   });
 
   it("retries, and loads nothing, when a stream hashes fields but SLUICE_HASH_SALT is unset", async () => {
-    const runtime = labRuntime({ unsalted: { hash: ["email"] } });
+    const runtime = labRuntime({ unsalted: { hash: ["email"] } }, { SLUICE_HASH_SALT: "" } as Partial<Env>);
     const message = lab("us-1", { email: "e@example.com" }, "unsalted");
     const result = await consumeWith(runtime, [message]);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual([message.id]);

@@ -21,6 +21,7 @@ export const testSecrets = {
   GENERIC_WEBHOOK_SECRET: `test-generic-secret-old,${secrets.generic}`,
   REPORT_TOKENS: "test-report-token,test-report-token-next",
   ADMIN_TOKENS: "test-admin-token",
+  SLUICE_HASH_SALT: "test-hash-salt",
   LOG_LEVEL: "warn",
 } as const;
 
