@@ -12,13 +12,25 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [
-            cloudflareTest({
+            cloudflareTest(({ inject }) => ({
               wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { ...testSecrets, TEST_MIGRATIONS: migrations } },
-            }),
+              miniflare: {
+                bindings: {
+                  ...testSecrets,
+                  TEST_MIGRATIONS: migrations,
+                  FAKE_API_URL: inject("fakeApiUrl"),
+                  GITHUB_API_URL: inject("fakeApiUrl"),
+                  STRIPE_API_URL: inject("fakeApiUrl"),
+                  GITHUB_REPO: "acme/widgets",
+                  GITHUB_TOKEN: "fake-token",
+                  STRIPE_API_KEY: "fake-token",
+                },
+              },
+            })),
           ],
           test: {
             name: "workers",
+            globalSetup: ["./test/support/fake-api-setup.ts"],
             include: ["test/**/*.test.ts"],
             exclude: ["test/e2e/**", "test/**/*.node.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],

@@ -79,6 +79,57 @@ export default defineConfig({
       defaultStream: "events",
     },
   },
+  pulls: {
+    // GitHub issues, pulled hourly: Link-header pages, `since` for increments, merged by id so an
+    // edited issue updates its row in place.
+    github_api: {
+      kind: "rest",
+      description: "GitHub REST API",
+      baseUrl: { var: "GITHUB_API_URL", default: "https://api.github.com" },
+      headers: { accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28" },
+      pathVars: { repo: "GITHUB_REPO" },
+      auth: { type: "bearer", token: "GITHUB_TOKEN" },
+      limits: { requestsPerSecond: 10, maxPagesPerRun: 500 },
+      resources: {
+        issues: {
+          path: "/repos/{repo}/issues",
+          params: { state: "all", per_page: 100, sort: "updated", direction: "asc" },
+          paginator: { type: "header_link" },
+          incremental: { cursorField: "updated_at", initialValue: "2020-01-01T00:00:00Z", param: "since", lookbackSeconds: 300 },
+          schema: z.looseObject({
+            id: z.number().int(),
+            number: z.number().int(),
+            title: z.string(),
+            state: z.string(),
+            updated_at: z.iso.datetime(),
+          }),
+          disposition: "merge",
+          primaryKey: ["id"],
+          cursor: "updated_at",
+          schedule: "0 * * * *",
+        },
+      },
+    },
+    // Stripe customers: cursor pages with `has_more` and `starting_after=<last id>`.
+    stripe_api: {
+      kind: "rest",
+      description: "Stripe REST API",
+      baseUrl: { var: "STRIPE_API_URL", default: "https://api.stripe.com" },
+      auth: { type: "bearer", token: "STRIPE_API_KEY" },
+      limits: { requestsPerSecond: 20 },
+      resources: {
+        customers: {
+          path: "/v1/customers",
+          params: { limit: 100 },
+          dataSelector: "data",
+          paginator: { type: "cursor", param: "starting_after", recordField: "id", hasMorePath: "has_more" },
+          disposition: "merge",
+          primaryKey: ["id"],
+          schedule: "0 * * * *",
+        },
+      },
+    },
+  },
   // Every schedule is also listed under [triggers] in wrangler.toml.
   models: { schedule: "*/15 * * * *" },
   lake: { schedule: "30 * * * *" },

@@ -38,7 +38,10 @@ async function declaredSources(): Promise<Record<string, string[]>> {
   const configPath = join(pipelineDir, "sluice.config.ts");
   if (!existsSync(configPath)) return {};
   const config = parseConfig((await import(configPath)).default);
-  return Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, Object.keys(source.streams)]));
+  return {
+    ...Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, Object.keys(source.streams)])),
+    ...Object.fromEntries(Object.entries(config.pulls).map(([name, source]) => [name, Object.keys(source.resources)])),
+  };
 }
 
 async function main() {

@@ -9,6 +9,7 @@ import { createRuntime, type AppEnv } from "./env.ts";
 import { webhookRoutes } from "./ingest/routes.ts";
 import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
 import { loadRoutes } from "./load/routes.ts";
+import { pullRoutes } from "./pull/routes.ts";
 import { newRequestId } from "./lib/ids.ts";
 import { healthRoutes } from "./report/health.ts";
 import { opsRoutes } from "./report/ops.ts";
@@ -35,6 +36,7 @@ app.route("/", healthRoutes);
 app.route("/", reportRoutes);
 app.route("/", opsRoutes);
 app.route("/", loadRoutes);
+app.route("/", pullRoutes);
 
 app.notFound((c) => {
   throw new SluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`);

@@ -4,7 +4,7 @@
  * once per entry point (`fetch`, `queue`, `scheduled`), into typed `Settings`.
  */
 import { z } from "zod";
-import { getConfig, type SluiceConfig, secretNames, type WebhookSource } from "./config/index.ts";
+import { getConfig, type SluiceConfig, secretNames, varNames, type WebhookSource } from "./config/index.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 
 /** A comma-separated list of secrets or tokens; blanks are dropped, so "a, b," is ["a","b"]. */
@@ -36,6 +36,8 @@ export interface Settings {
   hashSalt: string;
   /** Secret values by env var name, each a list so that keys can be rotated. */
   secrets: Record<string, string[]>;
+  /** Plain vars the config names (pull base URLs, path values), unset ones absent. */
+  vars: Record<string, string>;
 }
 
 export function parseSettings(env: Env, config: SluiceConfig): Settings {
@@ -43,6 +45,11 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
   const base = baseSettingsSchema.parse(vars);
   const secrets: Record<string, string[]> = {};
   for (const name of secretNames(config)) secrets[name] = commaList.parse(vars[name]);
+  const named: Record<string, string> = {};
+  for (const name of varNames(config)) {
+    const value = vars[name];
+    if (typeof value === "string" && value.trim() !== "") named[name] = value.trim();
+  }
   return {
     logLevel: base.LOG_LEVEL,
     reportTokens: base.REPORT_TOKENS,
@@ -50,6 +57,7 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     benchBaseline: base.SLUICE_BENCH_BASELINE === "1",
     hashSalt: base.SLUICE_HASH_SALT,
     secrets,
+    vars: named,
   };
 }
 

@@ -31,6 +31,17 @@ export const recordMessageSchema = z
     message: "a record message carries exactly one of payload or r2Key",
   });
 
+/** Many records of one stream in one message (a pulled page), within the 128 KB a message holds. */
+export const recordsMessageSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal("records"),
+  source: z.string().min(1),
+  stream: z.string().min(1),
+  receivedAt: z.iso.datetime(),
+  deliveryId: z.string().min(1),
+  records: z.array(z.object({ key: z.string().min(1).max(512), payload: z.unknown() })).min(1),
+});
+
 /** Replay one UTC day of a stream's raw zone: the consumer lists it and queues one task per object. */
 export const replayDayMessageSchema = z.object({
   v: z.literal(1),
@@ -52,22 +63,29 @@ export const replayObjectMessageSchema = z.object({
   r2Key: z.string().min(1),
 });
 
-/** Swap a `replace` stream's fully loaded staging table in for its table. */
+/**
+ * Swap a `replace` stream's fully loaded staging table in for its table. Sent when a pull run
+ * completes; it waits (by retrying) until the loads since `since` account for `records` records.
+ */
 export const replaceCommitMessageSchema = z.object({
   v: z.literal(1),
   kind: z.literal("replace_commit"),
   source: z.string().min(1),
   stream: z.string().min(1),
+  since: z.iso.datetime().optional(),
+  records: z.number().int().min(0).optional(),
 });
 
 export const ingestMessageSchema = z.discriminatedUnion("kind", [
   recordMessageSchema,
+  recordsMessageSchema,
   replayDayMessageSchema,
   replayObjectMessageSchema,
   replaceCommitMessageSchema,
 ]);
 
 export type RecordMessage = z.input<typeof recordMessageSchema>;
+export type RecordsMessage = z.infer<typeof recordsMessageSchema>;
 export type ParsedRecordMessage = z.output<typeof recordMessageSchema>;
 export type ReplayDayMessage = z.infer<typeof replayDayMessageSchema>;
 export type ReplayObjectMessage = z.infer<typeof replayObjectMessageSchema>;
@@ -125,4 +143,59 @@ export async function toRecordMessage(
 /** The queue each kind of message travels on. */
 export function queueFor(env: { INGEST: Queue; PULL: Queue }, kind: string | null): Queue {
   return kind === "page" ? env.PULL : env.INGEST;
+}
+
+/** One page of a pull run to fetch. */
+export const pageMessageSchema = z.object({
+  v: z.literal(1),
+  kind: z.literal("page"),
+  source: z.string().min(1),
+  stream: z.string().min(1),
+  runId: z.string().min(1),
+  /** 1-based page number within the run. */
+  page: z.number().int().positive(),
+  /** The URL to fetch, complete with query; following a next link never re-adds params. */
+  url: z.url(),
+  /** Paginator state for offset and page-number paging. */
+  offset: z.number().int().min(0).optional(),
+  pageNumber: z.number().int().min(0).optional(),
+});
+
+export type PageMessage = z.infer<typeof pageMessageSchema>;
+
+/**
+ * Record messages for many records of one stream: grouped into `records` messages of at most
+ * about 100 KB, with any single record larger than that claim-checked on its own.
+ */
+export async function recordMessagesFor(
+  bucket: R2Bucket,
+  base: { source: string; stream: string; receivedAt: string; deliveryId: string },
+  records: readonly { key: string; payload: unknown }[],
+): Promise<(RecordsMessage | RecordMessage)[]> {
+  const messages: (RecordsMessage | RecordMessage)[] = [];
+  let group: { key: string; payload: unknown }[] = [];
+  let size = 0;
+  const flush = () => {
+    if (group.length > 0) messages.push({ v: 1, kind: "records", ...base, records: group });
+    group = [];
+    size = 0;
+  };
+  const encoder = new TextEncoder();
+  for (const [i, record] of records.entries()) {
+    const bytes = encoder.encode(JSON.stringify(record.payload)).byteLength + record.key.length + 32;
+    if (bytes > claimCheckBytes) {
+      messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}` }, record.payload));
+      continue;
+    }
+    if (size + bytes > claimCheckBytes) flush();
+    group.push(record);
+    size += bytes;
+  }
+  flush();
+  return messages;
+}
+
+/** A message that claims to be a pull page task (by its kind); its shape is checked by the pull consumer. */
+export function isPageTask(message: Message<unknown>): boolean {
+  return typeof message.body === "object" && message.body !== null && (message.body as { kind?: unknown }).kind === "page";
 }

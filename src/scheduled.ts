@@ -1,20 +1,26 @@
 /**
- * The `scheduled` entry: maps the cron that fired to the jobs it owns: the model runner on
- * `models.schedule`, Parquet compaction on `lake.schedule`. A cron may own several jobs.
+ * The `scheduled` entry: maps the cron that fired to the jobs it owns: pull runs of the resources
+ * scheduled on it, Parquet compaction on `lake.schedule`, the model runner on `models.schedule`.
+ * A cron may own several jobs; one failing does not stop the others.
  */
 import type { Runtime } from "./env.ts";
 import { compactLake } from "./load/lake.ts";
 import { runModels } from "./models/runner.ts";
+import { dueResources, startPull } from "./pull/planner.ts";
 
 export async function runScheduled(controller: ScheduledController, runtime: Runtime): Promise<void> {
   const { cron } = controller;
   const { config } = runtime;
   const jobs: (() => Promise<unknown>)[] = [];
+  for (const { source, stream } of dueResources(runtime, cron)) jobs.push(() => startPull(runtime, source, stream, "cron"));
   if (cron === config.lake.schedule) jobs.push(() => compactLake(runtime, { now: new Date(controller.scheduledTime) }));
   if (cron === config.models.schedule) jobs.push(() => runModels(runtime, { trigger: "cron", cron }));
   if (jobs.length === 0) {
     runtime.log.warn("cron.unmatched", { cron, known: [config.models.schedule, config.lake.schedule] });
     return;
   }
-  for (const job of jobs) await job();
+  const results = await Promise.allSettled(jobs.map((job) => job()));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  for (const failure of failed) runtime.log.error("cron.job_failed", { cron, error: failure.reason });
+  if (failed.length > 0) throw failed[0]!.reason;
 }

@@ -5,7 +5,7 @@
  */
 import pipelineConfig from "../../pipeline/sluice.config.ts";
 import { parseConfig } from "./parse.ts";
-import type { SluiceConfig } from "./schema.ts";
+import type { SluiceConfig, StreamConfig } from "./schema.ts";
 
 export { parseConfig } from "./parse.ts";
 export { defineConfig } from "./schema.ts";
@@ -21,5 +21,53 @@ export function getConfig(): SluiceConfig {
 
 /** Every env var that holds a secret named by the config, for masking in logs. */
 export function secretNames(config: SluiceConfig): string[] {
-  return [...new Set(Object.values(config.sources).flatMap((source) => source.secrets))];
+  const webhook = Object.values(config.sources).flatMap((source) => source.secrets);
+  const pulls = Object.values(config.pulls).flatMap((source) => {
+    const auth = source.auth;
+    if (!auth) return [];
+    switch (auth.type) {
+      case "bearer":
+        return [auth.token];
+      case "api_key":
+        return [auth.key];
+      case "basic":
+        return [auth.username, auth.password];
+      case "oauth2_client_credentials":
+        return [auth.clientId, auth.clientSecret];
+    }
+  });
+  return [...new Set([...webhook, ...pulls])];
+}
+
+/** Plain vars the config names (pull base URLs and path values), which are not secrets. */
+export function varNames(config: SluiceConfig): string[] {
+  return [
+    ...new Set(
+      Object.values(config.pulls).flatMap((source) => [
+        ...(typeof source.baseUrl === "string" ? [] : [source.baseUrl.var]),
+        ...Object.values(source.pathVars),
+      ]),
+    ),
+  ];
+}
+
+/** A stream's declaration, whether a webhook stream or a REST resource; undefined if none. */
+export function streamConfig(config: SluiceConfig, source: string, stream: string): StreamConfig | undefined {
+  if (Object.hasOwn(config.sources, source)) {
+    const streams = config.sources[source]!.streams;
+    return Object.hasOwn(streams, stream) ? streams[stream] : undefined;
+  }
+  if (Object.hasOwn(config.pulls, source)) {
+    const resources = config.pulls[source]!.resources;
+    return Object.hasOwn(resources, stream) ? resources[stream] : undefined;
+  }
+  return undefined;
+}
+
+/** Every declared (source, stream) pair, webhook and pull alike. */
+export function declaredStreams(config: SluiceConfig): { source: string; stream: string }[] {
+  return [
+    ...Object.entries(config.sources).flatMap(([source, s]) => Object.keys(s.streams).map((stream) => ({ source, stream }))),
+    ...Object.entries(config.pulls).flatMap(([source, s]) => Object.keys(s.resources).map((stream) => ({ source, stream }))),
+  ];
 }

@@ -4,6 +4,8 @@
  * streams, models, reports) are checked here, once, so no request can smuggle one in.
  */
 import { z } from "zod";
+import { restSourceSchema } from "./pull-schema.ts";
+import { streamSchema } from "./stream-schema.ts";
 
 const name = z
   .string()
@@ -15,60 +17,7 @@ const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "env var names are UPPER_S
 /** Seconds a signed timestamp may differ from now, in either direction, before it is stale. */
 const tolerance = z.number().int().positive().max(86_400).default(300);
 
-/** A record as it reaches a stream's transforms: the parsed JSON of one event. */
-export type StreamRecord = Record<string, unknown>;
-
-const jsonPath = z.string().regex(/^(\$\.)?[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "use a dot path such as data.object.id");
-const columnName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "column names are lowercase snake_case");
-
-export const streamSchema = z
-  .object({
-    description: z.string().optional(),
-    /**
-     * The events this stream claims, by the provider's routing value: Stripe's object type,
-     * GitHub's event, Shopify's topic, Slack's event type, Standard Webhooks' `type`. `*` matches
-     * any run of characters (`orders/*`). Events no stream claims go to the default stream.
-     */
-    match: z.array(z.string().min(1)).default([]),
-    /**
-     * The record's shape as a zod schema. Its fields become typed columns from the first load;
-     * a record that fails it is quarantined. Without a schema the columns are inferred.
-     */
-    schema: z.custom<z.ZodType>((value) => value instanceof z.ZodType, "schema must be a zod schema").optional(),
-    /** Infer columns from the data (the default when there is no schema). */
-    infer: z.boolean().optional(),
-    /** Columns taken from JSON paths instead of flattening the whole record: `{ amount: "data.object.amount" }`. */
-    columns: z.record(columnName, jsonPath).optional(),
-    /** Nested objects are flattened with `__` down to this depth; deeper values are JSON text. */
-    maxDepth: z.number().int().min(0).max(8).default(2),
-    /** `evolve` adds columns and variant columns; `freeze` quarantines records that do not fit. */
-    contract: z.enum(["evolve", "freeze"]).default("evolve"),
-    disposition: z.enum(["append", "merge", "replace"]).default("append"),
-    /** Columns that identify a row, for `merge`. */
-    primaryKey: z.array(columnName).min(1).optional(),
-    /** For `merge`: a stored row is only overwritten by a record whose cursor is not older. */
-    cursor: columnName.optional(),
-    /** Keeps records for which it returns true (dlt's add_filter). */
-    filter: z.custom<(record: StreamRecord) => boolean>((v) => typeof v === "function").optional(),
-    /** Rewrites a record, or drops it by returning null (dlt's add_map). */
-    map: z.custom<(record: StreamRecord) => StreamRecord | null | undefined>((v) => typeof v === "function").optional(),
-    /** JSON paths removed before loading. */
-    redact: z.array(jsonPath).default([]),
-    /** JSON paths replaced by a salted SHA-256 (salt from SLUICE_HASH_SALT), so joins still work. */
-    hash: z.array(jsonPath).default([]),
-    /** Store the transformed record in the raw zone instead of the original. */
-    redactRaw: z.boolean().default(false),
-  })
-  .superRefine((stream, ctx) => {
-    if (stream.disposition === "merge" && !stream.primaryKey) {
-      ctx.addIssue({ code: "custom", path: ["primaryKey"], message: "a merge stream needs a primaryKey" });
-    }
-    if (stream.cursor && stream.disposition !== "merge") {
-      ctx.addIssue({ code: "custom", path: ["cursor"], message: "cursor applies to merge streams only" });
-    }
-  });
-
-export type StreamConfig = z.output<typeof streamSchema>;
+export { type StreamConfig, type StreamRecord, streamSchema } from "./stream-schema.ts";
 
 /**
  * The generic verifier: an HMAC of the raw body (or of a template over a timestamp header and
@@ -143,7 +92,9 @@ export const reportSchema = z.object({
 
 export const sluiceConfigSchema = z
   .object({
-    sources: z.record(name, webhookSourceSchema),
+    sources: z.record(name, webhookSourceSchema).default({}),
+    /** Scheduled REST pulls, by source name; each resource is a stream. */
+    pulls: z.record(name, restSourceSchema).default({}),
     models: z
       .object({
         /** The cron expression on which the model runner builds every model. */
@@ -167,6 +118,11 @@ export const sluiceConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    for (const name of Object.keys(config.pulls)) {
+      if (Object.hasOwn(config.sources, name)) {
+        ctx.addIssue({ code: "custom", path: ["pulls", name], message: `"${name}" is already a webhook source; tables are named by source` });
+      }
+    }
     for (const [sourceName, source] of Object.entries(config.sources)) {
       if (!(source.defaultStream in source.streams)) {
         ctx.addIssue({

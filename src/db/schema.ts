@@ -188,3 +188,57 @@ export const lakePartitions = sqliteTable(
 
 export type SchemaVersion = typeof schemaVersions.$inferSelect;
 export type LakePartition = typeof lakePartitions.$inferSelect;
+
+/** One row per pull run of a REST resource: progress, outcome, and where to resume. */
+export const pullRuns = sqliteTable(
+  "_sluice_pull_runs",
+  {
+    runId: text("run_id").primaryKey(),
+    source: text("source").notNull(),
+    stream: text("stream").notNull(),
+    trigger: text("trigger", { enum: ["cron", "manual", "resume"] }).notNull(),
+    status: text("status", { enum: ["running", "completed", "failed"] }).notNull(),
+    pages: integer("pages").notNull().default(0),
+    records: integer("records").notNull().default(0),
+    /** The incremental value sent on the first page (`since`), after the lookback. */
+    since: text("since"),
+    /** The highest cursor value seen so far; becomes the stream's cursor only on completion. */
+    cursorMax: text("cursor_max"),
+    /** The page task to fetch next (JSON), so a failed run resumes where it stopped. */
+    nextPage: text("next_page", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** Hashes of the URLs fetched in this run, to stop a paginator that loops. */
+    seen: text("seen", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    error: text("error"),
+    startedAt: text("started_at").notNull(),
+    finishedAt: text("finished_at"),
+    lastRequestAt: text("last_request_at"),
+  },
+  (t) => [index("_sluice_pull_runs_stream_idx").on(t.source, t.stream, t.startedAt)],
+);
+
+/** The committed incremental cursor of each pulled stream. */
+export const pullState = sqliteTable(
+  "_sluice_pull_state",
+  {
+    source: text("source").notNull(),
+    stream: text("stream").notNull(),
+    cursor: text("cursor"),
+    runId: text("run_id").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.stream] })],
+);
+
+/** At most one active run per stream: the run that holds the lease until it expires. */
+export const pullLeases = sqliteTable(
+  "_sluice_pull_leases",
+  {
+    source: text("source").notNull(),
+    stream: text("stream").notNull(),
+    runId: text("run_id").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.stream] })],
+);
+
+export type PullRun = typeof pullRuns.$inferSelect;

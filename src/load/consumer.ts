@@ -11,7 +11,7 @@ import { messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { backoffSeconds } from "../lib/retry.ts";
-import { type IngestMessage, ingestMessageSchema, type ParsedRecordMessage } from "../messages.ts";
+import { type IngestMessage, ingestMessageSchema, type ParsedRecordMessage, type RecordsMessage } from "../messages.ts";
 import { recordDeadLetters } from "./dead-letters.ts";
 import { loadStream } from "./load-stream.ts";
 import type { RawLine } from "./raw-zone.ts";
@@ -22,15 +22,15 @@ interface Pending<M extends IngestMessage = IngestMessage> {
   body: M;
 }
 
-export async function consumeIngestBatch(batch: MessageBatch<unknown>, runtime: Runtime): Promise<void> {
+export async function consumeIngestBatch(batch: Pick<MessageBatch<unknown>, "queue" | "messages">, runtime: Runtime): Promise<void> {
   const log = runtime.log.child({ queue: batch.queue });
-  const records: Pending<ParsedRecordMessage>[] = [];
+  const records: Pending<ParsedRecordMessage | RecordsMessage>[] = [];
   const tasks: Pending[] = [];
   const invalid: { message: Message<unknown>; reason: string }[] = [];
   for (const message of batch.messages) {
     const parsed = ingestMessageSchema.safeParse(message.body);
     if (!parsed.success) invalid.push({ message, reason: `not a valid message: ${parsed.error.issues[0]?.message ?? "invalid"}` });
-    else if (parsed.data.kind === "record") records.push({ message, body: parsed.data });
+    else if (parsed.data.kind === "record" || parsed.data.kind === "records") records.push({ message, body: parsed.data });
     else tasks.push({ message, body: parsed.data });
   }
 
@@ -42,10 +42,10 @@ export async function consumeIngestBatch(batch: MessageBatch<unknown>, runtime: 
   }
 
   for (const group of groupRecords(records)) {
-    const { source, stream, origin } = group[0]!.body;
+    const { source, stream } = group[0]!.body;
     await settle(runtime, batch.queue, group.map((entry) => entry.message), log.child({ source, stream }), async () => {
-      const lines = await Promise.all(group.map(({ body }) => toRawLine(runtime, body)));
-      const result = await loadStream(runtime, source, stream, lines, { kind: origin });
+      const lines = (await Promise.all(group.map(({ body }) => toRawLines(runtime, body)))).flat();
+      const result = await loadStream(runtime, source, stream, lines, { kind: originOf(group[0]!.body) });
       log.info("load.completed", { ...result });
     });
   }
@@ -64,6 +64,7 @@ async function runTask(runtime: Runtime, task: IngestMessage): Promise<void> {
     case "replace_commit":
       return commitReplace(runtime, task);
     case "record":
+    case "records":
       throw new Error("records are loaded in groups");
   }
 }
@@ -118,10 +119,14 @@ async function rememberErrors(runtime: Runtime, queue: string, messages: readonl
   }
 }
 
-function groupRecords(pending: readonly Pending<ParsedRecordMessage>[]): Pending<ParsedRecordMessage>[][] {
-  const groups = new Map<string, Pending<ParsedRecordMessage>[]>();
+type RecordBody = ParsedRecordMessage | RecordsMessage;
+
+const originOf = (body: RecordBody) => (body.kind === "record" ? body.origin : "ingest");
+
+function groupRecords(pending: readonly Pending<RecordBody>[]): Pending<RecordBody>[][] {
+  const groups = new Map<string, Pending<RecordBody>[]>();
   for (const entry of pending) {
-    const id = `${entry.body.source}\u0000${entry.body.stream}\u0000${entry.body.origin}`;
+    const id = `${entry.body.source}\u0000${entry.body.stream}\u0000${originOf(entry.body)}`;
     const group = groups.get(id);
     if (group) group.push(entry);
     else groups.set(id, [entry]);
@@ -129,7 +134,15 @@ function groupRecords(pending: readonly Pending<ParsedRecordMessage>[]): Pending
   return [...groups.values()];
 }
 
-/** The record as the raw zone stores it, with a claim-checked payload read back from R2. */
+/** The records as the raw zone stores them, with claim-checked payloads read back from R2. */
+async function toRawLines(runtime: Runtime, body: RecordBody): Promise<RawLine[]> {
+  if (body.kind === "records") {
+    const { source, stream, receivedAt, deliveryId } = body;
+    return body.records.map(({ key, payload }) => ({ key, source, stream, receivedAt, deliveryId, payload }));
+  }
+  return [await toRawLine(runtime, body)];
+}
+
 async function toRawLine(runtime: Runtime, record: ParsedRecordMessage): Promise<RawLine> {
   const { source, stream, key, receivedAt, deliveryId } = record;
   let payload = record.payload;

@@ -5,7 +5,7 @@
  */
 import { normalizeName } from "../config/columns.ts";
 import type { StreamConfig } from "../config/schema.ts";
-import { getPath } from "./paths.ts";
+import { getPath } from "../lib/paths.ts";
 
 export type FlatRow = Map<string, unknown>;
 

@@ -6,6 +6,7 @@
  * record key (or, for merge, the primary key), so a redo never duplicates.
  */
 import { declaredColumns } from "../config/columns.ts";
+import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import type { Column } from "../db/column-types.ts";
 import { addColumnSql, chunkRows, createTableSql, indexSql, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
@@ -44,7 +45,7 @@ const inferredStream = streamSchema.parse({});
 
 /** The stream's config, or inferred append if the config no longer names it (nothing is dropped). */
 export function streamConfigOf(runtime: Runtime, source: string, stream: string): StreamConfig {
-  return runtime.config.sources[source]?.streams[stream] ?? inferredStream;
+  return streamConfig(runtime.config, source, stream) ?? inferredStream;
 }
 
 export async function loadStream(

@@ -3,6 +3,7 @@
  * Every record that got a 2xx must be a loaded row, a duplicate of one, a quarantine row, a record
  * the stream's filter dropped, or a dead letter; `in_flight` is what is still on the queue.
  */
+import { declaredStreams, streamConfig } from "../config/index.ts";
 import type { Runtime } from "../env.ts";
 import { isIdentifier, quoteIdent, rawTableName } from "../lib/sql.ts";
 
@@ -57,9 +58,7 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
   const deadBy = new Map((dead!.results as { source: string; stream: string; n: number }[]).map((row) => [id(row), row.n]));
 
   const keys = new Set<string>([...totals.keys(), ...acceptedBy.keys(), ...deadBy.keys()]);
-  for (const [source, config] of Object.entries(runtime.config.sources)) {
-    for (const stream of Object.keys(config.streams)) keys.add(`${source}/${stream}`);
-  }
+  for (const { source, stream } of declaredStreams(runtime.config)) keys.add(`${source}/${stream}`);
 
   const streams: StreamBalance[] = [];
   for (const key of [...keys].sort()) {
@@ -79,7 +78,7 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
       rows,
     };
     const inFlight = balance.accepted - balance.processed - balance.dead_lettered;
-    const disposition = runtime.config.sources[source]?.streams[stream]?.disposition ?? "append";
+    const disposition = streamConfig(runtime.config, source, stream)?.disposition ?? "append";
     const accounted = balance.processed === balance.loaded + balance.duplicates + balance.quarantined + balance.filtered;
     // Merge rows are updated in place and replace tables are swapped whole, so only append
     // tables must hold exactly the rows their loads inserted.

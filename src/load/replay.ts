@@ -62,6 +62,17 @@ export async function commitReplace(runtime: Runtime, task: ReplaceCommitMessage
     .bind(stagingTable(table))
     .first<number>("n");
   if (!staged) throw new SluiceError("not_found", `${table} has no staged load to commit`, { retryable: false });
+  if (task.since !== undefined && task.records !== undefined) {
+    // Queues are unordered: the run's last records may still be on their way to the staging table.
+    const processed = await runtime.env.DB.prepare(
+      "SELECT coalesce(sum(records), 0) AS n FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND kind = 'ingest' AND started_at >= ?3",
+    )
+      .bind(task.source, task.stream, task.since)
+      .first<number>("n");
+    if ((processed ?? 0) < task.records) {
+      throw new SluiceError("storage_unavailable", `waiting for ${task.records - (processed ?? 0)} records before swapping ${table}`);
+    }
+  }
   await runtime.env.DB.batch(swapStagingSql(table).map((sql) => runtime.env.DB.prepare(sql)));
   forgetColumns(table);
   forgetColumns(stagingTable(table));

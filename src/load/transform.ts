@@ -5,7 +5,7 @@
  */
 import type { StreamConfig, StreamRecord } from "../config/schema.ts";
 import { sha256Hex } from "../lib/crypto.ts";
-import { updatePath } from "./paths.ts";
+import { updatePath } from "../lib/paths.ts";
 
 export type TransformResult =
   | { outcome: "keep"; record: unknown }

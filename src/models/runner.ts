@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
 import { modelResults, modelRuns } from "../db/schema.ts";
 import { declaredColumns } from "../config/columns.ts";
-import type { SluiceConfig } from "../config/index.ts";
+import { type SluiceConfig, streamConfig } from "../config/index.ts";
 import { createTableSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
@@ -117,7 +117,7 @@ async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest
   const statements = new Map<string, string>();
   for (const node of manifest.nodes) {
     for (const { source, table } of node.dependsOn.sources) {
-      const stream = config.sources[source]?.streams[table];
+      const stream = streamConfig(config, source, table);
       const name = rawTableName(source, table);
       statements.set(name, createTableSql(name, stream?.disposition ?? "append", stream ? declaredColumns(stream) : []));
     }

@@ -52,6 +52,9 @@ describe("wrangler.toml", () => {
   it("schedules every cron the pipeline uses", () => {
     expect(wrangler.triggers.crons).toContain(config.models.schedule);
     expect(wrangler.triggers.crons).toContain(config.lake.schedule);
+    for (const source of Object.values(config.pulls)) {
+      for (const resource of Object.values(source.resources)) expect(wrangler.triggers.crons).toContain(resource.schedule);
+    }
   });
 
   it("does not enable nodejs_compat", () => {

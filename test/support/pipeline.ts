@@ -8,7 +8,7 @@ import type { SluiceConfigInput } from "../../src/config/schema.ts";
 import { createRuntime, type Runtime } from "../../src/env.ts";
 import { consumeIngestBatch } from "../../src/load/consumer.ts";
 
-type Streams = NonNullable<SluiceConfigInput["sources"]["x"]>["streams"];
+type Streams = NonNullable<SluiceConfigInput["sources"]>[string]["streams"];
 
 export function labRuntime(streams: Streams, overrides: Partial<Env> = {}): Runtime {
   const config = parseConfig({

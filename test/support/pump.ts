@@ -1,0 +1,77 @@
+/**
+ * Runs pull runs to the end inside a test: page tasks and records are captured from the PULL and
+ * INGEST bindings and fed, in turn, to the real page handler and the real ingest consumer, with
+ * D1 and R2 real. Retries are replayed at once, with their attempt count, and the delays the
+ * handler asked for are kept for the test to check.
+ */
+import { createMessageBatch, env } from "cloudflare:test";
+import { parseConfig } from "../../src/config/parse.ts";
+import type { SluiceConfigInput } from "../../src/config/schema.ts";
+import { createRuntime, type Runtime } from "../../src/env.ts";
+import { consumeIngestBatch } from "../../src/load/consumer.ts";
+import type { PageMessage } from "../../src/messages.ts";
+import { handlePage } from "../../src/pull/page.ts";
+
+export class CapturedQueue {
+  readonly pending: unknown[] = [];
+  async send(body: unknown) {
+    this.pending.push(body);
+  }
+  async sendBatch(messages: Iterable<{ body: unknown }>) {
+    for (const message of messages) this.pending.push(message.body);
+  }
+  take(): unknown[] {
+    return this.pending.splice(0, this.pending.length);
+  }
+}
+
+export interface Pumped {
+  runtime: Runtime;
+  pull: CapturedQueue;
+  ingest: CapturedQueue;
+  delays: number[];
+  pages: PageMessage[];
+}
+
+export function pullRuntime(pulls?: SluiceConfigInput["pulls"]): Pumped {
+  const pull = new CapturedQueue();
+  const ingest = new CapturedQueue();
+  const bindings = { ...env, PULL: pull as unknown as Queue, INGEST: ingest as unknown as Queue };
+  const runtime = pulls ? createRuntime(bindings, "queue", parseConfig({ pulls })) : createRuntime(bindings, "queue");
+  return { runtime, pull, ingest, delays: [], pages: [] };
+}
+
+let sequence = 0;
+
+/** Processes queued work until none is left, or `maxSteps` page attempts have run. */
+export async function pump(p: Pumped, options: { maxSteps?: number } = {}): Promise<void> {
+  const attempts = new Map<string, number>();
+  let steps = 0;
+  while (p.pull.pending.length > 0 || p.ingest.pending.length > 0) {
+    for (const task of p.pull.take() as PageMessage[]) {
+      if (steps++ >= (options.maxSteps ?? 1000)) return;
+      const id = `${task.runId}:${task.page}`;
+      const attempt = (attempts.get(id) ?? 0) + 1;
+      attempts.set(id, attempt);
+      p.pages.push(task);
+      const outcome = await handlePage(p.runtime, task, attempt);
+      if (!outcome.ack) {
+        p.delays.push(outcome.delaySeconds);
+        p.pull.pending.push(task);
+      }
+    }
+    const records = p.ingest.take();
+    if (records.length > 0) {
+      const batch = createMessageBatch(
+        "sluice-ingest",
+        records.map((body) => ({ id: `pump-${++sequence}`, timestamp: new Date(), attempts: 1, body })),
+      );
+      await consumeIngestBatch(batch, p.runtime);
+    }
+  }
+}
+
+export async function fakeApi(path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${env.FAKE_API_URL}${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body) });
+  return response.json();
+}
