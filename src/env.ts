@@ -22,7 +22,10 @@ const baseSettingsSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   REPORT_TOKENS: commaList,
   ADMIN_TOKENS: commaList,
-  /** Local benchmarks only: serves POST /__bench/baseline, a 202 that does nothing else. */
+  /**
+   * Local benchmarks only: serves POST /__bench/baseline (a 202 that does nothing else) and
+   * lifts pull rate limits, so a benchmark measures the path rather than the configured limit.
+   */
   SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
   /** Salt for fields a stream hashes (`hash: [...]`); a secret, so hashed values cannot be looked up. */
   SLUICE_HASH_SALT: z.string().default(""),
