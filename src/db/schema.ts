@@ -57,7 +57,11 @@ export const modelResults = sqliteTable(
   {
     runId: text("run_id").notNull(),
     uniqueId: text("unique_id").notNull(),
-    status: text("status", { enum: ["success", "error", "skipped"] }).notNull(),
+    resourceType: text("resource_type", { enum: ["model", "seed", "test", "snapshot"] }).notNull().default("model"),
+    /** dbt's statuses: success, error, skipped for models; pass, fail, warn, error, skipped for tests. */
+    status: text("status", { enum: ["success", "error", "skipped", "pass", "fail", "warn"] }).notNull(),
+    /** Rows a test returned (its failures). */
+    failures: integer("failures"),
     startedAt: text("started_at").notNull(),
     finishedAt: text("finished_at").notNull(),
     executionMs: integer("execution_ms").notNull(),

@@ -1,40 +1,116 @@
 /**
  * Materializations on D1, which has no BEGIN, no temp tables and no `CREATE TABLE … AS (…)`.
- * A table is built beside the old one and swapped in by one batch (a transaction), so readers
- * see the old table or the new one, never a half-built one. A view is replaced in one batch.
+ * A table is built beside the old one as `__sluice_tmp_<name>` and swapped in by one batch (one
+ * transaction), so readers see the old table or the new one, never a half-built one. An
+ * incremental model builds its new rows the same way, then deletes and inserts in one batch.
  */
+import { columnTypes, sqlTypes } from "../db/column-types.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import type { ModelConfig } from "./project.ts";
+import type { ManifestNode } from "./project.ts";
 
 export interface Materialized {
   rowsAffected: number | null;
 }
 
-export async function materialize(
-  db: D1Database,
-  name: string,
-  materialized: ModelConfig["materialized"],
-  sql: string,
-): Promise<Materialized> {
-  const target = quoteIdent(name);
-  const dropExisting = await dropStatement(db, name);
-  if (materialized === "view") {
-    await db.batch([...dropExisting, db.prepare(`CREATE VIEW ${target} AS ${sql}`)]);
-    return { rowsAffected: null };
-  }
-  const staging = quoteIdent(`${name}__sluice_new`);
-  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${staging}`), db.prepare(`CREATE TABLE ${staging} AS ${sql}`)]);
-  const count = await db.prepare(`SELECT count(*) AS n FROM ${staging}`).first<number>("n");
-  await db.batch([...dropExisting, db.prepare(`ALTER TABLE ${staging} RENAME TO ${target}`)]);
+export const tmpName = (relation: string) => `__sluice_tmp_${relation}`;
+
+export async function relationType(db: D1Database, name: string): Promise<"table" | "view" | null> {
+  const type = await db.prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')").bind(name).first<string>("type");
+  return type === "table" || type === "view" ? type : null;
+}
+
+async function dropStatements(db: D1Database, name: string): Promise<D1PreparedStatement[]> {
+  const existing = await relationType(db, name);
+  return existing ? [db.prepare(`DROP ${existing === "view" ? "VIEW" : "TABLE"} ${quoteIdent(name)}`)] : [];
+}
+
+export async function materializeView(db: D1Database, name: string, sql: string): Promise<Materialized> {
+  await db.batch([...(await dropStatements(db, name)), db.prepare(`CREATE VIEW ${quoteIdent(name)} AS ${sql}`)]);
+  return { rowsAffected: null };
+}
+
+export async function materializeTable(db: D1Database, name: string, sql: string): Promise<Materialized> {
+  const tmp = quoteIdent(tmpName(name));
+  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${tmp}`), db.prepare(`CREATE TABLE ${tmp} AS ${sql}`)]);
+  const count = await db.prepare(`SELECT count(*) AS n FROM ${tmp}`).first<number>("n");
+  await db.batch([...(await dropStatements(db, name)), db.prepare(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(name)}`)]);
   return { rowsAffected: count ?? 0 };
 }
 
-/** The statement that removes whatever relation now holds `name` (a table or a view). */
-async function dropStatement(db: D1Database, name: string): Promise<D1PreparedStatement[]> {
-  const existing = await db
-    .prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')")
-    .bind(name)
-    .first<string>("type");
-  if (existing === null) return [];
-  return [db.prepare(`DROP ${existing === "view" ? "VIEW" : "TABLE"} ${quoteIdent(name)}`)];
+/** Kept for callers that name the materialization. */
+export async function materialize(db: D1Database, name: string, materialized: "table" | "view", sql: string): Promise<Materialized> {
+  return materialized === "view" ? materializeView(db, name, sql) : materializeTable(db, name, sql);
+}
+
+/**
+ * Incremental: the new rows go to a staging table; then, in one batch, target rows with the same
+ * unique key are deleted and the new rows inserted. Keys compare with IS, so a NULL key replaces
+ * the NULL-keyed row instead of piling up duplicates. Without a key, rows are appended.
+ */
+export async function materializeIncremental(db: D1Database, node: ManifestNode, sql: string): Promise<Materialized> {
+  const name = node.relation;
+  const tmp = tmpName(name);
+  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`), db.prepare(`CREATE TABLE ${quoteIdent(tmp)} AS ${sql}`)]);
+  const [incoming, existing] = await Promise.all([columnsOf(db, tmp), columnsOf(db, name)]);
+  const newColumns = incoming.filter((c) => !existing.some((e) => e.name === c.name));
+  const statements: D1PreparedStatement[] = [];
+  if (newColumns.length > 0) {
+    if (node.config.on_schema_change === "fail") {
+      await db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`).run();
+      throw new Error(`new columns ${newColumns.map((c) => c.name).join(", ")} and on_schema_change is fail`);
+    }
+    if (node.config.on_schema_change === "append_new_columns") {
+      for (const column of newColumns) statements.push(db.prepare(`ALTER TABLE ${quoteIdent(name)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`));
+    }
+  }
+  // `ignore` (the default) drops new columns; `append_new_columns` has just added them.
+  const target = node.config.on_schema_change === "append_new_columns" ? incoming : incoming.filter((c) => existing.some((e) => e.name === c.name));
+  const list = target.map((c) => quoteIdent(c.name)).join(", ");
+  const keys = node.config.unique_key === undefined ? [] : Array.isArray(node.config.unique_key) ? node.config.unique_key : [node.config.unique_key];
+  if (keys.length > 0) {
+    const match = keys.map((k) => `${quoteIdent(tmp)}.${quoteIdent(k)} IS ${quoteIdent(name)}.${quoteIdent(k)}`).join(" AND ");
+    statements.push(db.prepare(`DELETE FROM ${quoteIdent(name)} WHERE EXISTS (SELECT 1 FROM ${quoteIdent(tmp)} WHERE ${match})`));
+  }
+  statements.push(db.prepare(`INSERT INTO ${quoteIdent(name)} (${list}) SELECT ${list} FROM ${quoteIdent(tmp)}`));
+  statements.push(db.prepare(`DROP TABLE ${quoteIdent(tmp)}`));
+  const results = await db.batch(statements);
+  return { rowsAffected: results.at(-2)?.meta.changes ?? 0 };
+}
+
+async function columnsOf(db: D1Database, table: string): Promise<{ name: string; type: string }[]> {
+  return (await db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(table).all<{ name: string; type: string }>()).results;
+}
+
+/** A seed: its typed rows, loaded whole into a fresh table and swapped in. */
+export async function materializeSeed(db: D1Database, node: ManifestNode): Promise<Materialized> {
+  const seed = node.seed!;
+  const name = node.relation;
+  const tmp = quoteIdent(tmpName(name));
+  const columns = seed.columns.map((c) => `${quoteIdent(c.name)} ${sqlTypes[columnTypes.includes(c.type) ? c.type : "text"]}`).join(", ");
+  const list = seed.columns.map((c) => quoteIdent(c.name)).join(", ");
+  const select = seed.columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+  const statements = [db.prepare(`DROP TABLE IF EXISTS ${tmp}`), db.prepare(`CREATE TABLE ${tmp} (${columns})`)];
+  // Rows go in ~500 KB JSON chunks: three bound parameters a statement, whatever the seed's size.
+  let chunk: unknown[][] = [];
+  let size = 0;
+  const flush = () => {
+    if (chunk.length > 0) statements.push(db.prepare(`INSERT INTO ${tmp} (${list}) SELECT ${select} FROM json_each(?1)`).bind(JSON.stringify(chunk)));
+    chunk = [];
+    size = 0;
+  };
+  for (const row of seed.rows) {
+    const length = JSON.stringify(row).length;
+    if (size + length > 500_000) flush();
+    chunk.push(row);
+    size += length;
+  }
+  flush();
+  await db.batch(statements);
+  await db.batch([...(await dropStatements(db, name)), db.prepare(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(name)}`)]);
+  return { rowsAffected: seed.rows.length };
+}
+
+/** A test: the number of rows its query returns (its failures). */
+export async function runTest(db: D1Database, sql: string): Promise<number> {
+  return (await db.prepare(`SELECT count(*) AS failures FROM (${sql})`).first<number>("failures")) ?? 0;
 }

@@ -1,40 +1,107 @@
 /**
- * The shape of the compiled project (the manifest), shared by the build script that writes it
- * and the Worker that reads it.
+ * The shape of the compiled project (the manifest), shared by the build step that writes it and
+ * the Worker that reads it: every node (models, seeds, tests, snapshots) with its resolved
+ * config, in an order where each node comes after everything it depends on.
  */
 import { z } from "zod";
 
-export const materializations = ["table", "view"] as const;
+export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
 
-export const modelConfigSchema = z
+/** Every config key a node may set, in `config()`, properties YAML or the project file. */
+export const nodeConfigSchema = z
   .object({
     materialized: z.enum(materializations).default("view"),
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
+    /** A cron on which this node is built (in addition to `models.schedule`). */
+    schedule: z.string().optional(),
+    unique_key: z.union([z.string(), z.array(z.string())]).optional(),
+    on_schema_change: z.enum(["ignore", "fail", "append_new_columns"]).default("ignore"),
+    severity: z.enum(["error", "warn"]).default("error"),
+    alias: z.string().optional(),
+    /** Snapshots (`timestamp` strategy). */
+    strategy: z.enum(["timestamp"]).optional(),
+    updated_at: z.string().optional(),
+    /** Accepted for dbt compatibility; D1 has one schema. */
+    schema: z.string().optional(),
+    database: z.string().optional(),
+    docs: z.unknown().optional(),
+    persist_docs: z.unknown().optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+    column_types: z.record(z.string(), z.string()).optional(),
+    quote_columns: z.boolean().optional(),
+    full_refresh: z.boolean().optional(),
   })
   .strict();
 
-export const modelNodeSchema = z.object({
+export const configKeys = new Set(Object.keys(nodeConfigSchema.shape));
+
+const testSpec = z.object({
+  kind: z.enum(["generic", "singular"]),
+  /** unique, not_null, accepted_values, relationships. */
+  name: z.string().optional(),
+  /** The node or source the test is attached to. */
+  attachedTo: z.string().optional(),
+  column: z.string().optional(),
+});
+
+export const nodeSchema = z.object({
   uniqueId: z.string(),
+  resourceType: z.enum(["model", "seed", "test", "snapshot"]),
   name: z.string(),
-  /** Path relative to the pipeline folder, for messages. */
+  /** The relation in D1 (its alias, or its name). */
+  relation: z.string(),
+  /** Path relative to the project folder, for messages and `path:` selection. */
   path: z.string(),
-  rawSql: z.string(),
-  config: modelConfigSchema,
+  rawSql: z.string().default(""),
+  config: nodeConfigSchema,
+  description: z.string().default(""),
+  columns: z.array(z.object({ name: z.string(), description: z.string().default("") })).default([]),
   dependsOn: z.object({
-    models: z.array(z.string()),
+    nodes: z.array(z.string()),
     sources: z.array(z.object({ source: z.string(), table: z.string() })),
   }),
+  test: testSpec.optional(),
+  /** Seed data, typed at build time. */
+  seed: z
+    .object({
+      columns: z.array(z.object({ name: z.string(), type: z.enum(["integer", "real", "text", "bool", "timestamp", "json"]) })),
+      rows: z.array(z.array(z.unknown())),
+    })
+    .optional(),
+});
+
+export const sourceTableSchema = z.object({
+  uniqueId: z.string(),
+  source: z.string(),
+  table: z.string(),
+  relation: z.string(),
+  description: z.string().default(""),
+  loadedAtField: z.string().default("_sluice_received_at"),
+  freshness: z
+    .object({
+      warn_after: z.object({ count: z.number().int().positive(), period: z.enum(["minute", "hour", "day"]) }).optional(),
+      error_after: z.object({ count: z.number().int().positive(), period: z.enum(["minute", "hour", "day"]) }).optional(),
+      filter: z.string().optional(),
+    })
+    .nullable()
+    .default(null),
 });
 
 export const manifestSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   project: z.string(),
   generatedAt: z.string(),
-  /** In dependency order: every node comes after the nodes it refs. */
-  nodes: z.array(modelNodeSchema),
+  vars: z.record(z.string(), z.unknown()).default({}),
+  /** In build order: every node after its parents, and after the tests of its parents. */
+  nodes: z.array(nodeSchema),
+  sources: z.array(sourceTableSchema).default([]),
+  docs: z.record(z.string(), z.string()).default({}),
 });
 
-export type ModelConfig = z.infer<typeof modelConfigSchema>;
-export type ModelNode = z.infer<typeof modelNodeSchema>;
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+export type ModelConfig = NodeConfig;
+export type ManifestNode = z.infer<typeof nodeSchema>;
+export type ModelNode = ManifestNode;
+export type SourceTable = z.infer<typeof sourceTableSchema>;
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,7 +1,8 @@
 /**
- * Renders a model's Jinja SQL with `@huggingface/jinja`, a pure interpreter (workerd forbids
- * compiling templates into functions). The same code runs at build time, to discover refs,
- * sources and config, and in the Worker, to produce the SQL that runs.
+ * Renders Jinja SQL with `@huggingface/jinja`, a pure interpreter (workerd forbids compiling
+ * templates into functions). The same code runs at build time, to discover refs, sources and
+ * config, and in the Worker, to produce the SQL that runs. Supplies dbt's context: `ref`,
+ * `source`, `config`, `var`, `this`, `is_incremental()` and `doc()`.
  */
 import { Template } from "@huggingface/jinja";
 
@@ -10,6 +11,16 @@ export interface RenderHooks {
   source(source: string, table: string): string;
   /** Receives `config(...)` keyword arguments; renders as nothing, as in dbt. */
   config?(values: Record<string, unknown>): void;
+  /** Project vars, for `var('name', default)`. */
+  vars?: Record<string, unknown>;
+  /** What `{{ this }}` renders as: the node's own relation. */
+  relation?: string;
+  isIncremental?: boolean;
+  docs?: Record<string, string>;
+}
+
+export class RenderError extends Error {
+  override readonly name = "RenderError";
 }
 
 export function renderSql(template: string, hooks: RenderHooks): string {
@@ -20,6 +31,15 @@ export function renderSql(template: string, hooks: RenderHooks): string {
       hooks.config?.(toPlain(kwargs) as Record<string, unknown>);
       return "";
     },
+    var: (name: unknown, fallback?: unknown) => {
+      const key = String(name);
+      if (hooks.vars && Object.hasOwn(hooks.vars, key)) return hooks.vars[key];
+      if (fallback !== undefined) return toPlain(fallback);
+      throw new RenderError(`var('${key}') is not defined in the project's vars and has no default`);
+    },
+    this: hooks.relation ?? "",
+    is_incremental: () => hooks.isIncremental === true,
+    doc: (name: unknown) => hooks.docs?.[String(name)] ?? "",
   });
 }
 

@@ -1,33 +1,45 @@
 /**
- * The model runner: the bundled manifest in, materialized relations and a run record out.
- * Models run in dependency order; a model whose parent failed is skipped, not run over stale
- * or missing data. Every run writes `_sluice_model_runs`, and every node `_sluice_model_results`.
+ * The model runner, dbt's `build`: the bundled manifest in, materialized relations and a run
+ * record out. Nodes run in build order (seeds, models, tests, each after its parents and after
+ * the tests of its parents). A node whose parent failed, or one of whose parents failed an
+ * error-severity test, is skipped rather than built over bad data. Every run writes
+ * `_sluice_model_runs`, and every node `_sluice_model_results`, in the shape of run_results.
  */
-import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
-import { modelResults, modelRuns } from "../db/schema.ts";
+import { drizzle } from "drizzle-orm/d1";
 import { declaredColumns } from "../config/columns.ts";
 import { type SluiceConfig, streamConfig } from "../config/index.ts";
 import { createTableSql } from "../db/raw-tables.ts";
+import { modelResults, modelRuns } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
-import { quoteIdent, rawTableName } from "../lib/sql.ts";
+import { compileNode } from "./compile.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
-import { materialize } from "./materialize.ts";
-import { renderSql } from "./render.ts";
+import { materializeIncremental, materializeSeed, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import { selectedIds } from "./selection.ts";
+
+export type Command = "build" | "run" | "test" | "seed";
 
 export interface RunOptions {
   trigger: "cron" | "manual";
   cron?: string;
   manifest?: Manifest;
+  command?: Command;
+  select?: string[];
+  exclude?: string[];
+  fullRefresh?: boolean;
 }
+
+export type NodeStatus = "success" | "error" | "skipped" | "pass" | "fail" | "warn";
 
 export interface NodeResult {
   uniqueId: string;
-  status: "success" | "error" | "skipped";
+  resourceType: ModelNode["resourceType"];
+  status: NodeStatus;
   executionMs: number;
   rowsAffected: number | null;
+  failures: number | null;
   message: string | null;
 }
 
@@ -38,45 +50,56 @@ export interface RunSummary {
   results: NodeResult[];
 }
 
+const commandTypes: Record<Command, ModelNode["resourceType"][]> = {
+  build: ["seed", "model", "snapshot", "test"],
+  run: ["model"],
+  test: ["test"],
+  seed: ["seed"],
+};
+
 export async function runModels(runtime: Runtime, options: RunOptions): Promise<RunSummary> {
   const manifest = options.manifest ?? getManifest();
   const db = drizzle(runtime.env.DB);
   const log = runtime.log.child({ component: "models" });
   const started = new Date();
   const runId = newRunId(started.getTime());
-  const args = { trigger: options.trigger, select: "all" };
-  await db.insert(modelRuns).values({
-    runId,
-    trigger: options.trigger,
-    cron: options.cron ?? null,
-    status: "running",
-    startedAt: started.toISOString(),
-    args,
-  });
+  const command = options.command ?? "build";
+  const args = { command, select: options.select ?? [], exclude: options.exclude ?? [], full_refresh: options.fullRefresh === true, trigger: options.trigger };
+  await db.insert(modelRuns).values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt: started.toISOString(), args });
 
   await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
 
+  const chosen = selectedIds(manifest, options.select, options.exclude);
+  const types = commandTypes[command];
+  /** Nodes that did not succeed: their children are skipped. */
   const failed = new Set<string>();
+  /** Nodes with a failed error-severity test: their children are skipped, their other tests run. */
+  const untrusted = new Set<string>();
   const results: NodeResult[] = [];
   const rows: (typeof modelResults.$inferInsert)[] = [];
-  for (const node of manifest.nodes.filter((n) => n.config.enabled)) {
+
+  for (const node of manifest.nodes) {
+    if (!node.config.enabled || node.config.materialized === "ephemeral" || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
     const nodeStarted = new Date();
-    const blockedBy = node.dependsOn.models.find((parent) => failed.has(parent));
+    const blockedBy =
+      node.dependsOn.nodes.find((parent) => failed.has(parent)) ??
+      (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => untrusted.has(parent)));
     let result: NodeResult;
     if (blockedBy !== undefined) {
-      failed.add(node.uniqueId);
-      result = { uniqueId: node.uniqueId, status: "skipped", executionMs: 0, rowsAffected: null, message: `skipped: upstream ${blockedBy} did not succeed` };
+      const reason = failed.has(blockedBy) ? "did not succeed" : "failed a test";
+      result = { uniqueId: node.uniqueId, resourceType: node.resourceType, status: "skipped", executionMs: 0, rowsAffected: null, failures: null, message: `skipped: upstream ${blockedBy} ${reason}` };
     } else {
-      result = await runNode(runtime.env.DB, manifest, node);
-      if (result.status !== "success") failed.add(node.uniqueId);
+      result = await runNode(runtime.env.DB, manifest, node, options.fullRefresh === true);
     }
+    if (result.status === "error" || result.status === "skipped") failed.add(node.uniqueId);
+    if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.add(parent);
     results.push(result);
     rows.push({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() });
-    log[result.status === "error" ? "error" : "info"]("model.finished", { runId, ...result });
+    log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
   }
 
   const finished = new Date();
-  const status = results.some((r) => r.status !== "success") ? "error" : "success";
+  const status = results.some((r) => r.status === "error" || r.status === "fail" || r.status === "skipped") ? "error" : "success";
   const elapsedMs = finished.getTime() - started.getTime();
   await db.batch([
     db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId)),
@@ -87,26 +110,44 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   return { runId, status, elapsedMs, results };
 }
 
-async function runNode(db: D1Database, manifest: Manifest, node: ModelNode): Promise<NodeResult> {
+async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, fullRefresh: boolean): Promise<NodeResult> {
   const started = Date.now();
+  const base = { uniqueId: node.uniqueId, resourceType: node.resourceType };
   try {
-    const sql = compileModel(manifest, node);
-    const { rowsAffected } = await materialize(db, node.name, node.config.materialized, sql);
-    return { uniqueId: node.uniqueId, status: "success", executionMs: Date.now() - started, rowsAffected, message: null };
+    if (node.resourceType === "test") {
+      const failures = await runTest(db, compileNode(manifest, node));
+      const status: NodeStatus = failures === 0 ? "pass" : node.config.severity === "warn" ? "warn" : "fail";
+      const message = failures === 0 ? null : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status === "warn" ? "warn" : "fail"} if != 0`;
+      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
+    }
+    let rowsAffected: number | null;
+    switch (node.config.materialized) {
+      case "seed":
+        ({ rowsAffected } = await materializeSeed(db, node));
+        break;
+      case "view":
+        ({ rowsAffected } = await materializeView(db, node.relation, compileNode(manifest, node)));
+        break;
+      case "incremental": {
+        // dbt's is_incremental(): the relation exists, is a table, and this is no full refresh.
+        const incremental = !fullRefresh && (await relationType(db, node.relation)) === "table";
+        const sql = compileNode(manifest, node, { isIncremental: incremental });
+        ({ rowsAffected } = incremental ? await materializeIncremental(db, node, sql) : await materializeTable(db, node.relation, sql));
+        break;
+      }
+      default:
+        ({ rowsAffected } = await materializeTable(db, node.relation, compileNode(manifest, node)));
+    }
+    return { ...base, status: "success", executionMs: Date.now() - started, rowsAffected, failures: null, message: null };
   } catch (error) {
     const failure = toSluiceError(error, "model_failed");
-    return { uniqueId: node.uniqueId, status: "error", executionMs: Date.now() - started, rowsAffected: null, message: failure.message };
+    return { ...base, status: "error", executionMs: Date.now() - started, rowsAffected: null, failures: null, message: failure.message };
   }
 }
 
-/** The SQL a model runs: its template rendered with refs and sources resolved to D1 tables. */
+/** Kept for callers that compile one model: the SQL it runs. */
 export function compileModel(manifest: Manifest, node: ModelNode): string {
-  const byName = new Map(manifest.nodes.map((n) => [n.name, n]));
-  const sql = renderSql(node.rawSql, {
-    ref: (name) => quoteIdent(byName.get(name)?.name ?? name),
-    source: (source, table) => quoteIdent(rawTableName(source, table)),
-  });
-  return sql.trim().replace(/;\s*$/, "");
+  return compileNode(manifest, node);
 }
 
 /**
@@ -118,8 +159,9 @@ async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest
   for (const node of manifest.nodes) {
     for (const { source, table } of node.dependsOn.sources) {
       const stream = streamConfig(config, source, table);
-      const name = rawTableName(source, table);
-      statements.set(name, createTableSql(name, stream?.disposition ?? "append", stream ? declaredColumns(stream) : []));
+      if (!stream) continue;
+      const name = manifest.sources.find((s) => s.source === source && s.table === table)?.relation ?? `raw_${source}__${table}`;
+      statements.set(name, createTableSql(name, stream.disposition, declaredColumns(stream)));
     }
   }
   if (statements.size === 0) return;

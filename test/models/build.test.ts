@@ -13,11 +13,11 @@ describe("buildManifest", () => {
     expect(manifest.nodes.map((n) => n.uniqueId)).toEqual(["model.demo.a", "model.demo.b"]);
     expect(manifest.nodes[0]).toMatchObject({
       config: { materialized: "view", tags: [], enabled: true },
-      dependsOn: { models: [], sources: [{ source: "generic", table: "events" }] },
+      dependsOn: { nodes: [], sources: [{ source: "generic", table: "events" }] },
     });
     expect(manifest.nodes[1]).toMatchObject({
       config: { materialized: "table", tags: ["daily"] },
-      dependsOn: { models: ["model.demo.a"], sources: [] },
+      dependsOn: { nodes: ["model.demo.a"], sources: [] },
     });
   });
 
@@ -28,12 +28,12 @@ describe("buildManifest", () => {
       { path: "models/b.sql", sql: "select 2 as x" },
       { path: "models/both.sql", sql },
     ]);
-    expect(manifest.nodes.find((n) => n.name === "both")!.dependsOn.models).toEqual(["model.demo.a", "model.demo.b"]);
+    expect(manifest.nodes.find((n) => n.name === "both")!.dependsOn.nodes).toEqual(["model.demo.a", "model.demo.b"]);
   });
 
   it("names the file and line of an unknown ref", () => {
     expect(() => build([{ path: "models/x.sql", sql: "select 1\nfrom\n{{ ref('missing') }}" }])).toThrow(
-      new BuildError("models/x.sql:3: ref('missing') names no model"),
+      new BuildError("models/x.sql:3: ref('missing') names no model, seed or snapshot"),
     );
   });
 
@@ -58,15 +58,15 @@ describe("buildManifest", () => {
         { path: "models/a/x.sql", sql: "select 1" },
         { path: "models/b/x.sql", sql: "select 2" },
       ]),
-    ).toThrow('models/b/x.sql: a model named "x" is already defined in models/a/x.sql');
+    ).toThrow('models/b/x.sql: a node named "x" is already defined in models/a/x.sql');
   });
 
   it("rejects an unknown config key and an unknown materialization", () => {
     expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialised='table') }}select 1" }])).toThrow(
-      /models\/x\.sql: invalid config\(\)/,
+      "models/x.sql: invalid config: unknown config key materialised",
     );
     expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialized='ephemeralish') }}select 1" }])).toThrow(
-      /models\/x\.sql: invalid config\(\): materialized/,
+      /^models\/x\.sql: invalid config: materialized: /,
     );
   });
 

@@ -14,14 +14,18 @@ const fireCron = async (cron: string) => {
 
 const node = (name: string, rawSql: string, parents: string[] = [], materialized: "table" | "view" = "table"): ModelNode => ({
   uniqueId: `model.test.${name}`,
+  resourceType: "model",
   name,
+  relation: name,
   path: `models/${name}.sql`,
   rawSql,
-  config: { materialized, tags: [], enabled: true },
-  dependsOn: { models: parents.map((p) => `model.test.${p}`), sources: [] },
+  config: { materialized, tags: [], enabled: true, on_schema_change: "ignore", severity: "error" },
+  description: "",
+  columns: [],
+  dependsOn: { nodes: parents.map((p) => `model.test.${p}`), sources: [] },
 });
 
-const manifestOf = (...nodes: ModelNode[]): Manifest => ({ version: 1, project: "test", generatedAt: "", nodes });
+const manifestOf = (...nodes: ModelNode[]): Manifest => ({ version: 2, project: "test", generatedAt: "", vars: {}, nodes, sources: [], docs: {} });
 
 describe("model runs on the cron", () => {
   it("rebuilds the example models from loaded events and records the run", async () => {

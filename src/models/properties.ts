@@ -1,0 +1,67 @@
+/**
+ * Properties YAML (the .yml files under models/): sources with freshness, models and seeds with their
+ * descriptions, configs, columns and tests (`tests:` or `data_tests:`). Parsed leniently, as dbt
+ * does, keeping only what Sluice uses; the parts it uses are checked.
+ */
+import { z } from "zod";
+
+const duration = z.object({ count: z.number().int().positive(), period: z.enum(["minute", "hour", "day"]) });
+const freshness = z.looseObject({ warn_after: duration.optional(), error_after: duration.optional(), filter: z.string().optional() }).nullable();
+
+/** A test entry: `unique`, or `{ accepted_values: { values: [...], config: {...} } }`. */
+export const testEntrySchema = z.union([z.string(), z.record(z.string(), z.unknown())]);
+const testList = z.array(testEntrySchema).optional();
+
+const columnSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().optional(),
+  tests: testList,
+  data_tests: testList,
+});
+
+const nodePropertiesSchema = z.looseObject({
+  name: z.string(),
+  description: z.string().optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  columns: z.array(columnSchema).optional(),
+  tests: testList,
+  data_tests: testList,
+});
+
+const sourceTableSchema = z.looseObject({
+  name: z.string(),
+  identifier: z.string().optional(),
+  description: z.string().optional(),
+  loaded_at_field: z.string().optional(),
+  freshness: freshness.optional(),
+  columns: z.array(columnSchema).optional(),
+  tests: testList,
+  data_tests: testList,
+});
+
+export const propertiesFileSchema = z.looseObject({
+  version: z.union([z.number(), z.string()]).optional(),
+  sources: z
+    .array(
+      z.looseObject({
+        name: z.string(),
+        description: z.string().optional(),
+        loaded_at_field: z.string().optional(),
+        freshness: freshness.optional(),
+        tables: z.array(sourceTableSchema).default([]),
+      }),
+    )
+    .optional(),
+  models: z.array(nodePropertiesSchema).optional(),
+  seeds: z.array(nodePropertiesSchema).optional(),
+  snapshots: z.array(nodePropertiesSchema).optional(),
+});
+
+export type PropertiesFile = z.output<typeof propertiesFileSchema>;
+export type NodeProperties = z.output<typeof nodePropertiesSchema>;
+export type ColumnProperties = z.output<typeof columnSchema>;
+export type TestEntry = z.output<typeof testEntrySchema>;
+
+export function testsOf(entry: { tests?: TestEntry[] | undefined; data_tests?: TestEntry[] | undefined }): TestEntry[] {
+  return [...(entry.tests ?? []), ...(entry.data_tests ?? [])];
+}
