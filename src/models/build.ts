@@ -190,11 +190,19 @@ function buildOrder(nodes: Map<string, ManifestNode>): ManifestNode[] {
     if (node.resourceType !== "test") continue;
     for (const parent of node.dependsOn.nodes) testsOf.set(parent, [...(testsOf.get(parent) ?? []), node.uniqueId]);
   }
+  // An ephemeral model is inlined into its children, so its parents are theirs too.
+  const effectiveParents = (node: ManifestNode, seen = new Set<string>()): string[] =>
+    node.dependsOn.nodes.flatMap((id) => {
+      const parent = nodes.get(id)!;
+      if (parent.config.materialized !== "ephemeral" || seen.has(id)) return [id];
+      seen.add(id);
+      return [id, ...effectiveParents(parent, seen)];
+    });
   const edges = new Map<string, string[]>();
   for (const node of nodes.values()) {
     const parents = [...node.dependsOn.nodes];
     if (node.resourceType !== "test") {
-      for (const parent of node.dependsOn.nodes) {
+      for (const parent of effectiveParents(node)) {
         for (const test of testsOf.get(parent) ?? []) if (!nodes.get(test)!.dependsOn.nodes.includes(node.uniqueId)) parents.push(test);
       }
     }

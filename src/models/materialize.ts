@@ -14,6 +14,20 @@ export interface Materialized {
 
 export const tmpName = (relation: string) => `__sluice_tmp_${relation}`;
 
+/**
+ * Swaps a freshly built table in for `name`, in one batch. Views over the old table stay as they
+ * are: with legacy_alter_table on, SQLite renames without re-checking the views that name the
+ * table (which, mid-swap, would fail on the table just dropped).
+ */
+async function swapIn(db: D1Database, tmp: string, name: string): Promise<void> {
+  await db.batch([
+    db.prepare("PRAGMA legacy_alter_table = ON"),
+    ...(await dropStatements(db, name)),
+    db.prepare(`ALTER TABLE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(name)}`),
+    db.prepare("PRAGMA legacy_alter_table = OFF"),
+  ]);
+}
+
 export async function relationType(db: D1Database, name: string): Promise<"table" | "view" | null> {
   const type = await db.prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')").bind(name).first<string>("type");
   return type === "table" || type === "view" ? type : null;
@@ -33,7 +47,7 @@ export async function materializeTable(db: D1Database, name: string, sql: string
   const tmp = quoteIdent(tmpName(name));
   await db.batch([db.prepare(`DROP TABLE IF EXISTS ${tmp}`), db.prepare(`CREATE TABLE ${tmp} AS ${sql}`)]);
   const count = await db.prepare(`SELECT count(*) AS n FROM ${tmp}`).first<number>("n");
-  await db.batch([...(await dropStatements(db, name)), db.prepare(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(name)}`)]);
+  await swapIn(db, tmpName(name), name);
   return { rowsAffected: count ?? 0 };
 }
 
@@ -106,7 +120,7 @@ export async function materializeSeed(db: D1Database, node: ManifestNode): Promi
   }
   flush();
   await db.batch(statements);
-  await db.batch([...(await dropStatements(db, name)), db.prepare(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(name)}`)]);
+  await swapIn(db, tmpName(name), name);
   return { rowsAffected: seed.rows.length };
 }
 

@@ -4,7 +4,7 @@
  * config, and in the Worker, to produce the SQL that runs. Supplies dbt's context: `ref`,
  * `source`, `config`, `var`, `this`, `is_incremental()` and `doc()`.
  */
-import { Template } from "@huggingface/jinja";
+import { parse, Template, tokenize } from "@huggingface/jinja";
 
 export interface RenderHooks {
   ref(model: string): string;
@@ -23,8 +23,19 @@ export class RenderError extends Error {
   override readonly name = "RenderError";
 }
 
+/**
+ * A template parsed with Jinja2's defaults, as dbt uses them: no `trim_blocks`, no
+ * `lstrip_blocks`, so whitespace renders exactly as Python's Jinja2 renders it. (The library's
+ * `Template` turns both on, for chat templates.)
+ */
+function jinja2Template(source: string): Template {
+  const template = new Template("");
+  (template as unknown as { parsed: unknown }).parsed = parse(tokenize(source, { lstrip_blocks: false, trim_blocks: false }));
+  return template;
+}
+
 export function renderSql(template: string, hooks: RenderHooks): string {
-  return new Template(template).render({
+  return jinja2Template(template).render({
     ref: (model: unknown) => hooks.ref(String(model)),
     source: (source: unknown, table: unknown) => hooks.source(String(source), String(table)),
     config: (kwargs: unknown) => {

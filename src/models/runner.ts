@@ -71,28 +71,37 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
 
   const chosen = selectedIds(manifest, options.select, options.exclude);
   const types = commandTypes[command];
-  /** Nodes that did not succeed: their children are skipped. */
-  const failed = new Set<string>();
-  /** Nodes with a failed error-severity test: their children are skipped, their other tests run. */
-  const untrusted = new Set<string>();
+  /** Nodes that did not succeed (to the node to blame): their children are skipped. */
+  const failed = new Map<string, string>();
+  /** Nodes with a failed error-severity test (to the node tested): children skip, other tests run. */
+  const untrusted = new Map<string, string>();
   const results: NodeResult[] = [];
   const rows: (typeof modelResults.$inferInsert)[] = [];
 
   for (const node of manifest.nodes) {
-    if (!node.config.enabled || node.config.materialized === "ephemeral" || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
+    if (node.config.materialized === "ephemeral") {
+      // Never built, but inlined into its children: they inherit its parents' troubles.
+      const failedParent = node.dependsOn.nodes.find((parent) => failed.has(parent));
+      if (failedParent) failed.set(node.uniqueId, failed.get(failedParent)!);
+      const untrustedParent = node.dependsOn.nodes.find((parent) => untrusted.has(parent));
+      if (untrustedParent) untrusted.set(node.uniqueId, untrusted.get(untrustedParent)!);
+      continue;
+    }
+    if (!node.config.enabled || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
     const nodeStarted = new Date();
     const blockedBy =
       node.dependsOn.nodes.find((parent) => failed.has(parent)) ??
       (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => untrusted.has(parent)));
     let result: NodeResult;
     if (blockedBy !== undefined) {
-      const reason = failed.has(blockedBy) ? "did not succeed" : "failed a test";
-      result = { uniqueId: node.uniqueId, resourceType: node.resourceType, status: "skipped", executionMs: 0, rowsAffected: null, failures: null, message: `skipped: upstream ${blockedBy} ${reason}` };
+      const message = failed.has(blockedBy) ? `skipped: upstream ${failed.get(blockedBy)} did not succeed` : `skipped: upstream ${untrusted.get(blockedBy)} failed a test`;
+      result = { uniqueId: node.uniqueId, resourceType: node.resourceType, status: "skipped", executionMs: 0, rowsAffected: null, failures: null, message };
     } else {
       result = await runNode(runtime.env.DB, manifest, node, options.fullRefresh === true);
     }
-    if (result.status === "error" || result.status === "skipped") failed.add(node.uniqueId);
-    if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.add(parent);
+    if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
+    if (result.status === "skipped") failed.set(node.uniqueId, failed.get(blockedBy!) ?? untrusted.get(blockedBy!) ?? blockedBy!);
+    if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.set(parent, parent);
     results.push(result);
     rows.push({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() });
     log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });

@@ -1,0 +1,147 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createRuntime } from "../../src/env.ts";
+import { compileNode } from "../../src/models/compile.ts";
+import { runModels } from "../../src/models/runner.ts";
+import { rows } from "../support/pipeline.ts";
+import { shopFiles, shopManifest } from "../support/fixture-project.ts";
+
+const runtime = () => createRuntime(env, "scheduled");
+
+describe("the fixture dbt project: parse", () => {
+  const manifest = shopManifest();
+  const node = (name: string) => manifest.nodes.find((n) => n.name === name)!;
+
+  it("reads seeds, models, YAML tests, singular tests and docs", () => {
+    const ids = manifest.nodes.map((n) => n.uniqueId);
+    expect(ids).toEqual(expect.arrayContaining(["seed.shop.raw_customers", "model.shop.stg_orders", "model.shop.customers", "test.shop.assert_payments_are_positive", "test.shop.unique_customers_customer_id", "test.shop.relationships_orders_customer_id", "test.shop.accepted_values_orders_status"]));
+    expect(node("raw_customers").seed!.columns).toEqual([
+      { name: "id", type: "integer" },
+      { name: "first_name", type: "text" },
+      { name: "last_name", type: "text" },
+    ]);
+    // CRLF line endings leave no stray carriage returns.
+    expect(node("raw_customers").seed!.rows[4]).toEqual([5, "Katherine", "R."]);
+    expect(node("customers").description).toBe('{{ doc("customers") }}');
+    expect(manifest.docs.customers).toBe("One record per customer, with their order history and lifetime value.");
+  });
+
+  it("merges configs with dbt's precedence: folders nest, tags add up, config() wins", () => {
+    expect(node("stg_orders").config).toMatchObject({ materialized: "view", tags: ["shop", "staging"] });
+    expect(node("stg_payments").config.tags).toEqual(["shop", "staging", "payments"]);
+    expect(node("customers").config.materialized).toBe("table");
+    expect(node("completed_orders").config.materialized).toBe("ephemeral");
+    // Properties YAML sits between the project file and config().
+    expect(node("order_events").config).toMatchObject({ materialized: "incremental", unique_key: "order_id", on_schema_change: "append_new_columns" });
+    expect(manifest.nodes.find((n) => n.name === "not_null_orders_amount")!.config.severity).toBe("warn");
+  });
+
+  it("orders the build so tests run before what is built on the models they test", () => {
+    const order = manifest.nodes.map((n) => n.uniqueId);
+    const before = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
+    before("seed.shop.raw_orders", "model.shop.stg_orders");
+    before("test.shop.unique_orders_order_id", "model.shop.completed_by_customer");
+    before("model.shop.customers", "test.shop.relationships_orders_customer_id");
+  });
+
+  it("renders Jinja loops, vars, is_incremental and ephemeral CTEs (golden SQL)", () => {
+    expect(compileNode(manifest, node("orders"))).toContain(
+      `sum(case when payment_method = 'credit_card' then amount else 0 end) as credit_card_amount,
+        sum(case when payment_method = 'coupon' then amount else 0 end) as coupon_amount,
+        sum(case when payment_method = 'bank_transfer' then amount else 0 end) as bank_transfer_amount,
+        sum(case when payment_method = 'gift_card' then amount else 0 end) as gift_card_amount,
+        sum(amount) as total_amount`,
+    );
+    expect(compileNode(manifest, node("completed_by_customer"))).toBe(
+      `with __dbt__cte__completed_orders as (
+select order_id, customer_id, amount from "orders" where status = 'completed'
+),
+counts as (
+    select customer_id, count(*) as completed_orders, sum(amount) as completed_amount
+    from __dbt__cte__completed_orders
+    group by customer_id
+)
+select * from counts`,
+    );
+    const incremental = compileNode(manifest, node("order_events"), { isIncremental: true });
+    expect(incremental).toContain(`where order_date >= (select max(order_date) from "order_events")`);
+    expect(compileNode(manifest, node("order_events"))).not.toContain("where order_date");
+  });
+
+  it.each([
+    ["a missing ref", { models: [{ path: "models/x.sql", sql: "select 1\nfrom {{ ref('nope') }}" }] }, "models/x.sql:2: ref('nope') names no model, seed or snapshot"],
+    ["a cycle", { models: [{ path: "models/a.sql", sql: "select * from {{ ref('b') }}" }, { path: "models/b.sql", sql: "select * from {{ ref('a') }}" }] }, "dependency cycle: a -> b -> a"],
+    ["invalid YAML", { properties: [{ path: "models/bad.yml", yaml: "models:\n  - name: [oops" }] }, /^models\/bad\.yml: invalid YAML: /],
+    ["an unknown config key in the project file", { projectYaml: "name: shop\nmodels:\n  shop:\n    +materialised: table\n" }, 'unknown config key "+materialised"'],
+    ["an unknown test", { properties: [{ path: "models/t.yml", yaml: "models:\n  - name: customers\n    columns:\n      - name: customer_id\n        tests: [is_even]\n" }] }, 'models/t.yml: unknown test "is_even"'],
+  ])("fails the build on %s", (_, override, message) => {
+    const files = shopFiles();
+    const merged = {
+      ...files,
+      ...override,
+      models: [...files.models, ...((override as { models?: typeof files.models }).models ?? [])],
+      properties: [...(files.properties ?? []), ...((override as { properties?: typeof files.properties }).properties ?? [])],
+    };
+    expect(() => shopManifest(merged)).toThrow(message);
+  });
+});
+
+describe("the fixture dbt project: build", () => {
+  it("builds seeds, views, tables, incremental and ephemeral models, and runs the tests", async () => {
+    const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest() });
+    const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
+    expect(summary.status).toBe("success");
+    expect(byId["seed.shop.raw_payments"]).toMatchObject({ status: "success", rowsAffected: 9 });
+    expect(byId["test.shop.unique_customers_customer_id"]).toMatchObject({ status: "pass", failures: 0 });
+    expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({ status: "pass" });
+    expect(byId["test.shop.assert_payments_are_positive"]).toMatchObject({ status: "pass" });
+    expect(byId["model.shop.completed_orders"]).toBeUndefined(); // ephemeral: never built
+
+    expect(await rows("SELECT * FROM customers ORDER BY customer_id")).toEqual([
+      { customer_id: 1, first_name: "Michael", last_name: "P.", first_order: "2018-01-01", most_recent_order: "2018-01-09", number_of_orders: 3, customer_lifetime_value: 56 },
+      { customer_id: 2, first_name: "Shawn", last_name: "M.", first_order: "2018-01-05", most_recent_order: "2018-01-05", number_of_orders: 1, customer_lifetime_value: 25 },
+      { customer_id: 3, first_name: "Kathleen", last_name: "P.", first_order: "2018-01-02", most_recent_order: "2018-01-05", number_of_orders: 2, customer_lifetime_value: 37 },
+      { customer_id: 4, first_name: "Jimmy", last_name: "C.", first_order: "2018-01-07", most_recent_order: "2018-01-07", number_of_orders: 1, customer_lifetime_value: 6 },
+      { customer_id: 5, first_name: "Katherine", last_name: "R.", first_order: "2018-01-11", most_recent_order: "2018-01-11", number_of_orders: 1, customer_lifetime_value: 23 },
+    ]);
+    expect(await rows("SELECT order_id, coupon_amount, gift_card_amount, amount FROM orders WHERE order_id = 3")).toEqual([
+      { order_id: 3, coupon_amount: 1, gift_card_amount: 29, amount: 30 },
+    ]);
+    expect(await rows("SELECT * FROM completed_by_customer ORDER BY customer_id")).toEqual([
+      { customer_id: 1, completed_orders: 1, completed_amount: 30 },
+      { customer_id: 2, completed_orders: 1, completed_amount: 25 },
+      { customer_id: 3, completed_orders: 2, completed_amount: 37 },
+    ]);
+    expect(await rows("SELECT type FROM sqlite_master WHERE name = 'stg_orders'")).toEqual([{ type: "view" }]);
+    expect(await rows("SELECT count(*) AS n FROM order_events")).toEqual([{ n: 8 }]);
+    const stored = await rows("SELECT unique_id, resource_type, status, failures FROM _sluice_model_results WHERE run_id = ?1 AND resource_type = 'test' ORDER BY unique_id LIMIT 2", summary.runId);
+    expect(stored).toEqual([
+      { unique_id: "test.shop.accepted_values_orders_status", resource_type: "test", status: "pass", failures: 0 },
+      { unique_id: "test.shop.assert_payments_are_positive", resource_type: "test", status: "pass", failures: 0 },
+    ]);
+  });
+
+  it("skips what is built on a model whose error-severity test fails, and warns for a warn-severity one", async () => {
+    const files = shopFiles();
+    // Order 9 belongs to no customer and has no payment: the relationships test fails (error),
+    // and its amount is NULL (the not_null test warns).
+    const seeds = files.seeds!.map((s) => (s.path.endsWith("raw_orders.csv") ? { ...s, csv: `${s.csv}9,99,2018-01-12,placed\n` } : s));
+    const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest({ seeds }) });
+    const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
+    expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({ status: "fail", failures: 1, message: "Got 1 result, configured to fail if != 0" });
+    expect(byId["test.shop.not_null_orders_amount"]).toMatchObject({ status: "warn", failures: 1 });
+    expect(byId["model.shop.completed_by_customer"]).toMatchObject({ status: "skipped", message: "skipped: upstream model.shop.orders failed a test" });
+    expect(byId["model.shop.customers"]).toMatchObject({ status: "success" });
+    expect(summary.status).toBe("error");
+  });
+
+  it("builds only the selection, with the tests of the selected models", async () => {
+    const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest(), select: ["+customers"], exclude: ["tag:payments"] });
+    const ids = summary.results.map((r) => r.uniqueId);
+    expect(ids).toContain("model.shop.customers");
+    expect(ids).toContain("test.shop.unique_customers_customer_id");
+    expect(ids).not.toContain("model.shop.orders");
+    // Excluding stg_payments skips customers, which is built on it.
+    expect(summary.results.find((r) => r.uniqueId === "model.shop.stg_payments")).toBeUndefined();
+  });
+});

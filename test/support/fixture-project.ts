@@ -1,0 +1,28 @@
+/// <reference types="vite/client" />
+/**
+ * The dbt-syntax fixture project in test/fixtures/shop, read through Vite's glob import (so the
+ * workerd tests see the same files the build script would) and compiled with the real build step.
+ */
+import { buildManifest, type ProjectFiles } from "../../src/models/build.ts";
+
+const files = import.meta.glob("../fixtures/shop/**/*", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+export function shopFiles(overrides: Partial<ProjectFiles> = {}): ProjectFiles {
+  const under = (folder: string, extension: string) =>
+    Object.entries(files)
+      .map(([path, text]) => ({ path: path.replace("../fixtures/shop/", ""), text }))
+      .filter((f) => f.path.startsWith(folder) && f.path.endsWith(extension))
+      .sort((a, b) => a.path.localeCompare(b.path));
+  return {
+    projectYaml: files["../fixtures/shop/dbt_project.yml"]!,
+    models: under("models/", ".sql").map((f) => ({ path: f.path, sql: f.text })),
+    properties: under("models/", ".yml").map((f) => ({ path: f.path, yaml: f.text })),
+    seeds: under("seeds/", ".csv").map((f) => ({ path: f.path, csv: f.text })),
+    tests: under("tests/", ".sql").map((f) => ({ path: f.path, sql: f.text })),
+    docs: under("models/", ".md").map((f) => ({ path: f.path, markdown: f.text })),
+    sources: {},
+    ...overrides,
+  };
+}
+
+export const shopManifest = (overrides: Partial<ProjectFiles> = {}) => buildManifest(shopFiles(overrides));
