@@ -9,7 +9,9 @@ import { createRuntime, type AppEnv } from "./env.ts";
 import { webhookRoutes } from "./ingest/routes.ts";
 import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
 import { loadRoutes } from "./load/routes.ts";
+import { modelRoutes } from "./models/routes.ts";
 import { pullRoutes } from "./pull/routes.ts";
+import { lineageRoutes } from "./report/lineage.ts";
 import { newRequestId } from "./lib/ids.ts";
 import { healthRoutes } from "./report/health.ts";
 import { opsRoutes } from "./report/ops.ts";
@@ -37,6 +39,8 @@ app.route("/", reportRoutes);
 app.route("/", opsRoutes);
 app.route("/", loadRoutes);
 app.route("/", pullRoutes);
+app.route("/", modelRoutes);
+app.route("/", lineageRoutes);
 
 app.notFound((c) => {
   throw new SluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`);

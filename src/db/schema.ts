@@ -246,3 +246,22 @@ export const pullLeases = sqliteTable(
 );
 
 export type PullRun = typeof pullRuns.$inferSelect;
+
+/** The latest freshness check of each source table, after `dbt source freshness`. */
+export const sourceFreshness = sqliteTable(
+  "_sluice_source_freshness",
+  {
+    source: text("source").notNull(),
+    table: text("table_name").notNull(),
+    status: text("status", { enum: ["pass", "warn", "error", "runtime error"] }).notNull(),
+    maxLoadedAt: text("max_loaded_at"),
+    ageSeconds: integer("age_seconds"),
+    warnAfterSeconds: integer("warn_after_seconds"),
+    errorAfterSeconds: integer("error_after_seconds"),
+    message: text("message"),
+    checkedAt: text("checked_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.table] })],
+);
+
+export type SourceFreshness = typeof sourceFreshness.$inferSelect;

@@ -15,6 +15,7 @@ import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
 import { compileNode } from "./compile.ts";
+import { checkFreshness } from "./freshness.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
 import { materializeIncremental, materializeSeed, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
 import { selectedIds } from "./selection.ts";
@@ -68,6 +69,10 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   await db.insert(modelRuns).values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt: started.toISOString(), args });
 
   await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
+  if (command === "build") {
+    // A stale source is reported, not fatal: models still build over what has landed.
+    await checkFreshness(runtime, manifest, started).catch((error: unknown) => log.error("freshness.failed", { error }));
+  }
 
   const chosen = selectedIds(manifest, options.select, options.exclude);
   const types = commandTypes[command];

@@ -49,7 +49,9 @@ describe("model runs on the cron", () => {
     const run = await env.DB.prepare("SELECT * FROM _sluice_model_runs ORDER BY started_at DESC LIMIT 1").first<Record<string, unknown>>();
     expect(run).toMatchObject({ trigger: "cron", cron: "*/15 * * * *", status: "success" });
     expect(run!.elapsed_ms).toBeGreaterThanOrEqual(0);
-    const results = await env.DB.prepare("SELECT unique_id, status, rows_affected FROM _sluice_model_results WHERE run_id = ?1 ORDER BY started_at")
+    const results = await env.DB.prepare(
+      "SELECT unique_id, status, rows_affected FROM _sluice_model_results WHERE run_id = ?1 AND resource_type = 'model' ORDER BY started_at",
+    )
       .bind(run!.run_id)
       .all();
     expect(results.results).toEqual([

@@ -156,7 +156,8 @@ describe("ops API", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { run: Record<string, unknown>; results: unknown[] };
     expect(body.run).toMatchObject({ runId: run.runId, status: "success", trigger: "manual" });
-    expect(body.results).toHaveLength(2);
+    // Two models and the five tests of the example pipeline's properties YAML.
+    expect(body.results).toHaveLength(7);
     expect((await get("/v1/runs/run_nope", adminToken)).status).toBe(404);
   });
 });

@@ -1,0 +1,56 @@
+/**
+ * Source freshness, after `dbt source freshness`: for each source table with a `freshness`
+ * block, the age of its newest `loaded_at_field` (by default `_sluice_received_at`) against
+ * `warn_after` and `error_after`. Results are stored in `_sluice_source_freshness`; an error is
+ * logged at error level, which alerting picks up.
+ */
+import { drizzle } from "drizzle-orm/d1";
+import { sourceFreshness } from "../db/schema.ts";
+import type { Runtime } from "../env.ts";
+import { isIdentifier, quoteIdent } from "../lib/sql.ts";
+import type { Manifest, SourceTable } from "./project.ts";
+
+const periodSeconds = { minute: 60, hour: 3600, day: 86_400 } as const;
+
+export type FreshnessResult = typeof sourceFreshness.$inferInsert;
+
+export async function checkFreshness(runtime: Runtime, manifest: Manifest, now = new Date()): Promise<FreshnessResult[]> {
+  const results: FreshnessResult[] = [];
+  for (const table of manifest.sources) {
+    if (!table.freshness || (!table.freshness.warn_after && !table.freshness.error_after)) continue;
+    results.push(await checkTable(runtime.env.DB, table, now));
+  }
+  if (results.length === 0) return results;
+  const db = drizzle(runtime.env.DB);
+  const [first, ...rest] = results.map((result) =>
+    db.insert(sourceFreshness).values(result).onConflictDoUpdate({ target: [sourceFreshness.source, sourceFreshness.table], set: result }),
+  );
+  await db.batch([first!, ...rest]);
+  for (const result of results) {
+    if (result.status === "error" || result.status === "runtime error") runtime.log.error("freshness.error", { ...result });
+    else if (result.status === "warn") runtime.log.warn("freshness.warn", { ...result });
+  }
+  return results;
+}
+
+async function checkTable(db: D1Database, table: SourceTable, now: Date): Promise<FreshnessResult> {
+  const freshness = table.freshness!;
+  const warnAfter = freshness.warn_after ? freshness.warn_after.count * periodSeconds[freshness.warn_after.period] : null;
+  const errorAfter = freshness.error_after ? freshness.error_after.count * periodSeconds[freshness.error_after.period] : null;
+  const base = { source: table.source, table: table.table, warnAfterSeconds: warnAfter, errorAfterSeconds: errorAfter, checkedAt: now.toISOString() };
+  if (!isIdentifier(table.loadedAtField)) {
+    return { ...base, status: "runtime error", message: `loaded_at_field "${table.loadedAtField}" is not a column name` };
+  }
+  let maxLoadedAt: string | null;
+  try {
+    // The filter is SQL from the project's own YAML, as in dbt.
+    const where = freshness.filter ? ` WHERE ${freshness.filter}` : "";
+    maxLoadedAt = await db.prepare(`SELECT max(${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)}${where}`).first<string | null>("at");
+  } catch (error) {
+    return { ...base, status: "runtime error", message: (error as Error).message };
+  }
+  if (maxLoadedAt === null) return { ...base, status: errorAfter !== null ? "error" : "warn", message: "no rows have been loaded", maxLoadedAt: null };
+  const age = Math.max(0, Math.round((now.getTime() - Date.parse(maxLoadedAt)) / 1000));
+  const status = errorAfter !== null && age > errorAfter ? "error" : warnAfter !== null && age > warnAfter ? "warn" : "pass";
+  return { ...base, status, maxLoadedAt, ageSeconds: age, message: null };
+}

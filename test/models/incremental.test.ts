@@ -1,0 +1,78 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createRuntime } from "../../src/env.ts";
+import { buildManifest } from "../../src/models/build.ts";
+import { runModels } from "../../src/models/runner.ts";
+import { rows } from "../support/pipeline.ts";
+
+const manifest = (sql: string, config = "unique_key='id'") =>
+  buildManifest({
+    projectYaml: "name: inc\n",
+    models: [
+      { path: "models/events_src.sql", sql: "{{ config(materialized='table') }}\nselect * from inc_source" },
+      { path: "models/latest.sql", sql: `{{ config(materialized='incremental', ${config}) }}\n${sql}` },
+    ],
+    sources: {},
+  });
+
+const latestSql = `select id, status, updated_at from {{ ref('events_src') }}
+{% if is_incremental() %}
+where updated_at > (select coalesce(max(updated_at), '') from {{ this }})
+{% endif %}`;
+
+const run = (m: ReturnType<typeof manifest>, fullRefresh = false) => runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: m, fullRefresh });
+const insert = (values: string) => env.DB.prepare(`INSERT INTO inc_source (id, status, updated_at) VALUES ${values}`).run();
+
+describe("incremental models across runs", () => {
+  it("merges late and updated rows by unique_key, never duplicating, and NULL keys stay single", async () => {
+    await env.DB.prepare("DROP TABLE IF EXISTS inc_source").run();
+    await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
+    const m = manifest(latestSql);
+
+    await insert("(1, 'new', '2026-01-01'), (2, 'new', '2026-01-01'), (NULL, 'orphan', '2026-01-01')");
+    const first = await run(m);
+    expect(first.results.find((r) => r.uniqueId === "model.inc.latest")).toMatchObject({ status: "success", rowsAffected: 3 });
+
+    // An update to 1 and a new row 3, plus a late row for 4 that still sorts after the watermark.
+    await env.DB.prepare("UPDATE inc_source SET status = 'paid', updated_at = '2026-01-02' WHERE id = 1").run();
+    await insert("(3, 'new', '2026-01-02'), (4, 'late', '2026-01-03')");
+    const second = await run(m);
+    expect(second.results.find((r) => r.uniqueId === "model.inc.latest")).toMatchObject({ status: "success", rowsAffected: 3 });
+    expect(await rows("SELECT id, status FROM latest ORDER BY id")).toEqual([
+      { id: null, status: "orphan" },
+      { id: 1, status: "paid" },
+      { id: 2, status: "new" },
+      { id: 3, status: "new" },
+      { id: 4, status: "late" },
+    ]);
+
+    // Third run: the NULL-keyed row changes; it replaces its old self instead of piling up.
+    await env.DB.prepare("UPDATE inc_source SET status = 'adopted', updated_at = '2026-01-04' WHERE id IS NULL").run();
+    await run(m);
+    expect(await rows("SELECT id, status FROM latest WHERE id IS NULL")).toEqual([{ id: null, status: "adopted" }]);
+    expect(await rows("SELECT count(*) AS n FROM latest")).toEqual([{ n: 5 }]);
+
+    // A full refresh rebuilds from scratch, with the same rows.
+    await run(m, true);
+    expect(await rows("SELECT count(*) AS n FROM latest")).toEqual([{ n: 5 }]);
+  });
+
+  it("without a unique_key appends; on_schema_change decides about new columns", async () => {
+    await env.DB.prepare("DROP TABLE IF EXISTS inc_source").run();
+    await env.DB.prepare("DROP TABLE IF EXISTS latest").run();
+    await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
+    await insert("(1, 'a', '2026-01-01')");
+    const append = manifest("select id, status, updated_at from {{ ref('events_src') }}", "on_schema_change='fail'");
+    await run(append);
+    await run(append);
+    expect(await rows("SELECT count(*) AS n FROM latest")).toEqual([{ n: 2 }]);
+
+    const widened = manifest("select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}", "on_schema_change='fail'");
+    const failed = await run(widened);
+    expect(failed.results.find((r) => r.uniqueId === "model.inc.latest")).toMatchObject({ status: "error", message: "new columns extra and on_schema_change is fail" });
+
+    const appended = manifest("select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}", "on_schema_change='append_new_columns'");
+    await run(appended);
+    expect(await rows("SELECT count(*) AS n, count(extra) AS with_extra FROM latest")).toEqual([{ n: 3, with_extra: 1 }]);
+  });
+});
