@@ -1,18 +1,33 @@
 /**
- * `npm run sluice -- <command>`: the operator's CLI, an HTTP client of the ops API, so it works
- * the same against `npm start` and a deployed Worker. SLUICE_URL (default
- * http://127.0.0.1:8787) says where; SLUICE_ADMIN_TOKEN, or the first of ADMIN_TOKENS in
- * .dev.vars, authenticates.
+ * `npm run sluice -- <command>`: the operator's CLI. `build`, `run`, `test` and `seed` go to the
+ * ops API of a local or deployed Worker (`--url`, default http://127.0.0.1:8787; the admin
+ * token from SLUICE_ADMIN_TOKEN or the first of ADMIN_TOKENS in .dev.vars). `compile` and `ls`
+ * work offline on the project folder (SLUICE_PIPELINE_DIR, default pipeline/).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { compileNode } from "../src/models/compile.ts";
+import { selectedIds } from "../src/models/selection.ts";
 import { projectRoot } from "./lib/dev-server.ts";
+import { compileProject } from "./lib/project.ts";
 
-const commands: Record<string, { path: string; help: string }> = {
-  health: { path: "/v1/health", help: "bindings and migrations" },
-  loads: { path: "/v1/loads", help: "the load ledger, newest first" },
-  runs: { path: "/v1/runs", help: "model runs, newest first" },
-  reports: { path: "/v1/reports", help: "the declared reports" },
+const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--full-refresh] [--url URL]
+
+  build | run | test | seed   run dbt-style commands on the Worker (POST /v1/models/build)
+  compile                     print the rendered SQL of the selected nodes (offline)
+  ls                          list the selected nodes (offline)
+  health | loads | runs | reports | pulls | freshness | reconcile
+                              read the ops API`;
+
+const reads: Record<string, string> = {
+  health: "/v1/health",
+  loads: "/v1/loads",
+  runs: "/v1/runs",
+  reports: "/v1/reports",
+  pulls: "/v1/pulls",
+  freshness: "/v1/freshness",
+  reconcile: "/v1/reconcile",
 };
 
 function adminToken(): string | undefined {
@@ -24,20 +39,65 @@ function adminToken(): string | undefined {
 }
 
 async function main() {
-  const [name, ...rest] = process.argv.slice(2);
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    console.log("usage: npm run sluice -- <command> [key=value …]\n");
-    for (const [key, { help }] of Object.entries(commands)) console.log(`  ${key.padEnd(8)} ${help}`);
-    process.exit(name ? 2 : 0);
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      select: { type: "string", short: "s", multiple: true },
+      models: { type: "string", short: "m", multiple: true },
+      exclude: { type: "string", multiple: true },
+      "full-refresh": { type: "boolean" },
+      url: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command] = positionals;
+  if (!command || values.help) {
+    console.log(usage);
+    process.exit(command ? 0 : 2);
   }
-  const url = new URL(command.path, process.env.SLUICE_URL ?? "http://127.0.0.1:8787");
-  for (const pair of rest) {
-    const [key, value] = pair.split("=", 2);
-    if (key && value !== undefined) url.searchParams.set(key, value);
-  }
+  const select = [...(values.select ?? []), ...(values.models ?? [])];
+  const exclude = values.exclude ?? [];
+  const base = values.url ?? process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.PORT ?? "8787"}`;
   const token = adminToken();
-  const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+
+  if (command === "compile" || command === "ls") {
+    const manifest = await compileProject(resolve(projectRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
+    const chosen = selectedIds(manifest, select, exclude);
+    for (const node of manifest.nodes.filter((n) => chosen.has(n.uniqueId))) {
+      if (command === "ls") console.log(node.uniqueId);
+      else if (node.resourceType !== "seed") console.log(`-- ${node.uniqueId} (${node.path})\n${compileNode(manifest, node)};\n`);
+    }
+    return;
+  }
+
+  if (["build", "run", "test", "seed"].includes(command)) {
+    const response = await fetch(new URL("/v1/models/build", base), {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ command, ...(select.length ? { select } : {}), ...(exclude.length ? { exclude } : {}), full_refresh: values["full-refresh"] === true }),
+    });
+    const body = (await response.json()) as {
+      status?: string;
+      elapsed_time?: number;
+      results?: { unique_id: string; status: string; execution_time: number; message: string | null }[];
+      error?: { message: string };
+    };
+    if (!body.results) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
+    for (const [i, r] of body.results.entries()) {
+      console.log(`${String(i + 1).padStart(3)} of ${body.results.length} ${r.status.toUpperCase().padEnd(7)} ${r.unique_id} [${r.execution_time.toFixed(2)}s]${r.message ? ` ${r.message}` : ""}`);
+    }
+    const count = (s: string) => body.results!.filter((r) => r.status === s).length;
+    console.log(`\nDone. PASS=${count("success") + count("pass")} WARN=${count("warn")} ERROR=${count("error") + count("fail")} SKIP=${count("skipped")} in ${body.elapsed_time?.toFixed(2)}s`);
+    process.exit(body.status === "success" ? 0 : 1);
+  }
+
+  const path = reads[command];
+  if (!path) {
+    console.error(`unknown command "${command}"\n\n${usage}`);
+    process.exit(2);
+  }
+  const response = await fetch(new URL(path, base), { headers });
   console.log(JSON.stringify(await response.json(), null, 2));
   process.exit(response.ok ? 0 : 1);
 }

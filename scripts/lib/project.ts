@@ -1,0 +1,73 @@
+/**
+ * Reads a dbt-style project folder (the pipeline) into the build step's input: the project file,
+ * models, properties YAML, seeds, singular tests and docs, plus the sources Sluice's config
+ * declares. Shared by `npm run build` and the offline `sluice compile` and `sluice ls`.
+ */
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { parseConfig } from "../../src/config/parse.ts";
+import { buildManifest, type ProjectFiles } from "../../src/models/build.ts";
+import type { Manifest } from "../../src/models/project.ts";
+
+async function filesUnder(root: string, folders: readonly string[], extensions: readonly string[]): Promise<{ path: string; text: string }[]> {
+  const found: { path: string; text: string }[] = [];
+  for (const folder of folders) {
+    const dir = join(root, folder);
+    if (!existsSync(dir)) continue;
+    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !extensions.some((e) => entry.name.endsWith(e))) continue;
+      const file = join(entry.parentPath, entry.name);
+      found.push({ path: relative(root, file).split(sep).join("/"), text: await readFile(file, "utf8") });
+    }
+  }
+  return found.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+async function projectYaml(root: string): Promise<string | undefined> {
+  for (const file of ["sluice_project.yml", "dbt_project.yml"]) {
+    if (existsSync(join(root, file))) return readFile(join(root, file), "utf8");
+  }
+  return undefined;
+}
+
+async function declaredSources(root: string): Promise<Record<string, string[]>> {
+  const configPath = join(root, "sluice.config.ts");
+  if (!existsSync(configPath)) return {};
+  const config = parseConfig((await import(configPath)).default);
+  return {
+    ...Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, Object.keys(source.streams)])),
+    ...Object.fromEntries(Object.entries(config.pulls).map(([name, source]) => [name, Object.keys(source.resources)])),
+  };
+}
+
+/** The folders the project file names (dbt's defaults otherwise). */
+function projectPaths(yaml: string | undefined): { models: string[]; seeds: string[]; tests: string[] } {
+  let project: Record<string, unknown> = {};
+  try {
+    project = (yaml ? parseYaml(yaml) : {}) ?? {};
+  } catch {
+    // buildManifest reports invalid YAML with its message.
+  }
+  const list = (key: string, fallback: string) => (Array.isArray(project[key]) ? (project[key] as string[]) : [fallback]);
+  return { models: list("model-paths", "models"), seeds: list("seed-paths", "seeds"), tests: list("test-paths", "tests") };
+}
+
+export async function readProjectFiles(root: string): Promise<ProjectFiles> {
+  const yaml = await projectYaml(root);
+  const paths = projectPaths(yaml);
+  return {
+    ...(yaml === undefined ? {} : { projectYaml: yaml }),
+    models: (await filesUnder(root, paths.models, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
+    properties: (await filesUnder(root, [...paths.models, ...paths.seeds], [".yml", ".yaml"])).map((f) => ({ path: f.path, yaml: f.text })),
+    seeds: (await filesUnder(root, paths.seeds, [".csv"])).map((f) => ({ path: f.path, csv: f.text })),
+    tests: (await filesUnder(root, paths.tests, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
+    docs: (await filesUnder(root, [...paths.models, "docs"], [".md"])).map((f) => ({ path: f.path, markdown: f.text })),
+    sources: await declaredSources(root),
+  };
+}
+
+export async function compileProject(root: string): Promise<Manifest> {
+  return buildManifest(await readProjectFiles(root));
+}
