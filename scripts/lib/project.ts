@@ -43,7 +43,7 @@ async function declaredSources(root: string): Promise<Record<string, string[]>> 
 }
 
 /** The folders the project file names (dbt's defaults otherwise). */
-function projectPaths(yaml: string | undefined): { models: string[]; seeds: string[]; tests: string[] } {
+function projectPaths(yaml: string | undefined): { models: string[]; seeds: string[]; tests: string[]; snapshots: string[] } {
   let project: Record<string, unknown> = {};
   try {
     project = (yaml ? parseYaml(yaml) : {}) ?? {};
@@ -51,7 +51,7 @@ function projectPaths(yaml: string | undefined): { models: string[]; seeds: stri
     // buildManifest reports invalid YAML with its message.
   }
   const list = (key: string, fallback: string) => (Array.isArray(project[key]) ? (project[key] as string[]) : [fallback]);
-  return { models: list("model-paths", "models"), seeds: list("seed-paths", "seeds"), tests: list("test-paths", "tests") };
+  return { models: list("model-paths", "models"), seeds: list("seed-paths", "seeds"), tests: list("test-paths", "tests"), snapshots: list("snapshot-paths", "snapshots") };
 }
 
 export async function readProjectFiles(root: string): Promise<ProjectFiles> {
@@ -63,6 +63,7 @@ export async function readProjectFiles(root: string): Promise<ProjectFiles> {
     properties: (await filesUnder(root, [...paths.models, ...paths.seeds], [".yml", ".yaml"])).map((f) => ({ path: f.path, yaml: f.text })),
     seeds: (await filesUnder(root, paths.seeds, [".csv"])).map((f) => ({ path: f.path, csv: f.text })),
     tests: (await filesUnder(root, paths.tests, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
+    snapshots: (await filesUnder(root, paths.snapshots, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     docs: (await filesUnder(root, [...paths.models, "docs"], [".md"])).map((f) => ({ path: f.path, markdown: f.text })),
     sources: await declaredSources(root),
   };

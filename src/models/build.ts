@@ -21,6 +21,8 @@ export interface ProjectFiles {
   properties?: readonly { path: string; yaml: string }[];
   seeds?: readonly { path: string; csv: string }[];
   tests?: readonly { path: string; sql: string }[];
+  /** Files holding `{% snapshot name %} … {% endsnapshot %}` blocks. */
+  snapshots?: readonly { path: string; sql: string }[];
   docs?: readonly { path: string; markdown: string }[];
   /** Sluice's own sources (webhooks and pulls): source name to its streams. */
   sources: Readonly<Record<string, readonly string[]>>;
@@ -94,11 +96,12 @@ function build(input: BuildInput): Manifest {
   });
 
   const templated = [
-    ...input.models.map((m) => ({ ...m, resourceType: "model" as const })),
-    ...(input.tests ?? []).map((t) => ({ ...t, resourceType: "test" as const })),
+    ...input.models.map((m) => ({ ...m, resourceType: "model" as const, name: fileName(m.path, ".sql") })),
+    ...(input.tests ?? []).map((t) => ({ ...t, resourceType: "test" as const, name: fileName(t.path, ".sql") })),
+    ...(input.snapshots ?? []).flatMap((file) => snapshotBlocks(file).map((block) => ({ ...block, resourceType: "snapshot" as const }))),
   ];
   for (const file of templated) {
-    const name = fileName(file.path, ".sql");
+    const name = file.name;
     const refs = new Set<string>();
     const used = new Map<string, { source: string; table: string }>();
     let inline: Record<string, unknown> = {};
@@ -120,8 +123,17 @@ function build(input: BuildInput): Manifest {
     const layers =
       file.resourceType === "model"
         ? [...treeConfigs(project.models, fqnOf(project.name, file.path, "model-paths", project), file.path), props?.config ?? {}, inline]
-        : [...treeConfigs(project.data_tests, [project.name], file.path), ...treeConfigs(project.tests, [project.name], file.path), inline];
-    const config = resolveConfig(file.path, layers, { materialized: file.resourceType === "test" ? "test" : "view" });
+        : file.resourceType === "snapshot"
+          ? [...treeConfigs(project.snapshots, [project.name, name], file.path), inline]
+          : [...treeConfigs(project.data_tests, [project.name], file.path), ...treeConfigs(project.tests, [project.name], file.path), inline];
+    const defaults = { materialized: file.resourceType === "model" ? "view" : file.resourceType };
+    const config = resolveConfig(file.path, layers, defaults);
+    if (file.resourceType === "snapshot") {
+      if (config.strategy !== "timestamp" || !config.unique_key || !config.updated_at) {
+        throw new BuildError(`${file.path}: snapshot ${name} needs strategy='timestamp', unique_key and updated_at`);
+      }
+      config.materialized = "snapshot";
+    }
     const node = baseNode(project.name, file.resourceType, name, file.path, config, props);
     node.rawSql = file.sql;
     node.dependsOn = { nodes: [...refs], sources: [...used.values()] };
@@ -349,6 +361,13 @@ function fqnOf(project: string, path: string, key: "model-paths" | "seed-paths",
   const rootIndex = parts.length > 1 && roots.includes(parts[0]!) ? 1 : 0;
   const name = parts.at(-1)!.replace(/\.(sql|csv)$/, "");
   return [project, ...parts.slice(rootIndex, -1), name];
+}
+
+/** The `{% snapshot name %} … {% endsnapshot %}` blocks of a snapshot file. */
+function snapshotBlocks(file: { path: string; sql: string }): { path: string; sql: string; name: string }[] {
+  const blocks = [...file.sql.matchAll(/\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g)];
+  if (blocks.length === 0) throw new BuildError(`${file.path}: no {% snapshot name %} … {% endsnapshot %} block`);
+  return blocks.map((match) => ({ path: file.path, name: match[1]!, sql: match[2]!.trim() }));
 }
 
 function fileName(path: string, extension: string): string {

@@ -128,3 +128,45 @@ export async function materializeSeed(db: D1Database, node: ManifestNode): Promi
 export async function runTest(db: D1Database, sql: string): Promise<number> {
   return (await db.prepare(`SELECT count(*) AS failures FROM (${sql})`).first<number>("failures")) ?? 0;
 }
+
+/**
+ * A snapshot, dbt's SCD2 with the `timestamp` strategy: each version of a row keeps
+ * `dbt_valid_from` and `dbt_valid_to` (NULL for the current one), plus `dbt_scd_id` and
+ * `dbt_updated_at`. A row whose `updated_at` moved closes its current version and opens a new
+ * one, in one batch.
+ */
+export async function materializeSnapshot(db: D1Database, node: ManifestNode, sql: string): Promise<Materialized> {
+  const name = node.relation;
+  const tmp = tmpName(name);
+  const keys = Array.isArray(node.config.unique_key) ? node.config.unique_key : [node.config.unique_key!];
+  const updatedAt = quoteIdent(node.config.updated_at!);
+  const keyOf = (alias: string) => keys.map((k) => `coalesce(CAST(${alias}.${quoteIdent(k)} AS TEXT), '')`).join(" || '|' || ");
+  const sameKey = (a: string, b: string) => keys.map((k) => `${a}.${quoteIdent(k)} IS ${b}.${quoteIdent(k)}`).join(" AND ");
+  const meta = (alias: string) =>
+    `${keyOf(alias)} || '|' || CAST(${alias}.${updatedAt} AS TEXT) AS dbt_scd_id, ${alias}.${updatedAt} AS dbt_updated_at, ${alias}.${updatedAt} AS dbt_valid_from, CAST(NULL AS TEXT) AS dbt_valid_to`;
+
+  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`), db.prepare(`CREATE TABLE ${quoteIdent(tmp)} AS ${sql}`)]);
+  if ((await relationType(db, name)) !== "table") {
+    await db.batch([db.prepare(`CREATE TABLE ${quoteIdent(name)} AS SELECT s.*, ${meta("s")} FROM ${quoteIdent(tmp)} AS s`), db.prepare(`DROP TABLE ${quoteIdent(tmp)}`)]);
+    return { rowsAffected: (await db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(name)}`).first<number>("n")) ?? 0 };
+  }
+  const columns = (await columnsOf(db, tmp)).map((c) => c.name);
+  const target = quoteIdent(name);
+  const source = quoteIdent(tmp);
+  const list = columns.map(quoteIdent).join(", ");
+  const results = await db.batch([
+    // Close the current version of every row that changed.
+    db.prepare(
+      `UPDATE ${target} SET dbt_valid_to = (SELECT s.${updatedAt} FROM ${source} AS s WHERE ${sameKey("s", target)})
+       WHERE dbt_valid_to IS NULL AND EXISTS (SELECT 1 FROM ${source} AS s WHERE ${sameKey("s", target)} AND s.${updatedAt} > ${target}.dbt_updated_at)`,
+    ),
+    // Open a version for every row without a current one: new rows, and those just closed.
+    db.prepare(
+      `INSERT INTO ${target} (${list}, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)
+       SELECT ${columns.map((c) => `s.${quoteIdent(c)}`).join(", ")}, ${meta("s")} FROM ${source} AS s
+       WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey("t", "s")} AND t.dbt_valid_to IS NULL)`,
+    ),
+    db.prepare(`DROP TABLE ${source}`),
+  ]);
+  return { rowsAffected: (results[0]?.meta.changes ?? 0) + (results[1]?.meta.changes ?? 0) };
+}

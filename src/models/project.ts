@@ -24,6 +24,8 @@ export const nodeConfigSchema = z
     updated_at: z.string().optional(),
     /** Accepted for dbt compatibility; D1 has one schema. */
     schema: z.string().optional(),
+    target_schema: z.string().optional(),
+    target_database: z.string().optional(),
     database: z.string().optional(),
     docs: z.unknown().optional(),
     persist_docs: z.unknown().optional(),

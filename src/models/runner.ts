@@ -17,7 +17,7 @@ import { newRunId } from "../lib/ids.ts";
 import { compileNode } from "./compile.ts";
 import { checkFreshness } from "./freshness.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
-import { materializeIncremental, materializeSeed, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import { materializeIncremental, materializeSeed, materializeSnapshot, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
 import { selectedIds } from "./selection.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
@@ -141,6 +141,9 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
         break;
       case "view":
         ({ rowsAffected } = await materializeView(db, node.relation, compileNode(manifest, node)));
+        break;
+      case "snapshot":
+        ({ rowsAffected } = await materializeSnapshot(db, node, compileNode(manifest, node)));
         break;
       case "incremental": {
         // dbt's is_incremental(): the relation exists, is a table, and this is no full refresh.

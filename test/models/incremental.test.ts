@@ -76,3 +76,49 @@ describe("incremental models across runs", () => {
     expect(await rows("SELECT count(*) AS n, count(extra) AS with_extra FROM latest")).toEqual([{ n: 3, with_extra: 1 }]);
   });
 });
+
+describe("snapshots (SCD2, timestamp strategy)", () => {
+  const snapshotManifest = () =>
+    buildManifest({
+      projectYaml: "name: inc\n",
+      models: [],
+      snapshots: [
+        {
+          path: "snapshots/customers_snapshot.sql",
+          sql: `{% snapshot customers_snapshot %}
+{{ config(target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at') }}
+select id, tier, updated_at from snap_source
+{% endsnapshot %}`,
+        },
+      ],
+      sources: {},
+    });
+
+  it("keeps every version with valid_from and valid_to, closing the old one when updated_at moves", async () => {
+    await env.DB.prepare("DROP TABLE IF EXISTS snap_source").run();
+    await env.DB.prepare("DROP TABLE IF EXISTS customers_snapshot").run();
+    await env.DB.prepare("CREATE TABLE snap_source (id INTEGER, tier TEXT, updated_at TEXT)").run();
+    await env.DB.prepare("INSERT INTO snap_source VALUES (1, 'free', '2026-01-01'), (2, 'free', '2026-01-01')").run();
+    const m = snapshotManifest();
+    expect(m.nodes[0]).toMatchObject({ uniqueId: "snapshot.inc.customers_snapshot", resourceType: "snapshot", config: { materialized: "snapshot", unique_key: "id" } });
+
+    await run(m);
+    await env.DB.prepare("UPDATE snap_source SET tier = 'pro', updated_at = '2026-02-01' WHERE id = 1").run();
+    await run(m);
+    await env.DB.prepare("INSERT INTO snap_source VALUES (3, 'free', '2026-03-01')").run();
+    await run(m); // id 2 unchanged: no new version
+
+    expect(await rows("SELECT id, tier, dbt_valid_from, dbt_valid_to, dbt_scd_id FROM customers_snapshot ORDER BY id, dbt_valid_from")).toEqual([
+      { id: 1, tier: "free", dbt_valid_from: "2026-01-01", dbt_valid_to: "2026-02-01", dbt_scd_id: "1|2026-01-01" },
+      { id: 1, tier: "pro", dbt_valid_from: "2026-02-01", dbt_valid_to: null, dbt_scd_id: "1|2026-02-01" },
+      { id: 2, tier: "free", dbt_valid_from: "2026-01-01", dbt_valid_to: null, dbt_scd_id: "2|2026-01-01" },
+      { id: 3, tier: "free", dbt_valid_from: "2026-03-01", dbt_valid_to: null, dbt_scd_id: "3|2026-03-01" },
+    ]);
+  });
+
+  it("fails the build when a snapshot lacks its strategy settings", () => {
+    expect(() =>
+      buildManifest({ models: [], snapshots: [{ path: "snapshots/s.sql", sql: "{% snapshot s %}select 1{% endsnapshot %}" }], sources: {} }),
+    ).toThrow("snapshots/s.sql: snapshot s needs strategy='timestamp', unique_key and updated_at");
+  });
+});
