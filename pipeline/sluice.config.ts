@@ -13,8 +13,35 @@ export default defineConfig({
       description: "Stripe events; streams by the type of data.object",
       secrets: ["STRIPE_WEBHOOK_SECRET"],
       streams: {
-        charges: { match: ["charge"] },
-        customers: { match: ["customer"] },
+        // The fields the models read are declared, so their columns exist before the first event.
+        charges: {
+          match: ["charge"],
+          schema: z.looseObject({
+            id: z.string(),
+            type: z.string().optional(),
+            created: z.number().int().optional(),
+            data: z.looseObject({
+              object: z.looseObject({
+                id: z.string(),
+                amount: z.number().int().optional(),
+                currency: z.string().optional(),
+                status: z.string().optional(),
+                customer: z.string().nullable().optional(),
+              }),
+            }),
+          }),
+        },
+        customers: {
+          match: ["customer"],
+          schema: z.looseObject({
+            id: z.string(),
+            type: z.string().optional(),
+            created: z.number().int().optional(),
+            data: z.looseObject({
+              object: z.looseObject({ id: z.string(), email: z.string().nullable().optional(), name: z.string().nullable().optional() }),
+            }),
+          }),
+        },
         invoices: { match: ["invoice"] },
         payment_intents: { match: ["payment_intent"] },
         subscriptions: { match: ["subscription"] },
@@ -134,6 +161,16 @@ export default defineConfig({
   models: { schedule: "*/15 * * * *" },
   lake: { schedule: "30 * * * *" },
   reports: {
+    daily_revenue: {
+      description: "Succeeded Stripe charges per day and currency",
+      model: "daily_revenue",
+      defaultOrder: [{ column: "day", direction: "desc" }],
+    },
+    open_issues: {
+      description: "Open GitHub issues, most recently updated first",
+      model: "open_issues",
+      defaultOrder: [{ column: "updated_at", direction: "desc" }],
+    },
     events_per_day: {
       description: "Events received per day, with the number of distinct event types",
       model: "events_per_day",

@@ -4,18 +4,34 @@
  * Wrangler runs it before `dev` and `deploy` ([build] in wrangler.toml). The pipeline folder is
  * `pipeline/` unless SLUICE_PIPELINE_DIR names another.
  */
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { compileProject } from "./lib/project.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const pipelineDir = resolve(root, process.env.SLUICE_PIPELINE_DIR ?? "pipeline");
 const outFile = resolve(root, process.env.SLUICE_MANIFEST_OUT ?? ".sluice/manifest.json");
 
+/**
+ * The Worker imports the pipeline's config through .sluice/pipeline-config.ts, so that
+ * SLUICE_PIPELINE_DIR chooses it at build time; a folder that holds only a dbt project has none.
+ */
+async function writeConfigModule() {
+  const module = join(root, ".sluice", "pipeline-config.ts");
+  const config = join(pipelineDir, "sluice.config.ts");
+  const body = existsSync(config)
+    ? `export { default } from ${JSON.stringify(relative(dirname(module), config).split(sep).join("/"))};\n`
+    : "export default {};\n";
+  await mkdir(dirname(module), { recursive: true });
+  await writeFile(module, `// Written by npm run build: the pipeline config the Worker bundles.\n${body}`);
+}
+
 async function main() {
   const manifest = await compileProject(pipelineDir);
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, JSON.stringify(manifest, null, 2) + "\n");
+  if (outFile === resolve(root, ".sluice/manifest.json")) await writeConfigModule();
   const count = (type: string) => manifest.nodes.filter((n) => n.resourceType === type).length;
   console.log(
     `sluice build: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,

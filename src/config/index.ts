@@ -3,7 +3,8 @@
  * validate is a deploy-time mistake: every entry point fails loudly with `invalid_config`
  * naming the offending path, rather than running half-configured.
  */
-import pipelineConfig from "../../pipeline/sluice.config.ts";
+// Written by `npm run build`: the config of the pipeline folder (SLUICE_PIPELINE_DIR, default pipeline/).
+import pipelineConfig from "../../.sluice/pipeline-config.ts";
 import { parseConfig } from "./parse.ts";
 import type { SluiceConfig, StreamConfig } from "./schema.ts";
 
@@ -13,7 +14,7 @@ export type { ReportDefinition, SluiceConfig, SluiceConfigInput, WebhookSource }
 
 let loaded: SluiceConfig | undefined;
 
-/** The pipeline config from pipeline/sluice.config.ts, validated on first use. */
+/** The pipeline config from the pipeline folder's sluice.config.ts, validated on first use. */
 export function getConfig(): SluiceConfig {
   loaded ??= parseConfig(pipelineConfig);
   return loaded;

@@ -48,9 +48,12 @@ describe("model runs on the cron", () => {
 
     const run = await env.DB.prepare("SELECT * FROM _sluice_model_runs ORDER BY started_at DESC LIMIT 1").first<Record<string, unknown>>();
     expect(run).toMatchObject({ trigger: "cron", cron: "*/15 * * * *", status: "success" });
+    // Every node of the example project ran, and none failed.
+    const statuses = await env.DB.prepare("SELECT DISTINCT status FROM _sluice_model_results WHERE run_id = ?1 ORDER BY status").bind(run!.run_id).all();
+    expect(statuses.results).toEqual([{ status: "pass" }, { status: "success" }]);
     expect(run!.elapsed_ms).toBeGreaterThanOrEqual(0);
     const results = await env.DB.prepare(
-      "SELECT unique_id, status, rows_affected FROM _sluice_model_results WHERE run_id = ?1 AND resource_type = 'model' ORDER BY started_at",
+      "SELECT unique_id, status, rows_affected FROM _sluice_model_results WHERE run_id = ?1 AND unique_id IN ('model.sluice.stg_generic__events', 'model.sluice.events_per_day') ORDER BY started_at",
     )
       .bind(run!.run_id)
       .all();
@@ -114,5 +117,28 @@ describe("model runner", () => {
     expect(await typeOf()).toBe("table");
     await materialize(env.DB, "switching", "view", "select 3 as x;");
     expect(await typeOf()).toBe("view");
+  });
+});
+
+describe("the example pipeline's marts", () => {
+  it("turns Stripe charge events into fct_charges and daily_revenue, keeping the latest version of each charge", async () => {
+    const charge = (event: string, id: string, amount: number, status: string, created: number) =>
+      recordMessage(event, { id: event, type: `charge.${status}`, created, data: { object: { id, object: "charge", amount, currency: "usd", status, customer: "cus_1" } } }, { source: "stripe", stream: "charges" });
+    await deliver([
+      charge("evt_m1", "ch_m1", 1000, "pending", Date.UTC(2031, 0, 2, 10) / 1000),
+      charge("evt_m2", "ch_m1", 1000, "succeeded", Date.UTC(2031, 0, 2, 11) / 1000),
+      charge("evt_m3", "ch_m2", 2550, "succeeded", Date.UTC(2031, 0, 2, 12) / 1000),
+      charge("evt_m4", "ch_m3", 999, "failed", Date.UTC(2031, 0, 3, 9) / 1000),
+    ]);
+    const summary = await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+daily_revenue", "+customers"] });
+    expect(summary.status).toBe("success");
+    expect(await env.DB.prepare("SELECT charge_id, status, amount FROM fct_charges WHERE charge_id LIKE 'ch_m%' ORDER BY charge_id").all().then((r) => r.results)).toEqual([
+      { charge_id: "ch_m1", status: "succeeded", amount: 10 },
+      { charge_id: "ch_m2", status: "succeeded", amount: 25.5 },
+      { charge_id: "ch_m3", status: "failed", amount: 9.99 },
+    ]);
+    expect(await env.DB.prepare("SELECT * FROM daily_revenue WHERE day = '2031-01-02'").all().then((r) => r.results)).toEqual([
+      { day: "2031-01-02", currency: "USD", charges: 2, revenue: 35.5 },
+    ]);
   });
 });

@@ -1,0 +1,8 @@
+-- One row per Stripe customer event: the customer as of that event.
+select
+  data__object__id as customer_id,
+  data__object__email as email,
+  data__object__name as name,
+  coalesce(datetime(created, 'unixepoch'), _sluice_received_at) as updated_at,
+  _sluice_received_at as received_at
+from {{ source('stripe', 'customers') }}
