@@ -3,8 +3,9 @@ import { app } from "./app.ts";
 import { createRuntime } from "./env.ts";
 import { consumeIngestBatch } from "./load/consumer.ts";
 import { consumeDeadLetterBatch, isDeadLetterQueue } from "./load/dead-letters.ts";
+import { isModelRunTask, isPageTask } from "./messages.ts";
+import { continueModelRuns } from "./models/continue.ts";
 import { consumePullMessages } from "./pull/consumer.ts";
-import { isPageTask } from "./messages.ts";
 import { runScheduled } from "./scheduled.ts";
 
 export default {
@@ -13,11 +14,14 @@ export default {
   async queue(batch, env) {
     const runtime = createRuntime(env, "queue");
     if (isDeadLetterQueue(batch.queue)) return consumeDeadLetterBatch(batch, runtime);
-    // Page tasks go to the pull stage; everything else (records, replays, commits, and anything
-    // unreadable, which the ingest consumer dead-letters) to the load stage.
+    // Page tasks go to the pull stage, model-run continuations to the models stage; everything
+    // else (records, replays, commits, and anything unreadable, which the ingest consumer
+    // dead-letters) to the load stage.
     const pages = batch.messages.filter(isPageTask);
-    const rest = batch.messages.filter((message) => !isPageTask(message));
+    const runs = batch.messages.filter(isModelRunTask);
+    const rest = batch.messages.filter((message) => !isPageTask(message) && !isModelRunTask(message));
     if (pages.length > 0) rest.push(...(await consumePullMessages(pages, runtime)));
+    if (runs.length > 0) rest.push(...(await continueModelRuns(runs, runtime)));
     if (rest.length > 0) await consumeIngestBatch({ queue: batch.queue, messages: rest }, runtime);
   },
 

@@ -199,3 +199,10 @@ export async function recordMessagesFor(
 export function isPageTask(message: Message<unknown>): boolean {
   return typeof message.body === "object" && message.body !== null && (message.body as { kind?: unknown }).kind === "page";
 }
+
+/** Continue a model run in a fresh invocation, where the previous one ran out of time. */
+export const modelRunMessageSchema = z.object({ v: z.literal(1), kind: z.literal("model_run"), runId: z.string().min(1) });
+
+export function isModelRunTask(message: Message<unknown>): boolean {
+  return typeof message.body === "object" && message.body !== null && (message.body as { kind?: unknown }).kind === "model_run";
+}

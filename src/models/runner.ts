@@ -4,6 +4,9 @@
  * the tests of its parents). A node whose parent failed, or one of whose parents failed an
  * error-severity test, is skipped rather than built over bad data. Every run writes
  * `_sluice_model_runs`, and every node `_sluice_model_results`, in the shape of run_results.
+ * A run is a state machine in D1: each node's result is stored as it finishes, and a run that
+ * outlives its invocation's budget continues in the next one (a `model_run` message), skipping
+ * the nodes already done.
  */
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -22,7 +25,19 @@ import { selectedIds } from "./selection.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
 
+type RunArgs = {
+  command: Command;
+  select: string[];
+  exclude: string[];
+  full_refresh: boolean;
+  trigger: "cron" | "manual";
+};
+
 export interface RunOptions {
+  /** Continue this run where it stopped, with the selection it started with. */
+  resumeRunId?: string;
+  /** Wall-clock budget of this invocation; the rest of the run continues in another. */
+  budgetMs?: number;
   trigger: "cron" | "manual";
   cron?: string;
   manifest?: Manifest;
@@ -46,7 +61,9 @@ export interface NodeResult {
 
 export interface RunSummary {
   runId: string;
-  status: "success" | "error";
+  /** `running` when the run continues in another invocation. */
+  status: "success" | "error" | "running";
+  finished: boolean;
   elapsedMs: number;
   results: NodeResult[];
 }
@@ -58,30 +75,50 @@ const commandTypes: Record<Command, ModelNode["resourceType"][]> = {
   seed: ["seed"],
 };
 
+/** Wall-clock time one invocation spends on a run before handing the rest to the next one. */
+export const defaultBudgetMs = 5 * 60_000;
+
 export async function runModels(runtime: Runtime, options: RunOptions): Promise<RunSummary> {
   const manifest = options.manifest ?? getManifest();
   const db = drizzle(runtime.env.DB);
   const log = runtime.log.child({ component: "models" });
-  const started = new Date();
-  const runId = newRunId(started.getTime());
-  const command = options.command ?? "build";
-  const args = { command, select: options.select ?? [], exclude: options.exclude ?? [], full_refresh: options.fullRefresh === true, trigger: options.trigger };
-  await db.insert(modelRuns).values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt: started.toISOString(), args });
+  const invocationStarted = Date.now();
 
-  await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
-  if (command === "build") {
-    // A stale source is reported, not fatal: models still build over what has landed.
-    await checkFreshness(runtime, manifest, started).catch((error: unknown) => log.error("freshness.failed", { error }));
+  let runId: string;
+  let startedAt: string;
+  let args: RunArgs;
+  const done = new Map<string, NodeResult>();
+  if (options.resumeRunId) {
+    const [run] = await db.select().from(modelRuns).where(eq(modelRuns.runId, options.resumeRunId));
+    if (!run || run.status !== "running") {
+      log.info("models.resume_skipped", { runId: options.resumeRunId, status: run?.status ?? null });
+      return { runId: options.resumeRunId, status: run?.status === "success" ? "success" : "error", elapsedMs: run?.elapsedMs ?? 0, results: [], finished: true };
+    }
+    ({ runId, startedAt } = run);
+    args = run.args as unknown as RunArgs;
+    const stored = await db.select().from(modelResults).where(eq(modelResults.runId, runId));
+    for (const row of stored) done.set(row.uniqueId, { uniqueId: row.uniqueId, resourceType: row.resourceType, status: row.status, executionMs: row.executionMs, rowsAffected: row.rowsAffected, failures: row.failures, message: row.message });
+  } else {
+    runId = newRunId(invocationStarted);
+    startedAt = new Date(invocationStarted).toISOString();
+    args = { command: options.command ?? "build", select: options.select ?? [], exclude: options.exclude ?? [], full_refresh: options.fullRefresh === true, trigger: options.trigger };
+    await db.insert(modelRuns).values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt, args: { ...args } });
+    await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
+    if (args.command === "build") {
+      // A stale source is reported, not fatal: models still build over what has landed.
+      await checkFreshness(runtime, manifest, new Date(invocationStarted)).catch((error: unknown) => log.error("freshness.failed", { error }));
+    }
   }
 
-  const chosen = selectedIds(manifest, options.select, options.exclude);
-  const types = commandTypes[command];
+  const chosen = selectedIds(manifest, args.select, args.exclude);
+  const types = commandTypes[args.command];
+  const deadline = invocationStarted + (options.budgetMs ?? defaultBudgetMs);
   /** Nodes that did not succeed (to the node to blame): their children are skipped. */
   const failed = new Map<string, string>();
   /** Nodes with a failed error-severity test (to the node tested): children skip, other tests run. */
   const untrusted = new Map<string, string>();
   const results: NodeResult[] = [];
-  const rows: (typeof modelResults.$inferInsert)[] = [];
+  let ranHere = 0;
 
   for (const node of manifest.nodes) {
     if (node.config.materialized === "ephemeral") {
@@ -93,35 +130,42 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       continue;
     }
     if (!node.config.enabled || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
-    const nodeStarted = new Date();
     const blockedBy =
       node.dependsOn.nodes.find((parent) => failed.has(parent)) ??
       (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => untrusted.has(parent)));
-    let result: NodeResult;
-    if (blockedBy !== undefined) {
-      const message = failed.has(blockedBy) ? `skipped: upstream ${failed.get(blockedBy)} did not succeed` : `skipped: upstream ${untrusted.get(blockedBy)} failed a test`;
-      result = { uniqueId: node.uniqueId, resourceType: node.resourceType, status: "skipped", executionMs: 0, rowsAffected: null, failures: null, message };
-    } else {
-      result = await runNode(runtime.env.DB, manifest, node, options.fullRefresh === true);
+
+    let result = done.get(node.uniqueId);
+    if (!result) {
+      // Out of time: the next invocation picks the run up here, redoing nothing finished.
+      if (ranHere > 0 && Date.now() >= deadline) {
+        await runtime.env.INGEST.send({ v: 1, kind: "model_run", runId }, { contentType: "json" });
+        log.info("models.run_continued", { runId, done: done.size + ranHere });
+        return { runId, status: "running", elapsedMs: Date.now() - Date.parse(startedAt), results, finished: false };
+      }
+      const nodeStarted = new Date();
+      if (blockedBy !== undefined) {
+        const message = failed.has(blockedBy) ? `skipped: upstream ${failed.get(blockedBy)} did not succeed` : `skipped: upstream ${untrusted.get(blockedBy)} failed a test`;
+        result = { uniqueId: node.uniqueId, resourceType: node.resourceType, status: "skipped", executionMs: 0, rowsAffected: null, failures: null, message };
+      } else {
+        result = await runNode(runtime.env.DB, manifest, node, args.full_refresh);
+      }
+      ranHere += 1;
+      // Each result is stored as it finishes: it is the run's progress, should it be interrupted.
+      await db.insert(modelResults).values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() }).onConflictDoNothing();
+      log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
     }
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
-    if (result.status === "skipped") failed.set(node.uniqueId, failed.get(blockedBy!) ?? untrusted.get(blockedBy!) ?? blockedBy!);
+    if (result.status === "skipped") failed.set(node.uniqueId, (blockedBy && (failed.get(blockedBy) ?? untrusted.get(blockedBy))) ?? blockedBy ?? node.uniqueId);
     if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.set(parent, parent);
     results.push(result);
-    rows.push({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() });
-    log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
   }
 
   const finished = new Date();
   const status = results.some((r) => r.status === "error" || r.status === "fail" || r.status === "skipped") ? "error" : "success";
-  const elapsedMs = finished.getTime() - started.getTime();
-  await db.batch([
-    db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId)),
-    // One statement per result keeps each insert far below D1's 100 bound parameters.
-    ...rows.map((row) => db.insert(modelResults).values(row)),
-  ]);
+  const elapsedMs = finished.getTime() - Date.parse(startedAt);
+  await db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId));
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
-  return { runId, status, elapsedMs, results };
+  return { runId, status, elapsedMs, results, finished: true };
 }
 
 async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, fullRefresh: boolean): Promise<NodeResult> {

@@ -145,3 +145,34 @@ describe("the fixture dbt project: build", () => {
     expect(summary.results.find((r) => r.uniqueId === "model.shop.stg_payments")).toBeUndefined();
   });
 });
+
+describe("a run that outlives its invocation", () => {
+  it("continues in the next invocation without redoing finished nodes, and completes", async () => {
+    const { CapturedQueue } = await import("../support/pump.ts");
+    const ingest = new CapturedQueue();
+    const rt = createRuntime({ ...env, INGEST: ingest as unknown as Queue } as Env, "scheduled");
+    const manifest = shopManifest();
+
+    // A budget of 0 ms: every invocation does one node, then hands the run on.
+    let summary = await runModels(rt, { trigger: "manual", manifest, budgetMs: 0 });
+    const runId = summary.runId;
+    let invocations = 1;
+    while (!summary.finished) {
+      const [message] = ingest.take() as { kind: string; runId: string }[];
+      expect(message).toEqual({ v: 1, kind: "model_run", runId });
+      summary = await runModels(rt, { trigger: "cron", manifest, resumeRunId: runId, budgetMs: 0 });
+      invocations += 1;
+    }
+    const built = manifest.nodes.filter((n) => n.config.materialized !== "ephemeral").length;
+    expect(invocations).toBe(built);
+    expect(summary.status).toBe("success");
+    expect(summary.results).toHaveLength(built);
+    const stored = await rows<{ n: number; d: number }>("SELECT count(*) AS n, count(DISTINCT unique_id) AS d FROM _sluice_model_results WHERE run_id = ?1", runId);
+    expect(stored).toEqual([{ n: built, d: built }]);
+    expect(await rows("SELECT status FROM _sluice_model_runs WHERE run_id = ?1", runId)).toEqual([{ status: "success" }]);
+
+    // A stray continuation of a finished run does nothing.
+    const again = await runModels(rt, { trigger: "cron", manifest, resumeRunId: runId });
+    expect(again.results).toEqual([]);
+  });
+});
