@@ -5,8 +5,10 @@
  * `pipeline/` unless SLUICE_PIPELINE_DIR names another.
  */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { parseConfig } from "../src/config/parse.ts";
+import { projectCrons } from "../src/schedules.ts";
 import { compileProject } from "./lib/project.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -27,11 +29,31 @@ async function writeConfigModule() {
   await writeFile(module, `// Written by npm run build: the pipeline config the Worker bundles.\n${body}`);
 }
 
+/**
+ * Writes the project's crons into wrangler.toml's `crons = [...]`, which is derived, not edited:
+ * a model's new `schedule` reaches Cloudflare with the next build.
+ */
+async function syncCrons(crons: string[]) {
+  const path = join(root, "wrangler.toml");
+  const toml = await readFile(path, "utf8");
+  const line = `crons = [${crons.map((c) => JSON.stringify(c)).join(", ")}]`;
+  const next = toml.replace(/^crons = \[.*\]$/m, line);
+  if (next !== toml) {
+    await writeFile(path, next);
+    console.log(`sluice build: wrangler.toml crons are now ${line.slice(8)}`);
+  }
+}
+
 async function main() {
   const manifest = await compileProject(pipelineDir);
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, JSON.stringify(manifest, null, 2) + "\n");
-  if (outFile === resolve(root, ".sluice/manifest.json")) await writeConfigModule();
+  if (outFile === resolve(root, ".sluice/manifest.json")) {
+    await writeConfigModule();
+    const configPath = join(pipelineDir, "sluice.config.ts");
+    const config = parseConfig(existsSync(configPath) ? (await import(configPath)).default : {});
+    await syncCrons(projectCrons(config, manifest));
+  }
   const count = (type: string) => manifest.nodes.filter((n) => n.resourceType === type).length;
   console.log(
     `sluice build: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,

@@ -5,7 +5,9 @@
  */
 import type { Runtime } from "./env.ts";
 import { compactLake } from "./load/lake.ts";
+import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
+import { scheduledNodes } from "./schedules.ts";
 import { dueResources, startPull } from "./pull/planner.ts";
 
 export async function runScheduled(controller: ScheduledController, runtime: Runtime): Promise<void> {
@@ -14,9 +16,14 @@ export async function runScheduled(controller: ScheduledController, runtime: Run
   const jobs: (() => Promise<unknown>)[] = [];
   for (const { source, stream } of dueResources(runtime, cron)) jobs.push(() => startPull(runtime, source, stream, "cron"));
   if (cron === config.lake.schedule) jobs.push(() => compactLake(runtime, { now: new Date(controller.scheduledTime) }));
-  if (cron === config.models.schedule) jobs.push(() => runModels(runtime, { trigger: "cron", cron }));
+  // Models with their own `schedule` run on it; the rest run on `models.schedule`.
+  const nodes = scheduledNodes(getManifest(), cron);
+  if (cron === config.models.schedule) {
+    jobs.push(() => runModels(runtime, { trigger: "cron", cron, ...(nodes.scheduled.length > 0 ? { exclude: nodes.scheduled } : {}) }));
+  }
+  if (nodes.own.length > 0) jobs.push(() => runModels(runtime, { trigger: "cron", cron, select: nodes.own }));
   if (jobs.length === 0) {
-    runtime.log.warn("cron.unmatched", { cron, known: [config.models.schedule, config.lake.schedule] });
+    runtime.log.warn("cron.unmatched", { cron });
     return;
   }
   const results = await Promise.allSettled(jobs.map((job) => job()));

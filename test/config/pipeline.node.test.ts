@@ -10,6 +10,7 @@ import { unstable_readConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
 import pipeline from "../../pipeline/sluice.config.ts";
 import { parseConfig } from "../../src/config/parse.ts";
+import { projectCrons } from "../../src/schedules.ts";
 import { projectRoot } from "../../scripts/lib/dev-server.ts";
 
 interface Binding {
@@ -49,12 +50,10 @@ describe("wrangler.toml", () => {
     }
   });
 
-  it("schedules every cron the pipeline uses", () => {
-    expect(wrangler.triggers.crons).toContain(config.models.schedule);
-    expect(wrangler.triggers.crons).toContain(config.lake.schedule);
-    for (const source of Object.values(config.pulls)) {
-      for (const resource of Object.values(source.resources)) expect(wrangler.triggers.crons).toContain(resource.schedule);
-    }
+  it("schedules exactly the crons the project derives (npm run build writes them)", () => {
+    const manifest = JSON.parse(readFileSync(join(projectRoot, ".sluice", "manifest.json"), "utf8"));
+    expect(wrangler.triggers.crons).toEqual(projectCrons(config, manifest));
+    expect(wrangler.triggers.crons).toEqual(expect.arrayContaining([config.models.schedule, config.lake.schedule, "0 * * * *"]));
   });
 
   it("does not enable nodejs_compat", () => {

@@ -7,9 +7,9 @@ import { runModels } from "../../src/models/runner.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
 import { handler } from "../support/worker.ts";
 
-const fireCron = async (cron: string) => {
+const fireCron = async (cron: string, overrides: Partial<Env> = {}) => {
   const ctx = createExecutionContext();
-  await handler.scheduled!(createScheduledController({ cron, scheduledTime: Date.now() }), env, ctx);
+  await handler.scheduled!(createScheduledController({ cron, scheduledTime: Date.now() }), { ...env, ...overrides }, ctx);
 };
 
 const node = (name: string, rawSql: string, parents: string[] = [], materialized: "table" | "view" = "table"): ModelNode => ({
@@ -61,6 +61,22 @@ describe("model runs on the cron", () => {
       { unique_id: "model.sluice.stg_generic__events", status: "success", rows_affected: null },
       { unique_id: "model.sluice.events_per_day", status: "success", rows_affected: expect.any(Number) },
     ]);
+  });
+
+  it("runs a model with its own schedule on that cron, and not on the models' schedule", async () => {
+    const latestResults = async () => {
+      const run = await env.DB.prepare("SELECT run_id FROM _sluice_model_runs ORDER BY started_at DESC LIMIT 1").first<string>("run_id");
+      return (await env.DB.prepare("SELECT unique_id FROM _sluice_model_results WHERE run_id = ?1").bind(run).all<{ unique_id: string }>()).results.map((r) => r.unique_id);
+    };
+    await fireCron("*/15 * * * *");
+    expect(await latestResults()).not.toContain("model.sluice.open_issues");
+    // The same tick starts the hourly pulls; their page tasks are held back here.
+    const { CapturedQueue } = await import("../support/pump.ts");
+    const pull = new CapturedQueue();
+    await fireCron("0 * * * *", { PULL: pull as unknown as Queue });
+    expect(pull.pending.map((t) => (t as { source: string }).source).sort()).toEqual(["github_api", "stripe_api"]);
+    expect(await latestResults()).toEqual(expect.arrayContaining(["model.sluice.open_issues", "test.sluice.unique_open_issues_issue_id"]));
+    expect(await latestResults()).not.toContain("model.sluice.daily_revenue");
   });
 
   it("ignores a cron that owns no job, and starts no run", async () => {

@@ -1,0 +1,22 @@
+/**
+ * Every cron the pipeline needs, derived from the project rather than kept in sync by hand: the
+ * model schedule, any model or folder `schedule`, the lake compaction and each pull resource.
+ * `npm run build` writes them into wrangler.toml's [triggers].
+ */
+import type { SluiceConfig } from "./config/index.ts";
+import type { Manifest } from "./models/project.ts";
+
+export function projectCrons(config: SluiceConfig, manifest: Manifest): string[] {
+  const crons = new Set<string>([config.models.schedule, config.lake.schedule]);
+  for (const source of Object.values(config.pulls)) for (const resource of Object.values(source.resources)) crons.add(resource.schedule);
+  for (const node of manifest.nodes) if (node.config.schedule && node.config.enabled) crons.add(node.config.schedule);
+  return [...crons].sort();
+}
+
+/** The nodes whose own schedule is `cron`, and those that have none (they run on `models.schedule`). */
+export function scheduledNodes(manifest: Manifest, cron: string): { own: string[]; unscheduled: string[]; scheduled: string[] } {
+  const own = manifest.nodes.filter((n) => n.config.schedule === cron && n.resourceType !== "test").map((n) => n.name);
+  const scheduled = manifest.nodes.filter((n) => n.config.schedule !== undefined && n.resourceType !== "test").map((n) => n.name);
+  const unscheduled = manifest.nodes.filter((n) => n.config.schedule === undefined && n.resourceType !== "test").map((n) => n.name);
+  return { own, unscheduled, scheduled };
+}
