@@ -61,6 +61,18 @@ export async function materialize(db: D1Database, name: string, materialized: "t
  * unique key are deleted and the new rows inserted. Keys compare with IS, so a NULL key replaces
  * the NULL-keyed row instead of piling up duplicates. Without a key, rows are appended.
  */
+function uniqueKeys(node: ManifestNode): string[] {
+  const key = node.config.unique_key;
+  return key === undefined ? [] : Array.isArray(key) ? key : [key];
+}
+
+/** The index that lets an incremental run find the rows it replaces without scanning the table. */
+export function keyIndexSql(node: ManifestNode): string | undefined {
+  const keys = uniqueKeys(node);
+  if (keys.length === 0) return undefined;
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(`__sluice_key_${node.relation}`)} ON ${quoteIdent(node.relation)} (${keys.map(quoteIdent).join(", ")})`;
+}
+
 export async function materializeIncremental(db: D1Database, node: ManifestNode, sql: string): Promise<Materialized> {
   const name = node.relation;
   const tmp = tmpName(name);
@@ -80,11 +92,22 @@ export async function materializeIncremental(db: D1Database, node: ManifestNode,
   // `ignore` (the default) drops new columns; `append_new_columns` has just added them.
   const target = node.config.on_schema_change === "append_new_columns" ? incoming : incoming.filter((c) => existing.some((e) => e.name === c.name));
   const list = target.map((c) => quoteIdent(c.name)).join(", ");
-  const keys = node.config.unique_key === undefined ? [] : Array.isArray(node.config.unique_key) ? node.config.unique_key : [node.config.unique_key];
+  const keys = uniqueKeys(node);
   if (keys.length > 0) {
-    const match = keys.map((k) => `${quoteIdent(tmp)}.${quoteIdent(k)} IS ${quoteIdent(name)}.${quoteIdent(k)}`).join(" AND ");
-    statements.push(db.prepare(`DELETE FROM ${quoteIdent(name)} WHERE EXISTS (SELECT 1 FROM ${quoteIdent(tmp)} WHERE ${match})`));
+    // Row-value IN finds the rows to replace through the key index; IN never matches NULL, so
+    // NULL-keyed rows are matched with IS, and replaced rather than duplicated.
+    const keyList = keys.map(quoteIdent).join(", ");
+    const nulls = keys.map((k) => `t.${quoteIdent(k)} IS ${quoteIdent(name)}.${quoteIdent(k)}`).join(" AND ");
+    const anyNull = keys.map((k) => `${quoteIdent(name)}.${quoteIdent(k)} IS NULL`).join(" OR ");
+    statements.push(
+      db.prepare(
+        `DELETE FROM ${quoteIdent(name)} WHERE (${keyList}) IN (SELECT ${keyList} FROM ${quoteIdent(tmp)})
+         OR ((${anyNull}) AND EXISTS (SELECT 1 FROM ${quoteIdent(tmp)} AS t WHERE ${nulls}))`,
+      ),
+    );
   }
+  const index = keyIndexSql(node);
+  if (index) statements.unshift(db.prepare(index));
   statements.push(db.prepare(`INSERT INTO ${quoteIdent(name)} (${list}) SELECT ${list} FROM ${quoteIdent(tmp)}`));
   statements.push(db.prepare(`DROP TABLE ${quoteIdent(tmp)}`));
   const results = await db.batch(statements);

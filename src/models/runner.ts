@@ -20,7 +20,7 @@ import { newRunId } from "../lib/ids.ts";
 import { compileNode } from "./compile.ts";
 import { checkFreshness } from "./freshness.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
-import { materializeIncremental, materializeSeed, materializeSnapshot, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import { keyIndexSql, materializeIncremental, materializeSeed, materializeSnapshot, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
 import { selectedIds } from "./selection.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
@@ -193,7 +193,12 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
         // dbt's is_incremental(): the relation exists, is a table, and this is no full refresh.
         const incremental = !fullRefresh && (await relationType(db, node.relation)) === "table";
         const sql = compileNode(manifest, node, { isIncremental: incremental });
-        ({ rowsAffected } = incremental ? await materializeIncremental(db, node, sql) : await materializeTable(db, node.relation, sql));
+        if (incremental) ({ rowsAffected } = await materializeIncremental(db, node, sql));
+        else {
+          ({ rowsAffected } = await materializeTable(db, node.relation, sql));
+          const index = keyIndexSql(node);
+          if (index) await db.prepare(index).run();
+        }
         break;
       }
       default:
