@@ -5,6 +5,7 @@
 const benchmarks: Record<string, () => Promise<void>> = {
   ingest: async () => (await import("./ingest.ts")).main(),
   load: async () => (await import("./load.ts")).main(),
+  models: async () => (await import("./models.ts")).main(),
   pull: async () => (await import("./pull.ts")).main(),
 };
 

@@ -1,0 +1,101 @@
+/**
+ * The Worker the models benchmark runs in workerd, over one local D1: `POST /seed` fills a
+ * 1,000,000-row `orders` source; `POST /engine` builds the generated project through Sluice's
+ * runner; `POST /direct` runs the same compiled SQL statements straight against D1 (the
+ * baseline); `POST /grow` adds 1% new rows; `POST /incremental` runs the incremental model.
+ */
+import { parseConfig } from "../src/config/parse.ts";
+import { createRuntime } from "../src/env.ts";
+import { buildManifest } from "../src/models/build.ts";
+import { compileNode } from "../src/models/compile.ts";
+import { runModels } from "../src/models/runner.ts";
+
+const models: Record<string, string> = {
+  "staging/stg_orders.sql": "{{ config(materialized='view') }}\nselect id as order_id, customer_id, status, amount / 100.0 as amount, created_at, updated_at from {{ source('bench', 'orders') }}",
+  "staging/stg_paid.sql": "{{ config(materialized='view') }}\nselect * from {{ ref('stg_orders') }} where status = 'paid'",
+  "marts/orders_enriched.sql": "select order_id, customer_id, status, amount, substr(created_at, 1, 10) as day, substr(created_at, 1, 7) as month, amount > 50 as large from {{ ref('stg_orders') }}",
+  "marts/daily.sql": "select day, count(*) as orders, sum(amount) as revenue from {{ ref('orders_enriched') }} group by day",
+  "marts/monthly.sql": "select month, count(*) as orders, sum(amount) as revenue from {{ ref('orders_enriched') }} group by month",
+  "marts/by_status.sql": "select status, count(*) as orders, avg(amount) as average from {{ ref('stg_orders') }} group by status",
+  "marts/by_customer.sql": "select customer_id, count(*) as orders, sum(amount) as spent, max(created_at) as last_order from {{ ref('stg_paid') }} group by customer_id",
+  "marts/top_customers.sql": "select * from {{ ref('by_customer') }} order by spent desc limit 100",
+  "marts/large_orders.sql": "select * from {{ ref('orders_enriched') }} where large",
+  "marts/orders_latest.sql":
+    "{{ config(materialized='incremental', unique_key='order_id') }}\nselect order_id, status, amount, updated_at from {{ ref('stg_orders') }}\n{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}",
+};
+
+const manifest = buildManifest({
+  projectYaml: "name: bench\nmodels:\n  bench:\n    +materialized: table\n",
+  models: Object.entries(models).map(([path, sql]) => ({ path: `models/${path}`, sql })),
+  sources: { bench: ["orders"] },
+});
+const config = parseConfig({});
+
+async function seed(db: D1Database, rows: number, offset = 0): Promise<void> {
+  // Rows are generated inside SQLite, in chunks well inside D1's 30 s a statement.
+  for (let start = offset; start < offset + rows; start += 200_000) {
+    const end = Math.min(offset + rows, start + 200_000);
+    await db
+      .prepare(
+        `WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?2)
+         INSERT INTO raw_bench__orders (id, customer_id, status, amount, created_at, updated_at)
+         SELECT n, n % 20000, CASE n % 4 WHEN 0 THEN 'refunded' WHEN 1 THEN 'pending' ELSE 'paid' END, (n * 37) % 20000,
+                strftime('%Y-%m-%dT%H:%M:%SZ', 1700000000 + n * 30, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%SZ', 1700000000 + n * 30, 'unixepoch')
+         FROM seq`,
+      )
+      .bind(start + 1, end)
+      .run();
+  }
+}
+
+/** The baseline: each node's compiled SQL, as a person would run it by hand. */
+async function direct(db: D1Database): Promise<void> {
+  for (const node of manifest.nodes) {
+    const sql = compileNode(manifest, node);
+    const name = `direct_${node.relation}`;
+    const rewritten = manifest.nodes.reduce((text, n) => text.replaceAll(`"${n.relation}"`, `"direct_${n.relation}"`), sql);
+    if (node.config.materialized === "view") await db.batch([db.prepare(`DROP VIEW IF EXISTS "${name}"`), db.prepare(`CREATE VIEW "${name}" AS ${rewritten}`)]);
+    else await db.batch([db.prepare(`DROP TABLE IF EXISTS "${name}"`), db.prepare(`CREATE TABLE "${name}" AS ${rewritten}`)]);
+  }
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    const runtime = createRuntime(env, "scheduled", config);
+    const started = Date.now();
+    switch (url.pathname) {
+      case "/ready":
+        return new Response("ok");
+      case "/seed":
+        await env.DB.batch([
+          env.DB.prepare("DROP TABLE IF EXISTS raw_bench__orders"),
+          env.DB.prepare("CREATE TABLE raw_bench__orders (id INTEGER PRIMARY KEY, customer_id INTEGER, status TEXT, amount INTEGER, created_at TEXT, updated_at TEXT)"),
+          env.DB.prepare("CREATE INDEX raw_bench__orders_updated ON raw_bench__orders (updated_at)"),
+        ]);
+        await seed(env.DB, Number(url.searchParams.get("rows") ?? 1_000_000));
+        break;
+      case "/grow": {
+        const count = (await env.DB.prepare("SELECT count(*) AS n FROM raw_bench__orders").first<number>("n")) ?? 0;
+        await seed(env.DB, Math.round(count / 100), count);
+        break;
+      }
+      case "/engine": {
+        const summary = await runModels(runtime, { trigger: "manual", manifest, fullRefresh: true });
+        if (summary.status !== "success") return Response.json({ error: summary.results.find((r) => r.status !== "success") }, { status: 500 });
+        const incremental = summary.results.find((r) => r.uniqueId === "model.bench.orders_latest")!;
+        return Response.json({ ms: Date.now() - started, incrementalModelMs: incremental.executionMs });
+      }
+      case "/incremental": {
+        const summary = await runModels(runtime, { trigger: "manual", manifest, select: ["orders_latest"] });
+        const result = summary.results.find((r) => r.uniqueId === "model.bench.orders_latest")!;
+        if (result.status !== "success") return Response.json({ error: result }, { status: 500 });
+        return Response.json({ ms: result.executionMs, rows: result.rowsAffected });
+      }
+      case "/direct":
+        await direct(env.DB);
+        break;
+    }
+    return Response.json({ ms: Date.now() - started });
+  },
+} satisfies ExportedHandler<Env>;
