@@ -21,7 +21,7 @@ const models: Record<string, string> = {
   "marts/top_customers.sql": "select * from {{ ref('by_customer') }} order by spent desc limit 100",
   "marts/large_orders.sql": "select * from {{ ref('orders_enriched') }} where large",
   "marts/orders_latest.sql":
-    "{{ config(materialized='incremental', unique_key='order_id') }}\nselect order_id, status, amount, updated_at from {{ ref('stg_orders') }}\n{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}",
+    "{{ config(materialized='incremental', unique_key='order_id', indexes=[{'columns': ['updated_at']}]) }}\nselect order_id, status, amount, updated_at from {{ ref('stg_orders') }}\n{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}",
 };
 
 const manifest = buildManifest({

@@ -19,12 +19,14 @@ export const tmpName = (relation: string) => `__sluice_tmp_${relation}`;
  * are: with legacy_alter_table on, SQLite renames without re-checking the views that name the
  * table (which, mid-swap, would fail on the table just dropped).
  */
-async function swapIn(db: D1Database, tmp: string, name: string): Promise<void> {
+async function swapIn(db: D1Database, tmp: string, name: string, indexes: readonly string[] = []): Promise<void> {
   await db.batch([
     db.prepare("PRAGMA legacy_alter_table = ON"),
     ...(await dropStatements(db, name)),
     db.prepare(`ALTER TABLE ${quoteIdent(tmp)} RENAME TO ${quoteIdent(name)}`),
     db.prepare("PRAGMA legacy_alter_table = OFF"),
+    // Indexes are built on the renamed table, in the same transaction, under their own names.
+    ...indexes.map((sql) => db.prepare(sql)),
   ]);
 }
 
@@ -43,11 +45,11 @@ export async function materializeView(db: D1Database, name: string, sql: string)
   return { rowsAffected: null };
 }
 
-export async function materializeTable(db: D1Database, name: string, sql: string): Promise<Materialized> {
+export async function materializeTable(db: D1Database, name: string, sql: string, indexes: readonly string[] = []): Promise<Materialized> {
   const tmp = quoteIdent(tmpName(name));
   await db.batch([db.prepare(`DROP TABLE IF EXISTS ${tmp}`), db.prepare(`CREATE TABLE ${tmp} AS ${sql}`)]);
   const count = await db.prepare(`SELECT count(*) AS n FROM ${tmp}`).first<number>("n");
-  await swapIn(db, tmpName(name), name);
+  await swapIn(db, tmpName(name), name, indexes);
   return { rowsAffected: count ?? 0 };
 }
 
@@ -66,11 +68,19 @@ function uniqueKeys(node: ManifestNode): string[] {
   return key === undefined ? [] : Array.isArray(key) ? key : [key];
 }
 
-/** The index that lets an incremental run find the rows it replaces without scanning the table. */
-export function keyIndexSql(node: ManifestNode): string | undefined {
-  const keys = uniqueKeys(node);
-  if (keys.length === 0) return undefined;
-  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(`__sluice_key_${node.relation}`)} ON ${quoteIdent(node.relation)} (${keys.map(quoteIdent).join(", ")})`;
+/**
+ * The indexes a table keeps: those the model declares (`indexes`), and for an incremental model
+ * its unique key, so that a run finds the rows it replaces without scanning the table.
+ */
+export function indexStatements(node: ManifestNode): string[] {
+  const table = quoteIdent(node.relation);
+  const statements = node.config.indexes.map((index) => {
+    const name = quoteIdent(`__sluice_idx_${node.relation}_${index.columns.join("_")}`);
+    return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${name} ON ${table} (${index.columns.map(quoteIdent).join(", ")})`;
+  });
+  const keys = node.config.materialized === "incremental" ? uniqueKeys(node) : [];
+  if (keys.length > 0) statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`__sluice_key_${node.relation}`)} ON ${table} (${keys.map(quoteIdent).join(", ")})`);
+  return statements;
 }
 
 export async function materializeIncremental(db: D1Database, node: ManifestNode, sql: string): Promise<Materialized> {
@@ -106,8 +116,7 @@ export async function materializeIncremental(db: D1Database, node: ManifestNode,
       ),
     );
   }
-  const index = keyIndexSql(node);
-  if (index) statements.unshift(db.prepare(index));
+  statements.unshift(...indexStatements(node).map((sql) => db.prepare(sql)));
   statements.push(db.prepare(`INSERT INTO ${quoteIdent(name)} (${list}) SELECT ${list} FROM ${quoteIdent(tmp)}`));
   statements.push(db.prepare(`DROP TABLE ${quoteIdent(tmp)}`));
   const results = await db.batch(statements);

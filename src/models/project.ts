@@ -16,6 +16,8 @@ export const nodeConfigSchema = z
     /** A cron on which this node is built (in addition to `models.schedule`). */
     schedule: z.string().optional(),
     unique_key: z.union([z.string(), z.array(z.string())]).optional(),
+    /** Indexes on a table or incremental model, as dbt-postgres declares them. */
+    indexes: z.array(z.object({ columns: z.array(z.string()).min(1), unique: z.boolean().default(false) })).default([]),
     on_schema_change: z.enum(["ignore", "fail", "append_new_columns"]).default("ignore"),
     severity: z.enum(["error", "warn"]).default("error"),
     alias: z.string().optional(),

@@ -20,7 +20,7 @@ import { newRunId } from "../lib/ids.ts";
 import { compileNode } from "./compile.ts";
 import { checkFreshness } from "./freshness.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
-import { keyIndexSql, materializeIncremental, materializeSeed, materializeSnapshot, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import { indexStatements, materializeIncremental, materializeSeed, materializeSnapshot, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
 import { selectedIds } from "./selection.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
@@ -194,15 +194,11 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
         const incremental = !fullRefresh && (await relationType(db, node.relation)) === "table";
         const sql = compileNode(manifest, node, { isIncremental: incremental });
         if (incremental) ({ rowsAffected } = await materializeIncremental(db, node, sql));
-        else {
-          ({ rowsAffected } = await materializeTable(db, node.relation, sql));
-          const index = keyIndexSql(node);
-          if (index) await db.prepare(index).run();
-        }
+        else ({ rowsAffected } = await materializeTable(db, node.relation, sql, indexStatements(node)));
         break;
       }
       default:
-        ({ rowsAffected } = await materializeTable(db, node.relation, compileNode(manifest, node)));
+        ({ rowsAffected } = await materializeTable(db, node.relation, compileNode(manifest, node), indexStatements(node)));
     }
     return { ...base, status: "success", executionMs: Date.now() - started, rowsAffected, failures: null, message: null };
   } catch (error) {

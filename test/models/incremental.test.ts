@@ -122,3 +122,21 @@ select id, tier, updated_at from snap_source
     ).toThrow("snapshots/s.sql: snapshot s needs strategy='timestamp', unique_key and updated_at");
   });
 });
+
+describe("declared indexes", () => {
+  it("creates a model's `indexes` on the built table, and an incremental model's key index", async () => {
+    await env.DB.prepare("DROP TABLE IF EXISTS inc_source").run();
+    await env.DB.prepare("DROP TABLE IF EXISTS latest").run();
+    await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
+    await insert("(1, 'a', '2026-01-01')");
+    const m = manifest(latestSql, "unique_key='id', indexes=[{'columns': ['updated_at']}, {'columns': ['status', 'id'], 'unique': true}]");
+    await run(m);
+    await run(m);
+    const indexes = await rows<{ name: string; unique: number }>("SELECT name, \"unique\" FROM pragma_index_list('latest') ORDER BY name");
+    expect(indexes).toEqual([
+      { name: "__sluice_idx_latest_status_id", unique: 1 },
+      { name: "__sluice_idx_latest_updated_at", unique: 0 },
+      { name: "__sluice_key_latest", unique: 0 },
+    ]);
+  });
+});

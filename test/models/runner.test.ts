@@ -19,7 +19,7 @@ const node = (name: string, rawSql: string, parents: string[] = [], materialized
   relation: name,
   path: `models/${name}.sql`,
   rawSql,
-  config: { materialized, tags: [], enabled: true, on_schema_change: "ignore", severity: "error" },
+  config: { materialized, tags: [], enabled: true, on_schema_change: "ignore", severity: "error", indexes: [] },
   description: "",
   columns: [],
   dependsOn: { nodes: parents.map((p) => `model.test.${p}`), sources: [] },
