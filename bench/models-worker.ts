@@ -48,14 +48,18 @@ async function seed(db: D1Database, rows: number, offset = 0): Promise<void> {
   }
 }
 
-/** The baseline: each node's compiled SQL, as a person would run it by hand. */
+/** The baseline: each node's compiled SQL, and the indexes it declares, as a person would run them by hand. */
 async function direct(db: D1Database): Promise<void> {
+  const rename = (text: string) => manifest.nodes.reduce((t, n) => t.replaceAll(`"${n.relation}"`, `"direct_${n.relation}"`).replaceAll(`"__sluice_idx_${n.relation}_`, `"direct_idx_${n.relation}_`), text);
   for (const node of manifest.nodes) {
-    const sql = compileNode(manifest, node);
     const name = `direct_${node.relation}`;
-    const rewritten = manifest.nodes.reduce((text, n) => text.replaceAll(`"${n.relation}"`, `"direct_${n.relation}"`), sql);
-    if (node.config.materialized === "view") await db.batch([db.prepare(`DROP VIEW IF EXISTS "${name}"`), db.prepare(`CREATE VIEW "${name}" AS ${rewritten}`)]);
-    else await db.batch([db.prepare(`DROP TABLE IF EXISTS "${name}"`), db.prepare(`CREATE TABLE "${name}" AS ${rewritten}`)]);
+    const sql = rename(compileNode(manifest, node));
+    if (node.config.materialized === "view") {
+      await db.batch([db.prepare(`DROP VIEW IF EXISTS "${name}"`), db.prepare(`CREATE VIEW "${name}" AS ${sql}`)]);
+    } else {
+      const indexes = node.config.indexes.map((index) => `CREATE INDEX "direct_idx_${node.relation}_${index.columns.join("_")}" ON "${name}" (${index.columns.map((c) => `"${c}"`).join(", ")})`);
+      await db.batch([db.prepare(`DROP TABLE IF EXISTS "${name}"`), db.prepare(`CREATE TABLE "${name}" AS ${sql}`), ...indexes.map((i) => db.prepare(i))]);
+    }
   }
 }
 
