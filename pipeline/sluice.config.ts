@@ -157,6 +157,8 @@ export default defineConfig({
       },
     },
   },
+  // Browser apps on these origins may call the reporting API.
+  cors: { origins: ["http://localhost:3000"] },
   // Every schedule is also listed under [triggers] in wrangler.toml.
   models: { schedule: "*/15 * * * *" },
   lake: { schedule: "30 * * * *" },
@@ -164,16 +166,34 @@ export default defineConfig({
     daily_revenue: {
       description: "Succeeded Stripe charges per day and currency",
       model: "daily_revenue",
+      params: {
+        from: { schema: z.iso.date().optional(), column: "day", op: ">=", description: "First day (YYYY-MM-DD)" },
+        to: { schema: z.iso.date().optional(), column: "day", op: "<=", description: "Last day (YYYY-MM-DD)" },
+        min_revenue: { schema: z.number().min(0).max(1e12).optional(), column: "revenue", op: ">=" },
+      },
+      filters: ["currency"],
+      sort: ["day", "revenue", "charges"],
+      key: ["day", "currency"],
       defaultOrder: [{ column: "day", direction: "desc" }],
     },
     open_issues: {
       description: "Open GitHub issues, most recently updated first",
       model: "open_issues",
+      params: { since: { schema: z.iso.datetime().optional(), column: "updated_at", op: ">=" } },
+      sort: ["updated_at", "number"],
+      key: ["issue_id"],
       defaultOrder: [{ column: "updated_at", direction: "desc" }],
     },
     events_per_day: {
       description: "Events received per day, with the number of distinct event types",
       model: "events_per_day",
+      params: {
+        from: { schema: z.iso.date().optional(), column: "day", op: ">=" },
+        to: { schema: z.iso.date().optional(), column: "day", op: "<=" },
+        min_events: { schema: z.int().min(0).max(1_000_000_000).optional(), column: "events", op: ">=" },
+      },
+      sort: ["day", "events"],
+      key: ["day"],
       defaultOrder: [{ column: "day", direction: "desc" }],
       limit: 1000,
     },

@@ -31,9 +31,22 @@ const baseSettingsSchema = z.object({
   SLUICE_HASH_SALT: z.string().default(""),
 });
 
+export interface ReportGrant {
+  token: string;
+  /** The reports the token may read; null for all of them. */
+  reports: string[] | null;
+}
+
+function parseGrant(entry: string): ReportGrant {
+  const at = entry.lastIndexOf("@");
+  if (at <= 0) return { token: entry, reports: null };
+  return { token: entry.slice(0, at), reports: entry.slice(at + 1).split("+").filter(Boolean) };
+}
+
 export interface Settings {
   logLevel: z.infer<typeof baseSettingsSchema>["LOG_LEVEL"];
-  reportTokens: string[];
+  /** Report tokens; a token written `<token>@<report>+<report>` may read only those reports. */
+  reportTokens: ReportGrant[];
   adminTokens: string[];
   benchBaseline: boolean;
   hashSalt: string;
@@ -55,7 +68,7 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
   }
   return {
     logLevel: base.LOG_LEVEL,
-    reportTokens: base.REPORT_TOKENS,
+    reportTokens: base.REPORT_TOKENS.map(parseGrant),
     adminTokens: base.ADMIN_TOKENS,
     benchBaseline: base.SLUICE_BENCH_BASELINE === "1",
     hashSalt: base.SLUICE_HASH_SALT,
@@ -86,7 +99,7 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
   const cached = byEntry?.get(entry);
   if (cached && cached.config === config) return cached;
   const settings = parseSettings(env, config);
-  const secrets = [...settings.reportTokens, ...settings.adminTokens, ...Object.values(settings.secrets).flat(), settings.hashSalt];
+  const secrets = [...settings.reportTokens.map((grant) => grant.token), ...settings.adminTokens, ...Object.values(settings.secrets).flat(), settings.hashSalt];
   const log = createLogger({ level: settings.logLevel, secrets }, { entry });
   const runtime = { env, config, settings, log };
   if (!byEntry) runtimes.set(env, (byEntry = new Map()));
@@ -97,5 +110,5 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
 /** Hono's type parameters for Sluice's HTTP app. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { runtime: Runtime; requestId: string; source?: WebhookSource };
+  Variables: { runtime: Runtime; requestId: string; source?: WebhookSource; grant?: { admin: boolean; reports: string[] | null } };
 }

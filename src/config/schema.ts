@@ -80,15 +80,45 @@ export const webhookSourceSchema = z.discriminatedUnion("provider", [
   }),
 ]);
 
-export const reportSchema = z.object({
-  description: z.string(),
-  model: name,
-  /** Columns in the default order, each with a direction. */
-  defaultOrder: z
-    .array(z.object({ column: name, direction: z.enum(["asc", "desc"]).default("asc") }))
-    .default([]),
-  limit: z.number().int().positive().max(10_000).default(1000),
+const reportColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "column names are identifiers");
+
+/** A typed report parameter: its zod schema, and the column and comparison it filters on. */
+export const reportParamSchema = z.object({
+  schema: z.custom<z.ZodType>((value) => value instanceof z.ZodType, "schema must be a zod schema"),
+  column: reportColumn,
+  op: z.enum(["=", "!=", ">", ">=", "<", "<="]).default("="),
+  description: z.string().optional(),
 });
+
+export const reportSchema = z
+  .object({
+    description: z.string(),
+    /** The model the report reads. */
+    model: name,
+    /** Typed parameters, e.g. `from: { schema: z.iso.date(), column: "day", op: ">=" }`. */
+    params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), reportParamSchema).default({}),
+    /** Columns a request may filter on by equality (`?currency=USD`). */
+    filters: z.array(reportColumn).default([]),
+    /** Columns a request may sort on (`?sort=-revenue`). */
+    sort: z.array(reportColumn).default([]),
+    /** Columns that identify a row; they make keyset pagination exact. */
+    key: z.array(reportColumn).default([]),
+    /** Columns in the default order, each with a direction. */
+    defaultOrder: z.array(z.object({ column: reportColumn, direction: z.enum(["asc", "desc"]).default("asc") })).default([]),
+    /** The largest page, and the default one. */
+    limit: z.number().int().positive().max(10_000).default(1000),
+    /** Seconds a response may be cached (`Cache-Control: max-age`). */
+    maxAge: z.number().int().min(0).max(86_400).default(60),
+  })
+  .superRefine((report, ctx) => {
+    const reserved = new Set(["format", "limit", "cursor", "sort"]);
+    for (const name of [...Object.keys(report.params), ...report.filters]) {
+      if (reserved.has(name)) ctx.addIssue({ code: "custom", path: ["params"], message: `"${name}" is reserved for the API` });
+    }
+    for (const column of report.filters) {
+      if (Object.hasOwn(report.params, column)) ctx.addIssue({ code: "custom", path: ["filters"], message: `"${column}" is both a param and a filter` });
+    }
+  });
 
 export const sluiceConfigSchema = z
   .object({
@@ -108,6 +138,8 @@ export const sluiceConfigSchema = z
       })
       .default({ schedule: "30 * * * *" }),
     reports: z.record(name, reportSchema).default({}),
+    /** Origins allowed to call the reporting API from a browser (CORS). */
+    cors: z.object({ origins: z.array(z.string()).default([]) }).prefault({}),
     limits: z
       .object({
         /** Largest webhook body accepted, in bytes; larger bodies get 413. */

@@ -1,65 +1,142 @@
 /**
- * The reporting API. `GET /v1/reports` lists the reports declared in the pipeline config;
- * `GET /v1/reports/:name` serves one as JSON. Identifiers come only from the declaration
- * (checked by the config schema and quoted); request values are never put into SQL.
+ * The reporting API. `GET /v1/reports` lists the reports a token may read; `GET
+ * /v1/reports/:name` serves one as JSON (with `meta`), CSV (RFC 4180) or NDJSON, a page at a
+ * time with an opaque keyset `cursor`. Responses carry an ETag and Cache-Control and are cached
+ * through the Workers Cache API under a key that includes the model's last successful run, so a
+ * rebuild invalidates them at once; `If-None-Match` gets 304.
  */
-import { Hono } from "hono";
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import Papa from "papaparse";
 import type { ReportDefinition } from "../config/index.ts";
-import { modelResults } from "../db/schema.ts";
+import { modelResults, sourceFreshness } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
+import { assertReportAllowed, type Grant, requireToken } from "../lib/auth.ts";
+import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getManifest } from "../models/manifest.ts";
-import { quoteIdent } from "../lib/sql.ts";
-import { requireToken } from "../lib/auth.ts";
+import { encodeCursor, planReportQuery } from "./query.ts";
 
-export const reportRoutes = new Hono<AppEnv>();
+export const reportRoutes = new Hono<AppEnv & { Variables: { grant: Grant } }>();
 
+reportRoutes.use("/v1/reports", (c, next) => cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next));
+reportRoutes.use("/v1/reports/*", (c, next) => cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next));
 reportRoutes.use("/v1/reports", requireToken("report"));
 reportRoutes.use("/v1/reports/*", requireToken("report"));
 
 reportRoutes.get("/v1/reports", (c) => {
-  const reports = Object.entries(c.var.runtime.config.reports).map(([name, report]) => ({
-    name,
-    description: report.description,
-    model: report.model,
-    url: `/v1/reports/${name}`,
-  }));
+  const grant = c.var.grant;
+  const reports = Object.entries(c.var.runtime.config.reports)
+    .filter(([name]) => grant.reports === null || grant.reports.includes(name))
+    .map(([name, report]) => ({ name, description: report.description, model: report.model, url: `/v1/reports/${name}` }));
   return c.json({ reports });
 });
 
 reportRoutes.get("/v1/reports/:name", async (c) => {
   const { config, env } = c.var.runtime;
   const name = c.req.param("name");
-  if (!Object.hasOwn(config.reports, name)) {
-    throw new SluiceError("unknown_report", `no report named "${name}"`);
-  }
+  if (!Object.hasOwn(config.reports, name)) throw new SluiceError("unknown_report", `no report named "${name}"`);
+  assertReportAllowed(c.var.grant, name);
   const report = config.reports[name]!;
-  const columns = await env.DB.prepare("SELECT name, type FROM pragma_table_info(?1)")
-    .bind(report.model)
-    .all<{ name: string; type: string }>();
+  const url = new URL(c.req.url);
+  const plan = planReportQuery(report, url.searchParams, c.req.header("accept"));
+
+  const lastRun = await lastSuccessfulRun(env.DB, report);
+  // The cache key and ETag name the model's last successful run: a rebuild changes both.
+  const etag = `"${(await sha256Hex(`${name}|${lastRun?.runId ?? "none"}|${canonicalQuery(url.searchParams)}`)).slice(0, 32)}"`;
+  const cacheControl = `private, max-age=${report.maxAge}`;
+  if (c.req.header("if-none-match")?.split(/\s*,\s*/).includes(etag)) {
+    return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl });
+  }
+  const cacheKey = new Request(`https://sluice.cache/reports/${name}/${lastRun?.runId ?? "none"}?${canonicalQuery(url.searchParams)}`);
+  const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
+  const hit = await cache?.match(cacheKey);
+  if (hit) {
+    const response = new Response(hit.body, hit);
+    response.headers.set("X-Cache", "HIT");
+    return response;
+  }
+
+  const columns = await env.DB.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model).all<{ name: string; type: string }>();
   if (columns.results.length === 0) {
     throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
   }
-  const rows = await env.DB.prepare(selectSql(report)).bind(report.limit).all();
-  const lastRun = await drizzle(env.DB)
+  const result = await env.DB.prepare(plan.sql).bind(...plan.params).all<Record<string, unknown>>();
+  const rows = result.results.slice(0, plan.limit);
+  const nextCursor = result.results.length > plan.limit && plan.order.length > 0 ? encodeCursor(rows.at(-1)!, plan.order) : null;
+
+  const headers: Record<string, string> = { ETag: etag, "Cache-Control": cacheControl, "X-Cache": "MISS" };
+  if (nextCursor) headers.Link = `<${withCursor(url, nextCursor)}>; rel="next"`;
+  let response: Response;
+  if (plan.format === "csv") {
+    const csv = Papa.unparse({ fields: columns.results.map((col) => col.name), data: rows.map((row) => columns.results.map((col) => row[col.name])) }, { newline: "\r\n" });
+    response = new Response(`${csv}\r\n`, { headers: { ...headers, "Content-Type": "text/csv; charset=utf-8; header=present" } });
+  } else if (plan.format === "ndjson") {
+    response = new Response(rows.map((row) => JSON.stringify(row) + "\n").join(""), { headers: { ...headers, "Content-Type": "application/x-ndjson" } });
+  } else {
+    const freshness = await modelFreshness(env.DB, report);
+    response = Response.json(
+      {
+        report: name,
+        rows,
+        meta: {
+          columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows) })),
+          row_count: rows.length,
+          generated_at: new Date().toISOString(),
+          last_run: lastRun ? { run_id: lastRun.runId, finished_at: lastRun.finishedAt } : null,
+          freshness,
+          next_cursor: nextCursor,
+        },
+      },
+      { headers },
+    );
+  }
+  if (cache) c.executionCtx.waitUntil(cache.put(cacheKey, response.clone()));
+  return response;
+});
+
+async function lastSuccessfulRun(db: D1Database, report: ReportDefinition) {
+  const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
+  const [run] = await drizzle(db)
     .select({ runId: modelResults.runId, finishedAt: modelResults.finishedAt })
     .from(modelResults)
-    .where(and(eq(modelResults.uniqueId, modelUniqueId(report.model)), eq(modelResults.status, "success")))
+    .where(and(eq(modelResults.uniqueId, uniqueId), eq(modelResults.status, "success")))
     .orderBy(desc(modelResults.finishedAt))
     .limit(1);
-  return c.json({
-    report: name,
-    rows: rows.results,
-    meta: {
-      columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows.results) })),
-      row_count: rows.results.length,
-      generated_at: new Date().toISOString(),
-      last_run: lastRun[0] ? { run_id: lastRun[0].runId, finished_at: lastRun[0].finishedAt } : null,
-    },
-  });
-});
+  return run;
+}
+
+/** The freshness of the sources the report's model is built from. */
+async function modelFreshness(db: D1Database, report: ReportDefinition) {
+  const manifest = getManifest();
+  const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
+  const sources = new Set<string>();
+  const visit = (id: string | undefined, seen = new Set<string>()) => {
+    const node = id ? byId.get(id) : undefined;
+    if (!node || seen.has(node.uniqueId)) return;
+    seen.add(node.uniqueId);
+    for (const s of node.dependsOn.sources) sources.add(`${s.source}.${s.table}`);
+    for (const parent of node.dependsOn.nodes) visit(parent, seen);
+  };
+  visit(manifest.nodes.find((n) => n.name === report.model)?.uniqueId);
+  if (sources.size === 0) return [];
+  const rows = await drizzle(db).select().from(sourceFreshness);
+  return rows
+    .filter((r) => sources.has(`${r.source}.${r.table}`))
+    .map((r) => ({ source: r.source, table: r.table, status: r.status, max_loaded_at: r.maxLoadedAt, checked_at: r.checkedAt }));
+}
+
+function canonicalQuery(query: URLSearchParams): string {
+  return [...query.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+}
+
+function withCursor(url: URL, cursor: string): string {
+  const next = new URL(url);
+  next.searchParams.set("cursor", cursor);
+  return `${next.pathname}${next.search}`;
+}
 
 type ColumnType = "integer" | "real" | "text" | "blob" | "numeric" | null;
 
@@ -79,13 +156,4 @@ function columnType(declared: string, column: string, rows: readonly Record<stri
   if (typeof value === "string") return "text";
   if (value instanceof ArrayBuffer || Array.isArray(value)) return "blob";
   return null;
-}
-
-function selectSql(report: ReportDefinition): string {
-  const order = report.defaultOrder.map((o) => `${quoteIdent(o.column)} ${o.direction === "desc" ? "DESC" : "ASC"}`);
-  return `SELECT * FROM ${quoteIdent(report.model)}${order.length ? ` ORDER BY ${order.join(", ")}` : ""} LIMIT ?1`;
-}
-
-function modelUniqueId(model: string): string {
-  return getManifest().nodes.find((node) => node.name === model)?.uniqueId ?? model;
 }

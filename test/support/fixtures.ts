@@ -19,7 +19,7 @@ export const testSecrets = {
   SLACK_SIGNING_SECRET: `test-slack-old,${secrets.slack}`,
   STANDARD_WEBHOOK_SECRET: `whsec_c2x1aWNlLXRlc3Qtc3RhbmRhcmQtd2ViaG9va3MtazE=,${secrets.standard}`,
   GENERIC_WEBHOOK_SECRET: `test-generic-secret-old,${secrets.generic}`,
-  REPORT_TOKENS: "test-report-token,test-report-token-next",
+  REPORT_TOKENS: "test-report-token,test-report-token-next,test-scoped-token@events_per_day",
   ADMIN_TOKENS: "test-admin-token",
   SLUICE_HASH_SALT: "test-hash-salt",
   LOG_LEVEL: "warn",
