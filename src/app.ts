@@ -12,6 +12,7 @@ import { loadRoutes } from "./load/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
 import { pullRoutes } from "./pull/routes.ts";
 import { lineageRoutes } from "./report/lineage.ts";
+import { metricsRoutes } from "./report/metrics.ts";
 import { newRequestId } from "./lib/ids.ts";
 import { healthRoutes } from "./report/health.ts";
 import { opsRoutes } from "./report/ops.ts";
@@ -41,6 +42,7 @@ app.route("/", loadRoutes);
 app.route("/", pullRoutes);
 app.route("/", modelRoutes);
 app.route("/", lineageRoutes);
+app.route("/", metricsRoutes);
 
 app.notFound((c) => {
   throw new SluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`);
