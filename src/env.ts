@@ -27,6 +27,8 @@ const baseSettingsSchema = z.object({
    * lifts pull rate limits, so a benchmark measures the path rather than the configured limit.
    */
   SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
+  /** The Worker's public URL, for links in alerts. */
+  SLUICE_PUBLIC_URL: z.string().optional(),
   /** Salt for fields a stream hashes (`hash: [...]`); a secret, so hashed values cannot be looked up. */
   SLUICE_HASH_SALT: z.string().default(""),
 });
@@ -50,6 +52,7 @@ export interface Settings {
   adminTokens: string[];
   benchBaseline: boolean;
   hashSalt: string;
+  publicUrl: string | undefined;
   /** Secret values by env var name, each a list so that keys can be rotated. */
   secrets: Record<string, string[]>;
   /** Plain vars the config names (pull base URLs, path values), unset ones absent. */
@@ -72,6 +75,7 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     adminTokens: base.ADMIN_TOKENS,
     benchBaseline: base.SLUICE_BENCH_BASELINE === "1",
     hashSalt: base.SLUICE_HASH_SALT,
+    publicUrl: base.SLUICE_PUBLIC_URL,
     secrets,
     vars: named,
   };

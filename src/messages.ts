@@ -184,7 +184,9 @@ export async function recordMessagesFor(
   for (const [i, record] of records.entries()) {
     const bytes = encoder.encode(JSON.stringify(record.payload)).byteLength + record.key.length + 32;
     if (bytes > claimCheckBytes) {
-      messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}` }, record.payload));
+      // The delivery id names the claim object: it must differ for different records.
+      const keyHash = Array.from(encoder.encode(record.key)).reduce((h, b) => Math.imul(h ^ b, 0x01000193) >>> 0, 0x811c9dc5).toString(16);
+      messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}_${keyHash}` }, record.payload));
       continue;
     }
     if (size + bytes > claimCheckBytes) flush();

@@ -4,6 +4,7 @@
  * A cron may own several jobs; one failing does not stop the others.
  */
 import type { Runtime } from "./env.ts";
+import { sweepAlerts } from "./lib/alerts.ts";
 import { compactLake } from "./load/lake.ts";
 import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
@@ -22,7 +23,9 @@ export async function runScheduled(controller: ScheduledController, runtime: Run
     jobs.push(() => runModels(runtime, { trigger: "cron", cron, ...(nodes.scheduled.length > 0 ? { exclude: nodes.scheduled } : {}) }));
   }
   if (nodes.own.length > 0) jobs.push(() => runModels(runtime, { trigger: "cron", cron, select: nodes.own }));
-  if (jobs.length === 0) {
+  // Incidents whose condition cleared are resolved on every tick, off the hot paths.
+  jobs.push(() => sweepAlerts(runtime));
+  if (jobs.length === 1) {
     runtime.log.warn("cron.unmatched", { cron });
     return;
   }

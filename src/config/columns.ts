@@ -95,3 +95,15 @@ function normalize(key: string): string {
   if (name.startsWith("_sluice")) name = `x${name}`;
   return name;
 }
+
+/**
+ * A generated column name (a flattened path, or a variant) that fits SQLite identifiers as
+ * Sluice allows them: past 120 characters it is cut and ends with a hash of the whole name, so
+ * long paths stay distinct and a record with one never fails its batch.
+ */
+export function fitColumnName(name: string): string {
+  if (name.length <= 120) return name;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return `${name.slice(0, 111)}_${hash.toString(16).padStart(8, "0")}`;
+}

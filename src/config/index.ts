@@ -37,7 +37,9 @@ export function secretNames(config: SluiceConfig): string[] {
         return [auth.clientId, auth.clientSecret];
     }
   });
-  return [...new Set([...webhook, ...pulls])];
+  // Alert webhook URLs carry their own credentials (Slack's do), so they are secrets too.
+  const alertHooks = config.alerts.map((rule) => rule.webhook);
+  return [...new Set([...webhook, ...pulls, ...alertHooks])];
 }
 
 /** Plain vars the config names (pull base URLs and path values), which are not secrets. */

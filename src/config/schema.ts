@@ -138,6 +138,15 @@ export const sluiceConfigSchema = z
       })
       .default({ schedule: "30 * * * *" }),
     reports: z.record(name, reportSchema).default({}),
+    /** Where alerts go: each rule names the events it wants and the env var holding a webhook URL. */
+    alerts: z
+      .array(
+        z.object({
+          on: z.array(z.enum(["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed"])).min(1),
+          webhook: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "name the env var that holds the webhook URL"),
+        }),
+      )
+      .default([]),
     /** Origins allowed to call the reporting API from a browser (CORS). */
     cors: z.object({ origins: z.array(z.string()).default([]) }).prefault({}),
     limits: z

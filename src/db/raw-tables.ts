@@ -120,9 +120,12 @@ export function chunkRows(rows: readonly string[], maxChars = maxChunkChars): st
  */
 export function swapStagingSql(table: string): string[] {
   const staging = stagingTable(table);
+  // legacy_alter_table: views over the table (staging models) must not block the rename.
   return [
+    "PRAGMA legacy_alter_table = ON",
     `DROP TABLE IF EXISTS ${quoteIdent(table)}`,
     `ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(table)}`,
+    "PRAGMA legacy_alter_table = OFF",
     `DROP INDEX IF EXISTS ${quoteIdent(`${staging}__load_idx`)}`,
     ...indexSql(table, "replace"),
   ];

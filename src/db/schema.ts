@@ -265,3 +265,22 @@ export const sourceFreshness = sqliteTable(
 );
 
 export type SourceFreshness = typeof sourceFreshness.$inferSelect;
+
+/** Alert incidents: one row per kind and subject, open until the condition clears. */
+export const alerts = sqliteTable(
+  "_sluice_alerts",
+  {
+    kind: text("kind", { enum: ["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed"] }).notNull(),
+    /** What the incident is about, e.g. a test's unique id or `source/stream`. */
+    subject: text("subject").notNull(),
+    status: text("status", { enum: ["open", "resolved"] }).notNull(),
+    message: text("message").notNull(),
+    openedAt: text("opened_at").notNull(),
+    resolvedAt: text("resolved_at"),
+    /** Deliveries made for this incident (one when it opens, one when it resolves). */
+    notifications: integer("notifications").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.subject] })],
+);
+
+export type Alert = typeof alerts.$inferSelect;

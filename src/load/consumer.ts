@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
+import { raiseAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { backoffSeconds } from "../lib/retry.ts";
 import { type IngestMessage, ingestMessageSchema, type ParsedRecordMessage, type RecordsMessage } from "../messages.ts";
@@ -95,7 +96,17 @@ async function settle(
     }
     for (const message of messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     await rememberErrors(runtime, queue, messages, failure.message);
+    const subject = streamOf(messages);
+    // One failed attempt is routine; an incident is a stream still failing after a few.
+    if (subject && messages.some((m) => m.attempts >= 3)) {
+      await raiseAlert(runtime, { kind: "load_failed", subject, message: failure.message }).catch(() => undefined);
+    }
   }
+}
+
+function streamOf(messages: readonly Message<unknown>[]): string | undefined {
+  const body = messages[0]?.body as { source?: unknown; stream?: unknown } | undefined;
+  return typeof body?.source === "string" && typeof body.stream === "string" ? `${body.source}/${body.stream}` : undefined;
 }
 
 /** Keeps each message's last error so the dead-letter consumer can record why it died. Best effort. */

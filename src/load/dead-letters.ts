@@ -9,6 +9,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { deadLetters, messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
+import { raiseAlert } from "../lib/alerts.ts";
 import { backoffSeconds } from "../lib/retry.ts";
 import { queueFor } from "../messages.ts";
 
@@ -50,6 +51,13 @@ export async function recordDeadLetters(
   }
   for (const { message, reason } of entries) {
     runtime.log.warn("queue.dead_letter", { queue, messageId: message.id, attempts: message.attempts, reason });
+  }
+  const subjects = new Set(entries.map(({ message }) => {
+    const body = (message.body ?? {}) as { source?: unknown; stream?: unknown };
+    return `${typeof body.source === "string" ? body.source : ""}/${typeof body.stream === "string" ? body.stream : ""}`;
+  }));
+  for (const subject of subjects) {
+    await raiseAlert(runtime, { kind: "dead_letter", subject, message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters` });
   }
 }
 

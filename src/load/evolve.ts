@@ -4,6 +4,7 @@
  * stored. A new field adds a column; a value that cannot be coerced to its column's type goes to
  * the variant column `<col>__v_<type>`; a frozen stream quarantines what does not fit.
  */
+import { fitColumnName } from "../config/columns.ts";
 import { type Column, type ColumnType, coerce, typeOfValue } from "../db/column-types.ts";
 import type { FlatRow } from "./flatten.ts";
 
@@ -72,5 +73,5 @@ export function planEvolution(existing: readonly Column[], rows: readonly FlatRo
 }
 
 export function variantName(column: string, type: ColumnType): string {
-  return `${column}__v_${type}`;
+  return fitColumnName(`${column}__v_${type}`);
 }

@@ -3,7 +3,7 @@
  * `maxDepth`; deeper objects and all arrays stay whole as JSON. With column mappings, only the
  * mapped paths are taken.
  */
-import { normalizeName } from "../config/columns.ts";
+import { fitColumnName, normalizeName } from "../config/columns.ts";
 import type { StreamConfig } from "../config/schema.ts";
 import { getPath } from "../lib/paths.ts";
 
@@ -24,7 +24,7 @@ export function flattenRecord(record: unknown, stream: Pick<StreamConfig, "maxDe
     for (const [key, value] of Object.entries(object)) {
       const name = prefix + normalizeName(key);
       if (isPlainObject(value) && depth < stream.maxDepth && Object.keys(value).length > 0) visit(value, `${name}__`, depth + 1);
-      else row.set(name, value ?? null);
+      else row.set(fitColumnName(name), value ?? null);
     }
   };
   visit(record, "", 0);

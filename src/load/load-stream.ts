@@ -177,6 +177,13 @@ function planLoad(config: StreamConfig, existing: readonly Column[], prepared: P
       quarantined.push({ line: entry.line, key: entry.key, reason: planned.reason, record: entry.stored });
       continue;
     }
+    // A key value that went to a variant column leaves the key NULL, and NULLs never conflict:
+    // such a row would be duplicated on every redelivery, so it is quarantined instead.
+    const nullKey = config.disposition === "merge" ? config.primaryKey!.find((k) => planned.values.get(k) == null) : undefined;
+    if (nullKey) {
+      quarantined.push({ line: entry.line, key: entry.key, reason: `primary key column ${nullKey} cannot hold this record's value`, record: entry.stored });
+      continue;
+    }
     const values = columnNames.map((name) => (planned.values.has(name) ? planned.values.get(name) : null));
     rows.push(fitRow([entry.key, entry.receivedAt, ...values], rawRef(r2Key, entry.line)));
     if (!receivedFrom || entry.receivedAt < receivedFrom) receivedFrom = entry.receivedAt;

@@ -7,6 +7,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import { sourceFreshness } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
+import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { isIdentifier, quoteIdent } from "../lib/sql.ts";
 import type { Manifest, SourceTable } from "./project.ts";
 
@@ -27,8 +28,14 @@ export async function checkFreshness(runtime: Runtime, manifest: Manifest, now =
   );
   await db.batch([first!, ...rest]);
   for (const result of results) {
-    if (result.status === "error" || result.status === "runtime error") runtime.log.error("freshness.error", { ...result });
-    else if (result.status === "warn") runtime.log.warn("freshness.warn", { ...result });
+    const subject = `${result.source}.${result.table}`;
+    if (result.status === "error" || result.status === "runtime error") {
+      runtime.log.error("freshness.error", { ...result });
+      await raiseAlert(runtime, { kind: "freshness_error", subject, message: result.message ?? `the newest record is ${result.ageSeconds} s old` });
+    } else {
+      if (result.status === "warn") runtime.log.warn("freshness.warn", { ...result });
+      await resolveAlert(runtime, "freshness_error", subject, "the source is fresh again");
+    }
   }
   return results;
 }

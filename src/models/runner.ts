@@ -15,6 +15,7 @@ import { type SluiceConfig, streamConfig } from "../config/index.ts";
 import { createTableSql } from "../db/raw-tables.ts";
 import { modelResults, modelRuns } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
+import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
 import { compileNode } from "./compile.ts";
@@ -165,6 +166,10 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   const elapsedMs = finished.getTime() - Date.parse(startedAt);
   await db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId));
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
+  for (const result of results.filter((r) => r.resourceType === "test")) {
+    if (result.status === "fail") await raiseAlert(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
+    else if (result.status === "pass") await resolveAlert(runtime, "test_failed", result.uniqueId, "the test passes again");
+  }
   return { runId, status, elapsedMs, results, finished: true };
 }
 

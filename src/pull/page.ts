@@ -5,6 +5,7 @@
  */
 import type { Resource, RestSource } from "../config/pull-schema.ts";
 import type { Runtime } from "../env.ts";
+import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getPath } from "../lib/paths.ts";
@@ -34,12 +35,14 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   const fail = async (error: string) => {
     log.error("pull.failed", { source: task.source, stream: task.stream, runId: run.runId, page: task.page, error });
     await failRun(env.DB, run, error);
+    await raiseAlert(runtime, { kind: "pull_failed", subject: `${task.source}/${task.stream}`, message: `run ${run.runId} stopped at page ${task.page}: ${error}` });
     return { ack: true } as const;
   };
 
   const urlHash = await sha256Hex(task.url);
   if (run.seen.includes(urlHash)) return fail(`paginator loop: page ${task.page} would fetch a URL already fetched in this run`);
-  if (task.page > source.limits.maxPagesPerRun) return fail(`stopped at ${source.limits.maxPagesPerRun} pages (limits.maxPagesPerRun)`);
+  // Pages of this run (a resumed run starts mid-way, with a fresh budget).
+  if (run.seen.length >= source.limits.maxPagesPerRun) return fail(`stopped after ${source.limits.maxPagesPerRun} pages (limits.maxPagesPerRun)`);
   // Benchmarks measure the path itself, not the politeness limit configured for the real API.
   if (!runtime.settings.benchBaseline) await respectRate(source, run.lastRequestAt);
 
@@ -93,6 +96,10 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   const state = { url: task.url, offset: task.offset, pageNumber: task.pageNumber };
   const next = nextPage(resource.paginator, { url: task.url, headers: response.headers, body, records: selected }, state);
   const nextTask: PageMessage | null = next ? { ...task, page: task.page + 1, url: next.url, offset: next.offset, pageNumber: next.pageNumber } : null;
+  // Credentials go only to the API's own origin, whatever a next link names.
+  if (nextTask && new URL(nextTask.url).origin !== new URL(task.url).origin) {
+    return fail(`page ${task.page} links to another origin (${new URL(nextTask.url).origin}); Sluice does not send credentials there`);
+  }
   if (nextTask && (await sha256Hex(nextTask.url)) === urlHash) return fail(`paginator loop: page ${task.page} links to itself`);
 
   const recorded = await recordPage(env.DB, run, task.page, { records: records.length, cursorMax, nextPage: nextTask, urlHash });
@@ -102,6 +109,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
     await env.PULL.send(nextTask, { contentType: "json" });
   } else {
     await completeRun(env.DB, run, cursorMax);
+    await resolveAlert(runtime, "pull_failed", `${task.source}/${task.stream}`, `run ${run.runId} completed`);
     if (resource.disposition === "replace") {
       await env.INGEST.send(
         { v: 1, kind: "replace_commit", source: task.source, stream: task.stream, since: run.startedAt, records: run.records + records.length },
@@ -138,7 +146,8 @@ async function recordKey(resource: Resource, record: unknown): Promise<string> {
   const parts = (resource.primaryKey ?? []).map((column) => getPath(record, column));
   if (parts.length > 0 && parts.every((part) => part !== undefined && part !== null)) {
     const version = resource.incremental ? getPath(record, resource.incremental.cursorField) : undefined;
-    const key = parts.map(String).join("|") + (version !== undefined && version !== null ? `@${String(version)}` : "");
+    const id = parts.length === 1 && (typeof parts[0] === "string" || typeof parts[0] === "number") ? String(parts[0]) : JSON.stringify(parts);
+    const key = id + (version !== undefined && version !== null ? `@${String(version)}` : "");
     if (key.length <= 512) return key;
   }
   return sha256Hex(JSON.stringify(record) ?? "null");

@@ -212,3 +212,34 @@ describe("column cache", () => {
     expect((await env.RAW.list({ prefix: "raw/lab/shared/" })).objects.length).toBe(before + 1);
   });
 });
+
+describe("review regressions", () => {
+  it("replace: the swap succeeds while a view reads the table", async () => {
+    const runtime = labRuntime({ viewed: { disposition: "replace" } });
+    const commit = (id: string) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "viewed" } });
+    await consumeWith(runtime, [lab("v1", { n: 1 }, "viewed")]);
+    await consumeWith(runtime, [commit("vc-1")]);
+    await env.DB.prepare('CREATE VIEW IF NOT EXISTS "stg_viewed" AS SELECT n FROM raw_lab__viewed').run();
+    await consumeWith(runtime, [lab("v2", { n: 2 }, "viewed")]);
+    expect((await consumeWith(runtime, [commit("vc-2")])).explicitAcks).toEqual(["vc-2"]);
+    expect(await rows("SELECT n FROM stg_viewed")).toEqual([{ n: 2 }]);
+  });
+
+  it("loads a record whose flattened field names are longer than SQLite identifiers allow", async () => {
+    const runtime = labRuntime({ long: {} });
+    const part = "x".repeat(70);
+    const result = await consumeWith(runtime, [lab("long-1", { [part]: { [part]: { [part]: 1 } } }, "long"), lab("long-2", { ok: true }, "long")]);
+    expect(result.explicitAcks).toHaveLength(2);
+    const columns = (await rows<{ name: string }>("SELECT name FROM pragma_table_info('raw_lab__long')")).map((c) => c.name);
+    expect(columns.some((name) => name.length <= 120 && name.startsWith("xxxx"))).toBe(true);
+  });
+
+  it("merge: a primary key whose value changes type is quarantined, never duplicated", async () => {
+    const runtime = labRuntime({ typed_keys: { disposition: "merge", primaryKey: ["id"] } });
+    await consumeWith(runtime, [lab("tk-1", { id: 1, v: "a" }, "typed_keys")]);
+    for (let i = 0; i < 3; i++) await consumeWith(runtime, [lab("tk-2", { id: "A-1", v: "b" }, "typed_keys")]);
+    expect(await rows("SELECT count(*) AS n FROM raw_lab__typed_keys")).toEqual([{ n: 1 }]);
+    const [q] = await rows<{ reason: string }>("SELECT reason FROM _sluice_quarantine WHERE key = 'tk-2' LIMIT 1");
+    expect(q!.reason).toBe("primary key column id cannot hold this record's value");
+  });
+});

@@ -234,3 +234,32 @@ describe("ops API", () => {
     expect(unknown.status).toBe(404);
   });
 });
+
+describe("review regressions", () => {
+  const capped = {
+    capped: {
+      kind: "rest" as const,
+      baseUrl: { var: "FAKE_API_URL" },
+      auth: { type: "bearer" as const, token: "GITHUB_TOKEN" },
+      limits: { maxPagesPerRun: 2 },
+      resources: { items: { path: "/pages/items", params: { per_page: 20 }, dataSelector: "items", paginator: { type: "page_number" as const }, primaryKey: ["id"], schedule: "0 * * * *" } },
+    },
+  };
+
+  it("a run stopped by maxPagesPerRun resumes with a fresh page budget and completes", async () => {
+    await env.DB.prepare("DROP TABLE IF EXISTS raw_capped__items").run();
+    for (let start = 0; start < 3; start++) {
+      const p = pullRuntime(capped);
+      await startPull(p.runtime, "capped", "items", "cron");
+      await pump(p);
+    }
+    const runs = await rows("SELECT status, trigger, pages, error FROM _sluice_pull_runs WHERE source = 'capped' ORDER BY started_at");
+    expect(runs).toEqual([
+      { status: "failed", trigger: "cron", pages: 2, error: "stopped after 2 pages (limits.maxPagesPerRun)" },
+      { status: "failed", trigger: "resume", pages: 4, error: "stopped after 2 pages (limits.maxPagesPerRun)" },
+      { status: "completed", trigger: "resume", pages: 6, error: null },
+    ]);
+    expect(await rows("SELECT count(*) AS n FROM raw_capped__items")).toEqual([{ n: 95 }]);
+  });
+
+});
