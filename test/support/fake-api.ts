@@ -40,6 +40,7 @@ export interface FakeState {
   token: string | null;
   /** From this page on (GitHub issues), every issue carries a new field, `milestone_title`. */
   newFieldFromPage: number | null;
+  hooks: { name: string; body: unknown }[];
 }
 
 export function seedIssues(count: number, start = Date.UTC(2026, 0, 1)): Issue[] {
@@ -62,11 +63,18 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
     requests: [],
     token: "fake-token",
     newFieldFromPage: null,
+    hooks: [],
     ...initial,
   };
   const app = new Hono();
 
   app.get("/__admin/requests", (c) => c.json(state.requests));
+  // A chat webhook (Slack's incoming-webhook shape): alerts are POSTed here and kept.
+  app.post("/__admin/hooks/:name", async (c) => {
+    state.hooks.push({ name: c.req.param("name"), body: await c.req.json() });
+    return c.text("ok");
+  });
+  app.get("/__admin/hooks/:name", (c) => c.json(state.hooks.filter((h) => h.name === c.req.param("name")).map((h) => h.body)));
   app.post("/__admin/reset", async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { issues?: number; token?: string | null; newFieldFromPage?: number | null };
     state.issues = seedIssues(body.issues ?? 250);
