@@ -13,6 +13,11 @@ import { modelRoutes } from "./models/routes.ts";
 import { pullRoutes } from "./pull/routes.ts";
 import { lineageRoutes } from "./report/lineage.ts";
 import { metricsRoutes } from "./report/metrics.ts";
+import { dashboardActionRoutes } from "./report/dashboard-actions.ts";
+import { dashboardRoutes } from "./report/dashboard.tsx";
+import { redriveDeadLetters } from "./load/dead-letters.ts";
+import { planReplay } from "./load/replay.ts";
+import { runModels } from "./models/runner.ts";
 import { newRequestId } from "./lib/ids.ts";
 import { healthRoutes } from "./report/health.ts";
 import { opsRoutes } from "./report/ops.ts";
@@ -43,6 +48,26 @@ app.route("/", pullRoutes);
 app.route("/", modelRoutes);
 app.route("/", lineageRoutes);
 app.route("/", metricsRoutes);
+app.route("/", dashboardRoutes);
+// The console's buttons reach into the stages; the wiring, not the report stage, knows them.
+app.route(
+  "/",
+  dashboardActionRoutes({
+    build: async (runtime) => {
+      const summary = await runModels(runtime, { trigger: "manual" });
+      return `Build ${summary.runId}: ${summary.status}, ${summary.results.length} nodes`;
+    },
+    redrive: async (runtime) => `Redrove ${await redriveDeadLetters(runtime, { limit: 1000 })} dead letters`,
+    replay: async (runtime, source) => {
+      if (!Object.hasOwn(runtime.config.sources, source) && !Object.hasOwn(runtime.config.pulls, source)) {
+        throw new SluiceError("unknown_source", `no source named "${source}"`);
+      }
+      const to = new Date();
+      const tasks = await planReplay(runtime, { source, from: new Date(to.getTime() - 86_400_000).toISOString(), to: to.toISOString() });
+      return `Queued ${tasks.length} replay tasks for ${source}`;
+    },
+  }),
+);
 
 app.notFound((c) => {
   throw new SluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`);
@@ -52,7 +77,7 @@ app.onError((err, c) => {
   const requestId = c.get("requestId") ?? newRequestId();
   const error =
     err instanceof HTTPException
-      ? new SluiceError(err.status === 413 ? "payload_too_large" : err.status === 401 ? "unauthorized" : "bad_request", err.message)
+      ? new SluiceError(({ 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large" } as const)[err.status as 401] ?? "bad_request", err.message || "request refused")
       : toSluiceError(err);
   const log = c.get("runtime")?.log;
   const fields = { requestId, method: c.req.method, path: c.req.path, status: error.status, code: error.code, error: error.message };

@@ -27,6 +27,8 @@ const baseSettingsSchema = z.object({
    * lifts pull rate limits, so a benchmark measures the path rather than the configured limit.
    */
   SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
+  /** Key for dashboard session cookies; derived from ADMIN_TOKENS when unset. */
+  SESSION_SECRET: z.string().min(16).optional(),
   /** The Worker's public URL, for links in alerts. */
   SLUICE_PUBLIC_URL: z.string().optional(),
   /** Salt for fields a stream hashes (`hash: [...]`); a secret, so hashed values cannot be looked up. */
@@ -53,6 +55,7 @@ export interface Settings {
   benchBaseline: boolean;
   hashSalt: string;
   publicUrl: string | undefined;
+  sessionSecret: string | undefined;
   /** Secret values by env var name, each a list so that keys can be rotated. */
   secrets: Record<string, string[]>;
   /** Plain vars the config names (pull base URLs, path values), unset ones absent. */
@@ -76,6 +79,7 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     benchBaseline: base.SLUICE_BENCH_BASELINE === "1",
     hashSalt: base.SLUICE_HASH_SALT,
     publicUrl: base.SLUICE_PUBLIC_URL,
+    sessionSecret: base.SESSION_SECRET,
     secrets,
     vars: named,
   };
@@ -103,7 +107,13 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
   const cached = byEntry?.get(entry);
   if (cached && cached.config === config) return cached;
   const settings = parseSettings(env, config);
-  const secrets = [...settings.reportTokens.map((grant) => grant.token), ...settings.adminTokens, ...Object.values(settings.secrets).flat(), settings.hashSalt];
+  const secrets = [
+    ...settings.reportTokens.map((grant) => grant.token),
+    ...settings.adminTokens,
+    ...Object.values(settings.secrets).flat(),
+    settings.hashSalt,
+    settings.sessionSecret ?? "",
+  ];
   const log = createLogger({ level: settings.logLevel, secrets }, { entry });
   const runtime = { env, config, settings, log };
   if (!byEntry) runtimes.set(env, (byEntry = new Map()));

@@ -1,0 +1,253 @@
+/**
+ * The operations console at `/`: server-rendered with Hono JSX, no client framework. Sign-in
+ * posts an admin token and gets a signed session cookie; the one screen shows every source and
+ * stream, freshness, model runs, pull runs and the lineage graph (as SVG), with buttons to
+ * replay, redrive and build now. Forms post to the same origin only (CSRF check).
+ */
+import { Hono } from "hono";
+import { csrf } from "hono/csrf";
+import type { FC, PropsWithChildren } from "hono/jsx";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "../env.ts";
+import { timingSafeEqual } from "../lib/crypto.ts";
+import { getManifest } from "../models/manifest.ts";
+import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
+import { layout, lineageOf, type Lineage } from "./lineage-graph.ts";
+import { endSession, hasSession, startSession } from "./session.ts";
+
+export const dashboardRoutes = new Hono<AppEnv>();
+
+dashboardRoutes.use("/", secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } }));
+dashboardRoutes.use("/sign-in", secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } }));
+dashboardRoutes.use("/ui/*", csrf());
+dashboardRoutes.use("/sign-in", csrf());
+
+const style = `
+body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
+header{background:#10314d;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
+main{padding:16px 24px;display:grid;gap:16px}
+section{background:#fff;border:1px solid #d9e1ea;border-radius:8px;padding:12px 16px}
+h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 8px}
+table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid #eef2f6;text-align:left}
+.ok{color:#1b7f3b}.warn{color:#a86400}.bad{color:#b3261e}
+form.inline{display:inline}button{cursor:pointer;border:1px solid #10314d;background:#fff;border-radius:4px;padding:2px 8px}
+`;
+
+const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <title>{title}</title>
+      <style>{style}</style>
+    </head>
+    <body>{children}</body>
+  </html>
+);
+
+dashboardRoutes.get("/sign-in", (c) =>
+  c.html(
+    <Page title="Sluice · sign in">
+      <header>
+        <h1>Sluice</h1>
+      </header>
+      <main>
+        <section>
+          <h2>Sign in</h2>
+          {c.req.query("error") ? <p class="bad">That token is not an admin token.</p> : null}
+          <form method="post" action="/sign-in">
+            <label>
+              Admin token <input type="password" name="token" autocomplete="current-password" required />
+            </label>{" "}
+            <button type="submit">Sign in</button>
+          </form>
+        </section>
+      </main>
+    </Page>,
+  ),
+);
+
+dashboardRoutes.post("/sign-in", async (c) => {
+  const form = await c.req.parseBody();
+  const token = typeof form.token === "string" ? form.token : "";
+  const valid = (await Promise.all(c.var.runtime.settings.adminTokens.map((t) => timingSafeEqual(token, t)))).includes(true);
+  if (!valid) {
+    c.var.runtime.log.warn("dashboard.sign_in_failed", { requestId: c.var.requestId });
+    return c.redirect("/sign-in?error=1", 303);
+  }
+  await startSession(c);
+  return c.redirect("/", 303);
+});
+
+dashboardRoutes.post("/sign-out", (c) => {
+  endSession(c);
+  return c.redirect("/sign-in", 303);
+});
+
+dashboardRoutes.get("/", async (c) => {
+  if (!(await hasSession(c))) return c.redirect("/sign-in", 302);
+  const { config } = c.var.runtime;
+  const data = await loadDashboard(c.env.DB, config);
+  const lineage = lineageOf(config, getManifest());
+  const sources = [...new Set(data.streams.map((s) => s.source))];
+  return c.html(
+    <Page title="Sluice · pipeline health">
+      <header>
+        <h1>Sluice · pipeline health</h1>
+        <form class="inline" method="post" action="/sign-out">
+          <button type="submit">Sign out</button>
+        </form>
+      </header>
+      <main>
+        <section id="actions">
+          <h2>Actions</h2>
+          <form class="inline" method="post" action="/ui/build">
+            <button type="submit">Build now</button>
+          </form>{" "}
+          <form class="inline" method="post" action="/ui/redrive">
+            <button type="submit">Redrive dead letters</button>
+          </form>{" "}
+          <form class="inline" method="post" action="/ui/replay">
+            <select name="source" aria-label="source">
+              {sources.map((s) => (
+                <option value={s}>{s}</option>
+              ))}
+            </select>
+            <button type="submit">Replay the last 24 h</button>
+          </form>
+          {c.req.query("done") ? <p class="ok">{c.req.query("done")}</p> : null}
+        </section>
+        <Streams data={data} />
+        <Freshness data={data} />
+        <Runs data={data} />
+        <Pulls data={data} />
+        <section id="lineage">
+          <h2>Lineage</h2>
+          <LineageSvg lineage={lineage} />
+        </section>
+      </main>
+    </Page>,
+  );
+});
+
+const Streams: FC<{ data: DashboardData }> = ({ data }) => (
+  <section id="streams">
+    <h2>Sources and streams</h2>
+    <table>
+      <thead>
+        <tr>
+          <th>Source</th><th>Stream</th><th>Last 24 h</th><th>Last received</th><th>Accepted</th><th>Loaded</th><th>Quarantined</th><th>Dead-lettered</th>
+        </tr>
+      </thead>
+      <tbody>
+        {data.streams.map((s) => (
+          <tr data-source={s.source}>
+            <td>{s.source}</td>
+            <td>{s.stream}</td>
+            <td><Bars values={s.hourly} /></td>
+            <td>{s.lastReceived ?? "never"}</td>
+            <td>{s.accepted}</td>
+            <td>{s.loaded}</td>
+            <td class={s.quarantined ? "warn" : ""}>{s.quarantined}</td>
+            <td class={s.deadLettered ? "bad" : ""}>{s.deadLettered}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
+const Bars: FC<{ values: number[] }> = ({ values }) => {
+  const max = Math.max(1, ...values);
+  return (
+    <svg width="96" height="20" role="img" aria-label={`${values.reduce((a, b) => a + b, 0)} events in 24 h`}>
+      {values.map((v, i) => (
+        <rect x={i * 4} y={20 - Math.round((v / max) * 20)} width="3" height={Math.round((v / max) * 20)} fill="#2f6fa6" />
+      ))}
+    </svg>
+  );
+};
+
+const statusClass = (status: string) => (["pass", "success", "completed"].includes(status) ? "ok" : ["warn", "running"].includes(status) ? "warn" : "bad");
+
+const Freshness: FC<{ data: DashboardData }> = ({ data }) => (
+  <section id="freshness">
+    <h2>Freshness</h2>
+    {data.freshness.length === 0 ? <p>No freshness checks yet; they run with every model build.</p> : null}
+    <table>
+      <tbody>
+        {data.freshness.map((f) => (
+          <tr>
+            <td>{f.source}.{f.table}</td>
+            <td class={statusClass(f.status)}>{f.status}</td>
+            <td>{f.ageSeconds === null ? "no data" : `${Math.round(f.ageSeconds / 60)} min old`}</td>
+            <td>checked {f.checkedAt}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
+const Runs: FC<{ data: DashboardData }> = ({ data }) => (
+  <section id="runs">
+    <h2>Model runs</h2>
+    <table>
+      <tbody>
+        {data.runs.map((r) => (
+          <tr>
+            <td>{r.runId}</td>
+            <td class={statusClass(r.status)}>{r.status}</td>
+            <td>{r.startedAt}</td>
+            <td>{r.errors} errors, {r.failures} test failures, {r.skipped} skipped</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
+const Pulls: FC<{ data: DashboardData }> = ({ data }) => (
+  <section id="pulls">
+    <h2>Pull runs</h2>
+    <table>
+      <tbody>
+        {data.pulls.map((p) => (
+          <tr>
+            <td>{p.source}/{p.stream}</td>
+            <td class={statusClass(p.status)}>{p.status}</td>
+            <td>{p.pages} pages, {p.records} records</td>
+            <td>{p.error ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
+const colors = { source: "#10314d", stream: "#2f6fa6", seed: "#6b7c8f", model: "#1b7f3b", snapshot: "#7a4fa3", report: "#a86400" } as const;
+
+const LineageSvg: FC<{ lineage: Lineage }> = ({ lineage }) => {
+  const { x, y, columns, rows } = layout(lineage);
+  const [w, h, gx, gy] = [170, 26, 200, 34];
+  const pos = (id: string) => ({ cx: 10 + (x.get(id) ?? 0) * gx, cy: 10 + (y.get(id) ?? 0) * gy });
+  return (
+    <svg id="lineage-graph" width={columns * gx + 20} height={rows * gy + 20} role="img" aria-label="lineage: sources, streams, models and reports">
+      {lineage.edges.map((e) => {
+        const a = pos(e.from);
+        const b = pos(e.to);
+        return <line x1={a.cx + w} y1={a.cy + h / 2} x2={b.cx} y2={b.cy + h / 2} stroke="#9fb3c8" />;
+      })}
+      {lineage.nodes.map((n) => {
+        const p = pos(n.id);
+        return (
+          <g data-node={n.id}>
+            <rect x={p.cx} y={p.cy} width={w} height={h} rx="5" fill="#fff" stroke={colors[n.type]} />
+            <text x={p.cx + 6} y={p.cy + 17} font-size="11" fill={colors[n.type]}>
+              {n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label}
+            </text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+};

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { adminToken, reportToken } from "../support/fixtures.ts";
+import { call, origin } from "../support/worker.ts";
+
+const form = (token: string) =>
+  new Request(`${origin}/sign-in`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: new URLSearchParams({ token }) });
+
+async function signIn(): Promise<string> {
+  const response = await call(form(adminToken));
+  expect(response.status).toBe(303);
+  const cookie = response.headers.get("set-cookie")!;
+  return cookie.split(";")[0]!;
+}
+
+describe("dashboard: security", () => {
+  it("redirects to sign-in without a session, and with a forged cookie", async () => {
+    const none = await call(new Request(`${origin}/`));
+    expect(none.status).toBe(302);
+    expect(none.headers.get("location")).toBe("/sign-in");
+    const forged = await call(new Request(`${origin}/`, { headers: { cookie: `sluice_session=9999999999.${"0".repeat(64)}` } }));
+    expect(forged.status).toBe(302);
+    const expired = await call(new Request(`${origin}/`, { headers: { cookie: `sluice_session=1000.${"a".repeat(64)}` } }));
+    expect(expired.status).toBe(302);
+  });
+
+  it("refuses a token that is not an admin token", async () => {
+    for (const token of ["nope", reportToken]) {
+      const response = await call(form(token));
+      expect(response.status).toBe(303);
+      expect(response.headers.get("location")).toBe("/sign-in?error=1");
+      expect(response.headers.get("set-cookie")).toBeNull();
+    }
+  });
+
+  it("signs in with an admin token: a signed HttpOnly, Secure, SameSite=Strict cookie", async () => {
+    const response = await call(form(adminToken));
+    expect(response.headers.get("location")).toBe("/");
+    const cookie = response.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^sluice_session=\d+\.[0-9a-f]{64}; Max-Age=43200; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    expect(cookie).not.toContain(adminToken);
+  });
+
+  it("rejects a cross-site form post to an action", async () => {
+    const cookie = await signIn();
+    const response = await call(new Request(`${origin}/ui/build`, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: "" }));
+    expect(response.status).toBe(403);
+  });
+});
+
+describe("dashboard: happy", () => {
+  it("shows every source and stream, freshness, runs, pulls and the lineage SVG, with security headers", async () => {
+    const cookie = await signIn();
+    const response = await call(new Request(`${origin}/`, { headers: { cookie } }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    const html = await response.text();
+    for (const source of ["stripe", "github", "shopify", "slack", "standard", "generic", "github_api", "stripe_api"]) {
+      expect(html).toContain(`data-source="${source}"`);
+    }
+    expect(html).toContain('<svg id="lineage-graph"');
+    expect(html).toContain('data-node="report:daily_revenue"');
+    expect(html).toContain("Build now");
+  });
+
+  it("builds now from its button and says what it did", async () => {
+    const cookie = await signIn();
+    const response = await call(new Request(`${origin}/ui/build`, { method: "POST", headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" }, body: "" }));
+    expect(response.status).toBe(303);
+    expect(decodeURIComponent(response.headers.get("location")!)).toMatch(/^\/\?done=Build run_[0-9a-z]+: (success|error), \d+ nodes$/);
+  });
+});
