@@ -44,6 +44,9 @@ const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => 
   </html>
 );
 
+// Browsers ask for it on every page; an empty answer keeps their consoles clean.
+dashboardRoutes.get("/favicon.ico", (c) => c.body(null, 204, { "Cache-Control": "public, max-age=86400" }));
+
 dashboardRoutes.get("/sign-in", (c) =>
   c.html(
     <Page title="Sluice · sign in">
