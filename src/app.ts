@@ -18,6 +18,7 @@ import { dashboardRoutes } from "./report/dashboard.tsx";
 import { redriveDeadLetters } from "./load/dead-letters.ts";
 import { planReplay } from "./load/replay.ts";
 import { runModels } from "./models/runner.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { newRequestId } from "./lib/ids.ts";
 import { healthRoutes } from "./report/health.ts";
 import { opsRoutes } from "./report/ops.ts";
@@ -49,6 +50,7 @@ app.route("/", modelRoutes);
 app.route("/", lineageRoutes);
 app.route("/", metricsRoutes);
 app.route("/", dashboardRoutes);
+app.route("/", openApiRoutes);
 // The console's buttons reach into the stages; the wiring, not the report stage, knows them.
 app.route(
   "/",

@@ -27,7 +27,7 @@ const invalid = (result: { success: boolean; error?: z.core.$ZodError }) => {
   if (!result.success) throw new SluiceError("bad_request", z.prettifyError(result.error!));
 };
 
-const selection = z.object({
+export const selection = z.object({
   // At most 90 ids, so a selection stays inside D1's 100 bound parameters.
   ids: z.array(z.number().int().positive()).max(90).optional(),
   source: z.string().optional(),
@@ -43,7 +43,7 @@ const listQuery = z.object({
 
 loadRoutes.get("/v1/reconcile", async (c) => c.json(await reconcile(c.var.runtime)));
 
-const replayBody = z
+export const replayBody = z
   .object({ source: z.string(), stream: z.string().optional(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
   .refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["to"] });
 

@@ -20,7 +20,7 @@ export const modelRoutes = new Hono<AppEnv>();
 for (const path of ["/v1/models", "/v1/models/*", "/v1/freshness"]) modelRoutes.use(path, requireToken("admin"));
 
 const selector = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
-const buildBody = z
+export const buildBody = z
   .object({
     command: z.enum(["build", "run", "test", "seed"]).default("build"),
     select: selector.optional(),

@@ -71,3 +71,13 @@ describe("dashboard: happy", () => {
     expect(decodeURIComponent(response.headers.get("location")!)).toMatch(/^\/\?done=Build run_[0-9a-z]+: (success|error), \d+ nodes$/);
   });
 });
+
+describe("API docs", () => {
+  it("serves /openapi.json and renders /docs", async () => {
+    const doc = await call(new Request(`${origin}/openapi.json`));
+    expect(doc.status).toBe(200);
+    expect(((await doc.json()) as { openapi: string }).openapi).toBe("3.1.0");
+    const page = await call(new Request(`${origin}/docs`));
+    expect(await page.text()).toContain("<code>/v1/reports/daily_revenue</code>");
+  });
+});
