@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   load: async () => (await import("./load.ts")).main(),
   models: async () => (await import("./models.ts")).main(),
   pull: async () => (await import("./pull.ts")).main(),
+  report: async () => (await import("./report.ts")).main(),
 };
 
 const name = process.argv[2];

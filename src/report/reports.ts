@@ -56,6 +56,7 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   if (hit) {
     const response = new Response(hit.body, hit);
     response.headers.set("X-Cache", "HIT");
+    response.headers.set("Cache-Control", cacheControl);
     return response;
   }
 
@@ -93,7 +94,13 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
       { headers },
     );
   }
-  if (cache) c.executionCtx.waitUntil(cache.put(cacheKey, response.clone()));
+  if (cache) {
+    // The Cache API keeps nothing marked private; the stored copy is public to the cache only,
+    // under a key only an authorized request reaches, and clients still get `private`.
+    const stored = new Response(response.clone().body, response);
+    stored.headers.set("Cache-Control", `public, max-age=${report.maxAge}`);
+    c.executionCtx.waitUntil(cache.put(cacheKey, stored));
+  }
   return response;
 });
 

@@ -93,6 +93,25 @@ describe("reports API: happy", () => {
     expect(rebuilt.headers.get("etag")).not.toBe(etag);
   });
 
+  it("serves a repeated request from the Workers cache, and a rebuild misses it", async () => {
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const { handler } = await import("../support/worker.ts");
+    const fetchOnce = async (path: string) => {
+      const ctx = createExecutionContext();
+      const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }) as never, env, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    };
+    const path = `/v1/reports/events_per_day?${range}&limit=3`;
+    expect((await fetchOnce(path)).headers.get("x-cache")).toBe("MISS");
+    const hit = await fetchOnce(path);
+    expect(hit.headers.get("x-cache")).toBe("HIT");
+    expect(hit.headers.get("cache-control")).toBe("private, max-age=60");
+    expect((await json(hit)).rows).toHaveLength(3);
+    await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["events_per_day"] });
+    expect((await fetchOnce(path)).headers.get("x-cache")).toBe("MISS");
+  });
+
   it("allows the configured CORS origin", async () => {
     const response = await get(`/v1/reports/events_per_day?${range}`, { origin: "http://localhost:3000" });
     expect(response.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
