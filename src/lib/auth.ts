@@ -6,7 +6,6 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
-import { timingSafeEqual } from "./crypto.ts";
 import { SluiceError } from "./errors.ts";
 
 export type TokenScope = "report" | "admin";
@@ -20,12 +19,42 @@ function bearer(header: string | undefined): string {
   return match[1]!;
 }
 
-async function grantOf(token: string, settings: AppEnv["Variables"]["runtime"]["settings"], scope: TokenScope): Promise<Grant | undefined> {
-  const admin = await Promise.all(settings.adminTokens.map((t) => timingSafeEqual(token, t)));
-  const reports = scope === "report" ? await Promise.all(settings.reportTokens.map((g) => timingSafeEqual(token, g.token))) : [];
+type Settings = AppEnv["Variables"]["runtime"]["settings"];
+
+/** Digests of the configured tokens, computed once per isolate and settings. */
+const digests = new WeakMap<Settings, Promise<{ admin: Uint8Array[]; reports: Uint8Array[] }>>();
+
+function tokenDigests(settings: Settings) {
+  let cached = digests.get(settings);
+  if (!cached) {
+    cached = (async () => ({
+      admin: await Promise.all(settings.adminTokens.map((t) => sha256(t))),
+      reports: await Promise.all(settings.reportTokens.map((g) => sha256(g.token))),
+    }))();
+    digests.set(settings, cached);
+  }
+  return cached;
+}
+
+async function grantOf(token: string, settings: Settings, scope: TokenScope): Promise<Grant | undefined> {
+  // Compare digests, every one of them, so timing reveals neither length nor which token matched.
+  const presented = await sha256(token);
+  const known = await tokenDigests(settings);
+  const admin = known.admin.map((digest) => equalBytes(presented, digest));
+  const reports = scope === "report" ? known.reports.map((digest) => equalBytes(presented, digest)) : [];
   if (admin.includes(true)) return { admin: true, reports: null };
   const index = reports.indexOf(true);
   return index < 0 ? undefined : { admin: false, reports: settings.reportTokens[index]!.reports };
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
+  return diff === 0;
 }
 
 export function requireToken(scope: TokenScope) {

@@ -60,11 +60,20 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
     return response;
   }
 
-  const columns = await env.DB.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model).all<{ name: string; type: string }>();
-  if (columns.results.length === 0) {
-    throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
+  // One round trip: the model's columns and the page of rows. A model not built yet fails the
+  // query on its missing table, and is told apart by its missing columns.
+  let columns: D1Result<{ name: string; type: string }>;
+  let result: D1Result<Record<string, unknown>>;
+  try {
+    [columns, result] = (await env.DB.batch([
+      env.DB.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model),
+      env.DB.prepare(plan.sql).bind(...plan.params),
+    ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>];
+  } catch (error) {
+    const exists = await env.DB.prepare("SELECT count(*) AS n FROM pragma_table_info(?1)").bind(report.model).first<number>("n");
+    if (!exists) throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
+    throw error;
   }
-  const result = await env.DB.prepare(plan.sql).bind(...plan.params).all<Record<string, unknown>>();
   const rows = result.results.slice(0, plan.limit);
   const nextCursor = result.results.length > plan.limit && plan.order.length > 0 ? encodeCursor(rows.at(-1)!, plan.order) : null;
 
