@@ -40,7 +40,10 @@ export function countDelivery(key: CountKey, at: number): void {
 export function scheduleFlush(db: D1Database, log: Logger): Promise<void> | undefined {
   if (pending.size === 0) return flushing;
   flushing ??= (async () => {
-    while (pending.size > 0) {
+    // A request's waitUntil lives about 30 s past its response: stop well within that, and let
+    // the next request start the next flush, so a cut-off flush never wedges the isolate.
+    const stopAt = Date.now() + 20_000;
+    while (pending.size > 0 && Date.now() < stopAt) {
       const wait = lastFlush + flushIntervalMs - Date.now();
       if (wait > 0) await new Promise((done) => setTimeout(done, wait));
       const entries = [...pending.values()];

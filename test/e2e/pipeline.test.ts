@@ -3,6 +3,7 @@
  * HTTP, real queue delivery, the cron fired through /cdn-cgi/handler/scheduled, and the report.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/wait.ts";
 import { type DevServer, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { adminToken, reportToken, testSecrets } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
@@ -20,15 +21,7 @@ afterAll(async () => {
 
 const admin = { authorization: `Bearer ${adminToken}` };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  throw new Error(`timed out waiting for ${what}\n${server.output().slice(-4000)}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => waitFor(what, probe, () => server.output(), 30_000);
 
 describe("webhook → queue → R2 + D1 → model on cron → report", () => {
   it("loads each event once and serves the daily count", async () => {
@@ -47,7 +40,7 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
     expect(duplicate.status).toBe(202);
 
     // The queue delivers within max_batch_timeout; the ledger shows when all four are loaded.
-    const loads = await waitFor("4 records in the load ledger", async () => {
+    const loads = await until("4 records in the load ledger", async () => {
       const response = await fetch(`${server.url}/v1/loads?source=generic`, { headers: admin });
       const body = (await response.json()) as { loads: { records: number; inserted: number; duplicates: number; r2Key: string }[] };
       const records = body.loads.reduce((sum, load) => sum + load.records, 0);

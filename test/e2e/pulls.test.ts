@@ -4,6 +4,7 @@
  * served on a local port.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/wait.ts";
 import { type DevServer, queryLocalD1, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { startFakeApi } from "../support/fake-api.ts";
 import { adminToken, testSecrets } from "../support/fixtures.ts";
@@ -25,15 +26,7 @@ afterAll(async () => {
 
 const admin = { authorization: `Bearer ${adminToken}` };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  throw new Error(`timed out waiting for ${what}\n${server.output().slice(-4000)}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>) => waitFor(what, probe, () => server.output(), 60_000);
 
 describe("scheduled pulls end to end", () => {
   it("the hourly cron pulls every GitHub issue and Stripe customer through the queues, once", async () => {
