@@ -26,6 +26,8 @@ export const recordMessageSchema = z
     origin: z.enum(["ingest", "redrive"]).default("ingest"),
     /** The payload has already been through the stream's transforms (see `redactRaw`). */
     transformed: z.boolean().optional(),
+    /** The payload has had the stream's redact and hash applied, but not its filter and map. */
+    redacted: z.boolean().optional(),
   })
   .refine((m) => (m.payload === undefined) !== (m.r2Key === undefined), {
     message: "a record message carries exactly one of payload or r2Key",

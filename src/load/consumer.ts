@@ -162,5 +162,5 @@ async function toRawLine(runtime: Runtime, record: ParsedRecordMessage): Promise
     if (object === null) throw toSluiceError(new Error(`claim-check object ${record.r2Key} is missing`), "storage_unavailable");
     payload = await object.json();
   }
-  return { key, source, stream, receivedAt, deliveryId, payload, ...(record.transformed ? { transformed: true } : {}) };
+  return { key, source, stream, receivedAt, deliveryId, payload, ...(record.transformed ? { transformed: true } : {}), ...(record.redacted ? { redacted: true } : {}) };
 }

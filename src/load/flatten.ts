@@ -24,7 +24,12 @@ export function flattenRecord(record: unknown, stream: Pick<StreamConfig, "maxDe
     for (const [key, value] of Object.entries(object)) {
       const name = prefix + normalizeName(key);
       if (isPlainObject(value) && depth < stream.maxDepth && Object.keys(value).length > 0) visit(value, `${name}__`, depth + 1);
-      else row.set(fitColumnName(name), value ?? null);
+      else {
+        // Two keys of one record that normalize alike (userId and user_id) keep both values.
+        let column = fitColumnName(name);
+        for (let n = 2; row.has(column); n++) column = fitColumnName(`${name}_${n}`);
+        row.set(column, value ?? null);
+      }
     }
   };
   visit(record, "", 0);

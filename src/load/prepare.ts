@@ -8,7 +8,7 @@ import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { type FlatRow, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
-import { hasTransforms, transformRecord } from "./transform.ts";
+import { hasTransforms, redactRecord, transformRecord } from "./transform.ts";
 
 export interface Quarantined {
   /** 1-based line in the raw object. */
@@ -39,11 +39,24 @@ export async function prepareRecords(
     throw new SluiceError("source_not_configured", `stream ${source}/${stream} hashes fields, so set SLUICE_HASH_SALT`);
   }
   const prepared: Prepared = { stored: [], rows: [], quarantined: [], filtered: 0 };
-  const transforms = hasTransforms(config);
   for (const [index, raw] of lines.entries()) {
     const line = index + 1;
-    const result = raw.transformed || !transforms ? { outcome: "keep" as const, record: raw.payload } : await transformRecord(raw.payload, config, salt);
-    const stored = config.redactRaw && result.outcome === "keep" && !raw.transformed ? { ...raw, payload: result.record, transformed: true } : raw;
+    if (raw.filtered) {
+      prepared.stored.push(raw);
+      prepared.filtered += 1;
+      continue;
+    }
+    // A line the raw zone holds redacted only gets the filter and map, not a second hash.
+    const pending = raw.redacted ? { ...config, redact: [], hash: [] } : config;
+    const result =
+      raw.transformed || !hasTransforms(pending) ? { outcome: "keep" as const, record: raw.payload } : await transformRecord(raw.payload, pending, salt);
+    // With redactRaw, no original reaches the raw zone or quarantine: kept records are stored
+    // transformed; dropped and failed ones with only their redact and hash paths applied.
+    let stored = raw;
+    if (config.redactRaw && !raw.transformed && !raw.redacted) {
+      if (result.outcome === "keep") stored = { ...raw, payload: result.record, transformed: true };
+      else stored = { ...raw, payload: await redactRecord(raw.payload, config, salt), ...(result.outcome === "drop" ? { filtered: true } : { redacted: true }) };
+    }
     prepared.stored.push(stored);
     if (result.outcome === "drop") {
       prepared.filtered += 1;

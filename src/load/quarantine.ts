@@ -75,7 +75,7 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
     const line = await originalLine(runtime, row);
     const message = await toRecordMessage(
       runtime.env.RAW,
-      { source: row.source, stream: row.stream, key: row.key, deliveryId: `redrive_${row.id}`, receivedAt: line.receivedAt, origin: "redrive", ...(line.transformed ? { transformed: true } : {}) },
+      { source: row.source, stream: row.stream, key: row.key, deliveryId: `redrive_${row.id}`, receivedAt: line.receivedAt, origin: "redrive", ...(line.transformed ? { transformed: true } : {}), ...(line.redacted ? { redacted: true } : {}) },
       line.payload,
     );
     await runtime.env.INGEST.send(message, { contentType: "json" });

@@ -13,6 +13,10 @@ export interface RawLine {
   payload: unknown;
   /** Set when the stream stores transformed records (`redactRaw`): a replay must not transform again. */
   transformed?: boolean;
+  /** `redactRaw` only: the stream's redact and hash were applied, its filter and map were not. */
+  redacted?: boolean;
+  /** `redactRaw` only: the stream's filter or map dropped this record when it was loaded. */
+  filtered?: boolean;
 }
 
 /** `raw/<source>/<stream>/dt=YYYY-MM-DD/hr=HH/<loadId>.ndjson.gz`, partitioned by load time (UTC). */

@@ -16,6 +16,13 @@ export function hasTransforms(stream: StreamConfig): boolean {
   return Boolean(stream.filter || stream.map || stream.redact.length || stream.hash.length);
 }
 
+/** Only the stream's `redact` and `hash`, for a record that keeps its shape (e.g. one a filter dropped). */
+export async function redactRecord(record: unknown, stream: StreamConfig, salt: string): Promise<unknown> {
+  const current = structuredClone(record);
+  await protect(current, stream, salt);
+  return current;
+}
+
 export async function transformRecord(record: unknown, stream: StreamConfig, salt: string): Promise<TransformResult> {
   // Transforms must not change the record the raw zone keeps.
   let current = structuredClone(record);
@@ -29,18 +36,22 @@ export async function transformRecord(record: unknown, stream: StreamConfig, sal
   } catch (error) {
     return { outcome: "error", reason: `transform failed: ${error instanceof Error ? error.message : String(error)}` };
   }
-  for (const path of stream.redact) updatePath(current, path, () => undefined);
+  await protect(current, stream, salt);
+  return { outcome: "keep", record: current };
+}
+
+/** Removes the `redact` paths and replaces the `hash` paths with salted SHA-256, in place. */
+async function protect(record: unknown, stream: StreamConfig, salt: string): Promise<void> {
+  for (const path of stream.redact) updatePath(record, path, () => undefined);
   for (const path of stream.hash) {
-    const hashed: [string, string][] = [];
-    updatePath(current, path, (value) => {
-      const text = typeof value === "string" ? value : JSON.stringify(value);
-      hashed.push([path, text]);
+    let text: string | undefined;
+    updatePath(record, path, (value) => {
+      text = typeof value === "string" ? value : JSON.stringify(value);
       return value;
     });
-    for (const [target, text] of hashed) {
+    if (text !== undefined) {
       const digest = await sha256Hex(`${salt}${text}`);
-      updatePath(current, target, () => digest);
+      updatePath(record, path, () => digest);
     }
   }
-  return { outcome: "keep", record: current };
 }

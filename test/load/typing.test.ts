@@ -243,3 +243,40 @@ describe("review regressions", () => {
     expect(q!.reason).toBe("primary key column id cannot hold this record's value");
   });
 });
+
+describe("redactRaw keeps no original anywhere", () => {
+  it("stores dropped and failed records redacted too, and a replay neither loads them nor hashes twice", async () => {
+    const stream = {
+      redactRaw: true,
+      filter: (r: Record<string, unknown>) => r.test !== true,
+      map: (r: Record<string, unknown>) => {
+        if (r.explode) throw new Error("boom");
+        return r;
+      },
+      redact: ["password"],
+      hash: ["email"],
+    };
+    const runtime = labRuntime({ guarded: stream }, { SLUICE_HASH_SALT: "pepper" } as Partial<Env>);
+    await consumeWith(runtime, [
+      lab("g-keep", { email: "k@example.com", password: "p1" }, "guarded"),
+      lab("g-drop", { email: "d@example.com", password: "p2", test: true }, "guarded"),
+      lab("g-fail", { email: "f@example.com", password: "p3", explode: true }, "guarded"),
+    ]);
+    const [row] = await rows<{ email: string; _sluice_source_object: string }>("SELECT email, _sluice_source_object FROM raw_lab__guarded");
+    const { readRawObject } = await import("../../src/load/raw-zone.ts");
+    const lines = await readRawObject(env.RAW, row!._sluice_source_object);
+    expect(JSON.stringify(lines)).not.toMatch(/p1|p2|p3|@example\.com/);
+    expect(lines.map((l) => [l.key, l.transformed ?? false, l.filtered ?? false, l.redacted ?? false])).toEqual([
+      ["g-keep", true, false, false],
+      ["g-drop", false, true, false],
+      ["g-fail", false, false, true],
+    ]);
+    const [quarantined] = await rows<{ record: string }>("SELECT record FROM _sluice_quarantine WHERE key = 'g-fail'");
+    expect(quarantined!.record).not.toContain("p3");
+
+    // Replay the object into an emptied table: the same one row, with the same hash.
+    await env.DB.prepare("DELETE FROM raw_lab__guarded").run();
+    await consumeWith(runtime, [{ id: "g-replay", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replay_object", source: "lab", stream: "guarded", r2Key: row!._sluice_source_object } }]);
+    expect(await rows("SELECT email FROM raw_lab__guarded")).toEqual([{ email: row!.email }]);
+  });
+});
