@@ -13,7 +13,7 @@ import { type PageMessage, recordMessagesFor, sendAll } from "../messages.ts";
 import { authorize, forgetToken } from "./auth.ts";
 import { nextPage } from "./paginate.ts";
 import { jitteredBackoff, maxCursor, retryAfterSeconds } from "./request.ts";
-import { completeRun, failRun, getRun, recordPage } from "./runs.ts";
+import { failRun, getRun, recordPage } from "./runs.ts";
 
 export type PageOutcome = { ack: true } | { ack: false; delaySeconds: number };
 
@@ -108,7 +108,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   if (nextTask) {
     await env.PULL.send(nextTask, { contentType: "json" });
   } else {
-    await completeRun(env.DB, run, cursorMax);
+    // recordPage completed the run in the same transaction.
     await resolveAlert(runtime, "pull_failed", `${task.source}/${task.stream}`, `run ${run.runId} completed`);
     if (resource.disposition === "replace") {
       await env.INGEST.send(

@@ -99,6 +99,9 @@ export async function recordPage(
 ): Promise<boolean> {
   const db = drizzle(d1);
   const seen = [...run.seen, update.urlHash].slice(-5000);
+  // The last page completes the run in the same transaction that records it, so a failure in
+  // between can never leave a recorded last page with the run still open.
+  const completion = update.nextPage === null ? completionStatements(d1, run, update.cursorMax) : [];
   const [result] = await db.batch([
     db
       .update(pullRuns)
@@ -113,16 +116,19 @@ export async function recordPage(
       .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.pages, page - 1), eq(pullRuns.status, "running")))
       .returning({ runId: pullRuns.runId }),
     db.update(pullLeases).set({ expiresAt: isoIn(leaseSeconds) }).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
+    ...completion,
   ]);
   return result.length === 1;
 }
 
-/** Completes a run: commits its cursor and releases the lease, in one transaction. */
-export async function completeRun(d1: D1Database, run: PullRun, cursorMax: string | null): Promise<void> {
+/**
+ * The statements that complete a run: status, the committed cursor, the released lease. Guarded
+ * by the run still running, so they are harmless if another delivery of the page was first.
+ */
+function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | null) {
   const db = drizzle(d1);
   const now = new Date().toISOString();
-  await db.batch([
-    db.update(pullRuns).set({ status: "completed", nextPage: null, finishedAt: now, cursorMax }).where(eq(pullRuns.runId, run.runId)),
+  return [
     db
       .insert(pullState)
       .values({ source: run.source, stream: run.stream, cursor: cursorMax, runId: run.runId, updatedAt: now })
@@ -131,8 +137,9 @@ export async function completeRun(d1: D1Database, run: PullRun, cursorMax: strin
         // A run that saw no cursor values keeps the previous cursor.
         set: { cursor: sql`coalesce(excluded.cursor, ${pullState.cursor})`, runId: run.runId, updatedAt: now },
       }),
+    db.update(pullRuns).set({ status: "completed", nextPage: null, finishedAt: now, cursorMax }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
-  ]);
+  ] as const;
 }
 
 /** Fails a run, keeping its next page for the resume, and releases the lease. */
