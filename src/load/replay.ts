@@ -5,10 +5,10 @@
  * task loads its lines through the stream's current transforms and schema. Loads are idempotent,
  * so a replay never duplicates rows.
  */
-import { stagingTable, swapStagingSql } from "../db/raw-tables.ts";
+import { createTableSql, stagingTable, swapStagingSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { rawTableName } from "../lib/sql.ts";
+import { quoteIdent, rawTableName } from "../lib/sql.ts";
 import { type ReplaceCommitMessage, type ReplayDayMessage, type ReplayObjectMessage, sendAll } from "../messages.ts";
 import { forgetColumns } from "./column-cache.ts";
 import { loadStream } from "./load-stream.ts";
@@ -58,12 +58,9 @@ export async function replayObject(runtime: Runtime, task: ReplayObjectMessage):
 
 export async function commitReplace(runtime: Runtime, task: ReplaceCommitMessage): Promise<void> {
   const table = rawTableName(task.source, task.stream);
-  const staged = await runtime.env.DB.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1")
-    .bind(stagingTable(table))
-    .first<number>("n");
-  if (!staged) throw new SluiceError("not_found", `${table} has no staged load to commit`, { retryable: false });
   if (task.since !== undefined && task.records !== undefined) {
-    // Queues are unordered: the run's last records may still be on their way to the staging table.
+    // Queues are unordered: the run's last records may still be on their way to the staging
+    // table, so wait (by retrying) until the loads since the run began account for them all.
     const processed = await runtime.env.DB.prepare(
       "SELECT coalesce(sum(records), 0) AS n FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND kind = 'ingest' AND started_at >= ?3",
     )
@@ -72,6 +69,20 @@ export async function commitReplace(runtime: Runtime, task: ReplaceCommitMessage
     if ((processed ?? 0) < task.records) {
       throw new SluiceError("storage_unavailable", `waiting for ${task.records - (processed ?? 0)} records before swapping ${table}`);
     }
+  }
+  const staged = await runtime.env.DB.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1")
+    .bind(stagingTable(table))
+    .first<number>("n");
+  if (!staged) {
+    if (task.records === 0) {
+      // A full refresh that found nothing: the table becomes empty, keeping its columns.
+      await runtime.env.DB.prepare(createTableSql(table, "replace")).run();
+      await runtime.env.DB.prepare(`DELETE FROM ${quoteIdent(table)}`).run();
+      runtime.log.info("replace.committed", { source: task.source, stream: task.stream, table, records: 0 });
+      return;
+    }
+    // Nothing was staged although records were: they are still on their way.
+    throw new SluiceError("storage_unavailable", `${table} has no staged load to commit yet`, { retryable: task.records !== undefined });
   }
   await runtime.env.DB.batch(swapStagingSql(table).map((sql) => runtime.env.DB.prepare(sql)));
   forgetColumns(table);

@@ -280,3 +280,22 @@ describe("redactRaw keeps no original anywhere", () => {
     expect(await rows("SELECT email FROM raw_lab__guarded")).toEqual([{ email: row!.email }]);
   });
 });
+
+describe("replace commits arriving out of order", () => {
+  it("retries a commit that arrives before its records, and empties the table for a run of zero records", async () => {
+    const runtime = labRuntime({ refresh: { disposition: "replace" } });
+    const since = new Date(Date.now() - 1000).toISOString();
+    const commit = (id: string, records: number) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "refresh", since, records } });
+
+    const early = await consumeWith(runtime, [commit("rc-early", 2)]);
+    expect(early.retryMessages.map((m) => m.msgId)).toEqual(["rc-early"]);
+    expect(await rows("SELECT count(*) AS n FROM _sluice_dead_letters WHERE message_id = 'rc-early'")).toEqual([{ n: 0 }]);
+
+    await consumeWith(runtime, [lab("rf-1", { n: 1 }, "refresh"), lab("rf-2", { n: 2 }, "refresh")]);
+    expect((await consumeWith(runtime, [commit("rc-late", 2)])).explicitAcks).toEqual(["rc-late"]);
+    expect(await rows("SELECT n FROM raw_lab__refresh ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
+
+    expect((await consumeWith(runtime, [commit("rc-empty", 0)])).explicitAcks).toEqual(["rc-empty"]);
+    expect(await rows("SELECT count(*) AS n FROM raw_lab__refresh")).toEqual([{ n: 0 }]);
+  });
+});
