@@ -10,7 +10,7 @@ import { isIdentifier, quoteIdent, rawTableName } from "../lib/sql.ts";
 export interface StreamBalance {
   source: string;
   stream: string;
-  /** Deliveries answered 2xx (webhook counts, written within about a second). */
+  /** Deliveries answered 2xx (webhook counts, written within about a second), or records pulled. */
   accepted: number;
   /** Records the consumer has processed from first deliveries. */
   processed: number;
@@ -49,8 +49,17 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
          sum(inserted) AS loaded_all
        FROM _sluice_loads WHERE status = 'loaded' GROUP BY source, stream`,
     ),
-    db.prepare("SELECT source, stream, sum(count) AS n FROM _sluice_webhook_counts WHERE outcome = 'accepted' GROUP BY source, stream"),
-    db.prepare("SELECT source, stream, count(*) AS n FROM _sluice_dead_letters WHERE kind = 'record' AND status = 'open' GROUP BY source, stream"),
+    // Accepted: webhook deliveries answered 2xx, and records that pull runs queued.
+    db.prepare(
+      `SELECT source, stream, sum(n) AS n FROM (
+         SELECT source, stream, sum(count) AS n FROM _sluice_webhook_counts WHERE outcome = 'accepted' GROUP BY source, stream
+         UNION ALL
+         SELECT source, stream, sum(records) AS n FROM _sluice_pull_runs GROUP BY source, stream
+       ) GROUP BY source, stream`,
+    ),
+    db.prepare(
+      "SELECT source, stream, count(*) AS n FROM _sluice_dead_letters WHERE kind IN ('record', 'records') AND status = 'open' GROUP BY source, stream",
+    ),
   ]);
   const id = (row: { source: unknown; stream: unknown }) => `${row.source}/${row.stream}`;
   const totals = new Map((ledger!.results as unknown as Totals[]).map((row) => [id(row), row]));

@@ -15,6 +15,7 @@ const clean = async () => {
   await fakeApi("/__admin/reset", { issues: 250 });
   for (const table of ["_sluice_pull_runs", "_sluice_pull_state", "_sluice_pull_leases"]) await env.DB.prepare(`DELETE FROM ${table}`).run();
   await env.DB.prepare("DROP TABLE IF EXISTS raw_github_api__issues").run();
+  await env.DB.prepare("DELETE FROM _sluice_loads WHERE source = 'github_api'").run();
 };
 
 beforeEach(clean);
@@ -38,6 +39,15 @@ describe("GitHub issues: Link paging, since, merge by id", () => {
     expect(first.query).toMatchObject({ state: "all", per_page: "100", since: "2019-12-31T23:55:00Z" });
     // Next links are followed as given, never with params added twice.
     expect((await requests("/repos/acme/widgets/issues")).map((r) => r.query.page ?? "1")).toEqual(["1", "2", "3"]);
+  });
+
+  it("reconciles: every pulled record accounted for", async () => {
+    const p = pullRuntime();
+    await startPull(p.runtime, "github_api", "issues", "manual");
+    await pump(p);
+    const { reconcile } = await import("../../src/load/reconcile.ts");
+    const balance = (await reconcile(p.runtime)).streams.find((s) => s.source === "github_api" && s.stream === "issues");
+    expect(balance).toMatchObject({ accepted: 250, processed: 250, loaded: 250, in_flight: 0, rows: 250, adds_up: true });
   });
 
   it("a second run fetches only what changed since the cursor, plus the lookback, and updates rows in place", async () => {
