@@ -4,10 +4,11 @@
  * straight from the ingest consumer when a message does not even parse. Either way the body is
  * kept whole, with the reason, so an operator can see it and redrive it. Nothing is dropped.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters, messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
+import { type OpenSelection, openRowsWhere } from "./selection.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { raiseAlert } from "../lib/alerts.ts";
 import { backoffSeconds } from "../lib/retry.ts";
@@ -84,12 +85,7 @@ export async function consumeDeadLetterBatch(batch: MessageBatch<unknown>, runti
   batch.ackAll();
 }
 
-export interface RedriveFilter {
-  ids?: number[] | undefined;
-  source?: string | undefined;
-  stream?: string | undefined;
-  limit: number;
-}
+export type RedriveFilter = OpenSelection;
 
 /** Sends open dead letters back to the queue they came from and marks them redriven. */
 export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter): Promise<number> {
@@ -97,14 +93,7 @@ export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter
   const rows = await db
     .select()
     .from(deadLetters)
-    .where(
-      and(
-        eq(deadLetters.status, "open"),
-        filter.ids ? inArray(deadLetters.id, filter.ids) : undefined,
-        filter.source ? eq(deadLetters.source, filter.source) : undefined,
-        filter.stream ? eq(deadLetters.stream, filter.stream) : undefined,
-      ),
-    )
+    .where(openRowsWhere(deadLetters, filter))
     .orderBy(deadLetters.id)
     .limit(filter.limit);
   for (const row of rows) {

@@ -3,10 +3,11 @@
  * reason, the record (as the raw zone holds it) and where it sits in the raw zone, so that they
  * can be fixed and redriven. A record too large for a D1 row is kept as a pointer to its line.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { quarantine } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
+import { type OpenSelection, openRowsWhere } from "./selection.ts";
 import { toRecordMessage } from "../messages.ts";
 import { type RawLine, rawRef, readRawObject } from "./raw-zone.ts";
 
@@ -44,12 +45,7 @@ export function quarantineInsert(db: D1Database, entry: QuarantineEntry): D1Prep
   return db.prepare(sql).bind(...params);
 }
 
-export interface RetryFilter {
-  ids?: number[] | undefined;
-  source?: string | undefined;
-  stream?: string | undefined;
-  limit: number;
-}
+export type RetryFilter = OpenSelection;
 
 /**
  * Re-drives open quarantined records through the consumer, e.g. after the stream's schema or map
@@ -61,14 +57,7 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
   const rows = await db
     .select()
     .from(quarantine)
-    .where(
-      and(
-        eq(quarantine.status, "open"),
-        filter.ids ? inArray(quarantine.id, filter.ids) : undefined,
-        filter.source ? eq(quarantine.source, filter.source) : undefined,
-        filter.stream ? eq(quarantine.stream, filter.stream) : undefined,
-      ),
-    )
+    .where(openRowsWhere(quarantine, filter))
     .orderBy(quarantine.id)
     .limit(filter.limit);
   for (const row of rows) {

@@ -5,9 +5,9 @@
  * mistake is reported with the file (and, for refs, the line) it came from.
  */
 import { parse as parseYaml } from "yaml";
-import { type GenericTest, genericTestNames, relationTemplate, testSql } from "./generic-tests.ts";
+import { type GenericTest, genericTestNames, testSql } from "./generic-tests.ts";
 import { topologicalOrder } from "./graph.ts";
-import { ConfigError, mergeConfigs, type ProjectFile, projectFileSchema, treeConfigs } from "./project-file.ts";
+import { mergeConfigs, type ProjectFile, projectFileSchema, treeConfigs } from "./project-file.ts";
 import { type Manifest, type ManifestNode, nodeConfigSchema, type SourceTable } from "./project.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema, type TestEntry, testsOf } from "./properties.ts";
 import { renderSql } from "./render.ts";
@@ -380,4 +380,3 @@ function lineOf(text: string, needle: string): number {
   return at < 0 ? 1 : text.slice(0, at).split("\n").length;
 }
 
-export { ConfigError };

@@ -212,11 +212,6 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
   }
 }
 
-/** Kept for callers that compile one model: the SQL it runs. */
-export function compileModel(manifest: Manifest, node: ModelNode): string {
-  return compileNode(manifest, node);
-}
-
 /**
  * Creates the raw tables that models read, with their declared columns, if no record has landed
  * yet, so that a model over a quiet source builds empty instead of failing on a missing table.
