@@ -13,7 +13,8 @@ export const projectRoot = resolve(import.meta.dirname, "../..");
 // Wrangler runs on the Node that runs this script (Node 24 from node_modules/.bin under npm),
 // never on whatever `node` a shebang would find first on PATH.
 const wranglerJs = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
-const wrangler = (args: string[]) => [process.execPath, [wranglerJs, ...args]] as const;
+export const wranglerCommand = (args: string[]) => [process.execPath, [wranglerJs, ...args]] as const;
+const wrangler = wranglerCommand;
 
 export interface DevServer {
   url: string;

@@ -5,8 +5,7 @@
  * through the Workers Cache API under a key that includes the model's last successful run, so a
  * rebuild invalidates them at once; `If-None-Match` gets 304.
  */
-import { and, desc, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { getTableName } from "drizzle-orm";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import Papa from "papaparse";
@@ -16,6 +15,7 @@ import type { AppEnv } from "../env.ts";
 import { assertReportAllowed, type Grant, requireToken } from "../lib/auth.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
+import { quoteIdent } from "../lib/sql.ts";
 import { getManifest } from "../models/manifest.ts";
 import { encodeCursor, planReportQuery } from "./query.ts";
 
@@ -60,15 +60,18 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
     return response;
   }
 
-  // One round trip: the model's columns and the page of rows. A model not built yet fails the
-  // query on its missing table, and is told apart by its missing columns.
+  // One round trip: the model's columns, the page of rows and (for JSON) the sources' freshness.
+  // A model not built yet fails the query on its missing table, and is told apart by its
+  // missing columns.
   let columns: D1Result<{ name: string; type: string }>;
   let result: D1Result<Record<string, unknown>>;
+  let freshnessRows: D1Result<FreshnessRow> | undefined;
   try {
-    [columns, result] = (await env.DB.batch([
+    [columns, result, freshnessRows] = (await env.DB.batch([
       env.DB.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model),
       env.DB.prepare(plan.sql).bind(...plan.params),
-    ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>];
+      ...(plan.format === "json" ? [env.DB.prepare(freshnessSql)] : []),
+    ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>, D1Result<FreshnessRow> | undefined];
   } catch (error) {
     const exists = await env.DB.prepare("SELECT count(*) AS n FROM pragma_table_info(?1)").bind(report.model).first<number>("n");
     if (!exists) throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
@@ -86,7 +89,7 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   } else if (plan.format === "ndjson") {
     response = new Response(rows.map((row) => JSON.stringify(row) + "\n").join(""), { headers: { ...headers, "Content-Type": "application/x-ndjson" } });
   } else {
-    const freshness = await modelFreshness(env.DB, report);
+    const freshness = modelFreshness(report, freshnessRows?.results ?? []);
     response = Response.json(
       {
         report: name,
@@ -113,19 +116,27 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   return response;
 });
 
+// Raw SQL over drizzle's table names: these run on every report request, cache hits included,
+// and building them through the query builder each time costs more than the queries.
+const lastRunSql = `SELECT run_id AS runId, finished_at AS finishedAt FROM ${quoteIdent(getTableName(modelResults))}
+WHERE unique_id = ?1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`;
+const freshnessSql = `SELECT source, table_name AS "table", status, max_loaded_at, checked_at FROM ${quoteIdent(getTableName(sourceFreshness))}`;
+
+interface FreshnessRow {
+  source: string;
+  table: string;
+  status: string;
+  max_loaded_at: string | null;
+  checked_at: string;
+}
+
 async function lastSuccessfulRun(db: D1Database, report: ReportDefinition) {
   const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
-  const [run] = await drizzle(db)
-    .select({ runId: modelResults.runId, finishedAt: modelResults.finishedAt })
-    .from(modelResults)
-    .where(and(eq(modelResults.uniqueId, uniqueId), eq(modelResults.status, "success")))
-    .orderBy(desc(modelResults.finishedAt))
-    .limit(1);
-  return run;
+  return (await db.prepare(lastRunSql).bind(uniqueId).first<{ runId: string; finishedAt: string }>()) ?? undefined;
 }
 
 /** The freshness of the sources the report's model is built from. */
-async function modelFreshness(db: D1Database, report: ReportDefinition) {
+function modelFreshness(report: ReportDefinition, rows: readonly FreshnessRow[]) {
   const manifest = getManifest();
   const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
   const sources = new Set<string>();
@@ -137,15 +148,11 @@ async function modelFreshness(db: D1Database, report: ReportDefinition) {
     for (const parent of node.dependsOn.nodes) visit(parent, seen);
   };
   visit(manifest.nodes.find((n) => n.name === report.model)?.uniqueId);
-  if (sources.size === 0) return [];
-  const rows = await drizzle(db).select().from(sourceFreshness);
-  return rows
-    .filter((r) => sources.has(`${r.source}.${r.table}`))
-    .map((r) => ({ source: r.source, table: r.table, status: r.status, max_loaded_at: r.maxLoadedAt, checked_at: r.checkedAt }));
+  return rows.filter((r) => sources.has(`${r.source}.${r.table}`)).map((r) => ({ ...r }));
 }
 
 function canonicalQuery(query: URLSearchParams): string {
-  return [...query.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  return [...query.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
 }
 
 function withCursor(url: URL, cursor: string): string {

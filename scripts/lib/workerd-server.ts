@@ -1,0 +1,68 @@
+/**
+ * Serves the production bundle straight from workerd through Miniflare, for benchmarks that
+ * measure request latency. `wrangler dev` puts its development proxy in front of the Worker, and
+ * on a 2-core machine that proxy tops out near 750 req/s however little the Worker does; workerd
+ * on its own serves several thousand. The Worker is the one `wrangler deploy --dry-run` builds,
+ * with the bindings wrangler.toml declares and the same state folder layout as `wrangler dev
+ * --persist-to`, so `queryLocalD1` reads and writes the same database.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { applyLocalMigrations, projectRoot, wranglerCommand } from "./dev-server.ts";
+
+export interface WorkerdServer {
+  url: string;
+  persistTo: string;
+  stop(): Promise<void>;
+}
+
+/** Builds the bundle `wrangler deploy` would upload into `outdir`, and returns its entry module. */
+export function buildBundle(outdir: string, configPath = "wrangler.toml"): string {
+  const result = spawnSync(...wranglerCommand(["deploy", "--dry-run", "--outdir", outdir, "-c", configPath]), {
+    cwd: projectRoot,
+    encoding: "utf8",
+    env: { ...process.env, CI: "true" },
+  });
+  if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
+  return join(outdir, "index.js");
+}
+
+export async function startWorkerd(options: { vars: Record<string, string>; configPath?: string }): Promise<WorkerdServer> {
+  const configPath = join(projectRoot, options.configPath ?? "wrangler.toml");
+  const persistTo = mkdtempSync(join(tmpdir(), "sluice-workerd-"));
+  applyLocalMigrations(persistTo, configPath);
+  const scriptPath = buildBundle(join(persistTo, "dist"), configPath);
+
+  // The bundle is one module, so wrangler's module rules do not apply (and Miniflare 5 rejects them).
+  const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(configPath).workerOptions;
+  // Only wrangler.toml's vars and the ones given: never a developer's .dev.vars.
+  const declared = unstable_readConfig({ config: configPath }).vars as Record<string, string>;
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      ...workerOptions,
+      name: "sluice",
+      modules: true,
+      scriptPath,
+      // Module names are relative to the root, and workerd refuses names that climb out of it.
+      rootPath: dirname(scriptPath),
+      bindings: { ...declared, ...options.vars },
+      // Benchmarks trigger no crons; queues still deliver as wrangler.toml configures them.
+      cronTriggers: [],
+      resourcePersistencePath: join(persistTo, "v3"),
+      ...(process.env.SLUICE_INSPECTOR_PORT ? { inspectorPort: Number(process.env.SLUICE_INSPECTOR_PORT) } : {}),
+    }),
+  );
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  return {
+    url,
+    persistTo,
+    stop: async () => {
+      await mf.dispose();
+      rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
