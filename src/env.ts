@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { getConfig, type SluiceConfig, secretNames, varNames, type WebhookSource } from "./config/index.ts";
+import { deployedEnvironments, FaultInjector, parseFaults } from "./lib/faults.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 
 /** A comma-separated list of secrets or tokens; blanks are dropped, so "a, b," is ["a","b"]. */
@@ -31,6 +32,10 @@ const baseSettingsSchema = z.object({
   SESSION_SECRET: z.string().min(16).optional(),
   /** The Worker's public URL, for links in alerts. */
   SLUICE_PUBLIC_URL: z.string().optional(),
+  /** Which deployment this is: `local` (the default), `staging` or `production`, set per env in wrangler.toml. */
+  SLUICE_ENV: z.enum(["local", ...deployedEnvironments]).default("local"),
+  /** Local fault injection (see lib/faults.ts); refused in staging and production. */
+  SLUICE_FAULTS: z.string().optional(),
   /** Salt for fields a stream hashes (`hash: [...]`); a secret, so hashed values cannot be looked up. */
   SLUICE_HASH_SALT: z.string().default(""),
 });
@@ -60,6 +65,9 @@ export interface Settings {
   secrets: Record<string, string[]>;
   /** Plain vars the config names (pull base URLs, path values), unset ones absent. */
   vars: Record<string, string>;
+  environment: "local" | (typeof deployedEnvironments)[number];
+  /** Fault injection, local runs only. */
+  faults: FaultInjector | undefined;
 }
 
 export function parseSettings(env: Env, config: SluiceConfig): Settings {
@@ -72,6 +80,10 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     const value = vars[name];
     if (typeof value === "string" && value.trim() !== "") named[name] = value.trim();
   }
+  const faults = parseFaults(base.SLUICE_FAULTS);
+  if (faults && base.SLUICE_ENV !== "local") {
+    throw new Error(`SLUICE_FAULTS is for local runs only; unset it in ${base.SLUICE_ENV}`);
+  }
   return {
     logLevel: base.LOG_LEVEL,
     reportTokens: base.REPORT_TOKENS.map(parseGrant),
@@ -82,6 +94,8 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     sessionSecret: base.SESSION_SECRET,
     secrets,
     vars: named,
+    environment: base.SLUICE_ENV,
+    faults: faults ? new FaultInjector(faults) : undefined,
   };
 }
 
@@ -115,7 +129,7 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
     settings.sessionSecret ?? "",
   ];
   const log = createLogger({ level: settings.logLevel, secrets }, { entry });
-  const runtime = { env, config, settings, log };
+  const runtime = { env: settings.faults ? settings.faults.wrap(env) : env, config, settings, log };
   if (!byEntry) runtimes.set(env, (byEntry = new Map()));
   byEntry.set(entry, runtime);
   return runtime;

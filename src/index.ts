@@ -14,6 +14,8 @@ export default {
   async queue(batch, env) {
     const runtime = createRuntime(env, "queue");
     if (isDeadLetterQueue(batch.queue)) return consumeDeadLetterBatch(batch, runtime);
+    // Local fault injection only: the whole batch fails before any of it is handled.
+    runtime.settings.faults?.maybeFail("consumer", "at the start of a batch");
     // Page tasks go to the pull stage, model-run continuations to the models stage; everything
     // else (records, replays, commits, and anything unreadable, which the ingest consumer
     // dead-letters) to the load stage.

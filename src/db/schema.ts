@@ -4,7 +4,7 @@
  * Timestamps are ISO-8601 UTC text so that SQLite's date functions and humans read them alike.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One row per (batch, stream) load: the ledger that says whether a load completed. */
 export const loads = sqliteTable(
@@ -89,7 +89,12 @@ export const quarantine = sqliteTable(
     quarantinedAt: text("quarantined_at").notNull(),
     retriedAt: text("retried_at"),
   },
-  (t) => [index("_sluice_quarantine_stream_idx").on(t.source, t.stream, t.status)],
+  (t) => [
+    index("_sluice_quarantine_stream_idx").on(t.source, t.stream, t.status),
+    // A redelivered record that fails again adds no second open row: one record, one row.
+    uniqueIndex("_sluice_quarantine_open_key_idx").on(t.source, t.stream, t.key).where(sql`${t.status} = 'open'`),
+    index("_sluice_quarantine_load_idx").on(t.loadId),
+  ],
 );
 
 /** Messages that exhausted their retries, as read back from the dead-letter queues. */

@@ -52,10 +52,10 @@ export function scheduleFlush(db: D1Database, log: Logger): Promise<void> | unde
       try {
         await writeCounts(db, entries);
       } catch (error) {
-        // Keep the counts for the next flush, and stop this one so a broken D1 is not hammered.
+        // Keep the counts and try again after the flush interval, so a broken D1 gets one write
+        // a second and the counts are not stranded until the next delivery.
         for (const entry of entries) countBack(entry);
         log.warn("webhook.counts_flush_failed", { error, entries: entries.length });
-        break;
       }
     }
   })().finally(() => {

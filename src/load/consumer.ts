@@ -80,6 +80,7 @@ async function settle(
 ): Promise<void> {
   try {
     await work();
+    runtime.settings.faults?.maybeFail("consumer", "after a load, before its ack");
     for (const message of messages) message.ack();
   } catch (error) {
     const failure = toSluiceError(error, "storage_unavailable");

@@ -5,7 +5,7 @@
  * commit without a ledger row.
  */
 import { getTableName } from "drizzle-orm";
-import { loads, schemaVersions } from "../db/schema.ts";
+import { loads, quarantine, schemaVersions } from "../db/schema.ts";
 import type { Column } from "../db/column-types.ts";
 import { quoteIdent } from "../lib/sql.ts";
 
@@ -15,7 +15,6 @@ export interface LedgerEntry {
   source: string;
   stream: string;
   records: number;
-  quarantined: number;
   filtered: number;
   r2Key: string;
   bytes: number;
@@ -24,17 +23,20 @@ export interface LedgerEntry {
 
 /**
  * The ledger row of a completed load. `inserted` is the number of rows in `table` that carry the
- * load id (for merge: rows the load inserted or updated); `duplicates` is the rest of the records.
+ * load id (for merge: rows the load inserted or updated); `quarantined` the quarantine rows it
+ * opened (a record already open there adds none); `duplicates` is the rest of the records.
  */
 export function ledgerInsert(db: D1Database, table: string, entry: LedgerEntry): D1PreparedStatement {
   const ledger = quoteIdent(getTableName(loads));
+  const quarantined = quoteIdent(getTableName(quarantine));
   return db
     .prepare(
       `INSERT INTO ${ledger} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, r2_key, bytes, started_at, finished_at)
-SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, loaded.n, ?5 - ?6 - ?7 - loaded.n, ?6, ?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded`,
+SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, loaded.n, ?5 - held.n - ?6 - loaded.n, held.n, ?6, ?7, ?8, ?9, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded,
+  (SELECT count(*) AS n FROM ${quarantined} WHERE load_id = ?1) AS held`,
     )
-    .bind(entry.loadId, entry.kind, entry.source, entry.stream, entry.records, entry.quarantined, entry.filtered, entry.r2Key, entry.bytes, entry.startedAt);
+    .bind(entry.loadId, entry.kind, entry.source, entry.stream, entry.records, entry.filtered, entry.r2Key, entry.bytes, entry.startedAt);
 }
 
 /** A new schema version for the stream, numbered after the latest one, inside the load's batch. */

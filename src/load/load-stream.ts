@@ -109,7 +109,6 @@ export async function loadStream(
         source,
         stream,
         records: lines.length,
-        quarantined: load.quarantined.length,
         filtered: prepared.filtered,
         r2Key,
         bytes,
@@ -130,7 +129,8 @@ export async function loadStream(
     // Rows the writes inserted (or, for merge, inserted or updated): the same number the ledger
     // counted by load id inside the transaction.
     const inserted = results.slice(ddl.length, ddl.length + writes.length).reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
-    const quarantined = load.quarantined.length;
+    const held = results.slice(ddl.length + writes.length, ddl.length + writes.length + load.quarantined.length);
+    const quarantined = held.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
     return {
       loadId,
       source,

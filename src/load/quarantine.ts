@@ -41,6 +41,8 @@ export function quarantineInsert(db: D1Database, entry: QuarantineEntry): D1Prep
       record,
       quarantinedAt: entry.at.toISOString(),
     })
+    // Already open for this record (a redelivery, or a retried batch): one record, one row.
+    .onConflictDoNothing()
     .toSQL();
   return db.prepare(sql).bind(...params);
 }
