@@ -25,6 +25,11 @@ export default defineConfig(async () => {
                   GITHUB_TOKEN: "fake-token",
                   STRIPE_API_KEY: "fake-token",
                 },
+                // Tight real limiters, which tests swap in for the configured ones to reach 429.
+                ratelimits: {
+                  TIGHT_WEBHOOK_LIMITER: { namespace_id: "9001", simple: { limit: 3, period: 10 } },
+                  TIGHT_AUTH_FAILURE_LIMITER: { namespace_id: "9002", simple: { limit: 2, period: 60 } },
+                },
               },
             })),
           ],

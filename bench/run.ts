@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- <name>`: runs one benchmark. Each measures its baseline in the same run and
- * ends with one JSON line, so results are ratios that hold on a shared 2-core machine.
+ * `npm run bench -- <name>`: runs one benchmark. Each ends with one JSON line; the speed benchmarks
+ * measure their baseline in the same run, so results are ratios that hold on a shared 2-core
+ * machine, and the soak reconciles what it sent against what was loaded.
  */
 const benchmarks: Record<string, () => Promise<void>> = {
   ingest: async () => (await import("./ingest.ts")).main(),
@@ -8,6 +9,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   models: async () => (await import("./models.ts")).main(),
   pull: async () => (await import("./pull.ts")).main(),
   report: async () => (await import("./report.ts")).main(),
+  soak: async () => (await import("./soak.ts")).main(),
 };
 
 const name = process.argv[2];

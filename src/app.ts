@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
 import { createRuntime, type AppEnv } from "./env.ts";
 import { webhookRoutes } from "./ingest/routes.ts";
 import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
@@ -32,6 +33,14 @@ app.use(async (c, next) => {
   c.header("X-Request-Id", requestId);
   c.set("runtime", createRuntime(c.env, "fetch"));
   await next();
+});
+
+// Security headers on every response: nosniff, frame denial, no referrer, HSTS. API answers are
+// data, never pages, so their CSP allows nothing; the HTML pages (dashboard, docs) set their own.
+app.use(secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
+app.use(async (c, next) => {
+  await next();
+  if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 });
 
 // The ingest benchmark's baseline: the same app and middleware as a webhook, and nothing else.
@@ -87,5 +96,7 @@ app.onError((err, c) => {
   else log?.info("http.rejected", fields);
   // A 500 that is not ours could carry internals; say only that it failed.
   const body = error.code === "internal" ? new SluiceError("internal", "internal error") : error;
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (typeof retryAfter === "number") c.header("Retry-After", String(retryAfter));
   return c.json(errorBody(body, requestId), error.status);
 });

@@ -147,6 +147,7 @@ openApiRoutes.get("/docs", (c) => {
       return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(op.summary)}</td><td>${escape(params)}</td></tr>`;
     }),
   );
+  c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
   return c.html(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sluice API</title><style>body{font:14px system-ui,sans-serif;margin:24px}td{padding:4px 8px;border-bottom:1px solid #eee;vertical-align:top}</style></head><body><h1>Sluice API</h1><p>The machine-readable document is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p><table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Parameters</th></tr></thead><tbody>${rows.join("")}</tbody></table></body></html>`,
   );

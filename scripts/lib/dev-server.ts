@@ -19,6 +19,8 @@ const wrangler = wranglerCommand;
 export interface DevServer {
   url: string;
   port: number;
+  /** wrangler's process id; workerd runs among its descendants. */
+  pid: number;
   persistTo: string;
   /** Everything wrangler and the Worker printed so far. */
   output(): string;
@@ -93,7 +95,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     if (child.exitCode !== null) break;
     try {
       const response = await fetch(`${url}${options.readyPath ?? "/v1/health"}`);
-      if (response.status === 200) return { url, port, persistTo, output: () => output, stop };
+      if (response.status === 200) return { url, port, pid: child.pid!, persistTo, output: () => output, stop };
     } catch {
       // not listening yet
     }

@@ -9,6 +9,7 @@ import type { WebhookSource } from "../config/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { type Bytes, sha256Hex } from "../lib/crypto.ts";
 import { SluiceError, toSluiceError } from "../lib/errors.ts";
+import { authFailure, enforceLimit } from "../lib/rate-limit.ts";
 import { type CountKey, countDelivery, scheduleFlush } from "./counts.ts";
 import { enqueueRecord } from "./enqueue.ts";
 import { classifyDelivery, verifyDelivery } from "./providers.ts";
@@ -23,6 +24,11 @@ webhookRoutes.on(
   "/v1/webhooks/:source",
   async (c, next) => {
     const source = sourceNamed(c, c.req.param("source"));
+    try {
+      await enforceLimit(c.var.runtime, "WEBHOOK_LIMITER", c.req.param("source"), `too many deliveries to source "${c.req.param("source")}"`);
+    } catch (error) {
+      throw rejected(c, c.req.param("source"), error);
+    }
     const maxSize = c.var.runtime.config.limits.maxBodyBytes;
     c.set("source", source);
     return bodyLimit({
@@ -79,7 +85,10 @@ webhookRoutes.on(
       count(c, { source: sourceName, stream, outcome: "accepted" });
       return c.json({ accepted: 1, key }, 202);
     } catch (error) {
-      throw rejected(c, sourceName, error);
+      const failure = toSluiceError(error);
+      // A forged or stale signature is a failed authentication: counted against the address.
+      const refused = failure.code === "bad_signature" || failure.code === "stale_timestamp" ? await authFailure(runtime, c.req.raw.headers, failure) : failure;
+      throw rejected(c, sourceName, refused);
     }
   },
 );

@@ -7,6 +7,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { SluiceError } from "./errors.ts";
+import { authFailure } from "./rate-limit.ts";
 
 export type TokenScope = "report" | "admin";
 
@@ -59,8 +60,13 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export function requireToken(scope: TokenScope) {
   return createMiddleware<AppEnv & { Variables: { grant: Grant } }>(async (c, next) => {
-    const grant = await grantOf(bearer(c.req.header("authorization")), c.var.runtime.settings, scope);
-    if (!grant) throw new SluiceError("unauthorized", "invalid bearer token");
+    let grant: Grant | undefined;
+    try {
+      grant = await grantOf(bearer(c.req.header("authorization")), c.var.runtime.settings, scope);
+      if (!grant) throw new SluiceError("unauthorized", "invalid bearer token");
+    } catch (error) {
+      throw error instanceof SluiceError ? await authFailure(c.var.runtime, c.req.raw.headers, error) : error;
+    }
     c.set("grant", grant);
     await next();
   });

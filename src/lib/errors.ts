@@ -20,6 +20,7 @@ export const errorCodes = {
   not_acceptable: { status: 406, retryable: false },
   payload_too_large: { status: 413, retryable: false },
   unsupported_media_type: { status: 415, retryable: false },
+  rate_limited: { status: 429, retryable: true },
   invalid_config: { status: 500, retryable: false },
   model_failed: { status: 500, retryable: false },
   internal: { status: 500, retryable: false },

@@ -35,7 +35,7 @@ export function parseFaults(spec: string | undefined): Faults | undefined {
   const parts = spec.split(",").map((part) => part.trim()).filter(Boolean);
   if (parts.length === 1 && !parts[0]!.includes("=")) {
     const all = fraction.parse(parts[0]);
-    return { d1: all, r2: all, queue: all, consumer: all };
+    return all > 0 ? { d1: all, r2: all, queue: all, consumer: all } : undefined;
   }
   for (const part of parts) {
     const [kind, value] = part.split("=").map((s) => s.trim());

@@ -20,6 +20,11 @@ export interface StreamBalance {
   filtered: number;
   dead_lettered: number;
   in_flight: number;
+  /**
+   * Records processed beyond the deliveries answered 2xx: a delivery whose enqueue succeeded but
+   * whose answer never reached the sender, so the sender retried. Each is also a duplicate.
+   */
+  redelivered: number;
   /** Rows now in the stream's table. */
   rows: number;
   adds_up: boolean;
@@ -86,13 +91,15 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
       dead_lettered: deadBy.get(key) ?? 0,
       rows,
     };
-    const inFlight = balance.accepted - balance.processed - balance.dead_lettered;
+    const unprocessed = balance.accepted - balance.processed - balance.dead_lettered;
+    const inFlight = Math.max(0, unprocessed);
+    const redelivered = Math.max(0, -unprocessed);
     const disposition = streamConfig(runtime.config, source, stream)?.disposition ?? "append";
     const accounted = balance.processed === balance.loaded + balance.duplicates + balance.quarantined + balance.filtered;
     // Merge rows are updated in place and replace tables are swapped whole, so only append
     // tables must hold exactly the rows their loads inserted.
     const rowsMatch = disposition !== "append" || rows === (t?.loaded_all ?? 0);
-    streams.push({ ...balance, in_flight: inFlight, adds_up: inFlight === 0 && accounted && rowsMatch });
+    streams.push({ ...balance, in_flight: inFlight, redelivered, adds_up: inFlight === 0 && redelivered <= balance.duplicates && accounted && rowsMatch });
   }
   return { streams, adds_up: streams.every((s) => s.adds_up) };
 }

@@ -54,7 +54,7 @@ describe("dashboard: happy", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(response.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
     const html = await response.text();
     for (const source of ["stripe", "github", "shopify", "slack", "standard", "generic", "github_api", "stripe_api"]) {
       expect(html).toContain(`data-source="${source}"`);

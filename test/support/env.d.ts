@@ -5,6 +5,8 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       FAKE_API_URL: string;
+      TIGHT_WEBHOOK_LIMITER: RateLimit;
+      TIGHT_AUTH_FAILURE_LIMITER: RateLimit;
     }
   }
 }

@@ -1,0 +1,45 @@
+/**
+ * Rate limits through the Workers rate limiting binding (`[[ratelimits]]` in wrangler.toml,
+ * which `wrangler dev` enforces locally as well). Two limits:
+ * - `WEBHOOK_LIMITER`: deliveries per webhook source, so one noisy or hostile sender cannot
+ *   crowd out the others;
+ * - `AUTH_FAILURE_LIMITER`: failed authentication (bad signatures, missing or wrong tokens)
+ *   per client address, so guessing is slow.
+ * An over-limit request gets 429 with `Retry-After`. Benchmarks (`SLUICE_BENCH_BASELINE`) lift
+ * the limits, as they lift the pull politeness limit, to measure the path itself.
+ */
+import type { Runtime } from "../env.ts";
+import { SluiceError } from "./errors.ts";
+
+/** Each limiter's period in seconds, as wrangler.toml declares it (10 or 60). */
+export const limitPeriods = { WEBHOOK_LIMITER: 10, AUTH_FAILURE_LIMITER: 60 } as const;
+export type Limiter = keyof typeof limitPeriods;
+
+/** Counts one event against `key`; throws `rate_limited` once the limiter's budget is spent. */
+export async function enforceLimit(runtime: Runtime, limiter: Limiter, key: string, what: string): Promise<void> {
+  const binding = (runtime.env as Partial<Record<Limiter, RateLimit>>)[limiter];
+  if (!binding || runtime.settings.benchBaseline) return;
+  const { success } = await binding.limit({ key });
+  if (!success) {
+    const retryAfterSeconds = limitPeriods[limiter];
+    throw new SluiceError("rate_limited", `${what}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
+  }
+}
+
+/** The client's address as Cloudflare reports it; one bucket for local requests without it. */
+export function clientAddress(headers: Headers): string {
+  return headers.get("cf-connecting-ip") ?? "local";
+}
+
+/**
+ * Counts a failed authentication against the client's address, and returns the error to throw:
+ * the failure itself, or `rate_limited` once the address has failed too often.
+ */
+export async function authFailure(runtime: Runtime, headers: Headers, failure: SluiceError): Promise<SluiceError> {
+  try {
+    await enforceLimit(runtime, "AUTH_FAILURE_LIMITER", clientAddress(headers), "too many failed authentication attempts from this address");
+    return failure;
+  } catch (error) {
+    return error instanceof SluiceError ? error : failure;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The production bundle builds for every environment (`wrangler deploy --dry-run --outdir dist`)
+ * and stays within its budget of 1 MiB gzipped, so a deploy never fails on size or on a module
+ * that only resolves locally. The deploy script refuses an environment wrangler.toml lacks.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { projectRoot, wranglerCommand } from "../../scripts/lib/dev-server.ts";
+
+const budgetBytes = 1024 * 1024;
+
+function dryRun(env: string | undefined) {
+  const outdir = join(projectRoot, "dist", env ?? "default");
+  const result = spawnSync(...wranglerCommand(["deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : [])]), {
+    cwd: projectRoot,
+    encoding: "utf8",
+    env: { ...process.env, CI: "true" },
+  });
+  return { ...result, bundle: join(outdir, "index.js") };
+}
+
+describe("production bundle", () => {
+  for (const env of [undefined, "staging", "production"]) {
+    it(`builds for ${env ?? "the top-level config"} within 1 MiB gzipped`, () => {
+      const result = dryRun(env);
+      expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+      const gzipped = gzipSync(readFileSync(result.bundle)).byteLength;
+      expect(gzipped).toBeGreaterThan(50_000); // the whole Worker, not an empty stub
+      expect(gzipped).toBeLessThanOrEqual(budgetBytes);
+      if (env) {
+        // Each deployed environment binds its own D1, R2 and queues.
+        expect(result.stdout).toContain(`sluice-${env}-ingest`);
+        expect(result.stdout).toContain(`sluice-${env}-raw`);
+      }
+    }, 120_000);
+  }
+});
+
+describe("npm run deploy", () => {
+  it("requires a known environment before touching anything remote", () => {
+    for (const args of [[], ["--env", "prod"]]) {
+      const result = spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/deploy.ts", ...args], { cwd: projectRoot, encoding: "utf8" });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain("usage: npm run deploy -- --env <staging|production>");
+    }
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * Hardening: rate limits with the real rate limiting binding (tight limiters from the test
+ * config, swapped in for the configured ones), security headers on every kind of response, and
+ * fault injection that only local runs can turn on.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { getConfig } from "../../src/config/index.ts";
+import { parseSettings } from "../../src/env.ts";
+import { parseFaults } from "../../src/lib/faults.ts";
+import { adminToken, reportToken } from "../support/fixtures.ts";
+import { genericWebhook } from "../support/http.ts";
+import { call, origin } from "../support/worker.ts";
+
+const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+
+describe("rate limits", () => {
+  it("answers 429 with Retry-After once a source has spent its budget", async () => {
+    const overrides = { WEBHOOK_LIMITER: env.TIGHT_WEBHOOK_LIMITER };
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await call(await genericWebhook(origin, { body: JSON.stringify({ type: "rl", i }), eventId: `rate-limited-${i}` }), overrides);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
+    expect(last!.headers.get("Retry-After")).toBe("10");
+    expect(await errorOf(last!)).toMatchObject({ code: "rate_limited", message: 'too many deliveries to source "generic"; retry after 10 s' });
+  });
+
+  it("answers 429 to an address that keeps failing authentication, even with a bad token", async () => {
+    const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
+    const headers = { authorization: "Bearer wrong-token", "cf-connecting-ip": "203.0.113.9" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await call(new Request(`${origin}/v1/loads`, { headers }), overrides)).status);
+    expect(statuses).toEqual([401, 401, 429, 429]);
+    const limited = await call(new Request(`${origin}/v1/reports`, { headers }), overrides);
+    expect(limited.headers.get("Retry-After")).toBe("60");
+    expect((await errorOf(limited)).code).toBe("rate_limited");
+    // Another address is unaffected.
+    const other = await call(new Request(`${origin}/v1/loads`, { headers: { ...headers, "cf-connecting-ip": "198.51.100.7" } }), overrides);
+    expect(other.status).toBe(401);
+  });
+
+  it("counts forged webhook signatures as failed authentication", async () => {
+    const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
+    const forged = async () =>
+      call(
+        new Request(`${origin}/v1/webhooks/generic`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-sluice-signature": `sha256=${"0".repeat(64)}`, "cf-connecting-ip": "192.0.2.44" },
+          body: "{}",
+        }),
+        overrides,
+      );
+    expect([(await forged()).status, (await forged()).status, (await forged()).status]).toEqual([401, 401, 429]);
+  });
+});
+
+describe("security headers", () => {
+  const paths: [string, Record<string, string>][] = [
+    ["/v1/health", {}],
+    ["/v1/reports", { authorization: `Bearer ${reportToken}` }],
+    ["/v1/loads", {}], // 401
+    ["/metrics", { authorization: `Bearer ${adminToken}` }],
+    ["/openapi.json", {}],
+  ];
+  for (const [path, headers] of paths) {
+    it(`${path} forbids sniffing, framing and every content source`, async () => {
+      const response = await call(new Request(`${origin}${path}`, { headers }));
+      expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+      expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(response.headers.get("Content-Security-Policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
+    });
+  }
+
+  it("pages keep their own policy: the dashboard's sign-in and the API docs", async () => {
+    const signIn = await call(new Request(`${origin}/sign-in`));
+    expect(signIn.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+    expect(signIn.headers.get("Content-Security-Policy")).toContain("style-src 'unsafe-inline'");
+    expect(signIn.headers.get("X-Frame-Options")).toBe("DENY");
+    const docs = await call(new Request(`${origin}/docs`));
+    expect(docs.headers.get("Content-Security-Policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  });
+});
+
+describe("fault injection", () => {
+  it("parses one fraction for every kind, or a list per kind, and rejects unknown kinds", () => {
+    expect(parseFaults(undefined)).toBeUndefined();
+    expect(parseFaults("0")).toBeUndefined();
+    expect(parseFaults("0.05")).toEqual({ d1: 0.05, r2: 0.05, queue: 0.05, consumer: 0.05 });
+    expect(parseFaults("d1=0.1, queue=0.2")).toEqual({ d1: 0.1, r2: 0, queue: 0.2, consumer: 0 });
+    expect(() => parseFaults("disk=0.1")).toThrow('SLUICE_FAULTS: unknown kind "disk"; use d1, r2, queue, consumer');
+    expect(() => parseFaults("d1=2")).toThrow();
+  });
+
+  it("cannot be turned on in staging or production", () => {
+    for (const SLUICE_ENV of ["staging", "production"]) {
+      expect(() => parseSettings({ ...env, SLUICE_ENV, SLUICE_FAULTS: "0.05" } as Env, getConfig())).toThrow(`SLUICE_FAULTS is for local runs only; unset it in ${SLUICE_ENV}`);
+    }
+    expect(parseSettings({ ...env, SLUICE_FAULTS: "0.05" } as Env, getConfig()).faults?.faults.d1).toBe(0.05);
+    expect(parseSettings(env, getConfig()).faults).toBeUndefined();
+  });
+
+  it("fails D1, R2 and queue calls before or after they take effect", async () => {
+    const settings = parseSettings({ ...env, SLUICE_FAULTS: "1" } as Env, getConfig());
+    const faulty = settings.faults!.wrap(env);
+    await expect(faulty.DB.prepare("SELECT 1").first()).rejects.toThrow(/injected fault \(SLUICE_FAULTS\): d1 statement first/);
+    await expect(faulty.DB.batch([faulty.DB.prepare("SELECT 1")])).rejects.toThrow(/d1 batch/);
+    await expect(faulty.RAW.put("faults/probe", "x")).rejects.toThrow(/r2 put faults\/probe/);
+    await expect(faulty.INGEST.send({ v: 1 })).rejects.toThrow(/queue INGEST.send/);
+  });
+});
