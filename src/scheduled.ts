@@ -5,6 +5,7 @@
  */
 import type { Runtime } from "./env.ts";
 import { sweepAlerts } from "./lib/alerts.ts";
+import { foldOldMinutes } from "./lib/rollups.ts";
 import { compactLake } from "./load/lake.ts";
 import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
@@ -23,8 +24,9 @@ export async function runScheduled(controller: ScheduledController, runtime: Run
     jobs.push(() => runModels(runtime, { trigger: "cron", cron, ...(nodes.scheduled.length > 0 ? { exclude: nodes.scheduled } : {}) }));
   }
   if (nodes.own.length > 0) jobs.push(() => runModels(runtime, { trigger: "cron", cron, select: nodes.own }));
-  // Incidents whose condition cleared are resolved on every tick, off the hot paths.
-  jobs.push(() => sweepAlerts(runtime));
+  // On every tick, off the hot paths: incidents whose condition cleared are resolved, and metric
+  // minutes older than two days are folded into their all-time rows.
+  jobs.push(() => Promise.all([sweepAlerts(runtime), runtime.env.DB.batch(foldOldMinutes(runtime.env.DB, new Date(controller.scheduledTime)))]));
   if (jobs.length === 1) {
     runtime.log.warn("cron.unmatched", { cron });
     return;

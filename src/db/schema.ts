@@ -4,7 +4,7 @@
  * Timestamps are ISO-8601 UTC text so that SQLite's date functions and humans read them alike.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One row per (batch, stream) load: the ledger that says whether a load completed. */
 export const loads = sqliteTable(
@@ -289,3 +289,19 @@ export const alerts = sqliteTable(
 );
 
 export type Alert = typeof alerts.$inferSelect;
+
+/**
+ * Per-minute counter rollups, written by the code paths themselves (see lib/rollups.ts) and
+ * summed by `/metrics`. `labels` is the label set as JSON; minute `0000-00-00T00:00` holds
+ * everything older than two days, and the history from before rollups existed.
+ */
+export const metricMinutes = sqliteTable(
+  "_sluice_metric_minutes",
+  {
+    minute: text("minute").notNull(),
+    metric: text("metric").notNull(),
+    labels: text("labels").notNull(),
+    value: real("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.metric, t.labels] })],
+);

@@ -8,6 +8,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { webhookCounts } from "../db/schema.ts";
 import type { Logger } from "../lib/log.ts";
+import { counterInsert } from "../lib/rollups.ts";
 
 export type Outcome = (typeof webhookCounts.$inferInsert)["outcome"];
 
@@ -82,5 +83,10 @@ async function writeCounts(db: D1Database, entries: (typeof webhookCounts.$infer
         set: { count: sql`${webhookCounts.count} + excluded.count` },
       }),
   );
-  if (first) await orm.batch([first, ...rest]);
+  // The same counts as per-minute rollups for /metrics, in the same transaction.
+  const now = new Date();
+  const rollups = entries.map((entry) =>
+    counterInsert(orm, "sluice_webhooks_total", { source: entry.source, outcome: entry.outcome, reason: entry.reason ?? "" }, entry.count ?? 1, { at: now }),
+  );
+  if (first) await orm.batch([first, ...rest, ...rollups]);
 }

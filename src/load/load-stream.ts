@@ -2,7 +2,7 @@
  * Loads the records of one stream from one queue batch. In: raw lines (record envelopes). Out:
  * a raw-zone object in R2 (unless replaying one), then, in one D1 batch (one transaction): the
  * columns schema evolution adds, the typed rows, quarantine rows, a schema version if the shape
- * changed, and the ledger row. A retried batch redoes all of it; loads are idempotent on the
+ * changed, the ledger row and the load's metric counters. A retried batch redoes all of it; loads are idempotent on the
  * record key (or, for merge, the primary key), so a redo never duplicates.
  */
 import { declaredColumns } from "../config/columns.ts";
@@ -13,6 +13,7 @@ import { addColumnSql, chunkRows, createTableSql, indexSql, stagingTable, tableC
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
+import { addLoadCounters } from "../lib/rollups.ts";
 import { rawTableName } from "../lib/sql.ts";
 import { forgetColumns, knownColumns, rememberColumns, schemaHash } from "./column-cache.ts";
 import { planEvolution } from "./evolve.ts";
@@ -114,6 +115,7 @@ export async function loadStream(
         bytes,
         startedAt: started.toISOString(),
       }),
+      addLoadCounters(env.DB, loadId, started),
     ];
 
     let results: D1Result[];

@@ -18,6 +18,7 @@ import type { Runtime } from "../env.ts";
 import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
+import { counterInsert } from "../lib/rollups.ts";
 import { compileNode } from "./compile.ts";
 import { checkFreshness } from "./freshness.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
@@ -152,7 +153,14 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       }
       ranHere += 1;
       // Each result is stored as it finishes: it is the run's progress, should it be interrupted.
-      await db.insert(modelResults).values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() }).onConflictDoNothing();
+      // With its metric counters, in one transaction, counted only if this insert stored it.
+      await db.batch([
+        db.insert(modelResults).values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() }).onConflictDoNothing(),
+        counterInsert(db, "sluice_model_results_total", { resource_type: result.resourceType, status: result.status }, 1, { ifChanged: true }),
+        ...(result.resourceType === "test" && (result.failures ?? 0) > 0
+          ? [counterInsert(db, "sluice_test_failures_total", {}, result.failures!, { ifChanged: true })]
+          : []),
+      ]);
       log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
     }
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);

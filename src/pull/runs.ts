@@ -7,6 +7,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { pullLeases, pullRuns, pullState, type PullRun } from "../db/schema.ts";
 import { newRunId } from "../lib/ids.ts";
+import { counterInsert } from "../lib/rollups.ts";
 import type { PageMessage } from "../messages.ts";
 
 /** How long a run may go without fetching a page before another start may take over. */
@@ -54,7 +55,13 @@ export async function startRun(
   const resumable = last && last.status !== "completed" && last.nextPage ? last : undefined;
   if (resumable?.status === "running") {
     // Its lease expired: the run died (its message was lost or it ran out of retries).
-    await db.update(pullRuns).set({ status: "failed", error: "lease expired; resumed by a new run", finishedAt: now }).where(eq(pullRuns.runId, resumable.runId));
+    await db.batch([
+      db
+        .update(pullRuns)
+        .set({ status: "failed", error: "lease expired; resumed by a new run", finishedAt: now })
+        .where(and(eq(pullRuns.runId, resumable.runId), eq(pullRuns.status, "running"))),
+      counterInsert(db, "sluice_pull_runs_total", { source: stream.source, stream: stream.stream, status: "failed" }, 1, { ifChanged: true }),
+    ]);
   }
 
   let task: PageMessage;
@@ -115,6 +122,7 @@ export async function recordPage(
       })
       .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.pages, page - 1), eq(pullRuns.status, "running")))
       .returning({ runId: pullRuns.runId }),
+    counterInsert(db, "sluice_pull_pages_total", { source: run.source, stream: run.stream }, 1, { ifChanged: true }),
     db.update(pullLeases).set({ expiresAt: isoIn(leaseSeconds) }).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
     ...completion,
   ]);
@@ -138,6 +146,7 @@ function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | 
         set: { cursor: sql`coalesce(excluded.cursor, ${pullState.cursor})`, runId: run.runId, updatedAt: now },
       }),
     db.update(pullRuns).set({ status: "completed", nextPage: null, finishedAt: now, cursorMax }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
+    counterInsert(db, "sluice_pull_runs_total", { source: run.source, stream: run.stream, status: "completed" }, 1, { ifChanged: true }),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
   ] as const;
 }
@@ -146,7 +155,8 @@ function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | 
 export async function failRun(d1: D1Database, run: PullRun, error: string): Promise<void> {
   const db = drizzle(d1);
   await db.batch([
-    db.update(pullRuns).set({ status: "failed", error, finishedAt: new Date().toISOString() }).where(eq(pullRuns.runId, run.runId)),
+    db.update(pullRuns).set({ status: "failed", error, finishedAt: new Date().toISOString() }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
+    counterInsert(db, "sluice_pull_runs_total", { source: run.source, stream: run.stream, status: "failed" }, 1, { ifChanged: true }),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
   ]);
 }

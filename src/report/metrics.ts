@@ -1,12 +1,13 @@
 /**
  * `GET /metrics` (ADMIN_TOKENS): the Prometheus text exposition format. Workers keep no memory
- * between requests, so every value is read from rows the code paths write in D1: webhook outcome
- * counts, the load ledger, pull runs, model results, freshness checks, dead letters and
- * quarantine. Counters are running totals; gauges are current values.
+ * between requests, so every value is read from D1: counters from the per-minute rollups each
+ * code path adds to in the same transaction as its work, gauges (freshness age, open dead
+ * letters, open quarantine) from the state they describe.
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { requireToken } from "../lib/auth.ts";
+import { type Counter, readCounters } from "../lib/rollups.ts";
 
 export const metricsRoutes = new Hono<AppEnv>();
 metricsRoutes.use("/metrics", requireToken("admin"));
@@ -14,36 +15,45 @@ metricsRoutes.use("/metrics", requireToken("admin"));
 interface Family {
   name: string;
   help: string;
-  type: "counter" | "gauge";
-  sql: string;
   labels: string[];
 }
 
-const families: Family[] = [
-  { name: "sluice_webhooks_total", type: "counter", help: "Webhook deliveries by source, outcome and rejection reason.", labels: ["source", "outcome", "reason"], sql: "SELECT source, outcome, reason, sum(count) AS value FROM _sluice_webhook_counts GROUP BY 1, 2, 3" },
-  { name: "sluice_records_loaded_total", type: "counter", help: "Records loaded as new (or, for merge, updated) rows.", labels: ["source", "stream"], sql: "SELECT source, stream, sum(inserted) AS value FROM _sluice_loads GROUP BY 1, 2" },
-  { name: "sluice_records_duplicate_total", type: "counter", help: "Records whose key was already loaded.", labels: ["source", "stream"], sql: "SELECT source, stream, sum(duplicates) AS value FROM _sluice_loads GROUP BY 1, 2" },
-  { name: "sluice_records_quarantined_total", type: "counter", help: "Records sent to quarantine.", labels: ["source", "stream"], sql: "SELECT source, stream, sum(quarantined) AS value FROM _sluice_loads GROUP BY 1, 2" },
-  { name: "sluice_pull_pages_total", type: "counter", help: "Pages fetched by API pulls.", labels: ["source", "stream"], sql: "SELECT source, stream, sum(pages) AS value FROM _sluice_pull_runs GROUP BY 1, 2" },
-  { name: "sluice_pull_runs_total", type: "counter", help: "Pull runs by final status.", labels: ["source", "stream", "status"], sql: "SELECT source, stream, status, count(*) AS value FROM _sluice_pull_runs GROUP BY 1, 2, 3" },
-  { name: "sluice_model_results_total", type: "counter", help: "Model, seed, snapshot and test results by status.", labels: ["resource_type", "status"], sql: "SELECT resource_type, status, count(*) AS value FROM _sluice_model_results GROUP BY 1, 2" },
-  { name: "sluice_test_failures_total", type: "counter", help: "Rows returned by failing data tests.", labels: [], sql: "SELECT coalesce(sum(failures), 0) AS value FROM _sluice_model_results WHERE resource_type = 'test'" },
-  { name: "sluice_source_freshness_age_seconds", type: "gauge", help: "Age of the newest loaded record of each source table at its last check.", labels: ["source", "table"], sql: "SELECT source, table_name AS \"table\", age_seconds AS value FROM _sluice_source_freshness WHERE age_seconds IS NOT NULL" },
-  { name: "sluice_dead_letters", type: "gauge", help: "Dead-lettered messages not yet redriven.", labels: ["queue"], sql: "SELECT queue, count(*) AS value FROM _sluice_dead_letters WHERE status = 'open' GROUP BY 1" },
-  { name: "sluice_quarantine_open", type: "gauge", help: "Quarantined records not yet retried.", labels: ["source", "stream"], sql: "SELECT source, stream, count(*) AS value FROM _sluice_quarantine WHERE status = 'open' GROUP BY 1, 2" },
+/** Counters: sums of the per-minute rollups the code paths write (lib/rollups.ts). */
+const counterFamilies: (Family & { name: Counter })[] = [
+  { name: "sluice_webhooks_total", help: "Webhook deliveries by source, outcome and rejection reason.", labels: ["source", "outcome", "reason"] },
+  { name: "sluice_records_loaded_total", help: "Records loaded as new (or, for merge, updated) rows.", labels: ["source", "stream"] },
+  { name: "sluice_records_duplicate_total", help: "Records whose key was already loaded.", labels: ["source", "stream"] },
+  { name: "sluice_records_quarantined_total", help: "Records sent to quarantine.", labels: ["source", "stream"] },
+  { name: "sluice_pull_pages_total", help: "Pages fetched by API pulls.", labels: ["source", "stream"] },
+  { name: "sluice_pull_runs_total", help: "Pull runs by final status.", labels: ["source", "stream", "status"] },
+  { name: "sluice_model_results_total", help: "Model, seed, snapshot and test results by status.", labels: ["resource_type", "status"] },
+  { name: "sluice_test_failures_total", help: "Rows returned by failing data tests.", labels: [] },
+];
+
+/** Gauges: current values, read from the state they describe. */
+const gaugeFamilies: (Family & { sql: string })[] = [
+  { name: "sluice_source_freshness_age_seconds", help: "Age of the newest loaded record of each source table at its last check.", labels: ["source", "table"], sql: "SELECT source, table_name AS \"table\", age_seconds AS value FROM _sluice_source_freshness WHERE age_seconds IS NOT NULL" },
+  { name: "sluice_dead_letters", help: "Dead-lettered messages not yet redriven.", labels: ["queue"], sql: "SELECT queue, count(*) AS value FROM _sluice_dead_letters WHERE status = 'open' GROUP BY 1" },
+  { name: "sluice_quarantine_open", help: "Quarantined records not yet retried.", labels: ["source", "stream"], sql: "SELECT source, stream, count(*) AS value FROM _sluice_quarantine WHERE status = 'open' GROUP BY 1, 2" },
 ];
 
 metricsRoutes.get("/metrics", async (c) => {
   const db = c.env.DB;
-  const results = await db.batch(families.map((family) => db.prepare(family.sql)));
+  const [counters, gauges] = await Promise.all([readCounters(db), db.batch(gaugeFamilies.map((family) => db.prepare(family.sql)))]);
   const lines: string[] = [];
-  for (const [i, family] of families.entries()) {
-    lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
-    for (const row of results[i]!.results as Record<string, unknown>[]) {
-      const labels = family.labels.map((label) => `${label}="${escapeLabel(String(row[label] ?? ""))}"`).join(",");
-      lines.push(`${family.name}${labels ? `{${labels}}` : ""} ${Number(row.value ?? 0)}`);
+  const family = (f: Family, type: "counter" | "gauge", rows: Record<string, unknown>[]) => {
+    lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${type}`);
+    for (const row of rows) {
+      const labels = f.labels.map((label) => `${label}="${escapeLabel(String(row[label] ?? ""))}"`).join(",");
+      lines.push(`${f.name}${labels ? `{${labels}}` : ""} ${Number(row.value ?? 0)}`);
     }
+  };
+  for (const f of counterFamilies) {
+    const rows = counters.get(f.name) ?? [];
+    // A counter with no label set yet still reads 0, so it exists from the first scrape.
+    family(f, "counter", rows.length > 0 ? rows.map((r) => ({ ...r.labels, value: r.value })) : f.labels.length === 0 ? [{ value: 0 }] : []);
   }
+  for (const [i, f] of gaugeFamilies.entries()) family(f, "gauge", gauges[i]!.results as Record<string, unknown>[]);
   return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 

@@ -2,6 +2,7 @@
  * The whole slice through a real `wrangler dev`, as a user drives it: signed webhooks over
  * HTTP, real queue delivery, the cron fired through /cdn-cgi/handler/scheduled, and the report.
  */
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/wait.ts";
 import { type DevServer, startDevServer } from "../../scripts/lib/dev-server.ts";
@@ -95,6 +96,19 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
     await new Promise((done) => setTimeout(done, 3_000));
     const after = await fetch(`${server.url}/v1/loads`, { headers: admin }).then((r) => r.json() as Promise<{ loads: unknown[] }>);
     expect(after.loads).toHaveLength(before.loads.length);
+  });
+
+  it("serves /metrics that Prometheus's own promtool accepts, with the events counted", async () => {
+    const response = await fetch(`${server.url}/metrics`, { headers: admin });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/^sluice_records_loaded_total\{source="generic",stream="events"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^sluice_webhooks_total\{source="generic",outcome="rejected",reason="bad_signature"\} [1-9]\d*$/m);
+    // Debian's `prometheus` package ships promtool; .ci/run installs it.
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(check.error).toBeUndefined();
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe("");
+    expect(check.status).toBe(0);
   });
 
   it("logs structured events and never writes a secret to its logs", () => {

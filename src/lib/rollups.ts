@@ -1,0 +1,116 @@
+/**
+ * Per-minute counter rollups in `_sluice_metric_minutes`, which `/metrics` sums. Workers keep no
+ * memory between requests, so each code path adds to its counters in D1 itself, in the same
+ * batch (one transaction) as the work it counts wherever there is one: a counter never runs
+ * ahead of its event, nor behind it. Rows older than two days are folded into one all-time row
+ * per counter and label set, so a scrape reads a bounded number of rows.
+ */
+import { getTableName, sql } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { loads, metricMinutes } from "../db/schema.ts";
+import { quoteIdent } from "./sql.ts";
+
+export const counters = [
+  "sluice_webhooks_total",
+  "sluice_records_loaded_total",
+  "sluice_records_duplicate_total",
+  "sluice_records_quarantined_total",
+  "sluice_pull_pages_total",
+  "sluice_pull_runs_total",
+  "sluice_model_results_total",
+  "sluice_test_failures_total",
+] as const;
+export type Counter = (typeof counters)[number];
+
+/** The minute history before rollups, and everything folded out of the last two days. */
+export const allTimeMinute = "0000-00-00T00:00";
+const keepMinutes = 48 * 60;
+
+const table = quoteIdent(getTableName(metricMinutes));
+const upsert = `ON CONFLICT (minute, metric, labels) DO UPDATE SET value = value + excluded.value`;
+
+/** `YYYY-MM-DDTHH:MM` (UTC). */
+export function minuteOf(at: Date): string {
+  return at.toISOString().slice(0, 16);
+}
+
+/** Label values as the rollup stores them: JSON with keys in the given order, as SQLite's json_object writes them. */
+export function labelKey(labels: Record<string, string>): string {
+  return JSON.stringify(labels);
+}
+
+/** `addToCounter` as a drizzle query, for drizzle batches. */
+export function counterInsert(
+  db: DrizzleD1Database,
+  metric: Counter,
+  labels: Record<string, string>,
+  value: number,
+  options: { at?: Date; ifChanged?: boolean } = {},
+) {
+  const guard = options.ifChanged ? sql`WHERE changes() > 0` : sql`WHERE true`;
+  return db
+    .insert(metricMinutes)
+    .select(sql`SELECT ${minuteOf(options.at ?? new Date())}, ${metric}, ${labelKey(labels)}, ${value} ${guard}`)
+    .onConflictDoUpdate({ target: [metricMinutes.minute, metricMinutes.metric, metricMinutes.labels], set: { value: sql`${metricMinutes.value} + excluded.value` } });
+}
+
+/** Adds `value` to a counter. With `ifChanged`, only if the statement before it in the batch changed a row. */
+export function addToCounter(
+  db: D1Database,
+  metric: Counter,
+  labels: Record<string, string>,
+  value: number,
+  options: { at?: Date; ifChanged?: boolean } = {},
+): D1PreparedStatement {
+  const guard = options.ifChanged ? "WHERE changes() > 0" : "WHERE true";
+  return db
+    .prepare(`INSERT INTO ${table} (minute, metric, labels, value) SELECT ?1, ?2, ?3, ?4 ${guard} ${upsert}`)
+    .bind(minuteOf(options.at ?? new Date()), metric, labelKey(labels), value);
+}
+
+/**
+ * Adds a completed load's records to the loaded, duplicate and quarantined counters, read from
+ * its ledger row inside the load's own transaction (so a load that rolls back counts nothing).
+ */
+export function addLoadCounters(db: D1Database, loadId: string, at = new Date()): D1PreparedStatement {
+  const pick = (metric: Counter, column: string) =>
+    `SELECT '${metric}' AS metric, json_object('source', source, 'stream', stream) AS labels, ${column} AS value FROM ${quoteIdent(getTableName(loads))} WHERE load_id = ?2`;
+  return db
+    .prepare(
+      `INSERT INTO ${table} (minute, metric, labels, value)
+SELECT ?1, metric, labels, value FROM (${pick("sluice_records_loaded_total", "inserted")}
+  UNION ALL ${pick("sluice_records_duplicate_total", "duplicates")}
+  UNION ALL ${pick("sluice_records_quarantined_total", "quarantined")}) WHERE value > 0
+${upsert}`,
+    )
+    .bind(minuteOf(at), loadId);
+}
+
+/** Each counter's totals by label set. */
+export async function readCounters(db: D1Database): Promise<Map<Counter, { labels: Record<string, string>; value: number }[]>> {
+  const { results } = await db
+    .prepare(`SELECT metric, labels, sum(value) AS value FROM ${table} GROUP BY metric, labels ORDER BY metric, labels`)
+    .all<{ metric: Counter; labels: string; value: number }>();
+  const byCounter = new Map<Counter, { labels: Record<string, string>; value: number }[]>();
+  for (const row of results) {
+    const list = byCounter.get(row.metric) ?? [];
+    list.push({ labels: JSON.parse(row.labels) as Record<string, string>, value: row.value });
+    byCounter.set(row.metric, list);
+  }
+  return byCounter;
+}
+
+/** Folds minutes older than two days into the all-time row of each counter and label set. */
+export function foldOldMinutes(db: D1Database, now = new Date()): D1PreparedStatement[] {
+  const cutoff = minuteOf(new Date(now.getTime() - keepMinutes * 60_000));
+  return [
+    db
+      .prepare(
+        `INSERT INTO ${table} (minute, metric, labels, value)
+SELECT ?1, metric, labels, sum(value) FROM ${table} WHERE minute < ?2 AND minute != ?1 GROUP BY metric, labels
+${upsert}`,
+      )
+      .bind(allTimeMinute, cutoff),
+    db.prepare(`DELETE FROM ${table} WHERE minute < ?2 AND minute != ?1`).bind(allTimeMinute, cutoff),
+  ];
+}
