@@ -79,6 +79,53 @@ describe("faults never lose or duplicate", () => {
   });
 });
 
+describe("a consumer that throws at random points", () => {
+  type Delivered = ReturnType<typeof recordMessage>;
+  /** Queues' side: redelivers what was not acked, up to max_retries (10), then dead-letters it. */
+  async function throughQueues(messages: Delivered[], faultsFor: (attempt: number) => string): Promise<Delivered[]> {
+    let pending = messages;
+    for (let attempt = 1; attempt <= 11 && pending.length > 0; attempt++) {
+      const batch = pending.map((message) => ({ ...message, attempts: attempt }));
+      let acked: string[] = [];
+      try {
+        acked = (await deliver(batch, { env: { SLUICE_FAULTS: faultsFor(attempt) } })).explicitAcks;
+      } catch {
+        // The handler threw before acking anything: Queues retries the whole batch.
+      }
+      pending = pending.filter((message) => !acked.includes(message.id));
+    }
+    if (pending.length > 0) await deliver(pending.map((message) => ({ ...message, attempts: 11 })), { queue: "sluice-ingest-dlq" });
+    return pending;
+  }
+
+  it("is absorbed by retries and the dead-letter path, and redrive brings the count back to exact", async () => {
+    const messages = Array.from({ length: 30 }, (_, i) => recordMessage(`chaos-${i}`, { type: "chaos", i }));
+    // Half go through Queues with the consumer throwing half the time, at the start of a batch or
+    // after its load and before its ack; the other half fail on every attempt until they run out
+    // of retries.
+    const lucky = await throughQueues(messages.slice(0, 15), () => "consumer=0.5");
+    const doomed = await throughQueues(messages.slice(15), () => "consumer=1");
+    expect(doomed).toHaveLength(15);
+    const dead = [...lucky, ...doomed];
+    expect(dead.length).toBeGreaterThanOrEqual(15);
+
+    const open = await rows<{ id: number }>(
+      `SELECT id FROM _sluice_dead_letters WHERE status = 'open' AND message_id IN (${dead.map(() => "?").join(",")})`,
+      ...dead.map((message) => message.id),
+    );
+    expect(open).toHaveLength(dead.length);
+
+    // Redrive, then the queue delivers the redriven messages once more, with the fault gone.
+    const ingest = recordingQueue(env.INGEST);
+    const response = await call(admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: open.map((row) => row.id) }) }), { INGEST: ingest.queue });
+    expect(await response.json()).toEqual({ redriven: dead.length });
+    const redriven = ingest.sent.map((sent, i) => ({ id: `redriven-${i}`, timestamp: new Date(), attempts: 1, body: sent.body }));
+    expect((await deliver(redriven)).explicitAcks).toHaveLength(dead.length);
+
+    expect(await rows("SELECT count(*) AS n, count(DISTINCT _sluice_key) AS keys FROM raw_generic__events WHERE _sluice_key LIKE 'chaos-%'")).toEqual([{ n: 30, keys: 30 }]);
+  });
+});
+
 describe("limits in practice", () => {
   it("loads a batch holding one 1.5 MB record", async () => {
     const runtime = labRuntime({ big: {} });
