@@ -1,6 +1,10 @@
 import type { D1Migration } from "cloudflare:test";
 
 declare global {
+  /** Local-only vars that tests set per delivery (fault injection); never in wrangler.toml. */
+  interface Env {
+    SLUICE_FAULTS?: string;
+  }
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
