@@ -51,8 +51,6 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
     return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl });
   }
   const cacheKey = new Request(`https://sluice.cache/reports/${name}/${lastRun?.runId ?? "none"}?${canonicalQuery(url.searchParams)}`);
-  const remembered = recentPages.get(cacheKey.url);
-  if (remembered) return new Response(remembered.body, { headers: { ...remembered.headers, "X-Cache": "HIT" } });
   const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
   const hit = await cache?.match(cacheKey);
   if (hit) {
@@ -84,74 +82,39 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
 
   const headers: Record<string, string> = { ETag: etag, "Cache-Control": cacheControl, "X-Cache": "MISS" };
   if (nextCursor) headers.Link = `<${withCursor(url, nextCursor)}>; rel="next"`;
-  let body: string;
-  let contentType: string;
+  let response: Response;
   if (plan.format === "csv") {
     const csv = Papa.unparse({ fields: columns.results.map((col) => col.name), data: rows.map((row) => columns.results.map((col) => row[col.name])) }, { newline: "\r\n" });
-    body = `${csv}\r\n`;
-    contentType = "text/csv; charset=utf-8; header=present";
+    response = new Response(`${csv}\r\n`, { headers: { ...headers, "Content-Type": "text/csv; charset=utf-8; header=present" } });
   } else if (plan.format === "ndjson") {
-    body = rows.map((row) => JSON.stringify(row) + "\n").join("");
-    contentType = "application/x-ndjson";
+    response = new Response(rows.map((row) => JSON.stringify(row) + "\n").join(""), { headers: { ...headers, "Content-Type": "application/x-ndjson" } });
   } else {
     const freshness = modelFreshness(report, freshnessRows?.results ?? []);
-    body = JSON.stringify({
-      report: name,
-      rows,
-      meta: {
-        columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows) })),
-        row_count: rows.length,
-        generated_at: new Date().toISOString(),
-        last_run: lastRun ? { run_id: lastRun.runId, finished_at: lastRun.finishedAt } : null,
-        freshness,
-        next_cursor: nextCursor,
+    response = Response.json(
+      {
+        report: name,
+        rows,
+        meta: {
+          columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows) })),
+          row_count: rows.length,
+          generated_at: new Date().toISOString(),
+          last_run: lastRun ? { run_id: lastRun.runId, finished_at: lastRun.finishedAt } : null,
+          freshness,
+          next_cursor: nextCursor,
+        },
       },
-    });
-    contentType = "application/json";
+      { headers },
+    );
   }
-  headers["Content-Type"] = contentType;
-  const response = new Response(body, { headers });
-  recentPages.set(cacheKey.url, body, { ...headers }, report.maxAge);
   if (cache) {
     // The Cache API keeps nothing marked private; the stored copy is public to the cache only,
     // under a key only an authorized request reaches, and clients still get `private`.
-    const stored = new Response(body, response);
+    const stored = new Response(response.clone().body, response);
     stored.headers.set("Cache-Control", `public, max-age=${report.maxAge}`);
     c.executionCtx.waitUntil(cache.put(cacheKey, stored));
   }
   return response;
 });
-
-/**
- * Report pages this isolate served recently. A hit skips even the Cache API's round trip. Keys
- * are the Cache API's, which name the model's last successful run, so a rebuild misses here as
- * at once as there; entries expire with the report's max-age. Bounded in entries and size.
- */
-class RecentPages {
-  private readonly pages = new Map<string, { body: string; headers: Record<string, string>; expires: number }>();
-  constructor(
-    private readonly maxEntries = 256,
-    private readonly maxChars = 256_000,
-  ) {}
-
-  get(key: string) {
-    const page = this.pages.get(key);
-    if (!page) return undefined;
-    this.pages.delete(key);
-    if (page.expires <= Date.now()) return undefined;
-    this.pages.set(key, page); // most recently used last
-    return page;
-  }
-
-  set(key: string, body: string, headers: Record<string, string>, maxAgeSeconds: number) {
-    if (body.length > this.maxChars || maxAgeSeconds <= 0) return;
-    this.pages.delete(key);
-    this.pages.set(key, { body, headers, expires: Date.now() + maxAgeSeconds * 1000 });
-    if (this.pages.size > this.maxEntries) this.pages.delete(this.pages.keys().next().value!);
-  }
-}
-
-const recentPages = new RecentPages();
 
 // Raw SQL over drizzle's table names: these run on every report request, cache hits included,
 // and building them through the query builder each time costs more than the queries.
