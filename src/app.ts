@@ -27,20 +27,20 @@ import { reportRoutes } from "./report/reports.ts";
 
 export const app = new Hono<AppEnv>();
 
+// Security headers on every response, registered first so that even a failed start gets them: nosniff, frame denial, no referrer, HSTS. API answers are
+// data, never pages, so their CSP allows nothing; the HTML pages (dashboard, docs) set their own.
+app.use(secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
+app.use(async (c, next) => {
+  await next();
+  if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+});
+
 app.use(async (c, next) => {
   const requestId = newRequestId();
   c.set("requestId", requestId);
   c.header("X-Request-Id", requestId);
   c.set("runtime", createRuntime(c.env, "fetch"));
   await next();
-});
-
-// Security headers on every response: nosniff, frame denial, no referrer, HSTS. API answers are
-// data, never pages, so their CSP allows nothing; the HTML pages (dashboard, docs) set their own.
-app.use(secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
-app.use(async (c, next) => {
-  await next();
-  if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 });
 
 // The ingest benchmark's baseline: the same app and middleware as a webhook, and nothing else.

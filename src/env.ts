@@ -32,8 +32,8 @@ const baseSettingsSchema = z.object({
   SESSION_SECRET: z.string().min(16).optional(),
   /** The Worker's public URL, for links in alerts. */
   SLUICE_PUBLIC_URL: z.string().optional(),
-  /** Which deployment this is: `local` (the default), `staging` or `production`, set per env in wrangler.toml. */
-  SLUICE_ENV: z.enum(["local", ...deployedEnvironments]).default("local"),
+  /** Which deployment this is: `local`, `staging` or `production`, set per environment in wrangler.toml. */
+  SLUICE_ENV: z.enum(["local", ...deployedEnvironments]).optional(),
   /** Local fault injection (see lib/faults.ts); refused in staging and production. */
   SLUICE_FAULTS: z.string().optional(),
   /** Salt for fields a stream hashes (`hash: [...]`); a secret, so hashed values cannot be looked up. */
@@ -65,7 +65,7 @@ export interface Settings {
   secrets: Record<string, string[]>;
   /** Plain vars the config names (pull base URLs, path values), unset ones absent. */
   vars: Record<string, string>;
-  environment: "local" | (typeof deployedEnvironments)[number];
+  environment: "local" | (typeof deployedEnvironments)[number] | undefined;
   /** Fault injection, local runs only. */
   faults: FaultInjector | undefined;
 }
@@ -81,8 +81,9 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     if (typeof value === "string" && value.trim() !== "") named[name] = value.trim();
   }
   const faults = parseFaults(base.SLUICE_FAULTS);
+  // Fails closed: only a Worker that says it is local (wrangler.toml's top-level vars) may inject faults.
   if (faults && base.SLUICE_ENV !== "local") {
-    throw new Error(`SLUICE_FAULTS is for local runs only; unset it in ${base.SLUICE_ENV}`);
+    throw new Error(`SLUICE_FAULTS is for local runs only; unset it in ${base.SLUICE_ENV ?? "a Worker whose SLUICE_ENV is not local"}`);
   }
   return {
     logLevel: base.LOG_LEVEL,

@@ -25,7 +25,7 @@ export async function runScheduled(controller: ScheduledController, runtime: Run
   }
   if (nodes.own.length > 0) jobs.push(() => runModels(runtime, { trigger: "cron", cron, select: nodes.own }));
   // On every tick, off the hot paths: incidents whose condition cleared are resolved, and metric
-  // minutes older than two days are folded into their all-time rows.
+  // minutes older than an hour are folded into their all-time rows.
   jobs.push(() => Promise.all([sweepAlerts(runtime), runtime.env.DB.batch(foldOldMinutes(runtime.env.DB, new Date(controller.scheduledTime)))]));
   if (jobs.length === 1) {
     runtime.log.warn("cron.unmatched", { cron });

@@ -293,7 +293,7 @@ export type Alert = typeof alerts.$inferSelect;
 /**
  * Per-minute counter rollups, written by the code paths themselves (see lib/rollups.ts) and
  * summed by `/metrics`. `labels` is the label set as JSON; minute `0000-00-00T00:00` holds
- * everything older than two days, and the history from before rollups existed.
+ * every minute older than an hour, and the history from before rollups existed.
  */
 export const metricMinutes = sqliteTable(
   "_sluice_metric_minutes",

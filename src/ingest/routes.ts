@@ -9,7 +9,7 @@ import type { WebhookSource } from "../config/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { type Bytes, sha256Hex } from "../lib/crypto.ts";
 import { SluiceError, toSluiceError } from "../lib/errors.ts";
-import { authFailure, enforceLimit } from "../lib/rate-limit.ts";
+import { assertNotBlocked, authFailure, enforceLimit } from "../lib/rate-limit.ts";
 import { type CountKey, countDelivery, scheduleFlush } from "./counts.ts";
 import { enqueueRecord } from "./enqueue.ts";
 import { classifyDelivery, verifyDelivery } from "./providers.ts";
@@ -24,11 +24,6 @@ webhookRoutes.on(
   "/v1/webhooks/:source",
   async (c, next) => {
     const source = sourceNamed(c, c.req.param("source"));
-    try {
-      await enforceLimit(c.var.runtime, "WEBHOOK_LIMITER", c.req.param("source"), `too many deliveries to source "${c.req.param("source")}"`);
-    } catch (error) {
-      throw rejected(c, c.req.param("source"), error);
-    }
     const maxSize = c.var.runtime.config.limits.maxBodyBytes;
     c.set("source", source);
     return bodyLimit({
@@ -49,8 +44,13 @@ webhookRoutes.on(
         throw new SluiceError("source_not_configured", `source "${sourceName}" has no signing secret configured`);
       }
 
+      // An address that keeps failing verification is refused before any more are tried.
+      assertNotBlocked(c.req.raw.headers);
       const delivery = { headers: c.req.raw.headers, body: new Uint8Array(await c.req.arrayBuffer()) as Bytes, now: Date.now() };
       await verifyDelivery(delivery, source, secrets);
+      // Only authentic deliveries spend the source's budget, so forged junk cannot crowd out a
+      // provider (forgeries count against their sender's address instead).
+      await enforceLimit(runtime, "WEBHOOK_LIMITER", sourceName, `too many deliveries to source "${sourceName}"`);
       const payload = parseJson(delivery.body);
       const classified = classifyDelivery(delivery, payload, source);
       if (classified.reply) {

@@ -7,7 +7,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { SluiceError } from "./errors.ts";
-import { authFailure } from "./rate-limit.ts";
+import { assertNotBlocked, authFailure } from "./rate-limit.ts";
 
 export type TokenScope = "report" | "admin";
 
@@ -62,6 +62,7 @@ export function requireToken(scope: TokenScope) {
   return createMiddleware<AppEnv & { Variables: { grant: Grant } }>(async (c, next) => {
     let grant: Grant | undefined;
     try {
+      assertNotBlocked(c.req.raw.headers);
       grant = await grantOf(bearer(c.req.header("authorization")), c.var.runtime.settings, scope);
       if (!grant) throw new SluiceError("unauthorized", "invalid bearer token");
     } catch (error) {

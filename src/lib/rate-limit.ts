@@ -32,14 +32,42 @@ export function clientAddress(headers: Headers): string {
 }
 
 /**
+ * Addresses over the failed-authentication limit, with when their block ends. The limiter's
+ * count is shared across isolates; once an address is over it, each isolate that sees it fail
+ * again blocks it here, and refuses it before checking any further credential, right or wrong,
+ * until the period is over. Guessing gains nothing from the block's first moments.
+ */
+const blockedUntil = new Map<string, number>();
+const maxBlocked = 10_000;
+
+/** Throws `rate_limited` if the address is blocked for failing authentication too often. */
+export function assertNotBlocked(headers: Headers, now = Date.now()): void {
+  const address = clientAddress(headers);
+  const until = blockedUntil.get(address);
+  if (until === undefined) return;
+  if (until <= now) {
+    blockedUntil.delete(address);
+    return;
+  }
+  throw tooManyFailures(Math.ceil((until - now) / 1000));
+}
+
+/**
  * Counts a failed authentication against the client's address, and returns the error to throw:
- * the failure itself, or `rate_limited` once the address has failed too often.
+ * the failure itself, or `rate_limited` (and a block on the address) once it has failed too often.
  */
 export async function authFailure(runtime: Runtime, headers: Headers, failure: SluiceError): Promise<SluiceError> {
   try {
     await enforceLimit(runtime, "AUTH_FAILURE_LIMITER", clientAddress(headers), "too many failed authentication attempts from this address");
     return failure;
   } catch (error) {
-    return error instanceof SluiceError ? error : failure;
+    if (!(error instanceof SluiceError)) return failure;
+    if (blockedUntil.size >= maxBlocked) blockedUntil.clear();
+    blockedUntil.set(clientAddress(headers), Date.now() + limitPeriods.AUTH_FAILURE_LIMITER * 1000);
+    return tooManyFailures(limitPeriods.AUTH_FAILURE_LIMITER);
   }
+}
+
+function tooManyFailures(retryAfterSeconds: number): SluiceError {
+  return new SluiceError("rate_limited", `too many failed authentication attempts from this address; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
 }

@@ -2,8 +2,8 @@
  * Per-minute counter rollups in `_sluice_metric_minutes`, which `/metrics` sums. Workers keep no
  * memory between requests, so each code path adds to its counters in D1 itself, in the same
  * batch (one transaction) as the work it counts wherever there is one: a counter never runs
- * ahead of its event, nor behind it. Rows older than two days are folded into one all-time row
- * per counter and label set, so a scrape reads a bounded number of rows.
+ * ahead of its event, nor behind it. On every cron tick, rows older than an hour are folded into
+ * one all-time row per counter and label set, so a scrape reads a bounded number of rows.
  */
 import { getTableName, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
@@ -22,9 +22,9 @@ export const counters = [
 ] as const;
 export type Counter = (typeof counters)[number];
 
-/** The minute history before rollups, and everything folded out of the last two days. */
+/** The history before rollups, and every minute folded after its hour. */
 export const allTimeMinute = "0000-00-00T00:00";
-const keepMinutes = 48 * 60;
+const keepMinutes = 60;
 
 const table = quoteIdent(getTableName(metricMinutes));
 const upsert = `ON CONFLICT (minute, metric, labels) DO UPDATE SET value = value + excluded.value`;
@@ -39,18 +39,24 @@ export function labelKey(labels: Record<string, string>): string {
   return JSON.stringify(labels);
 }
 
-/** `addToCounter` as a drizzle query, for drizzle batches. */
-export function counterInsert(
-  db: DrizzleD1Database,
-  metric: Counter,
-  labels: Record<string, string>,
-  value: number,
-  options: { at?: Date; ifChanged?: boolean } = {},
-) {
+export interface CounterAdd {
+  metric: Counter;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Adds to one or more counters (up to five, D1's limit on compound SELECTs) in one statement,
+ * for drizzle batches. With `ifChanged`, only if the statement before it in the batch changed a
+ * row; one statement, so every counter it adds to is guarded by that same statement.
+ */
+export function counterInsert(db: DrizzleD1Database, adds: readonly CounterAdd[], options: { at?: Date; ifChanged?: boolean } = {}) {
+  const minute = minuteOf(options.at ?? new Date());
   const guard = options.ifChanged ? sql`WHERE changes() > 0` : sql`WHERE true`;
+  const selects = adds.map((add) => sql`SELECT ${minute}, ${add.metric}, ${labelKey(add.labels)}, ${add.value} ${guard}`);
   return db
     .insert(metricMinutes)
-    .select(sql`SELECT ${minuteOf(options.at ?? new Date())}, ${metric}, ${labelKey(labels)}, ${value} ${guard}`)
+    .select(sql.join(selects, sql` UNION ALL `))
     .onConflictDoUpdate({ target: [metricMinutes.minute, metricMinutes.metric, metricMinutes.labels], set: { value: sql`${metricMinutes.value} + excluded.value` } });
 }
 
@@ -100,7 +106,7 @@ export async function readCounters(db: D1Database): Promise<Map<Counter, { label
   return byCounter;
 }
 
-/** Folds minutes older than two days into the all-time row of each counter and label set. */
+/** Folds minutes older than an hour into the all-time row of each counter and label set. */
 export function foldOldMinutes(db: D1Database, now = new Date()): D1PreparedStatement[] {
   const cutoff = minuteOf(new Date(now.getTime() - keepMinutes * 60_000));
   return [

@@ -3,7 +3,7 @@
  * reason, the record (as the raw zone holds it) and where it sits in the raw zone, so that they
  * can be fixed and redriven. A record too large for a D1 row is kept as a pointer to its line.
  */
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { quarantine } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
@@ -62,6 +62,7 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
     .where(openRowsWhere(quarantine, filter))
     .orderBy(quarantine.id)
     .limit(filter.limit);
+  let retried = 0;
   for (const row of rows) {
     const line = await originalLine(runtime, row);
     const message = await toRecordMessage(
@@ -69,11 +70,26 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
       { source: row.source, stream: row.stream, key: row.key, deliveryId: `redrive_${row.id}`, receivedAt: line.receivedAt, origin: "redrive", ...(line.transformed ? { transformed: true } : {}), ...(line.redacted ? { redacted: true } : {}) },
       line.payload,
     );
-    await runtime.env.INGEST.send(message, { contentType: "json" });
-    await db.update(quarantine).set({ status: "retried", retriedAt: new Date().toISOString() }).where(eq(quarantine.id, row.id));
+    // Close the row before the record goes back on the queue: should it fail again, its new
+    // quarantine row must not collide with this one (one open row per record). Another retry
+    // that got here first has claimed it.
+    const claimed = await db
+      .update(quarantine)
+      .set({ status: "retried", retriedAt: new Date().toISOString() })
+      .where(and(eq(quarantine.id, row.id), eq(quarantine.status, "open")))
+      .returning({ id: quarantine.id });
+    if (claimed.length === 0) continue;
+    try {
+      await runtime.env.INGEST.send(message, { contentType: "json" });
+    } catch (error) {
+      // Not sent: open the row again, so the record stays visible and can be retried.
+      await db.update(quarantine).set({ status: "open", retriedAt: null }).where(eq(quarantine.id, row.id));
+      throw error;
+    }
+    retried += 1;
   }
-  runtime.log.info("quarantine.retried", { count: rows.length });
-  return rows.length;
+  runtime.log.info("quarantine.retried", { count: retried });
+  return retried;
 }
 
 /** The record as the raw zone holds it (its line), which also gives its original receipt time. */

@@ -156,10 +156,14 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       // With its metric counters, in one transaction, counted only if this insert stored it.
       await db.batch([
         db.insert(modelResults).values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() }).onConflictDoNothing(),
-        counterInsert(db, "sluice_model_results_total", { resource_type: result.resourceType, status: result.status }, 1, { ifChanged: true }),
-        ...(result.resourceType === "test" && (result.failures ?? 0) > 0
-          ? [counterInsert(db, "sluice_test_failures_total", {}, result.failures!, { ifChanged: true })]
-          : []),
+        counterInsert(
+          db,
+          [
+            { metric: "sluice_model_results_total", labels: { resource_type: result.resourceType, status: result.status }, value: 1 },
+            ...(result.resourceType === "test" && (result.failures ?? 0) > 0 ? [{ metric: "sluice_test_failures_total" as const, labels: {}, value: result.failures! }] : []),
+          ],
+          { ifChanged: true },
+        ),
       ]);
       log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
     }

@@ -60,7 +60,7 @@ export async function startRun(
         .update(pullRuns)
         .set({ status: "failed", error: "lease expired; resumed by a new run", finishedAt: now })
         .where(and(eq(pullRuns.runId, resumable.runId), eq(pullRuns.status, "running"))),
-      counterInsert(db, "sluice_pull_runs_total", { source: stream.source, stream: stream.stream, status: "failed" }, 1, { ifChanged: true }),
+      counterInsert(db, [{ metric: "sluice_pull_runs_total", labels: { source: stream.source, stream: stream.stream, status: "failed" }, value: 1 }], { ifChanged: true }),
     ]);
   }
 
@@ -122,7 +122,7 @@ export async function recordPage(
       })
       .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.pages, page - 1), eq(pullRuns.status, "running")))
       .returning({ runId: pullRuns.runId }),
-    counterInsert(db, "sluice_pull_pages_total", { source: run.source, stream: run.stream }, 1, { ifChanged: true }),
+    counterInsert(db, [{ metric: "sluice_pull_pages_total", labels: { source: run.source, stream: run.stream }, value: 1 }], { ifChanged: true }),
     db.update(pullLeases).set({ expiresAt: isoIn(leaseSeconds) }).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
     ...completion,
   ]);
@@ -146,7 +146,7 @@ function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | 
         set: { cursor: sql`coalesce(excluded.cursor, ${pullState.cursor})`, runId: run.runId, updatedAt: now },
       }),
     db.update(pullRuns).set({ status: "completed", nextPage: null, finishedAt: now, cursorMax }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
-    counterInsert(db, "sluice_pull_runs_total", { source: run.source, stream: run.stream, status: "completed" }, 1, { ifChanged: true }),
+    counterInsert(db, [{ metric: "sluice_pull_runs_total", labels: { source: run.source, stream: run.stream, status: "completed" }, value: 1 }], { ifChanged: true }),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
   ] as const;
 }
@@ -156,7 +156,7 @@ export async function failRun(d1: D1Database, run: PullRun, error: string): Prom
   const db = drizzle(d1);
   await db.batch([
     db.update(pullRuns).set({ status: "failed", error, finishedAt: new Date().toISOString() }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
-    counterInsert(db, "sluice_pull_runs_total", { source: run.source, stream: run.stream, status: "failed" }, 1, { ifChanged: true }),
+    counterInsert(db, [{ metric: "sluice_pull_runs_total", labels: { source: run.source, stream: run.stream, status: "failed" }, value: 1 }], { ifChanged: true }),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
   ]);
 }

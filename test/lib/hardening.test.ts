@@ -10,6 +10,7 @@ import { parseSettings } from "../../src/env.ts";
 import { parseFaults } from "../../src/lib/faults.ts";
 import { adminToken, reportToken } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
+import { signedRequest } from "../support/sign.ts";
 import { call, origin } from "../support/worker.ts";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
@@ -28,15 +29,18 @@ describe("rate limits", () => {
     expect(await errorOf(last!)).toMatchObject({ code: "rate_limited", message: 'too many deliveries to source "generic"; retry after 10 s' });
   });
 
-  it("answers 429 to an address that keeps failing authentication, even with a bad token", async () => {
+  it("answers 429 to an address that keeps failing authentication, then refuses it outright", async () => {
     const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
     const headers = { authorization: "Bearer wrong-token", "cf-connecting-ip": "203.0.113.9" };
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await call(new Request(`${origin}/v1/loads`, { headers }), overrides)).status);
     expect(statuses).toEqual([401, 401, 429, 429]);
     const limited = await call(new Request(`${origin}/v1/reports`, { headers }), overrides);
-    expect(limited.headers.get("Retry-After")).toBe("60");
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(55);
     expect((await errorOf(limited)).code).toBe("rate_limited");
+    // While blocked, even the right token is refused: guessing learns nothing.
+    const right = await call(new Request(`${origin}/v1/loads`, { headers: { ...headers, authorization: `Bearer ${adminToken}` } }), overrides);
+    expect(right.status).toBe(429);
     // Another address is unaffected.
     const other = await call(new Request(`${origin}/v1/loads`, { headers: { ...headers, "cf-connecting-ip": "198.51.100.7" } }), overrides);
     expect(other.status).toBe(401);
@@ -54,6 +58,32 @@ describe("rate limits", () => {
         overrides,
       );
     expect([(await forged()).status, (await forged()).status, (await forged()).status]).toEqual([401, 401, 429]);
+    // The address is blocked before verification, so a genuine signature gets no answer either.
+    const genuine = await genericWebhook(origin, { body: JSON.stringify({ type: "after-block" }), eventId: "after-block" });
+    genuine.headers.set("cf-connecting-ip", "192.0.2.44");
+    expect((await call(genuine, overrides)).status).toBe(429);
+  });
+
+  it("spends a source's budget only on authentic deliveries, so forgeries cannot crowd a provider out", async () => {
+    const overrides = { WEBHOOK_LIMITER: env.TIGHT_WEBHOOK_LIMITER, AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
+    for (let i = 0; i < 2; i++) {
+      const forged = await call(
+        new Request(`${origin}/v1/webhooks/standard`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "webhook-id": `msg_${i}`, "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA", "cf-connecting-ip": `198.51.100.${20 + i}` },
+          body: "{}",
+        }),
+        overrides,
+      );
+      expect(forged.status).toBe(401);
+    }
+    // The tight limiter allows 3 per source: all 3 genuine deliveries to this source get through.
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const request = await signedRequest(origin, "standard", JSON.stringify({ type: "budget", i }));
+      statuses.push((await call(request, overrides)).status);
+    }
+    expect(statuses).toEqual([202, 202, 202]);
   });
 });
 
@@ -99,6 +129,9 @@ describe("fault injection", () => {
     for (const SLUICE_ENV of ["staging", "production"]) {
       expect(() => parseSettings({ ...env, SLUICE_ENV, SLUICE_FAULTS: "0.05" } as Env, getConfig())).toThrow(`SLUICE_FAULTS is for local runs only; unset it in ${SLUICE_ENV}`);
     }
+    // It fails closed: a Worker that does not say it is local cannot inject faults either.
+    const { SLUICE_ENV: _local, ...unmarked } = env;
+    expect(() => parseSettings({ ...unmarked, SLUICE_FAULTS: "0.05" } as unknown as Env, getConfig())).toThrow("SLUICE_FAULTS is for local runs only; unset it in a Worker whose SLUICE_ENV is not local");
     expect(parseSettings({ ...env, SLUICE_FAULTS: "0.05" } as Env, getConfig()).faults?.faults.d1).toBe(0.05);
     expect(parseSettings(env, getConfig()).faults).toBeUndefined();
   });
