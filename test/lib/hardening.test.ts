@@ -88,16 +88,17 @@ describe("rate limits", () => {
 });
 
 describe("security headers", () => {
-  const paths: [string, Record<string, string>][] = [
-    ["/v1/health", {}],
-    ["/v1/reports", { authorization: `Bearer ${reportToken}` }],
-    ["/v1/loads", {}], // 401
-    ["/metrics", { authorization: `Bearer ${adminToken}` }],
-    ["/openapi.json", {}],
+  const paths: [string, Record<string, string>, number][] = [
+    ["/v1/health", {}, 200],
+    ["/v1/reports", { authorization: `Bearer ${reportToken}` }, 200],
+    ["/v1/loads", {}, 401],
+    ["/metrics", { authorization: `Bearer ${adminToken}` }, 200],
+    ["/openapi.json", {}, 200],
   ];
-  for (const [path, headers] of paths) {
-    it(`${path} forbids sniffing, framing and every content source`, async () => {
+  for (const [path, headers, status] of paths) {
+    it(`${path} (${status}) forbids sniffing, framing and every content source`, async () => {
       const response = await call(new Request(`${origin}${path}`, { headers }));
+      expect(response.status).toBe(status);
       expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
       expect(response.headers.get("X-Frame-Options")).toBe("DENY");
       expect(response.headers.get("Content-Security-Policy")).toBe("default-src 'none'; frame-ancestors 'none'");
