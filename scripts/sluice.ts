@@ -17,11 +17,12 @@ const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …]
   build | run | test | seed   run dbt-style commands on the Worker (POST /v1/models/build)
   compile                     print the rendered SQL of the selected nodes (offline)
   ls                          list the selected nodes (offline)
-  health | loads | runs | reports | pulls | freshness | reconcile
+  health | sources | loads | runs | reports | pulls | freshness | reconcile
                               read the ops API`;
 
 const reads: Record<string, string> = {
   health: "/v1/health",
+  sources: "/v1/sources",
   loads: "/v1/loads",
   runs: "/v1/runs",
   reports: "/v1/reports",

@@ -99,6 +99,7 @@ function routes(config: SluiceConfig): RouteConfig[] {
   }
 
   const ops: [string, "get" | "post", string, z.ZodType?][] = [
+    ["/v1/sources", "get", "Every webhook and pull source with its streams, tables and health"],
     ["/v1/loads", "get", "The load ledger"],
     ["/v1/reconcile", "get", "Accepted, loaded, quarantined and dead-lettered, per stream"],
     ["/v1/replay", "post", "Replay the raw zone over a time range", replayBody],

@@ -6,6 +6,7 @@
 // Written by `npm run build`: the config of the pipeline folder (SLUICE_PIPELINE_DIR, default pipeline/).
 import pipelineConfig from "../../.sluice/pipeline-config.ts";
 import { parseConfig } from "./parse.ts";
+import type { RestSource } from "./pull-schema.ts";
 import type { SluiceConfig, StreamConfig } from "./schema.ts";
 
 export { parseConfig } from "./parse.ts";
@@ -20,23 +21,25 @@ export function getConfig(): SluiceConfig {
   return loaded;
 }
 
+/** The env vars a pull source's auth reads its credentials from. */
+export function authSecretNames(auth: RestSource["auth"]): string[] {
+  if (!auth) return [];
+  switch (auth.type) {
+    case "bearer":
+      return [auth.token];
+    case "api_key":
+      return [auth.key];
+    case "basic":
+      return [auth.username, auth.password];
+    case "oauth2_client_credentials":
+      return [auth.clientId, auth.clientSecret];
+  }
+}
+
 /** Every env var that holds a secret named by the config, for masking in logs. */
 export function secretNames(config: SluiceConfig): string[] {
   const webhook = Object.values(config.sources).flatMap((source) => source.secrets);
-  const pulls = Object.values(config.pulls).flatMap((source) => {
-    const auth = source.auth;
-    if (!auth) return [];
-    switch (auth.type) {
-      case "bearer":
-        return [auth.token];
-      case "api_key":
-        return [auth.key];
-      case "basic":
-        return [auth.username, auth.password];
-      case "oauth2_client_credentials":
-        return [auth.clientId, auth.clientSecret];
-    }
-  });
+  const pulls = Object.values(config.pulls).flatMap((source) => authSecretNames(source.auth));
   // Alert webhook URLs carry their own credentials (Slack's do), so they are secrets too.
   const alertHooks = config.alerts.map((rule) => rule.webhook);
   return [...new Set([...webhook, ...pulls, ...alertHooks])];
