@@ -4,7 +4,8 @@
  * on a 2-core machine that proxy tops out near 750 req/s however little the Worker does; workerd
  * on its own serves several thousand. The Worker is the one `wrangler deploy --dry-run` builds,
  * with the bindings wrangler.toml declares and the same state folder layout as `wrangler dev
- * --persist-to`, so `queryLocalD1` reads and writes the same database.
+ * --persist-to`, so `queryLocalD1` reads and writes the same database. With
+ * `SLUICE_INSPECTOR_PORT` set, workerd opens the V8 inspector there, for CPU profiles of a run.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
