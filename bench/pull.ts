@@ -2,7 +2,8 @@
  * `npm run bench -- pull`: 10,000 GitHub issues (100 pages of 100) from the local fake API,
  * through the whole path under `wrangler dev`: a run started over HTTP, one PULL queue hop per
  * page, records to INGEST. In the same run, the same pages fetched in a plain loop (following
- * the same Link headers) are the baseline. Prints records/s for both and the ratio.
+ * the same Link headers) are the baseline, and as many bare queue hops as there were pages are a
+ * second one. Prints records/s for both, the ratio, and the path's work beyond hops and fetches.
  */
 import { startDevServer } from "../scripts/lib/dev-server.ts";
 import { seedIssues, startFakeApi } from "../test/support/fake-api.ts";
@@ -45,15 +46,57 @@ export async function main(): Promise<void> {
     const pathSeconds = (performance.now() - started) / 1000;
     if (run?.status !== "completed" || run.records !== issues) throw new Error(`the run did not complete: ${JSON.stringify(run)}\n${server.output().slice(-3000)}`);
 
+    await server.stop();
+
+    // The second baseline: the same number of queue hops in the same `wrangler dev`, doing
+    // nothing else, so the path's overhead beyond its hops and its fetches is visible.
+    const hopSeconds = await queueHops(run.pages);
+
     const baselineRate = issues / baselineSeconds;
     const pathRate = issues / pathSeconds;
     const ratio = Number((pathRate / baselineRate).toFixed(2));
-    console.log(`plain loop:       ${Math.round(baselineRate)} records/s (${issues} records, ${run.pages} pages)`);
-    console.log(`Sluice pull path: ${Math.round(pathRate)} records/s (one PULL queue hop per page, records to INGEST)`);
+    const perPage = (seconds: number) => Number(((seconds * 1000) / run.pages).toFixed(1));
+    const overhead = perPage(pathSeconds - hopSeconds - baselineSeconds);
+    console.log(`plain loop:       ${Math.round(baselineRate)} records/s (${issues} records, ${run.pages} pages): ${perPage(baselineSeconds)} ms a page`);
+    console.log(`Sluice pull path: ${Math.round(pathRate)} records/s (one PULL queue hop per page, records to INGEST): ${perPage(pathSeconds)} ms a page`);
+    console.log(`queue hops alone: ${perPage(hopSeconds)} ms a hop; the path's own work beyond its hop and fetch: ${overhead} ms a page`);
     console.log(`ratio ${ratio} (target ≥ 0.5)`);
-    console.log(JSON.stringify({ bench: "pull", ratio, records_per_s: Math.round(pathRate), baseline_records_per_s: Math.round(baselineRate), records: issues, pages: run.pages }));
+    console.log(
+      JSON.stringify({
+        bench: "pull",
+        ratio,
+        records_per_s: Math.round(pathRate),
+        baseline_records_per_s: Math.round(baselineRate),
+        records: issues,
+        pages: run.pages,
+        ms_per_page: perPage(pathSeconds),
+        baseline_ms_per_page: perPage(baselineSeconds),
+        hop_ms: perPage(hopSeconds),
+        overhead_ms_per_page: overhead,
+      }),
+    );
   } finally {
     await server.stop();
     await api.close();
+  }
+}
+
+/** Seconds for `n` sequential queue hops that do nothing else (bench/hops-worker.ts). */
+async function queueHops(n: number): Promise<number> {
+  const hops = await startDevServer({ vars: {}, configPath: "bench/wrangler.hops.toml", readyPath: "/ready", migrate: false });
+  try {
+    const run = async (chain: string) => {
+      const started = performance.now();
+      await fetch(`${hops.url}/start?n=${n}&chain=${chain}`, { method: "POST" });
+      while (!((await (await fetch(`${hops.url}/status?chain=${chain}`)).json()) as { done: boolean }).done) {
+        if (performance.now() - started > 120_000) throw new Error(`queue hops did not finish:\n${hops.output().slice(-2000)}`);
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      return (performance.now() - started) / 1000;
+    };
+    await run("warm");
+    return await run("measured");
+  } finally {
+    await hops.stop();
   }
 }

@@ -62,13 +62,15 @@ export interface DevServerOptions {
   /** The path that answers 200 once the Worker is up. */
   readyPath?: string;
   timeoutMs?: number;
+  /** Apply the D1 migrations first (true unless the Worker has no D1). */
+  migrate?: boolean;
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
   const envFile = join(persistTo, "test.env");
   writeFileSync(envFile, Object.entries(options.vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
-  applyLocalMigrations(persistTo, options.configPath);
+  if (options.migrate !== false) applyLocalMigrations(persistTo, options.configPath);
 
   const port = await freePort();
   const child: ChildProcess = spawn(
