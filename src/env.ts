@@ -65,7 +65,6 @@ export interface Settings {
   secrets: Record<string, string[]>;
   /** Plain vars the config names (pull base URLs, path values), unset ones absent. */
   vars: Record<string, string>;
-  environment: "local" | (typeof deployedEnvironments)[number] | undefined;
   /** Fault injection, local runs only. */
   faults: FaultInjector | undefined;
 }
@@ -95,7 +94,6 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     sessionSecret: base.SESSION_SECRET,
     secrets,
     vars: named,
-    environment: base.SLUICE_ENV,
     faults: faults ? new FaultInjector(faults) : undefined,
   };
 }

@@ -14,7 +14,6 @@ export const projectRoot = resolve(import.meta.dirname, "../..");
 // never on whatever `node` a shebang would find first on PATH.
 const wranglerJs = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
 export const wranglerCommand = (args: string[]) => [process.execPath, [wranglerJs, ...args]] as const;
-const wrangler = wranglerCommand;
 
 export interface DevServer {
   url: string;
@@ -40,7 +39,7 @@ export async function freePort(): Promise<number> {
 
 export function applyLocalMigrations(persistTo?: string, configPath?: string): void {
   const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : []), ...(configPath ? ["-c", configPath] : [])];
-  const result = spawnSync(...wrangler(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) {
     throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
   }
@@ -49,7 +48,7 @@ export function applyLocalMigrations(persistTo?: string, configPath?: string): v
 /** Runs one SQL statement against a local D1 state folder and returns its rows. */
 export function queryLocalD1<Row = Record<string, unknown>>(persistTo: string, sql: string): Row[] {
   const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql];
-  const result = spawnSync(...wrangler(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
   const parsed = JSON.parse(result.stdout) as { results: Row[] }[];
   return parsed[0]?.results ?? [];
@@ -74,7 +73,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   const port = await freePort();
   const child: ChildProcess = spawn(
-    ...wrangler(["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", ...(options.configPath ? ["-c", options.configPath] : [])]),
+    ...wranglerCommand(["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", ...(options.configPath ? ["-c", options.configPath] : [])]),
     { cwd: projectRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";

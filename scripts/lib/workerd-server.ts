@@ -21,22 +21,22 @@ export interface WorkerdServer {
   stop(): Promise<void>;
 }
 
-/** Builds the bundle `wrangler deploy` would upload into `outdir`, and returns its entry module. */
-export function buildBundle(outdir: string, configPath = "wrangler.toml"): string {
-  const result = spawnSync(...wranglerCommand(["deploy", "--dry-run", "--outdir", outdir, "-c", configPath]), {
-    cwd: projectRoot,
-    encoding: "utf8",
-    env: { ...process.env, CI: "true" },
-  });
+/**
+ * Builds the bundle `wrangler deploy` would upload (for `env`, if given) into `outdir`, and
+ * returns its entry module and what wrangler printed (the bindings it would deploy).
+ */
+export function buildBundle(outdir: string, options: { configPath?: string; env?: string } = {}): { entry: string; output: string } {
+  const args = ["deploy", "--dry-run", "--outdir", outdir, "-c", options.configPath ?? "wrangler.toml", ...(options.env ? ["--env", options.env] : [])];
+  const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
-  return join(outdir, "index.js");
+  return { entry: join(outdir, "index.js"), output: result.stdout };
 }
 
 export async function startWorkerd(options: { vars: Record<string, string>; configPath?: string }): Promise<WorkerdServer> {
   const configPath = join(projectRoot, options.configPath ?? "wrangler.toml");
   const persistTo = mkdtempSync(join(tmpdir(), "sluice-workerd-"));
   applyLocalMigrations(persistTo, configPath);
-  const scriptPath = buildBundle(join(persistTo, "dist"), configPath);
+  const scriptPath = buildBundle(join(persistTo, "dist"), { configPath }).entry;
 
   // The bundle is one module, so wrangler's module rules do not apply (and Miniflare 5 rejects them).
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(configPath).workerOptions;

@@ -85,8 +85,7 @@ export class FaultInjector {
             const method = target[property] as (...args: unknown[]) => Promise<unknown>;
             return (...args: unknown[]) => this.around("d1", `statement ${String(property)}`, () => method.apply(target, args));
           }
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          return passThrough(target, property);
         },
       });
       real.set(proxy, statement);
@@ -100,8 +99,7 @@ export class FaultInjector {
             this.around("d1", "batch", () => target.batch(statements.map((statement) => real.get(statement) ?? statement)));
         }
         if (property === "exec") return (query: string) => this.around("d1", "exec", () => target.exec(query));
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return passThrough(target, property);
       },
     });
   }
@@ -112,8 +110,7 @@ export class FaultInjector {
         if (property === "put") {
           return (...args: Parameters<R2Bucket["put"]>) => this.around("r2", `put ${String(args[0])}`, () => target.put(...args));
         }
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return passThrough(target, property);
       },
     });
   }
@@ -125,4 +122,10 @@ export class FaultInjector {
       sendBatch: (messages, options) => this.around("queue", `${name}.sendBatch`, () => queue.sendBatch(messages, options)),
     } as Queue<Body>;
   }
+}
+
+/** A binding's own property, with methods bound to the binding (workerd checks `this`). */
+function passThrough(target: object, property: string | symbol): unknown {
+  const value = Reflect.get(target, property, target) as unknown;
+  return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
 }

@@ -15,15 +15,20 @@ import { SluiceError } from "./errors.ts";
 export const limitPeriods = { WEBHOOK_LIMITER: 10, AUTH_FAILURE_LIMITER: 60 } as const;
 export type Limiter = keyof typeof limitPeriods;
 
+/** Counts one event against `key`; false once the limiter's budget for the period is spent. */
+async function withinLimit(runtime: Runtime, limiter: Limiter, key: string): Promise<boolean> {
+  const binding = (runtime.env as Partial<Record<Limiter, RateLimit>>)[limiter];
+  if (!binding || runtime.settings.benchBaseline) return true;
+  return (await binding.limit({ key })).success;
+}
+
 /** Counts one event against `key`; throws `rate_limited` once the limiter's budget is spent. */
 export async function enforceLimit(runtime: Runtime, limiter: Limiter, key: string, what: string): Promise<void> {
-  const binding = (runtime.env as Partial<Record<Limiter, RateLimit>>)[limiter];
-  if (!binding || runtime.settings.benchBaseline) return;
-  const { success } = await binding.limit({ key });
-  if (!success) {
-    const retryAfterSeconds = limitPeriods[limiter];
-    throw new SluiceError("rate_limited", `${what}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
-  }
+  if (!(await withinLimit(runtime, limiter, key))) throw rateLimited(what, limitPeriods[limiter]);
+}
+
+function rateLimited(what: string, retryAfterSeconds: number): SluiceError {
+  return new SluiceError("rate_limited", `${what}; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
 }
 
 /** The client's address as Cloudflare reports it; one bucket for local requests without it. */
@@ -57,17 +62,14 @@ export function assertNotBlocked(headers: Headers, now = Date.now()): void {
  * the failure itself, or `rate_limited` (and a block on the address) once it has failed too often.
  */
 export async function authFailure(runtime: Runtime, headers: Headers, failure: SluiceError): Promise<SluiceError> {
-  try {
-    await enforceLimit(runtime, "AUTH_FAILURE_LIMITER", clientAddress(headers), "too many failed authentication attempts from this address");
-    return failure;
-  } catch (error) {
-    if (!(error instanceof SluiceError)) return failure;
-    if (blockedUntil.size >= maxBlocked) blockedUntil.clear();
-    blockedUntil.set(clientAddress(headers), Date.now() + limitPeriods.AUTH_FAILURE_LIMITER * 1000);
-    return tooManyFailures(limitPeriods.AUTH_FAILURE_LIMITER);
-  }
+  const address = clientAddress(headers);
+  // A limiter that cannot be reached leaves the failure as it was.
+  if (await withinLimit(runtime, "AUTH_FAILURE_LIMITER", address).catch(() => true)) return failure;
+  if (blockedUntil.size >= maxBlocked) blockedUntil.clear();
+  blockedUntil.set(address, Date.now() + limitPeriods.AUTH_FAILURE_LIMITER * 1000);
+  return tooManyFailures(limitPeriods.AUTH_FAILURE_LIMITER);
 }
 
 function tooManyFailures(retryAfterSeconds: number): SluiceError {
-  return new SluiceError("rate_limited", `too many failed authentication attempts from this address; retry after ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
+  return rateLimited("too many failed authentication attempts from this address", retryAfterSeconds);
 }

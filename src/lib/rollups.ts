@@ -60,20 +60,6 @@ export function counterInsert(db: DrizzleD1Database, adds: readonly CounterAdd[]
     .onConflictDoUpdate({ target: [metricMinutes.minute, metricMinutes.metric, metricMinutes.labels], set: { value: sql`${metricMinutes.value} + excluded.value` } });
 }
 
-/** Adds `value` to a counter. With `ifChanged`, only if the statement before it in the batch changed a row. */
-export function addToCounter(
-  db: D1Database,
-  metric: Counter,
-  labels: Record<string, string>,
-  value: number,
-  options: { at?: Date; ifChanged?: boolean } = {},
-): D1PreparedStatement {
-  const guard = options.ifChanged ? "WHERE changes() > 0" : "WHERE true";
-  return db
-    .prepare(`INSERT INTO ${table} (minute, metric, labels, value) SELECT ?1, ?2, ?3, ?4 ${guard} ${upsert}`)
-    .bind(minuteOf(options.at ?? new Date()), metric, labelKey(labels), value);
-}
-
 /**
  * Adds a completed load's records to the loaded, duplicate and quarantined counters, read from
  * its ledger row inside the load's own transaction (so a load that rolls back counts nothing).

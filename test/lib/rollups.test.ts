@@ -4,7 +4,14 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { addToCounter, allTimeMinute, foldOldMinutes, readCounters } from "../../src/lib/rollups.ts";
+import { drizzle } from "drizzle-orm/d1";
+import { allTimeMinute, type Counter, counterInsert, foldOldMinutes, readCounters } from "../../src/lib/rollups.ts";
+
+/** One counter addition as a D1 statement, so it can share a batch with plain statements. */
+function addToCounter(db: D1Database, metric: Counter, labels: Record<string, string>, value: number, options: { at?: Date; ifChanged?: boolean } = {}) {
+  const query = counterInsert(drizzle(db), [{ metric, labels, value }], options).toSQL();
+  return db.prepare(query.sql).bind(...query.params);
+}
 
 const total = async (labels: Record<string, string>) =>
   (await readCounters(env.DB)).get("sluice_pull_pages_total")?.find((row) => JSON.stringify(row.labels) === JSON.stringify(labels))?.value ?? 0;
