@@ -8,7 +8,7 @@
  * `SLUICE_INSPECTOR_PORT` set, workerd opens the V8 inspector there, for CPU profiles of a run.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
@@ -29,7 +29,10 @@ export function buildBundle(outdir: string, options: { configPath?: string; env?
   const args = ["deploy", "--dry-run", "--outdir", outdir, "-c", options.configPath ?? "wrangler.toml", ...(options.env ? ["--env", options.env] : [])];
   const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
-  return { entry: join(outdir, "index.js"), output: result.stdout };
+  // wrangler names the bundle after the config's `main` (index.ts gives index.js).
+  const entry = readdirSync(outdir).find((name) => name.endsWith(".js"));
+  if (!entry) throw new Error(`wrangler deploy --dry-run wrote no bundle into ${outdir}`);
+  return { entry: join(outdir, entry), output: result.stdout };
 }
 
 export async function startWorkerd(options: { vars: Record<string, string>; configPath?: string }): Promise<WorkerdServer> {

@@ -14,6 +14,7 @@ import { declaredColumns } from "../config/columns.ts";
 import { type SluiceConfig, streamConfig } from "../config/index.ts";
 import { createTableSql } from "../db/raw-tables.ts";
 import { modelResults, modelRuns } from "../db/schema.ts";
+import { forgetLastRuns } from "./last-run.ts";
 import type { Runtime } from "../env.ts";
 import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
@@ -165,6 +166,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
           { ifChanged: true },
         ),
       ]);
+      forgetLastRuns();
       log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
     }
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);

@@ -10,14 +10,16 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import Papa from "papaparse";
 import type { ReportDefinition } from "../config/index.ts";
-import { modelResults, sourceFreshness } from "../db/schema.ts";
+import { sourceFreshness } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { assertReportAllowed, type Grant, requireToken } from "../lib/auth.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { quoteIdent } from "../lib/sql.ts";
+import { lastSuccessfulRun } from "../models/last-run.ts";
 import { getManifest } from "../models/manifest.ts";
-import { encodeCursor, planReportQuery } from "./query.ts";
+import { encodeCursor, type Format, planReportQuery } from "./query.ts";
+import { type RecentReport, recentReport, rememberReport } from "./recent.ts";
 
 export const reportRoutes = new Hono<AppEnv & { Variables: { grant: Grant } }>();
 
@@ -43,21 +45,26 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   const url = new URL(c.req.url);
   const plan = planReportQuery(report, url.searchParams, c.req.header("accept"));
 
-  const lastRun = await lastSuccessfulRun(env.DB, report);
-  // The cache key and ETag name the model's last successful run: a rebuild changes both.
-  const etag = `"${(await sha256Hex(`${name}|${lastRun?.runId ?? "none"}|${canonicalQuery(url.searchParams)}`)).slice(0, 32)}"`;
+  const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
+  const lastRun = await lastSuccessfulRun(env.DB, uniqueId);
+  // The cache key and ETag name the model's last successful run (a rebuild changes both) and the
+  // format, which an Accept header alone can choose.
+  const variant = `${name}/${lastRun?.runId ?? "none"}/${plan.format}?${canonicalQuery(url.searchParams)}`;
   const cacheControl = `private, max-age=${report.maxAge}`;
+  const recent = recentReport(variant);
+  const etag = recent?.etag ?? `"${(await sha256Hex(variant)).slice(0, 32)}"`;
   if (c.req.header("if-none-match")?.split(/\s*,\s*/).includes(etag)) {
-    return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl });
+    return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl, Vary: "Accept" });
   }
-  const cacheKey = new Request(`https://sluice.cache/reports/${name}/${lastRun?.runId ?? "none"}?${canonicalQuery(url.searchParams)}`);
+  if (recent) return reply(recent, "HIT", cacheControl);
+
+  const cacheKey = new Request(`https://sluice.cache/reports/${variant}`);
   const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
   const hit = await cache?.match(cacheKey);
   if (hit) {
-    const response = new Response(hit.body, hit);
-    response.headers.set("X-Cache", "HIT");
-    response.headers.set("Cache-Control", cacheControl);
-    return response;
+    const stored: RecentReport = { body: await hit.text(), headers: storedHeaders(hit.headers), etag, expiresAt: Date.now() + report.maxAge * 1000 };
+    rememberReport(variant, stored);
+    return reply(stored, "HIT", cacheControl);
   }
 
   // One round trip: the model's columns, the page of rows and (for JSON) the sources' freshness.
@@ -80,46 +87,59 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   const rows = result.results.slice(0, plan.limit);
   const nextCursor = result.results.length > plan.limit && plan.order.length > 0 ? encodeCursor(rows.at(-1)!, plan.order) : null;
 
-  const headers: Record<string, string> = { ETag: etag, "Cache-Control": cacheControl, "X-Cache": "MISS" };
+  const headers: Record<string, string> = { "Content-Type": contentTypes[plan.format], ETag: etag, Vary: "Accept" };
   if (nextCursor) headers.Link = `<${withCursor(url, nextCursor)}>; rel="next"`;
-  let response: Response;
+  let body: string;
   if (plan.format === "csv") {
     const csv = Papa.unparse({ fields: columns.results.map((col) => col.name), data: rows.map((row) => columns.results.map((col) => row[col.name])) }, { newline: "\r\n" });
-    response = new Response(`${csv}\r\n`, { headers: { ...headers, "Content-Type": "text/csv; charset=utf-8; header=present" } });
+    body = `${csv}\r\n`;
   } else if (plan.format === "ndjson") {
-    response = new Response(rows.map((row) => JSON.stringify(row) + "\n").join(""), { headers: { ...headers, "Content-Type": "application/x-ndjson" } });
+    body = rows.map((row) => JSON.stringify(row) + "\n").join("");
   } else {
-    const freshness = modelFreshness(report, freshnessRows?.results ?? []);
-    response = Response.json(
-      {
-        report: name,
-        rows,
-        meta: {
-          columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows) })),
-          row_count: rows.length,
-          generated_at: new Date().toISOString(),
-          last_run: lastRun ? { run_id: lastRun.runId, finished_at: lastRun.finishedAt } : null,
-          freshness,
-          next_cursor: nextCursor,
-        },
+    body = JSON.stringify({
+      report: name,
+      rows,
+      meta: {
+        columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows) })),
+        row_count: rows.length,
+        generated_at: new Date().toISOString(),
+        last_run: lastRun ? { run_id: lastRun.runId, finished_at: lastRun.finishedAt } : null,
+        freshness: modelFreshness(report, freshnessRows?.results ?? []),
+        next_cursor: nextCursor,
       },
-      { headers },
-    );
+    });
   }
+  const served: RecentReport = { body, headers, etag, expiresAt: Date.now() + report.maxAge * 1000 };
+  rememberReport(variant, served);
   if (cache) {
     // The Cache API keeps nothing marked private; the stored copy is public to the cache only,
     // under a key only an authorized request reaches, and clients still get `private`.
-    const stored = new Response(response.clone().body, response);
-    stored.headers.set("Cache-Control", `public, max-age=${report.maxAge}`);
-    c.executionCtx.waitUntil(cache.put(cacheKey, stored));
+    c.executionCtx.waitUntil(cache.put(cacheKey, new Response(body, { headers: { ...headers, "Cache-Control": `public, max-age=${report.maxAge}` } })));
   }
-  return response;
+  return reply(served, "MISS", cacheControl);
 });
 
-// Raw SQL over drizzle's table names: these run on every report request, cache hits included,
-// and building them through the query builder each time costs more than the queries.
-const lastRunSql = `SELECT run_id AS runId, finished_at AS finishedAt FROM ${quoteIdent(getTableName(modelResults))}
-WHERE unique_id = ?1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`;
+const contentTypes: Record<Format, string> = {
+  json: "application/json",
+  csv: "text/csv; charset=utf-8; header=present",
+  ndjson: "application/x-ndjson",
+};
+
+function reply(entry: RecentReport, cacheStatus: "HIT" | "MISS", cacheControl: string): Response {
+  return new Response(entry.body, { headers: { ...entry.headers, "Cache-Control": cacheControl, "X-Cache": cacheStatus } });
+}
+
+/** The headers a response keeps from the Cache API's copy (its Cache-Control is the cache's own). */
+function storedHeaders(headers: Headers): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of ["Content-Type", "ETag", "Link", "Vary"]) {
+    const value = headers.get(name);
+    if (value !== null) kept[name] = value;
+  }
+  return kept;
+}
+
+// Raw SQL over drizzle's table name: it runs on every report miss.
 const freshnessSql = `SELECT source, table_name AS "table", status, max_loaded_at, checked_at FROM ${quoteIdent(getTableName(sourceFreshness))}`;
 
 interface FreshnessRow {
@@ -128,11 +148,6 @@ interface FreshnessRow {
   status: string;
   max_loaded_at: string | null;
   checked_at: string;
-}
-
-async function lastSuccessfulRun(db: D1Database, report: ReportDefinition) {
-  const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
-  return (await db.prepare(lastRunSql).bind(uniqueId).first<{ runId: string; finishedAt: string }>()) ?? undefined;
 }
 
 /** The freshness of the sources the report's model is built from. */

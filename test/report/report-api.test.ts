@@ -112,6 +112,60 @@ describe("reports API: happy", () => {
     expect((await fetchOnce(path)).headers.get("x-cache")).toBe("MISS");
   });
 
+  it("keys the cache by format: one URL asked for as JSON and then as CSV gets each", async () => {
+    const path = `/v1/reports/events_per_day?${range}&sort=day&limit=4`;
+    const asJson = await get(path);
+    expect(asJson.headers.get("content-type")).toBe("application/json");
+    expect(asJson.headers.get("vary")).toContain("Accept");
+    expect((await json(asJson)).rows).toHaveLength(4);
+    const asCsv = await get(path, { accept: "text/csv" });
+    expect(asCsv.headers.get("content-type")).toBe("text/csv; charset=utf-8; header=present");
+    expect((await asCsv.text()).split("\r\n")[0]).toBe("day,events,event_types,first_received_at,last_received_at");
+    expect(asCsv.headers.get("etag")).not.toBe(asJson.headers.get("etag"));
+    // The JSON ETag does not validate the CSV representation.
+    expect((await get(path, { accept: "text/csv", "if-none-match": asJson.headers.get("etag")! })).status).toBe(200);
+  });
+
+  it("answers from the Workers cache what this isolate no longer holds in memory", async () => {
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const { handler } = await import("../support/worker.ts");
+    const { forgetRecentReports } = await import("../../src/report/recent.ts");
+    const fetchOnce = async (path: string) => {
+      const ctx = createExecutionContext();
+      const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }) as never, env, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    };
+    const path = `/v1/reports/events_per_day?${range}&sort=-day&limit=2`;
+    const miss = await fetchOnce(path);
+    expect(miss.headers.get("x-cache")).toBe("MISS");
+    const missBody = await miss.text();
+    forgetRecentReports();
+    const fromCacheApi = await fetchOnce(path);
+    expect(fromCacheApi.headers.get("x-cache")).toBe("HIT");
+    expect(fromCacheApi.headers.get("etag")).toBe(miss.headers.get("etag"));
+    expect(fromCacheApi.headers.get("content-type")).toBe("application/json");
+    expect(fromCacheApi.headers.get("cache-control")).toBe("private, max-age=60");
+    expect(await fromCacheApi.text()).toBe(missBody);
+  });
+
+  it("sees a rebuild finished by another isolate within a second", async () => {
+    const path = `/v1/reports/events_per_day?${range}&limit=1`;
+    const before = await json(await get(path));
+    const lastRun = before.meta.last_run as { run_id: string };
+    // Another isolate's run, as D1 holds it: this isolate did not run it, so nothing told it.
+    const runId = `run_other_isolate_${Date.now()}`;
+    await env.DB.prepare(
+      `INSERT INTO _sluice_model_results (run_id, unique_id, resource_type, status, execution_ms, started_at, finished_at)
+       SELECT ?1, unique_id, resource_type, status, execution_ms, started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       FROM _sluice_model_results WHERE run_id = ?2 AND unique_id = 'model.sluice.events_per_day'`,
+    )
+      .bind(runId, lastRun.run_id)
+      .run();
+    await new Promise((done) => setTimeout(done, 1100));
+    expect((await json(await get(path))).meta.last_run).toMatchObject({ run_id: runId });
+  });
+
   it("allows the configured CORS origin", async () => {
     const response = await get(`/v1/reports/events_per_day?${range}`, { origin: "http://localhost:3000" });
     expect(response.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
