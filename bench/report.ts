@@ -24,11 +24,11 @@ export async function main(): Promise<void> {
       `DROP TABLE IF EXISTS daily_revenue;
        CREATE TABLE daily_revenue (day TEXT, currency TEXT, charges INTEGER, revenue REAL);
        WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${rows - 1})
-       INSERT INTO daily_revenue SELECT date('2000-01-01', '+' || (n / 40) || ' days'), CASE n % 4 WHEN 0 THEN 'USD' WHEN 1 THEN 'EUR' WHEN 2 THEN 'GBP' ELSE 'JPY' END, n % 97, (n % 10007) / 10.0 FROM seq;
+       INSERT INTO daily_revenue SELECT date('2000-01-01', '+' || (n / 40) || ' days'), CASE n % 4 WHEN 0 THEN 'usd' WHEN 1 THEN 'eur' WHEN 2 THEN 'gbp' ELSE 'jpy' END, n % 97, (n % 10007) / 10.0 FROM seq;
        CREATE INDEX daily_revenue_currency_day ON daily_revenue (currency, day);`,
     );
     const headers = { authorization: `Bearer ${reportToken}` };
-    const base = "/v1/reports/daily_revenue?currency=USD&from=2020-01-01&to=2020-01-31&sort=-day&limit=100";
+    const base = "/v1/reports/daily_revenue?currency=usd&from=2020-01-01&to=2020-01-31&sort=-day&limit=100";
     let i = 0;
     const phase = async (path: () => string) => {
       const result = await autocannon({

@@ -70,7 +70,7 @@ function routes(config: SluiceConfig): RouteConfig[] {
     for (const [param, spec] of Object.entries(report.params)) {
       query[param] = spec.schema.optional().meta({ description: spec.description ?? `${spec.column} ${spec.op} value` });
     }
-    for (const column of report.filters) query[column] = z.string().optional().meta({ description: `Rows whose ${column} equals the value` });
+    for (const [column, schema] of Object.entries(report.filters)) query[column] = schema.optional().meta({ description: `Rows whose ${column} equals the value` });
     if (report.sort.length > 0) query.sort = z.enum(report.sort.flatMap((c) => [c, `-${c}`]) as [string, ...string[]]).optional();
     query.limit = z.int().min(1).max(report.limit).optional();
     query.cursor = z.string().optional().meta({ description: "meta.next_cursor of the previous page" });

@@ -83,8 +83,10 @@ export const webhookSourceSchema = z.discriminatedUnion("provider", [
 const reportColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "column names are identifiers");
 
 /** A typed report parameter: its zod schema, and the column and comparison it filters on. */
+const zodSchema = z.custom<z.ZodType>((value) => value instanceof z.ZodType, "schema must be a zod schema");
+
 export const reportParamSchema = z.object({
-  schema: z.custom<z.ZodType>((value) => value instanceof z.ZodType, "schema must be a zod schema"),
+  schema: zodSchema,
   column: reportColumn,
   op: z.enum(["=", "!=", ">", ">=", "<", "<="]).default("="),
   description: z.string().optional(),
@@ -97,8 +99,15 @@ export const reportSchema = z
     model: name,
     /** Typed parameters, e.g. `from: { schema: z.iso.date(), column: "day", op: ">=" }`. */
     params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), reportParamSchema).default({}),
-    /** Columns a request may filter on by equality (`?currency=USD`). */
-    filters: z.array(reportColumn).default([]),
+    /**
+     * Columns a request may filter on by equality (`?currency=usd`): a list of names, which take
+     * any text, or names with the zod schema a value must pass (`{ currency: z.enum(["usd", "eur"]) }`),
+     * so that anything else, SQL included, is a 400.
+     */
+    filters: z
+      .union([z.array(reportColumn), z.record(reportColumn, zodSchema)])
+      .default([])
+      .transform((filters): Record<string, z.ZodType> => (Array.isArray(filters) ? Object.fromEntries(filters.map((column) => [column, z.string()])) : filters)),
     /** Columns a request may sort on (`?sort=-revenue`). */
     sort: z.array(reportColumn).default([]),
     /** Columns that identify a row; they make keyset pagination exact. */
@@ -112,10 +121,10 @@ export const reportSchema = z
   })
   .superRefine((report, ctx) => {
     const reserved = new Set(["format", "limit", "cursor", "sort"]);
-    for (const name of [...Object.keys(report.params), ...report.filters]) {
+    for (const name of [...Object.keys(report.params), ...Object.keys(report.filters)]) {
       if (reserved.has(name)) ctx.addIssue({ code: "custom", path: ["params"], message: `"${name}" is reserved for the API` });
     }
-    for (const column of report.filters) {
+    for (const column of Object.keys(report.filters)) {
       if (Object.hasOwn(report.params, column)) ctx.addIssue({ code: "custom", path: ["filters"], message: `"${column}" is both a param and a filter` });
     }
   });

@@ -22,7 +22,7 @@ const reserved = new Set(["format", "limit", "cursor", "sort"]);
 
 export function planReportQuery(report: ReportDefinition, query: URLSearchParams, accept: string | undefined): ReportQuery {
   for (const name of new Set(query.keys())) {
-    if (!reserved.has(name) && !Object.hasOwn(report.params, name) && !report.filters.includes(name)) {
+    if (!reserved.has(name) && !Object.hasOwn(report.params, name) && !Object.hasOwn(report.filters, name)) {
       throw new SluiceError("bad_request", `unknown parameter "${name}"; this report takes ${describe(report)}`);
     }
     if (query.getAll(name).length > 1) throw new SluiceError("bad_request", `parameter "${name}" is given more than once`);
@@ -31,17 +31,15 @@ export function planReportQuery(report: ReportDefinition, query: URLSearchParams
   const where: string[] = [];
   const params: unknown[] = [];
   for (const [name, param] of Object.entries(report.params)) {
-    const raw = query.get(name);
-    const parsed = param.schema.safeParse(raw === null ? undefined : coerce(param.schema, raw));
-    if (!parsed.success) throw new SluiceError("bad_request", `parameter "${name}": ${parsed.error.issues[0]?.message ?? "invalid"}`);
-    if (parsed.data === undefined || parsed.data === null) continue;
-    params.push(parsed.data);
+    const value = parseValue(name, param.schema, query.get(name));
+    if (value === undefined || value === null) continue;
+    params.push(value);
     where.push(`${quoteIdent(param.column)} ${param.op} ?${params.length}`);
   }
-  for (const column of report.filters) {
-    const value = query.get(column);
-    if (value === null) continue;
-    params.push(value);
+  for (const [column, schema] of Object.entries(report.filters)) {
+    const raw = query.get(column);
+    if (raw === null) continue;
+    params.push(parseValue(column, schema, raw));
     where.push(`${quoteIdent(column)} = ?${params.length}`);
   }
 
@@ -116,6 +114,13 @@ function decodeCursor(cursor: string, length: number): unknown[] {
   }
 }
 
+/** A request value as its schema reads it, or a 400 naming the parameter. */
+function parseValue(name: string, schema: z.ZodType, raw: string | null): unknown {
+  const parsed = schema.safeParse(raw === null ? undefined : coerce(schema, raw));
+  if (!parsed.success) throw new SluiceError("bad_request", `parameter "${name}": ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data;
+}
+
 /** Query strings are text; numbers and booleans are read as such before the param's schema checks them. */
 function coerce(schema: z.ZodType, raw: string): unknown {
   const probe = schema.safeParse(raw);
@@ -136,6 +141,6 @@ function formatOf(format: string | null, accept: string | undefined): Format {
 }
 
 function describe(report: ReportDefinition): string {
-  const names = [...Object.keys(report.params), ...report.filters, ...reserved];
+  const names = [...Object.keys(report.params), ...Object.keys(report.filters), ...reserved];
   return names.join(", ");
 }
