@@ -5,7 +5,7 @@
  * bound parameters however many rows and columns it carries. Identifiers are always quoted by
  * `quoteIdent`; values are always bound.
  */
-import { quoteIdent } from "../lib/sql.ts";
+import { quoteIdent, statementText } from "../lib/sql.ts";
 import { type Column, sqlTypes, typeFromDeclared } from "./column-types.ts";
 
 export type Disposition = "append" | "merge" | "replace";
@@ -72,6 +72,11 @@ export interface WriteOptions {
  * `[key, receivedAt, ...values in the order of columns]`.
  */
 export function writeRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
+  const key = ["write", table, options.disposition, (options.primaryKey ?? []).join(","), options.cursor ?? "", columns.join(",")].join("\0");
+  return statementText(key, () => buildWriteRowsSql(table, columns, options));
+}
+
+function buildWriteRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
   const target = quoteIdent(table);
   const names = [...systemColumns, ...columns].map(quoteIdent).join(", ");
   const values = [

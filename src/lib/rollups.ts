@@ -65,18 +65,16 @@ export function counterInsert(db: DrizzleD1Database, adds: readonly CounterAdd[]
  * its ledger row inside the load's own transaction (so a load that rolls back counts nothing).
  */
 export function addLoadCounters(db: D1Database, loadId: string, at = new Date()): D1PreparedStatement {
-  const pick = (metric: Counter, column: string) =>
-    `SELECT '${metric}' AS metric, json_object('source', source, 'stream', stream) AS labels, ${column} AS value FROM ${quoteIdent(getTableName(loads))} WHERE load_id = ?2`;
-  return db
-    .prepare(
-      `INSERT INTO ${table} (minute, metric, labels, value)
-SELECT ?1, metric, labels, value FROM (${pick("sluice_records_loaded_total", "inserted")}
-  UNION ALL ${pick("sluice_records_duplicate_total", "duplicates")}
-  UNION ALL ${pick("sluice_records_quarantined_total", "quarantined")}) WHERE value > 0
-${upsert}`,
-    )
-    .bind(minuteOf(at), loadId);
+  return db.prepare(loadCountersSql).bind(minuteOf(at), loadId);
 }
+
+const pickFromLedger = (metric: Counter, column: string) =>
+  `SELECT '${metric}' AS metric, json_object('source', source, 'stream', stream) AS labels, ${column} AS value FROM ${quoteIdent(getTableName(loads))} WHERE load_id = ?2`;
+const loadCountersSql = `INSERT INTO ${table} (minute, metric, labels, value)
+SELECT ?1, metric, labels, value FROM (${pickFromLedger("sluice_records_loaded_total", "inserted")}
+  UNION ALL ${pickFromLedger("sluice_records_duplicate_total", "duplicates")}
+  UNION ALL ${pickFromLedger("sluice_records_quarantined_total", "quarantined")}) WHERE value > 0
+${upsert}`;
 
 /** Each counter's totals by label set. */
 export async function readCounters(db: D1Database): Promise<Map<Counter, { labels: Record<string, string>; value: number }[]>> {

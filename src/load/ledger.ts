@@ -7,7 +7,7 @@
 import { getTableName } from "drizzle-orm";
 import { loads, quarantine, schemaVersions } from "../db/schema.ts";
 import type { Column } from "../db/column-types.ts";
-import { quoteIdent } from "../lib/sql.ts";
+import { quoteIdent, statementText } from "../lib/sql.ts";
 
 export interface LedgerEntry {
   loadId: string;
@@ -27,16 +27,16 @@ export interface LedgerEntry {
  * opened (a record already open there adds none); `duplicates` is the rest of the records.
  */
 export function ledgerInsert(db: D1Database, table: string, entry: LedgerEntry): D1PreparedStatement {
-  const ledger = quoteIdent(getTableName(loads));
-  const quarantined = quoteIdent(getTableName(quarantine));
   return db
-    .prepare(
-      `INSERT INTO ${ledger} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, r2_key, bytes, started_at, finished_at)
+    .prepare(statementText(`ledger\0${table}`, () => ledgerSqlFor(table)))
+    .bind(entry.loadId, entry.kind, entry.source, entry.stream, entry.records, entry.filtered, entry.r2Key, entry.bytes, entry.startedAt);
+}
+
+function ledgerSqlFor(table: string): string {
+  return `INSERT INTO ${quoteIdent(getTableName(loads))} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, r2_key, bytes, started_at, finished_at)
 SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, loaded.n, ?5 - held.n - ?6 - loaded.n, held.n, ?6, ?7, ?8, ?9, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded,
-  (SELECT count(*) AS n FROM ${quarantined} WHERE load_id = ?1) AS held`,
-    )
-    .bind(entry.loadId, entry.kind, entry.source, entry.stream, entry.records, entry.filtered, entry.r2Key, entry.bytes, entry.startedAt);
+  (SELECT count(*) AS n FROM ${quoteIdent(getTableName(quarantine))} WHERE load_id = ?1) AS held`;
 }
 
 /** A new schema version for the stream, numbered after the latest one, inside the load's batch. */

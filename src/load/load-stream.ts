@@ -9,7 +9,7 @@ import { declaredColumns } from "../config/columns.ts";
 import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import type { Column } from "../db/column-types.ts";
-import { addColumnSql, chunkRows, createTableSql, indexSql, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
+import { addColumnSql, createTableSql, indexSql, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
@@ -21,7 +21,7 @@ import { ledgerInsert, schemaVersionInsert } from "./ledger.ts";
 import { prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
 import { type RawLine, rawObjectKey, rawRef, writeRawObject } from "./raw-zone.ts";
-import { fitRow } from "./row-size.ts";
+import { encodeRows } from "./row-size.ts";
 
 export interface LoadOptions {
   kind: "ingest" | "replay" | "redrive";
@@ -72,7 +72,7 @@ export async function loadStream(
   for (let attempt = 0; ; attempt++) {
     const cached = attempt === 0 ? knownColumns(table) : undefined;
     const existing = cached ?? (await readColumns(env.DB, table));
-    const load = planLoad(config, existing, prepared, r2Key);
+    const load = planLoad(config, existing, prepared);
 
     if (!rawWritten) {
       bytes = await writeRawObject(env.RAW, r2Key, prepared.stored, {
@@ -88,7 +88,7 @@ export async function loadStream(
     }
 
     const writeSql = writeRowsSql(table, load.columnNames, { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor });
-    const writes = chunkRows(load.rows).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk));
+    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk));
     const canIndex = config.disposition !== "merge" || config.primaryKey!.every((c) => load.columnNames.includes(c));
     // A table this isolate has loaded before needs DDL only for new columns.
     const fresh = existing.length === 0;
@@ -153,8 +153,10 @@ interface LoadPlan {
   /** The table's own columns after the load, in table order. */
   columns: Column[];
   columnNames: string[];
-  /** Each row as a JSON array: key, received at, then one value per column. */
-  rows: string[];
+  /** Each row: key, received at, then one value per column. */
+  rows: unknown[][];
+  /** Each row's line in the raw object. */
+  lines: number[];
   quarantined: Quarantined[];
   schemaHash: string;
   receivedFrom: string;
@@ -162,14 +164,15 @@ interface LoadPlan {
 }
 
 /** Schema evolution against the table as it is (declared columns first), then the rows to write. */
-function planLoad(config: StreamConfig, existing: readonly Column[], prepared: Prepared, r2Key: string): LoadPlan {
+function planLoad(config: StreamConfig, existing: readonly Column[], prepared: Prepared): LoadPlan {
   const declared = declaredColumns(config).filter((column) => !existing.some((c) => c.name === column.name));
   const evolution = planEvolution([...existing, ...declared], prepared.rows.map((r) => r.row), config.contract);
   const added = [...declared, ...evolution.added];
   const columns = [...existing, ...added].filter((column) => !column.name.startsWith("_sluice_") || column.name === "_sluice_overflow");
   const columnNames = columns.map((column) => column.name);
 
-  const rows: string[] = [];
+  const rows: unknown[][] = [];
+  const lines: number[] = [];
   const quarantined = [...prepared.quarantined];
   let receivedFrom = "";
   let receivedTo = "";
@@ -187,11 +190,12 @@ function planLoad(config: StreamConfig, existing: readonly Column[], prepared: P
       continue;
     }
     const values = columnNames.map((name) => (planned.values.has(name) ? planned.values.get(name) : null));
-    rows.push(fitRow([entry.key, entry.receivedAt, ...values], rawRef(r2Key, entry.line)));
+    rows.push([entry.key, entry.receivedAt, ...values]);
+    lines.push(entry.line);
     if (!receivedFrom || entry.receivedAt < receivedFrom) receivedFrom = entry.receivedAt;
     if (entry.receivedAt > receivedTo) receivedTo = entry.receivedAt;
   }
-  return { added, columns, columnNames, rows, quarantined, schemaHash: schemaHash(columns), receivedFrom, receivedTo };
+  return { added, columns, columnNames, rows, lines, quarantined, schemaHash: schemaHash(columns), receivedFrom, receivedTo };
 }
 
 async function readColumns(db: D1Database, table: string): Promise<Column[]> {

@@ -4,7 +4,19 @@
  * replaced, one by one, by a pointer into the raw-zone object that holds the whole record:
  * `{"$ref":"<r2 key>#<line>"}`. The record is loaded, never dropped.
  */
+import { chunkRows, maxChunkChars } from "../db/raw-tables.ts";
+
 export const maxRowChars = 600_000;
+
+/**
+ * Rows as JSON arrays of rows for `json_each`, in chunks within D1's limits. A batch that fits in
+ * one chunk, the usual case, is encoded in one go; a larger one row by row, each fitted.
+ */
+export function encodeRows(rows: readonly unknown[][], refOf: (index: number) => string): string[] {
+  const whole = JSON.stringify(rows);
+  if (whole.length <= maxChunkChars) return [whole];
+  return chunkRows(rows.map((row, index) => fitRow(row, refOf(index))));
+}
 
 /** The row as a JSON array, with oversized values swapped for pointers until it fits. */
 export function fitRow(values: unknown[], ref: string): string {
