@@ -77,7 +77,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   const selected = resource.dataSelector === "" ? body : getPath(body, resource.dataSelector);
   if (!Array.isArray(selected)) return fail(`data selector "${resource.dataSelector}" does not point at an array on page ${task.page}`);
 
-  const records = await Promise.all(selected.map(async (record) => ({ key: await recordKey(resource, record), payload: record })));
+  const records = await keyedRecords(resource, selected);
   let cursorMax = run.cursorMax;
   if (resource.incremental) {
     for (const record of selected) {
@@ -141,14 +141,21 @@ async function respectRate(source: RestSource, lastRequestAt: string | null): Pr
   if (wait > 0) await new Promise((done) => setTimeout(done, Math.min(wait, 10_000)));
 }
 
-/** The primary key's values (plus the cursor, so each version is its own record), else a hash of the record. */
-async function recordKey(resource: Resource, record: unknown): Promise<string> {
+/**
+ * Each record with its key: the primary key's values (plus the cursor, so each version is its
+ * own record), else a hash of the record. Only the records that need a hash wait for one.
+ */
+async function keyedRecords(resource: Resource, selected: readonly unknown[]): Promise<{ key: string; payload: unknown }[]> {
+  const records = selected.map((record) => ({ key: naturalKey(resource, record), payload: record }));
+  await Promise.all(records.filter((r) => r.key === undefined).map(async (r) => (r.key = await sha256Hex(JSON.stringify(r.payload) ?? "null"))));
+  return records as { key: string; payload: unknown }[];
+}
+
+function naturalKey(resource: Resource, record: unknown): string | undefined {
   const parts = (resource.primaryKey ?? []).map((column) => getPath(record, column));
-  if (parts.length > 0 && parts.every((part) => part !== undefined && part !== null)) {
-    const version = resource.incremental ? getPath(record, resource.incremental.cursorField) : undefined;
-    const id = parts.length === 1 && (typeof parts[0] === "string" || typeof parts[0] === "number") ? String(parts[0]) : JSON.stringify(parts);
-    const key = id + (version !== undefined && version !== null ? `@${String(version)}` : "");
-    if (key.length <= 512) return key;
-  }
-  return sha256Hex(JSON.stringify(record) ?? "null");
+  if (parts.length === 0 || parts.some((part) => part === undefined || part === null)) return undefined;
+  const version = resource.incremental ? getPath(record, resource.incremental.cursorField) : undefined;
+  const id = parts.length === 1 && (typeof parts[0] === "string" || typeof parts[0] === "number") ? String(parts[0]) : JSON.stringify(parts);
+  const key = id + (version !== undefined && version !== null ? `@${String(version)}` : "");
+  return key.length <= 512 ? key : undefined;
 }
