@@ -1,15 +1,23 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import Papa from "papaparse";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
 import { runModels } from "../../src/models/runner.ts";
+import { forgetRecentReports } from "../../src/report/recent.ts";
 import { reportToken } from "../support/fixtures.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
-import { call, origin } from "../support/worker.ts";
+import { call, handler, origin } from "../support/worker.ts";
 
 const get = (path: string, headers: Record<string, string> = {}, overrides: Partial<Env> = {}) =>
   call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}`, ...headers } }), overrides);
 const json = async (response: Response) => (await response.json()) as { rows: Record<string, unknown>[]; meta: Record<string, unknown>; error: { code: string; message: string } };
+/** One request through the Worker, returned once its `waitUntil` work (the Cache API's put) is done. */
+async function fetchSettled(path: string): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }) as never, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
 
 // Five days of events in the year 2040, so no other test's rows interleave.
 beforeAll(async () => {
@@ -94,22 +102,14 @@ describe("reports API: happy", () => {
   });
 
   it("serves a repeated request from the Workers cache, and a rebuild misses it", async () => {
-    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
-    const { handler } = await import("../support/worker.ts");
-    const fetchOnce = async (path: string) => {
-      const ctx = createExecutionContext();
-      const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }) as never, env, ctx);
-      await waitOnExecutionContext(ctx);
-      return response;
-    };
     const path = `/v1/reports/events_per_day?${range}&limit=3`;
-    expect((await fetchOnce(path)).headers.get("x-cache")).toBe("MISS");
-    const hit = await fetchOnce(path);
+    expect((await fetchSettled(path)).headers.get("x-cache")).toBe("MISS");
+    const hit = await fetchSettled(path);
     expect(hit.headers.get("x-cache")).toBe("HIT");
     expect(hit.headers.get("cache-control")).toBe("private, max-age=60");
     expect((await json(hit)).rows).toHaveLength(3);
     await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["events_per_day"] });
-    expect((await fetchOnce(path)).headers.get("x-cache")).toBe("MISS");
+    expect((await fetchSettled(path)).headers.get("x-cache")).toBe("MISS");
   });
 
   it("keys the cache by format: one URL asked for as JSON and then as CSV gets each", async () => {
@@ -127,21 +127,12 @@ describe("reports API: happy", () => {
   });
 
   it("answers from the Workers cache what this isolate no longer holds in memory", async () => {
-    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
-    const { handler } = await import("../support/worker.ts");
-    const { forgetRecentReports } = await import("../../src/report/recent.ts");
-    const fetchOnce = async (path: string) => {
-      const ctx = createExecutionContext();
-      const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }) as never, env, ctx);
-      await waitOnExecutionContext(ctx);
-      return response;
-    };
     const path = `/v1/reports/events_per_day?${range}&sort=-day&limit=2`;
-    const miss = await fetchOnce(path);
+    const miss = await fetchSettled(path);
     expect(miss.headers.get("x-cache")).toBe("MISS");
     const missBody = await miss.text();
     forgetRecentReports();
-    const fromCacheApi = await fetchOnce(path);
+    const fromCacheApi = await fetchSettled(path);
     expect(fromCacheApi.headers.get("x-cache")).toBe("HIT");
     expect(fromCacheApi.headers.get("etag")).toBe(miss.headers.get("etag"));
     expect(fromCacheApi.headers.get("content-type")).toBe("application/json");
