@@ -22,10 +22,11 @@ const remembered = new Map<string, { run: LastRun | undefined; readAt: number }>
 /** Bumped by every forget, so a read that raced a run's result is not remembered. */
 let generation = 0;
 
-export async function lastSuccessfulRun(db: D1Database, uniqueId: string): Promise<LastRun | undefined> {
+/** The model's last successful run, as this isolate last read it within the second, unless `fresh`. */
+export async function lastSuccessfulRun(db: D1Database, uniqueId: string, options: { fresh?: boolean } = {}): Promise<LastRun | undefined> {
   const now = Date.now();
   const known = remembered.get(uniqueId);
-  if (known && known.readAt <= now && now - known.readAt < rememberRunsMs) return known.run;
+  if (!options.fresh && known && known.readAt <= now && now - known.readAt < rememberRunsMs) return known.run;
   const readFrom = generation;
   const run = (await db.prepare(lastRunSql).bind(uniqueId).first<LastRun>()) ?? undefined;
   if (readFrom === generation) {

@@ -45,13 +45,19 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   const url = new URL(c.req.url);
   const plan = planReportQuery(report, url.searchParams, c.req.header("accept"));
 
+  // A client's `Cache-Control: no-cache` asks for an answer read afresh, `no-store` for one kept
+  // nowhere; a report whose maxAge is 0 is never cached.
+  const asked = c.req.header("cache-control")?.toLowerCase() ?? "";
+  const lookUp = report.maxAge > 0 && !/\bno-cache\b/.test(asked);
+  const store = report.maxAge > 0 && !/\bno-store\b/.test(asked);
+
   const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
-  const lastRun = await lastSuccessfulRun(env.DB, uniqueId);
+  const lastRun = await lastSuccessfulRun(env.DB, uniqueId, { fresh: !lookUp });
   // The cache key and ETag name the model's last successful run (a rebuild changes both) and the
   // format, which an Accept header alone can choose.
   const variant = `${name}/${lastRun?.runId ?? "none"}/${plan.format}?${canonicalQuery(url.searchParams)}`;
   const cacheControl = `private, max-age=${report.maxAge}`;
-  const recent = recentReport(variant);
+  const recent = lookUp ? recentReport(variant) : undefined;
   const etag = recent?.etag ?? `"${(await sha256Hex(variant)).slice(0, 32)}"`;
   if (c.req.header("if-none-match")?.split(/\s*,\s*/).includes(etag)) {
     return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl, Vary: "Accept" });
@@ -60,7 +66,7 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
 
   const cacheKey = new Request(`https://sluice.cache/reports/${variant}`);
   const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
-  const hit = await cache?.match(cacheKey);
+  const hit = lookUp ? await cache?.match(cacheKey) : undefined;
   if (hit) {
     const stored: RecentReport = { body: await hit.text(), headers: storedHeaders(hit.headers), etag, expiresAt: Date.now() + report.maxAge * 1000 };
     rememberReport(variant, stored);
@@ -110,8 +116,8 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
     });
   }
   const served: RecentReport = { body, headers, etag, expiresAt: Date.now() + report.maxAge * 1000 };
-  rememberReport(variant, served);
-  if (cache) {
+  if (store) rememberReport(variant, served);
+  if (cache && store) {
     // The Cache API keeps nothing marked private; the stored copy is public to the cache only,
     // under a key only an authorized request reaches, and clients still get `private`.
     c.executionCtx.waitUntil(cache.put(cacheKey, new Response(body, { headers: { ...headers, "Cache-Control": `public, max-age=${report.maxAge}` } })));

@@ -12,9 +12,9 @@ const get = (path: string, headers: Record<string, string> = {}, overrides: Part
   call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}`, ...headers } }), overrides);
 const json = async (response: Response) => (await response.json()) as { rows: Record<string, unknown>[]; meta: Record<string, unknown>; error: { code: string; message: string } };
 /** One request through the Worker, returned once its `waitUntil` work (the Cache API's put) is done. */
-async function fetchSettled(path: string): Promise<Response> {
+async function fetchSettled(path: string, headers: Record<string, string> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }) as never, env, ctx);
+  const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}`, ...headers } }) as never, env, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -138,6 +138,21 @@ describe("reports API: happy", () => {
     expect(fromCacheApi.headers.get("content-type")).toBe("application/json");
     expect(fromCacheApi.headers.get("cache-control")).toBe("private, max-age=60");
     expect(await fromCacheApi.text()).toBe(missBody);
+  });
+
+  it("answers Cache-Control: no-cache afresh, and keeps nothing of a no-store answer", async () => {
+    const cached = `/v1/reports/events_per_day?${range}&sort=day&limit=2`;
+    expect((await fetchSettled(cached)).headers.get("x-cache")).toBe("MISS");
+    expect((await fetchSettled(cached)).headers.get("x-cache")).toBe("HIT");
+    const fresh = await fetchSettled(cached, { "cache-control": "no-cache" });
+    expect(fresh.headers.get("x-cache")).toBe("MISS");
+    expect((await json(fresh)).rows.map((r) => r.day)).toEqual(["2040-01-01", "2040-01-02"]);
+
+    const unkept = `/v1/reports/events_per_day?${range}&sort=day&limit=3`;
+    expect((await fetchSettled(unkept, { "cache-control": "no-cache, no-store" })).headers.get("x-cache")).toBe("MISS");
+    // Neither the isolate's memory nor the Cache API kept it.
+    expect((await fetchSettled(unkept)).headers.get("x-cache")).toBe("MISS");
+    expect((await fetchSettled(unkept)).headers.get("x-cache")).toBe("HIT");
   });
 
   it("sees a rebuild finished by another isolate within a second", async () => {
