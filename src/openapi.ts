@@ -81,7 +81,13 @@ function routes(config: SluiceConfig): RouteConfig[] {
         path: `/v1/reports/${name}`,
         summary: report.description,
         security: [{ reportToken: [] }],
-        request: { query: z.object(query) },
+        request: {
+          query: z.object(query),
+          headers: z.object({
+            "if-none-match": z.string().optional().meta({ description: "An ETag this report gave out: 304 if it still holds" }),
+            "cache-control": z.string().optional().meta({ description: "no-cache answers afresh; no-store keeps the answer in no cache" }),
+          }),
+        },
         responses: {
           200: {
             description: `Rows of ${report.model}`,
