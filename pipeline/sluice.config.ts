@@ -171,8 +171,9 @@ export default defineConfig({
         to: { schema: z.iso.date().optional(), column: "day", op: "<=", description: "Last day (YYYY-MM-DD)" },
         min_revenue: { schema: z.number().min(0).max(1e12).optional(), column: "revenue", op: ">=" },
       },
-      // Stripe sends ISO currency codes in lowercase; anything else is a 400, not an empty page.
-      filters: { currency: z.string().regex(/^[a-z]{3}$/, "a three-letter ISO currency code in lowercase, as Stripe sends it (usd)") },
+      // Stripe sends ISO currency codes in lowercase, so USD is read as usd; anything that is not
+      // a currency code is a 400, not an empty page.
+      filters: { currency: z.string().toLowerCase().regex(/^[a-z]{3}$/, "a three-letter ISO currency code, such as usd") },
       sort: ["day", "revenue", "charges"],
       key: ["day", "currency"],
       defaultOrder: [{ column: "day", direction: "desc" }],

@@ -217,17 +217,18 @@ describe("reports API: security", () => {
     expect(refused.status).toBe(400);
     expect((await json(refused)).error).toMatchObject({
       code: "bad_request",
-      message: 'parameter "currency": a three-letter ISO currency code in lowercase, as Stripe sends it (usd)',
+      message: 'parameter "currency": a three-letter ISO currency code, such as usd',
     });
     const hostileDate = await get(`/v1/reports/daily_revenue?from=${encodeURIComponent("2040-01-01' OR 1=1 --")}`, {}, { DB: recording });
     expect(hostileDate.status).toBe(400);
     // Values that pass travel as bound parameters: the statement holds placeholders, never them.
-    const response = await get(`/v1/reports/daily_revenue?currency=usd&from=2040-01-01&sort=-revenue`, {}, { DB: recording });
+    // A currency code in capitals is read as Stripe writes it.
+    const response = await get(`/v1/reports/daily_revenue?currency=USD&from=2040-01-01&sort=-revenue`, {}, { DB: recording });
     expect(response.status).toBe(200);
     for (const sql of statements) {
       expect(sql).not.toContain("DROP");
       expect(sql).not.toContain("OR 1=1");
-      expect(sql).not.toContain("usd");
+      expect(sql.toLowerCase()).not.toContain("usd");
       expect(sql).not.toContain("2040-01-01");
     }
     expect(statements.some((sql) => sql.startsWith('SELECT * FROM "daily_revenue" WHERE "day" >= ?1 AND "currency" = ?2'))).toBe(true);
