@@ -2,13 +2,16 @@
  * The Worker the load benchmark runs in workerd. `POST /consumer` loads generated records through
  * Sluice's consumer code path (`loadStream`: raw zone, typing, schema evolution, one D1 batch with
  * the ledger) in queue-sized batches; `POST /baseline` loads the same rows with a bare
- * `INSERT … SELECT FROM json_each` per batch. Both run the same number of batches in flight.
- * Each answers with the time its D1/R2 work took.
+ * `INSERT … SELECT FROM json_each` per batch; `POST /rawzone` only writes each batch's raw-zone
+ * object (gzip NDJSON to R2), the one step the load must take before D1; `POST /generate` only
+ * makes the batches' records, which every mode does first. All run the same number of batches
+ * in flight, and each answers with the time its work took.
  */
 import { parseConfig } from "../src/config/parse.ts";
 import { createRuntime } from "../src/env.ts";
+import { newLoadId } from "../src/lib/ids.ts";
 import { loadStream } from "../src/load/load-stream.ts";
-import type { RawLine } from "../src/load/raw-zone.ts";
+import { type RawLine, rawObjectKey, writeRawObject } from "../src/load/raw-zone.ts";
 
 interface Job {
   records: number;
@@ -68,6 +71,24 @@ async function consumer(env: Env, job: Job): Promise<number> {
   return Date.now() - started;
 }
 
+async function generate(job: Job): Promise<number> {
+  const started = Date.now();
+  let made = 0;
+  // Awaited like the other modes' work, so each batch is its own turn of the event loop.
+  await eachBatch(job, async (start) => (made += lines(job, start).length));
+  if (made !== job.records) throw new Error(`made ${made} of ${job.records} records`);
+  return Date.now() - started;
+}
+
+async function rawZone(env: Env, job: Job): Promise<number> {
+  const started = Date.now();
+  await eachBatch(job, (start) => {
+    const at = new Date();
+    return writeRawObject(env.RAW, rawObjectKey("bench", job.table, newLoadId(at.getTime()), at), lines(job, start), { records: String(job.batch) });
+  });
+  return Date.now() - started;
+}
+
 async function baseline(env: Env, job: Job): Promise<number> {
   const table = `raw_bench__${job.table}`;
   await env.DB.prepare(
@@ -99,6 +120,8 @@ export default {
       inflight: Number(url.searchParams.get("inflight") ?? 1),
       table: url.searchParams.get("table") ?? "events",
     };
+    if (url.pathname === "/rawzone") return Response.json({ ms: await rawZone(env, job), rows: job.records });
+    if (url.pathname === "/generate") return Response.json({ ms: await generate(job), rows: job.records });
     const ms = url.pathname === "/consumer" ? await consumer(env, job) : await baseline(env, job);
     const count = await env.DB.prepare(`SELECT count(*) AS n FROM "raw_bench__${job.table}"`).first<number>("n");
     return Response.json({ ms, rows: count });
