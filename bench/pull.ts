@@ -57,9 +57,11 @@ export async function main(): Promise<void> {
     const ratio = Number((pathRate / baselineRate).toFixed(2));
     const perPage = (seconds: number) => Number(((seconds * 1000) / run.pages).toFixed(1));
     const overhead = perPage(pathSeconds - hopSeconds - baselineSeconds);
+    // A page's fetch plus its hop, with no other work, against the fetch alone.
+    const bound = Number((baselineSeconds / (baselineSeconds + hopSeconds)).toFixed(2));
     console.log(`plain loop:       ${Math.round(baselineRate)} records/s (${issues} records, ${run.pages} pages): ${perPage(baselineSeconds)} ms a page`);
     console.log(`Sluice pull path: ${Math.round(pathRate)} records/s (one PULL queue hop per page, records to INGEST): ${perPage(pathSeconds)} ms a page`);
-    console.log(`queue hops alone: ${perPage(hopSeconds)} ms a hop; the path's own work beyond its hop and fetch: ${overhead} ms a page`);
+    console.log(`queue hops alone: ${perPage(hopSeconds)} ms a hop, so one hop a page bounds the ratio at ${bound}; the path's own work beyond its hop and fetch: ${overhead} ms a page`);
     console.log(`ratio ${ratio} (target ≥ 0.5)`);
     console.log(
       JSON.stringify({
@@ -72,6 +74,7 @@ export async function main(): Promise<void> {
         ms_per_page: perPage(pathSeconds),
         baseline_ms_per_page: perPage(baselineSeconds),
         hop_ms: perPage(hopSeconds),
+        ratio_bound_with_hops: bound,
         overhead_ms_per_page: overhead,
       }),
     );
