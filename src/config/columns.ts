@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Column, ColumnType } from "../db/column-types.ts";
+import { memoize } from "../lib/memo.ts";
 import type { StreamConfig } from "./schema.ts";
 
 interface JsonSchema {
@@ -69,18 +70,7 @@ function jsonSchemaType(schema: JsonSchema): ColumnType | "object" | null {
  * A JSON key as a column name: snake_case, ASCII letters, digits and underscores, never starting
  * with a digit, and never in Sluice's own `_sluice_` namespace.
  */
-const normalized = new Map<string, string>();
-
-export function normalizeName(key: string): string {
-  let name = normalized.get(key);
-  if (name === undefined) {
-    name = normalize(key);
-    // Field names repeat across records; the cache is bounded against unbounded key sets.
-    if (normalized.size > 10_000) normalized.clear();
-    normalized.set(key, name);
-  }
-  return name;
-}
+export const normalizeName = memoize(10_000, normalize);
 
 function normalize(key: string): string {
   let name = key

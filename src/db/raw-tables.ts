@@ -5,7 +5,8 @@
  * bound parameters however many rows and columns it carries. Identifiers are always quoted by
  * `quoteIdent`; values are always bound.
  */
-import { quoteIdent, statementText } from "../lib/sql.ts";
+import { Memo } from "../lib/memo.ts";
+import { quoteIdent } from "../lib/sql.ts";
 import { type Column, sqlTypes, typeFromDeclared } from "./column-types.ts";
 
 export type Disposition = "append" | "merge" | "replace";
@@ -67,13 +68,16 @@ export interface WriteOptions {
   cursor?: string | undefined;
 }
 
+const writeStatements = new Memo<string>(1000);
+
 /**
  * One bulk write: `?1` is the load id, `?2` the raw object key, `?3` a JSON array of rows, each
  * `[key, receivedAt, ...values in the order of columns]`.
  */
 export function writeRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
-  const key = ["write", table, options.disposition, (options.primaryKey ?? []).join(","), options.cursor ?? "", columns.join(",")].join("\0");
-  return statementText(key, () => buildWriteRowsSql(table, columns, options));
+  // Built once per shape: every batch of a stream writes with the same statement.
+  const key = [table, options.disposition, (options.primaryKey ?? []).join(","), options.cursor ?? "", columns.join(",")].join("\0");
+  return writeStatements.get(key, () => buildWriteRowsSql(table, columns, options));
 }
 
 function buildWriteRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {

@@ -1,15 +1,7 @@
-const parsed = new Map<string, readonly string[]>();
+import { memoize } from "./memo.ts";
 
 /** Dot paths into JSON records (`data.object.id`, optionally `$.`-prefixed), for mappings and transforms. */
-export function pathParts(path: string): readonly string[] {
-  let parts = parsed.get(path);
-  if (parts === undefined) {
-    // Paths come from config, so a few are read for every record; each is split once.
-    if (parsed.size >= 1000) parsed.clear();
-    parsed.set(path, (parts = (path.startsWith("$.") ? path.slice(2) : path).split(".")));
-  }
-  return parts;
-}
+export const pathParts = memoize(1000, (path): readonly string[] => (path.startsWith("$.") ? path.slice(2) : path).split("."));
 
 export function getPath(record: unknown, path: string): unknown {
   let value: unknown = record;

@@ -24,18 +24,3 @@ export function rawTableName(source: string, stream: string): string {
   quoteIdent(name);
   return name;
 }
-
-const statementTexts = new Map<string, string>();
-
-/**
- * A statement's text by a key naming everything it is built from, built once per isolate: the
- * load path would otherwise rebuild the same few statements for every batch. Keeps at most 1000.
- */
-export function statementText(key: string, build: () => string): string {
-  let text = statementTexts.get(key);
-  if (text === undefined) {
-    if (statementTexts.size >= 1000) statementTexts.clear();
-    statementTexts.set(key, (text = build()));
-  }
-  return text;
-}

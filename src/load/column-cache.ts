@@ -4,9 +4,9 @@
  * loader forgets the table and re-reads it (see loadStream), and nothing is written twice.
  */
 import type { Column } from "../db/column-types.ts";
+import { memoize } from "../lib/memo.ts";
 
 const columnsByTable = new Map<string, Column[]>();
-const hashes = new Map<string, string>();
 
 export function knownColumns(table: string): Column[] | undefined {
   return columnsByTable.get(table);
@@ -21,16 +21,11 @@ export function forgetColumns(table: string): void {
   columnsByTable.delete(table);
 }
 
+const hashOfSignature = memoize(1000, fnv1a);
+
 /** A stable hash of a table shape, for the raw zone's metadata and the schema history. */
 export function schemaHash(columns: readonly Column[]): string {
-  const signature = columns.map((column) => `${column.name}:${column.type}`).join(",");
-  let hash = hashes.get(signature);
-  if (hash === undefined) {
-    hash = fnv1a(signature);
-    if (hashes.size > 1000) hashes.clear();
-    hashes.set(signature, hash);
-  }
-  return hash;
+  return hashOfSignature(columns.map((column) => `${column.name}:${column.type}`).join(","));
 }
 
 /** 64-bit FNV-1a as hex: a fingerprint of a column list, synchronous and cheap. */

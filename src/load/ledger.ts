@@ -7,7 +7,8 @@
 import { getTableName } from "drizzle-orm";
 import { loads, quarantine, schemaVersions } from "../db/schema.ts";
 import type { Column } from "../db/column-types.ts";
-import { quoteIdent, statementText } from "../lib/sql.ts";
+import { memoize } from "../lib/memo.ts";
+import { quoteIdent } from "../lib/sql.ts";
 
 export interface LedgerEntry {
   loadId: string;
@@ -21,6 +22,13 @@ export interface LedgerEntry {
   startedAt: string;
 }
 
+const ledgerSqlFor = memoize(1000, (table) =>
+  `INSERT INTO ${quoteIdent(getTableName(loads))} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, r2_key, bytes, started_at, finished_at)
+SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, loaded.n, ?5 - held.n - ?6 - loaded.n, held.n, ?6, ?7, ?8, ?9, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded,
+  (SELECT count(*) AS n FROM ${quoteIdent(getTableName(quarantine))} WHERE load_id = ?1) AS held`,
+);
+
 /**
  * The ledger row of a completed load. `inserted` is the number of rows in `table` that carry the
  * load id (for merge: rows the load inserted or updated); `quarantined` the quarantine rows it
@@ -28,15 +36,8 @@ export interface LedgerEntry {
  */
 export function ledgerInsert(db: D1Database, table: string, entry: LedgerEntry): D1PreparedStatement {
   return db
-    .prepare(statementText(`ledger\0${table}`, () => ledgerSqlFor(table)))
+    .prepare(ledgerSqlFor(table))
     .bind(entry.loadId, entry.kind, entry.source, entry.stream, entry.records, entry.filtered, entry.r2Key, entry.bytes, entry.startedAt);
-}
-
-function ledgerSqlFor(table: string): string {
-  return `INSERT INTO ${quoteIdent(getTableName(loads))} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, r2_key, bytes, started_at, finished_at)
-SELECT ?1, ?2, ?3, ?4, 'loaded', ?5, loaded.n, ?5 - held.n - ?6 - loaded.n, held.n, ?6, ?7, ?8, ?9, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded,
-  (SELECT count(*) AS n FROM ${quoteIdent(getTableName(quarantine))} WHERE load_id = ?1) AS held`;
 }
 
 /** A new schema version for the stream, numbered after the latest one, inside the load's batch. */
