@@ -5,14 +5,17 @@
  */
 export class Memo<T> {
   readonly #values = new Map<string, T>();
+  readonly #limit: number;
 
-  constructor(readonly limit: number) {}
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
 
   /** The value for `key`, computed by `compute` the first time; `key` must name all it depends on. */
   get(key: string, compute: () => T): T {
     let value = this.#values.get(key);
     if (value === undefined) {
-      if (this.#values.size >= this.limit) this.#values.clear();
+      if (this.#values.size >= this.#limit) this.#values.clear();
       this.#values.set(key, (value = compute()));
     }
     return value;
