@@ -3,6 +3,7 @@
  * a `kind`, so a consumer can tell what it holds and reject what it cannot read.
  */
 import { z } from "zod";
+import { shortHash } from "./lib/crypto.ts";
 
 /**
  * One record on its way to the loader. It carries the payload inline, or, for a body larger
@@ -187,8 +188,7 @@ export async function recordMessagesFor(
     const bytes = encoder.encode(JSON.stringify(record.payload)).byteLength + record.key.length + 32;
     if (bytes > claimCheckBytes) {
       // The delivery id names the claim object: it must differ for different records.
-      const keyHash = Array.from(encoder.encode(record.key)).reduce((h, b) => Math.imul(h ^ b, 0x01000193) >>> 0, 0x811c9dc5).toString(16);
-      messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}_${keyHash}` }, record.payload));
+      messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}_${shortHash(record.key)}` }, record.payload));
       continue;
     }
     if (size + bytes > claimCheckBytes) flush();

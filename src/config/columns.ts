@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Column, ColumnType } from "../db/column-types.ts";
+import { shortHash } from "../lib/crypto.ts";
 import { memoize } from "../lib/memo.ts";
 import type { StreamConfig } from "./schema.ts";
 
@@ -92,8 +93,5 @@ function normalize(key: string): string {
  * long paths stay distinct and a record with one never fails its batch.
  */
 export function fitColumnName(name: string): string {
-  if (name.length <= 120) return name;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return `${name.slice(0, 111)}_${hash.toString(16).padStart(8, "0")}`;
+  return name.length <= 120 ? name : `${name.slice(0, 111)}_${shortHash(name)}`;
 }

@@ -48,6 +48,11 @@ async function grantOf(token: string, settings: Settings, scope: TokenScope): Pr
   return index < 0 ? undefined : { admin: false, reports: settings.reportTokens[index]!.reports };
 }
 
+/** Whether `token` is one of the admin tokens, compared as every other token is. */
+export async function isAdminToken(token: string, settings: Settings): Promise<boolean> {
+  return (await grantOf(token, settings, "admin"))?.admin === true;
+}
+
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }

@@ -19,6 +19,13 @@ export function utf8(text: string): Bytes {
   return encoder.encode(text) as Bytes;
 }
 
+/** 32-bit FNV-1a as 8 hex digits: a cheap, synchronous way to keep generated names distinct. Not for secrets. */
+export function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, "0");
+}
+
 export async function sha256Hex(data: string | Bytes): Promise<string> {
   const bytes = typeof data === "string" ? utf8(data) : data;
   return toHex(await crypto.subtle.digest("SHA-256", bytes));

@@ -13,7 +13,7 @@ export interface LastRun {
   finishedAt: string;
 }
 
-export const rememberRunsMs = 1000;
+const rememberRunsMs = 1000;
 
 const lastRunSql = `SELECT run_id AS runId, finished_at AS finishedAt FROM ${quoteIdent(getTableName(modelResults))}
 WHERE unique_id = ?1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`;

@@ -9,7 +9,7 @@ import { csrf } from "hono/csrf";
 import type { FC, PropsWithChildren } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../env.ts";
-import { timingSafeEqual } from "../lib/crypto.ts";
+import { isAdminToken } from "../lib/auth.ts";
 import { getManifest } from "../models/manifest.ts";
 import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
 import { layout, lineageOf, type Lineage } from "./lineage-graph.ts";
@@ -17,8 +17,10 @@ import { endSession, hasSession, startSession } from "./session.ts";
 
 export const dashboardRoutes = new Hono<AppEnv>();
 
-dashboardRoutes.use("/", secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } }));
-dashboardRoutes.use("/sign-in", secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } }));
+// The pages' own CSP: their inline style, forms to this origin only, never framed.
+const pageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } });
+dashboardRoutes.use("/", pageHeaders);
+dashboardRoutes.use("/sign-in", pageHeaders);
 dashboardRoutes.use("/ui/*", csrf());
 dashboardRoutes.use("/sign-in", csrf());
 
@@ -72,8 +74,7 @@ dashboardRoutes.get("/sign-in", (c) =>
 dashboardRoutes.post("/sign-in", async (c) => {
   const form = await c.req.parseBody();
   const token = typeof form.token === "string" ? form.token : "";
-  const valid = (await Promise.all(c.var.runtime.settings.adminTokens.map((t) => timingSafeEqual(token, t)))).includes(true);
-  if (!valid) {
+  if (!(await isAdminToken(token, c.var.runtime.settings))) {
     c.var.runtime.log.warn("dashboard.sign_in_failed", { requestId: c.var.requestId });
     return c.redirect("/sign-in?error=1", 303);
   }

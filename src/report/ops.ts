@@ -14,7 +14,7 @@ import type { AppEnv } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { requireToken } from "../lib/auth.ts";
 import { rawTableName } from "../lib/sql.ts";
-import { loadDashboard } from "./dashboard-data.ts";
+import { loadStreamHealth } from "./dashboard-data.ts";
 
 export const opsRoutes = new Hono<AppEnv>();
 
@@ -40,7 +40,7 @@ const validQuery = zValidator("query", listQuery, (result) => {
  */
 opsRoutes.get("/v1/sources", async (c) => {
   const { config, settings } = c.var.runtime;
-  const health = new Map((await loadDashboard(c.env.DB, config)).streams.map((s) => [`${s.source}/${s.stream}`, s]));
+  const health = new Map((await loadStreamHealth(c.env.DB, config)).map((s) => [`${s.source}/${s.stream}`, s]));
   const streamOf = (source: string, stream: string, declared: { disposition: string; schema?: unknown; contract?: string; description?: string | undefined }) => {
     const h = health.get(`${source}/${stream}`);
     return {
