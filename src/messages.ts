@@ -21,6 +21,14 @@ export const recordMessageSchema = z
     receivedAt: z.iso.datetime(),
     /** The HTTP request (or pull page) that brought the record in. */
     deliveryId: z.string().min(1),
+    /** Hex SHA-256 of the request body exactly as received (webhooks): binds the key to the body. */
+    bodyHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /**
+     * Whether the signature covers the key. False for keys taken from unsigned headers (GitHub,
+     * Shopify, generic without a signed id): such a key counts as a re-delivery only with the same
+     * `bodyHash`. Absent (older messages, pulls) is treated as signed.
+     */
+    keySigned: z.boolean().optional(),
     payload: z.unknown().optional(),
     r2Key: z.string().min(1).optional(),
     /** Why the record is on the queue: first delivery, or a redrive from quarantine. */

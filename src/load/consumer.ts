@@ -156,12 +156,23 @@ async function toRawLines(runtime: Runtime, body: RecordBody): Promise<RawLine[]
 }
 
 async function toRawLine(runtime: Runtime, record: ParsedRecordMessage): Promise<RawLine> {
-  const { source, stream, key, receivedAt, deliveryId } = record;
+  const { source, stream, key, receivedAt, deliveryId, bodyHash, keySigned } = record;
   let payload = record.payload;
   if (record.r2Key !== undefined) {
     const object = await runtime.env.RAW.get(record.r2Key);
     if (object === null) throw toSluiceError(new Error(`claim-check object ${record.r2Key} is missing`), "storage_unavailable");
     payload = await object.json();
   }
-  return { key, source, stream, receivedAt, deliveryId, payload, ...(record.transformed ? { transformed: true } : {}), ...(record.redacted ? { redacted: true } : {}) };
+  return {
+    key,
+    source,
+    stream,
+    receivedAt,
+    deliveryId,
+    ...(bodyHash !== undefined ? { bodyHash } : {}),
+    ...(keySigned !== undefined ? { keySigned } : {}),
+    payload,
+    ...(record.transformed ? { transformed: true } : {}),
+    ...(record.redacted ? { redacted: true } : {}),
+  };
 }

@@ -10,6 +10,10 @@ export interface RawLine {
   stream: string;
   receivedAt: string;
   deliveryId: string;
+  /** Hex SHA-256 of the webhook request body as received; see `recordMessageSchema`. */
+  bodyHash?: string;
+  /** False when the key came from outside the signature; see `recordMessageSchema`. */
+  keySigned?: boolean;
   payload: unknown;
   /** Set when the stream stores transformed records (`redactRaw`): a replay must not transform again. */
   transformed?: boolean;
