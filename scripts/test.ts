@@ -1,13 +1,15 @@
 /**
- * `npm test`: builds the model manifest, type-checks, then runs every vitest project (workerd
+ * `npm test`: builds the model manifest, type-checks, makes sure the programs the end-to-end
+ * tests drive are installed (see lib/system-tools.ts), then runs every vitest project (workerd
  * unit and integration tests, and end-to-end tests against a real `wrangler dev`). Ends with a
  * plain `N passed, N failed` line so CI can tell a run that tested nothing from a green one.
  * Extra arguments go to vitest, e.g. `npm test -- test/ingest`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "./lib/dev-server.ts";
+import { ensureSystemTools } from "./lib/system-tools.ts";
 
 const bin = (name: string) => join(projectRoot, "node_modules", ".bin", name);
 const run = (command: string, args: string[]) =>
@@ -26,6 +28,12 @@ for (const [command, args] of steps) {
   }
 }
 
+const vitestArgs = process.argv.slice(2);
+if (runsEndToEnd(vitestArgs) && !ensureSystemTools()) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
 const resultsFile = join(projectRoot, ".sluice", "test-results.json");
 rmSync(resultsFile, { force: true });
 const status = run(bin("vitest"), [
@@ -33,7 +41,7 @@ const status = run(bin("vitest"), [
   "--reporter=default",
   "--reporter=json",
   `--outputFile.json=${resultsFile}`,
-  ...process.argv.slice(2),
+  ...vitestArgs,
 ]);
 
 if (existsSync(resultsFile)) {
@@ -43,3 +51,19 @@ if (existsSync(resultsFile)) {
   console.log("0 passed, 1 failed");
 }
 process.exit(status);
+
+/** Whether vitest will run any end-to-end file: no filter, the e2e project, or a filter naming one. */
+function runsEndToEnd(args: readonly string[]): boolean {
+  const projects: string[] = [];
+  const filters: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--project") projects.push(args[++i] ?? "");
+    else if (arg.startsWith("--project=")) projects.push(arg.slice("--project=".length));
+    else if (!arg.startsWith("-")) filters.push(arg);
+  }
+  if (projects.length > 0 && !projects.includes("e2e")) return false;
+  if (filters.length === 0) return true;
+  const files = readdirSync(join(projectRoot, "test", "e2e")).map((name) => `test/e2e/${name}`);
+  return files.some((file) => filters.some((filter) => file.includes(filter.replace(/^\.\//, ""))));
+}
