@@ -104,7 +104,7 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
     const text = await response.text();
     expect(text).toMatch(/^sluice_records_loaded_total\{source="generic",stream="events"\} [1-9]\d*$/m);
     expect(text).toMatch(/^sluice_webhooks_total\{source="generic",outcome="rejected",reason="bad_signature"\} [1-9]\d*$/m);
-    // Debian's `prometheus` package ships promtool; .ci/run installs it.
+    // Debian's `prometheus` package ships promtool; `npm test` installs it when it is missing.
     const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     expect(check.error).toBeUndefined();
     expect(`${check.stdout}${check.stderr}`.trim()).toBe("");
