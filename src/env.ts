@@ -31,8 +31,11 @@ const baseSettingsSchema = z.object({
   SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
   /** Key for dashboard session cookies; derived from ADMIN_TOKENS when unset. */
   SESSION_SECRET: z.string().min(16).optional(),
-  /** The Worker's public URL, for links in alerts. */
-  SLUICE_PUBLIC_URL: z.string().optional(),
+  /** The Worker's public URL (`https://sluice.example.com`), for links in alerts and the OpenAPI document's server. */
+  SLUICE_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: "SLUICE_PUBLIC_URL must be an http(s) URL, such as https://sluice.example.com" })
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
   /** Which deployment this is: `local`, `staging` or `production`, set per environment in wrangler.toml. */
   SLUICE_ENV: z.enum(["local", ...deployedEnvironments]).optional(),
   /** Local fault injection (see lib/faults.ts); refused in staging and production. */
