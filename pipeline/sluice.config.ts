@@ -171,9 +171,10 @@ export default defineConfig({
         to: { schema: z.iso.date().optional(), column: "day", op: "<=", description: "Last day (YYYY-MM-DD)" },
         min_revenue: { schema: z.number().min(0).max(1e12).optional(), column: "revenue", op: ">=" },
       },
-      // Stripe sends ISO currency codes in lowercase, so USD is read as usd; anything that is not
-      // a currency code is a 400, not an empty page.
-      filters: { currency: z.string().toLowerCase().regex(/^[a-z]{3}$/, "a three-letter ISO currency code, such as usd") },
+      // The models write currency codes in capitals, as ISO 4217 does (Stripe sends them in
+      // lowercase), so usd and USD both read as USD; anything that is not a currency code is a
+      // 400, not an empty page.
+      filters: { currency: z.string().regex(/^[A-Za-z]{3}$/, "a three-letter ISO currency code, such as usd").toUpperCase() },
       sort: ["day", "revenue", "charges"],
       key: ["day", "currency"],
       defaultOrder: [{ column: "day", direction: "desc" }],

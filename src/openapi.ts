@@ -140,13 +140,18 @@ function routes(config: SluiceConfig): RouteConfig[] {
   return list;
 }
 
-/** The document for a pipeline config, built once per config and origin. */
+/**
+ * The document for a pipeline config, built once per config and public URL. The server is the
+ * configured SLUICE_PUBLIC_URL, or `/` (relative to wherever the document was fetched), never
+ * the request's Host: a Host header is the caller's to choose.
+ */
 const documents = new WeakMap<SluiceConfig, Map<string, Json>>();
 
-export function openApiDocument(config: SluiceConfig, origin: string): Json {
-  const byOrigin = documents.get(config) ?? new Map<string, Json>();
-  documents.set(config, byOrigin);
-  const cached = byOrigin.get(origin);
+export function openApiDocument(config: SluiceConfig, publicUrl: string | undefined): Json {
+  const server = publicUrl ?? "/";
+  const byServer = documents.get(config) ?? new Map<string, Json>();
+  documents.set(config, byServer);
+  const cached = byServer.get(server);
   if (cached) return cached;
 
   const api = new OpenAPIHono();
@@ -156,18 +161,18 @@ export function openApiDocument(config: SluiceConfig, origin: string): Json {
   const document = api.getOpenAPI31Document({
     openapi: "3.1.0",
     info: { title: "Sluice", version: "0.1.0", description: "Serverless ELT on Cloudflare Workers: webhooks and pulls in, typed tables and models, reports out." },
-    servers: [{ url: origin }],
+    servers: [{ url: server }],
   }) as unknown as Json;
-  byOrigin.set(origin, document);
+  byServer.set(server, document);
   return document;
 }
 
 export const openApiRoutes = new Hono<AppEnv>();
 
-openApiRoutes.get("/openapi.json", (c) => c.json(openApiDocument(c.var.runtime.config, new URL(c.req.url).origin)));
+openApiRoutes.get("/openapi.json", (c) => c.json(openApiDocument(c.var.runtime.config, c.var.runtime.settings.publicUrl)));
 
 openApiRoutes.get("/docs", (c) => {
-  const document = openApiDocument(c.var.runtime.config, new URL(c.req.url).origin) as { paths: Record<string, Record<string, { summary: string; parameters?: { name: string; in: string }[] }>> };
+  const document = openApiDocument(c.var.runtime.config, c.var.runtime.settings.publicUrl) as { paths: Record<string, Record<string, { summary: string; parameters?: { name: string; in: string }[] }>> };
   const escape = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
   const rows = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {

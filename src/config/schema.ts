@@ -118,6 +118,11 @@ export const reportSchema = z
     limit: z.number().int().positive().max(10_000).default(1000),
     /** Seconds a response may be cached (`Cache-Control: max-age`). */
     maxAge: z.number().int().min(0).max(86_400).default(60),
+    /**
+     * CSV output. `escapeFormulas` (on by default) prefixes `'` to every text cell that starts
+     * with =, +, -, @, tab or carriage return, so a spreadsheet reads it as text, not a formula.
+     */
+    csv: z.object({ escapeFormulas: z.boolean().default(true) }).default({ escapeFormulas: true }),
   })
   .superRefine((report, ctx) => {
     const reserved = new Set(["format", "limit", "cursor", "sort"]);

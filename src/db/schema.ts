@@ -305,3 +305,14 @@ export const metricMinutes = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.minute, t.metric, t.labels] })],
 );
+
+/**
+ * The dashboard's session generation, one row (id 1). Every session cookie is signed over the
+ * generation it was issued in; "sign out everywhere" adds one, which revokes every cookie
+ * issued before, wherever it is. No row is generation 0.
+ */
+export const sessionGeneration = sqliteTable("_sluice_session_generation", {
+  id: integer("id").primaryKey(),
+  generation: integer("generation").notNull(),
+  changedAt: text("changed_at").notNull(),
+});

@@ -2,18 +2,21 @@
  * The operations console at `/`: server-rendered with Hono JSX, no client framework. Sign-in
  * posts an admin token and gets a signed session cookie; the one screen shows every source and
  * stream, freshness, model runs, pull runs and the lineage graph (as SVG), with buttons to
- * replay, redrive and build now. Forms post to the same origin only (CSRF check).
+ * replay, redrive and build now. Every POST must come from this origin (CSRF check, csrf.ts);
+ * failed sign-ins are rate-limited per address; "sign out everywhere" revokes every session.
  */
 import { Hono } from "hono";
-import { csrf } from "hono/csrf";
 import type { FC, PropsWithChildren } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../env.ts";
 import { isAdminToken } from "../lib/auth.ts";
+import { SluiceError } from "../lib/errors.ts";
+import { assertNotBlocked, authFailure } from "../lib/rate-limit.ts";
 import { getManifest } from "../models/manifest.ts";
 import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
 import { layout, lineageOf, type Lineage } from "./lineage-graph.ts";
-import { endSession, hasSession, startSession } from "./session.ts";
+import { sameOriginOnly } from "./csrf.ts";
+import { endSession, hasSession, revokeAllSessions, startSession } from "./session.ts";
 
 export const dashboardRoutes = new Hono<AppEnv>();
 
@@ -21,8 +24,8 @@ export const dashboardRoutes = new Hono<AppEnv>();
 const pageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } });
 dashboardRoutes.use("/", pageHeaders);
 dashboardRoutes.use("/sign-in", pageHeaders);
-dashboardRoutes.use("/ui/*", csrf());
-dashboardRoutes.use("/sign-in", csrf());
+// Every state-changing route, whatever the request's content type.
+for (const path of ["/ui/*", "/sign-in", "/sign-out", "/sign-out-everywhere"]) dashboardRoutes.use(path, sameOriginOnly);
 
 const style = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
@@ -71,18 +74,33 @@ dashboardRoutes.get("/sign-in", (c) =>
   ),
 );
 
+// Failed sign-ins count against the address as failed API tokens do (one budget for both), and
+// an address over it is refused before its token is checked.
 dashboardRoutes.post("/sign-in", async (c) => {
+  assertNotBlocked(c.req.raw.headers);
   const form = await c.req.parseBody();
   const token = typeof form.token === "string" ? form.token : "";
   if (!(await isAdminToken(token, c.var.runtime.settings))) {
     c.var.runtime.log.warn("dashboard.sign_in_failed", { requestId: c.var.requestId });
+    const failure = await authFailure(c.var.runtime, c.req.raw.headers, new SluiceError("unauthorized", "not an admin token"));
+    if (failure.code === "rate_limited") throw failure;
     return c.redirect("/sign-in?error=1", 303);
   }
   await startSession(c);
   return c.redirect("/", 303);
 });
 
+// Ends this browser's session only: the generation is shared by every session, so bumping it
+// here would sign every other admin out too. "Sign out everywhere" is the revocation.
 dashboardRoutes.post("/sign-out", (c) => {
+  endSession(c);
+  return c.redirect("/sign-in", 303);
+});
+
+dashboardRoutes.post("/sign-out-everywhere", async (c) => {
+  if (!(await hasSession(c))) throw new SluiceError("unauthorized", "sign in to the dashboard first");
+  const generation = await revokeAllSessions(c);
+  c.var.runtime.log.warn("dashboard.sessions_revoked", { requestId: c.var.requestId, generation });
   endSession(c);
   return c.redirect("/sign-in", 303);
 });
@@ -97,9 +115,14 @@ dashboardRoutes.get("/", async (c) => {
     <Page title="Sluice · pipeline health">
       <header>
         <h1>Sluice · pipeline health</h1>
-        <form class="inline" method="post" action="/sign-out">
-          <button type="submit">Sign out</button>
-        </form>
+        <div>
+          <form class="inline" method="post" action="/sign-out">
+            <button type="submit">Sign out</button>
+          </form>{" "}
+          <form class="inline" method="post" action="/sign-out-everywhere">
+            <button type="submit" title="Ends every dashboard session, in every browser">Sign out everywhere</button>
+          </form>
+        </div>
       </header>
       <main>
         <section id="actions">

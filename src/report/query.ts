@@ -46,6 +46,8 @@ export function planReportQuery(report: ReportDefinition, query: URLSearchParams
   const order = sortOrder(report, query.get("sort"));
   const cursor = query.get("cursor");
   if (cursor !== null) {
+    // An unordered report gives out no cursor: its rows have no "after".
+    if (order.length === 0) throw new SluiceError("bad_request", `parameter "cursor": ${unordered}`);
     const values = decodeCursor(cursor, order.length);
     where.push(keysetCondition(order, values, params));
   }
@@ -63,6 +65,8 @@ export function planReportQuery(report: ReportDefinition, query: URLSearchParams
     ` LIMIT ?${params.length}`;
   return { sql, params, limit, order, format: formatOf(query.get("format"), accept) };
 }
+
+const unordered = "this report has no sort order to page by (it declares no key or defaultOrder, and no sort was asked for), so it serves one page and takes no cursor";
 
 /** The requested sort first (`col` or `-col`, a declared sort column), then the default order, then the key. */
 function sortOrder(report: ReportDefinition, sort: string | null): { column: string; direction: "asc" | "desc" }[] {

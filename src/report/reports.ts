@@ -1,14 +1,13 @@
 /**
  * The reporting API. `GET /v1/reports` lists the reports a token may read; `GET
- * /v1/reports/:name` serves one as JSON (with `meta`), CSV (RFC 4180) or NDJSON, a page at a
- * time with an opaque keyset `cursor`. Responses carry an ETag and Cache-Control and are cached
+ * /v1/reports/:name` serves one as JSON (with `meta`), CSV (RFC 4180, formulas escaped: see
+ * csv.ts) or NDJSON, a page at a time with an opaque keyset `cursor`. Responses carry an ETag and Cache-Control and are cached
  * through the Workers Cache API under a key that includes the model's last successful run, so a
  * rebuild invalidates them at once; `If-None-Match` gets 304.
  */
 import { getTableName } from "drizzle-orm";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import Papa from "papaparse";
 import type { ReportDefinition } from "../config/index.ts";
 import { sourceFreshness } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
@@ -18,6 +17,7 @@ import { SluiceError } from "../lib/errors.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { lastSuccessfulRun } from "../models/last-run.ts";
 import { getManifest } from "../models/manifest.ts";
+import { toCsv } from "./csv.ts";
 import { encodeCursor, type Format, planReportQuery } from "./query.ts";
 import { type RecentReport, recentReport, rememberReport } from "./recent.ts";
 
@@ -97,8 +97,7 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   if (nextCursor) headers.Link = `<${withCursor(url, nextCursor)}>; rel="next"`;
   let body: string;
   if (plan.format === "csv") {
-    const csv = Papa.unparse({ fields: columns.results.map((col) => col.name), data: rows.map((row) => columns.results.map((col) => row[col.name])) }, { newline: "\r\n" });
-    body = `${csv}\r\n`;
+    body = toCsv(columns.results.map((col) => col.name), rows, report.csv);
   } else if (plan.format === "ndjson") {
     body = rows.map((row) => JSON.stringify(row) + "\n").join("");
   } else {

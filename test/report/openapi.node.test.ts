@@ -25,7 +25,7 @@ describe("GET /openapi.json", () => {
     expect(params.find((p) => p.name === "from")!.schema).toMatchObject({ type: "string", format: "date" });
     expect(params.find((p) => p.name === "sort")!.schema.enum).toEqual(["day", "-day", "events", "-events"]);
     const revenue = document.paths["/v1/reports/daily_revenue"]!.get!.parameters! as { name: string; in: string; schema: Record<string, unknown> }[];
-    expect(revenue.find((p) => p.name === "currency")!.schema).toMatchObject({ type: "string", pattern: "^[a-z]{3}$" });
+    expect(revenue.find((p) => p.name === "currency")!.schema).toMatchObject({ type: "string", pattern: "^[A-Za-z]{3}$" });
     expect(revenue.filter((p) => p.in === "header").map((p) => p.name)).toEqual(["if-none-match", "cache-control"]);
   });
 });
