@@ -6,6 +6,7 @@
 import type { StreamConfig } from "../config/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
+import { getPath } from "../lib/paths.ts";
 import { type FlatRow, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
 import { hasTransforms, protectsFields, type RecordForm, redactRecord, transformRecord } from "./transform.ts";
@@ -85,7 +86,7 @@ export async function prepareRecords(
     }
     const base = { line, key: raw.key, receivedAt: raw.receivedAt };
     if (result.outcome === "error") {
-      prepared.quarantined.push({ ...base, ...(await heldRecord(stored, undefined, config, salt)), reason: result.reason });
+      prepared.quarantined.push({ ...base, ...(await heldRecord(stored, undefined, config, salt)), reason: scrubbed(result.reason, raw.payload, config) });
       continue;
     }
     const held = await heldRecord(stored, result.record, config, salt);
@@ -95,7 +96,7 @@ export async function prepareRecords(
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const reason = `schema: ${issue ? `${issue.path.join(".") || "record"}: ${issue.message}` : "invalid"}`;
-        prepared.quarantined.push({ ...base, ...held, reason });
+        prepared.quarantined.push({ ...base, ...held, reason: scrubbed(reason, raw.payload, config) });
         continue;
       }
       record = parsed.data;
@@ -109,6 +110,19 @@ export async function prepareRecords(
     prepared.rows.push({ ...base, row, held });
   }
   return prepared;
+}
+
+/**
+ * A reason without the values of the fields the stream redacts or hashes: the message of a map
+ * that throws, or a schema's own message, may quote them.
+ */
+function scrubbed(reason: string, payload: unknown, config: StreamConfig): string {
+  for (const path of [...config.redact, ...config.hash]) {
+    const value = getPath(payload, path);
+    const text = typeof value === "string" ? value : value === undefined || value === null ? undefined : JSON.stringify(value);
+    if (text !== undefined && text.length >= 4) reason = reason.replaceAll(text, "[redacted]");
+  }
+  return reason;
 }
 
 /**

@@ -11,6 +11,8 @@ import type { AppEnv, Runtime } from "../../src/env.ts";
 import { consumeDeadLetterBatch, redriveDeadLetters } from "../../src/load/dead-letters.ts";
 import { retryQuarantined } from "../../src/load/quarantine.ts";
 import { loadRoutes } from "../../src/load/routes.ts";
+import { resourceSchema } from "../../src/config/pull-schema.ts";
+import { naturalKey } from "../../src/pull/page.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { errorBody, toSluiceError } from "../../src/lib/errors.ts";
 import { adminToken } from "../support/fixtures.ts";
@@ -31,6 +33,13 @@ const protectedStreams = {
   vault: { schema: z.looseObject({ plan: z.string() }), redact: ["password"], hash: ["email"] },
   vault_raw: { schema: z.looseObject({ plan: z.string() }), redact: ["password"], hash: ["email"], redactRaw: true },
   vault_merge: { disposition: "merge" as const, primaryKey: ["id"], redact: ["password"], hash: ["email"] },
+  vault_throws: {
+    map: (r: Record<string, unknown>) => {
+      throw new Error(`cannot map ${String(r.email)} with ${String(r.password)}`);
+    },
+    redact: ["password"],
+    hash: ["email"],
+  },
   vault_mapped: { map: (r: Record<string, unknown>) => ({ ...r, plan: String(r.plan ?? "") }), schema: z.looseObject({ plan: z.string().min(1) }), redact: ["password"], hash: ["email"] },
 };
 const relaxed = {
@@ -86,10 +95,11 @@ describe("redacted and hashed fields never reach D1 in clear", () => {
       lab("qr-1", "vault_raw", secrets()),
       lab("qm-0", "vault_merge", { id: 1, note: visible }),
       lab("qmap-1", "vault_mapped", secrets()),
+      lab("qt-1", "vault_throws", secrets()),
       // Not a valid message (no delivery id), but it names its stream: dead-lettered at once.
       { id: `bad-${run}`, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "record", source: "lab", stream: "vault", key: "bad-1", receivedAt: new Date().toISOString(), payload: secrets() } },
     ]);
-    expect(loaded.explicitAcks).toHaveLength(6);
+    expect(loaded.explicitAcks).toHaveLength(7);
     // A key whose type changes is held back by the load plan, after the record was prepared.
     await consumeWith(runtime, [lab("qm-1", "vault_merge", secrets({ id: "A-1" }))]);
 
@@ -105,12 +115,14 @@ describe("redacted and hashed fields never reach D1 in clear", () => {
     expect(row).toMatchObject({ email: hashed, note: visible });
     expect(row).not.toHaveProperty("password");
 
-    const held = await rows<{ key: string; record: string }>("SELECT key, record FROM _sluice_quarantine WHERE key IN ('q-1', 'qr-1', 'qm-1', 'qmap-1') ORDER BY key");
-    expect(held.map((q) => q.key)).toEqual(["q-1", "qm-1", "qmap-1", "qr-1"]);
+    const held = await rows<{ key: string; record: string }>("SELECT key, record FROM _sluice_quarantine WHERE key IN ('q-1', 'qr-1', 'qm-1', 'qmap-1', 'qt-1') ORDER BY key");
+    expect(held.map((q) => q.key)).toEqual(["q-1", "qm-1", "qmap-1", "qr-1", "qt-1"]);
     for (const q of held) {
       expect(JSON.parse(q.record)).toMatchObject({ note: visible, email: hashed });
       expect(JSON.parse(q.record)).not.toHaveProperty("password");
     }
+    // A transform's own message may quote the values; the reason keeps neither.
+    expect(await rows("SELECT reason FROM _sluice_quarantine WHERE key = 'qt-1'")).toEqual([{ reason: "transform failed: cannot map [redacted] with [redacted]" }]);
 
     const letters = await rows<{ message_id: string; body: string }>("SELECT message_id, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2, ?3)", `bad-${run}`, `dl-1-${run}`, `dl-2-${run}`);
     expect(letters).toHaveLength(3);
@@ -266,5 +278,19 @@ describe("a hash is never hashed again", () => {
     const [letter] = await rows<{ body: string }>("SELECT body FROM _sluice_dead_letters WHERE message_id = ?1", key);
     expect((await consumeWith(strict, [{ id: `${key}-redrive`, timestamp: new Date(), attempts: 1, body: JSON.parse(letter!.body) }])).explicitAcks).toHaveLength(1);
     expect(await rows("SELECT email FROM raw_lab__vault WHERE _sluice_key = ?1", key)).toEqual([{ email: hashed }]);
+  });
+});
+
+describe("pulled records are not keyed by a field their stream protects", () => {
+  const resource = (fields: Record<string, unknown>) =>
+    resourceSchema.parse({ path: "/users", schedule: "0 * * * *", paginator: { type: "single_page" }, disposition: "merge", primaryKey: ["email"], ...fields });
+
+  it("keys by content when the primary key is hashed or redacted, and by the primary key otherwise", () => {
+    const record = { email, plan: "pro" };
+    expect(naturalKey(resource({}), record)).toBe(email);
+    expect(naturalKey(resource({ hash: ["email"] }), record)).toBeUndefined();
+    expect(naturalKey(resource({ hash: ["$.email"] }), record)).toBeUndefined();
+    expect(naturalKey(resource({ redact: ["email"] }), record)).toBeUndefined();
+    expect(naturalKey(resource({ primaryKey: ["plan"], incremental: { cursorField: "email", param: "since", initialValue: "" }, hash: ["email"] }), record)).toBeUndefined();
   });
 });
