@@ -86,7 +86,8 @@ export async function prepareRecords(
     }
     const base = { line, key: raw.key, receivedAt: raw.receivedAt };
     if (result.outcome === "error") {
-      prepared.quarantined.push({ ...base, ...(await heldRecord(stored, undefined, config, salt)), reason: scrubbed(result.reason, raw.payload, config) });
+      const held = await heldRecord(stored, undefined, config, salt);
+      prepared.quarantined.push({ ...base, ...held, reason: scrubbed(result.reason, raw.payload, config) });
       continue;
     }
     const held = await heldRecord(stored, result.record, config, salt);
