@@ -19,6 +19,7 @@ export default defineConfig(async () => {
                   ...testSecrets,
                   TEST_MIGRATIONS: migrations,
                   FAKE_API_URL: inject("fakeApiUrl"),
+                  D1_FILES_URL: inject("d1FilesUrl"),
                   GITHUB_API_URL: inject("fakeApiUrl"),
                   STRIPE_API_URL: inject("fakeApiUrl"),
                   GITHUB_REPO: "acme/widgets",
@@ -35,7 +36,7 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            globalSetup: ["./test/support/fake-api-setup.ts"],
+            globalSetup: ["./test/support/fake-api-setup.ts", "./test/support/d1-files-setup.ts"],
             include: ["test/**/*.test.ts"],
             exclude: ["test/e2e/**", "test/**/*.node.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],

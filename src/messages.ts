@@ -51,6 +51,8 @@ export const recordsMessageSchema = z.object({
   receivedAt: z.iso.datetime(),
   deliveryId: z.string().min(1),
   records: z.array(z.object({ key: z.string().min(1).max(512), payload: z.unknown() })).min(1),
+  /** The payloads have had the stream's redact and hash applied (a dead letter's copy), but not its filter and map. */
+  redacted: z.boolean().optional(),
 });
 
 /** Replay one UTC day of a stream's raw zone: the consumer lists it and queues one task per object. */

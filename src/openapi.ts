@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { SluiceConfig } from "./config/index.ts";
 import type { AppEnv } from "./env.ts";
-import { replayBody, selection } from "./load/routes.ts";
+import { deadLetterQuery, quarantineQuery, replayBody, selection } from "./load/routes.ts";
 import { buildBody } from "./models/routes.ts";
 
 type Json = Record<string, unknown>;
@@ -104,14 +104,15 @@ function routes(config: SluiceConfig): RouteConfig[] {
     );
   }
 
-  const ops: [string, "get" | "post", string, z.ZodType?][] = [
+  // The fourth entry is a POST's body, or a GET's query.
+  const ops: [string, "get" | "post", string, z.ZodObject?][] = [
     ["/v1/sources", "get", "Every webhook and pull source with its streams, tables and health"],
     ["/v1/loads", "get", "The load ledger"],
     ["/v1/reconcile", "get", "Accepted, loaded, quarantined and dead-lettered, per stream"],
     ["/v1/replay", "post", "Replay the raw zone over a time range", replayBody],
-    ["/v1/quarantine", "get", "Quarantined records"],
+    ["/v1/quarantine", "get", "Quarantined records, redacted and hashed as their streams say; every filter given applies", quarantineQuery],
     ["/v1/quarantine/retry", "post", "Re-drive quarantined records", selection],
-    ["/v1/dead-letters", "get", "Dead letters"],
+    ["/v1/dead-letters", "get", "Dead letters, their payloads redacted and hashed as their streams say; every filter given applies", deadLetterQuery],
     ["/v1/dead-letters/redrive", "post", "Re-enqueue dead letters", selection],
     ["/v1/pulls", "get", "Pull runs and cursors"],
     ["/v1/pulls/{source}/{stream}/run", "post", "Start or resume a pull run"],
@@ -132,7 +133,7 @@ function routes(config: SluiceConfig): RouteConfig[] {
         path,
         summary,
         security: [{ adminToken: [] }],
-        request: { ...(params ? { params } : {}), ...(body ? { body: json(body) } : {}) },
+        request: { ...(params ? { params } : {}), ...(body ? (method === "get" ? { query: body } : { body: json(body) }) : {}) },
         responses: { ...ok(summary), ...errors(400, 401, 429) },
       }),
     );

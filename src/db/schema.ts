@@ -84,7 +84,16 @@ export const quarantine = sqliteTable(
     /** 1-based line of the record in its raw-zone object. */
     line: integer("line"),
     reason: text("reason").notNull(),
+    /** The record as JSON, never with a field the stream redacts or hashes in clear (see `recordForm`). */
     record: text("record").notNull(),
+    /**
+     * What was applied to `record`: `redacted` (the stream's redact and hash), `transformed` (all of
+     * its transforms, `redactRaw`), or NULL (nothing: the stream had neither, or the row predates this).
+     * A redrive carries it on, so a hash is never hashed again.
+     */
+    recordForm: text("record_form", { enum: ["redacted", "transformed"] }),
+    /** When Sluice first accepted the record, which a redrive keeps; NULL for rows that predate it. */
+    receivedAt: text("received_at"),
     status: text("status", { enum: ["open", "retried"] }).notNull().default("open"),
     quarantinedAt: text("quarantined_at").notNull(),
     retriedAt: text("retried_at"),

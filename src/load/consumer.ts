@@ -150,7 +150,8 @@ function groupRecords(pending: readonly Pending<RecordBody>[]): Pending<RecordBo
 async function toRawLines(runtime: Runtime, body: RecordBody): Promise<RawLine[]> {
   if (body.kind === "records") {
     const { source, stream, receivedAt, deliveryId } = body;
-    return body.records.map(({ key, payload }) => ({ key, source, stream, receivedAt, deliveryId, payload }));
+    const mark = body.redacted ? { redacted: true } : {};
+    return body.records.map(({ key, payload }) => ({ key, source, stream, receivedAt, deliveryId, payload, ...mark }));
   }
   return [await toRawLine(runtime, body)];
 }

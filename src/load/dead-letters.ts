@@ -2,7 +2,10 @@
  * Dead letters: messages that can never be loaded. They reach `_sluice_dead_letters` two ways:
  * from the dead-letter queues, once a message has used up its retries (with its last error), and
  * straight from the ingest consumer when a message does not even parse. Either way the body is
- * kept whole, with the reason, so an operator can see it and redrive it. Nothing is dropped.
+ * kept whole, with the reason, so an operator can see it and redrive it. Nothing is dropped. A
+ * record's payload is kept with its stream's redact and hash applied (see protect.ts); should the
+ * stream hash fields while SLUICE_HASH_SALT is unset, the body is kept in R2 instead, and the row
+ * points at it.
  */
 import { eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -13,6 +16,7 @@ import { SluiceError } from "../lib/errors.ts";
 import { raiseAlert } from "../lib/alerts.ts";
 import { backoffSeconds } from "../lib/retry.ts";
 import { queueFor } from "../messages.ts";
+import { protectMessageBody } from "./protect.ts";
 
 const deadLetterSuffix = "-dlq";
 
@@ -27,7 +31,8 @@ export async function recordDeadLetters(
 ): Promise<void> {
   if (entries.length === 0) return;
   const db = drizzle(runtime.env.DB);
-  const [first, ...rest] = entries.map(({ message, reason }) => {
+  const stored = await Promise.all(entries.map(({ message }) => storedBody(runtime, queue, message)));
+  const [first, ...rest] = entries.map(({ message, reason }, i) => {
     const body = (typeof message.body === "object" && message.body !== null ? message.body : {}) as Record<string, unknown>;
     const text = (field: string) => (typeof body[field] === "string" ? (body[field] as string) : null);
     return db
@@ -41,7 +46,7 @@ export async function recordDeadLetters(
         key: text("key"),
         attempts: message.attempts,
         reason,
-        body: JSON.stringify(message.body) ?? "null",
+        body: stored[i]!,
       })
       .onConflictDoNothing({ target: deadLetters.messageId });
   });
@@ -60,6 +65,31 @@ export async function recordDeadLetters(
   for (const subject of subjects) {
     await raiseAlert(runtime, { kind: "dead_letter", subject, message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters` });
   }
+}
+
+const heldInR2 = "dead-letters/";
+
+/** The body as `_sluice_dead_letters` keeps it: never with a field its stream redacts or hashes in clear. */
+async function storedBody(runtime: Runtime, queue: string, message: Message<unknown>): Promise<string> {
+  const body = await protectMessageBody(runtime, message.body, "refuse");
+  if (body !== undefined) return JSON.stringify(body) ?? "null";
+  // Its stream hashes fields and there is no salt to hash them with: keep it whole in R2.
+  const r2Key = `${heldInR2}${queue}/${message.id}.json`;
+  try {
+    await runtime.env.RAW.put(r2Key, JSON.stringify(message.body), { httpMetadata: { contentType: "application/json" } });
+  } catch (cause) {
+    throw new SluiceError("storage_unavailable", `could not keep dead letter ${message.id} in R2`, { cause });
+  }
+  return JSON.stringify({ $ref: r2Key, why: "its stream hashes fields and SLUICE_HASH_SALT is unset, so the body is kept in R2" });
+}
+
+/** A dead letter's body as it was sent, read back from R2 if it is kept there. */
+async function sentBody(runtime: Runtime, text: string): Promise<unknown> {
+  const body = JSON.parse(text) as { $ref?: unknown };
+  if (typeof body !== "object" || body === null || typeof body.$ref !== "string" || !body.$ref.startsWith(heldInR2)) return body;
+  const object = await runtime.env.RAW.get(body.$ref);
+  if (object === null) throw new SluiceError("storage_unavailable", `dead letter body ${body.$ref} is missing from R2`);
+  return object.json();
 }
 
 /** Consumer of a dead-letter queue: records every message with its last error, then acks it. */
@@ -97,7 +127,7 @@ export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter
     .orderBy(deadLetters.id)
     .limit(filter.limit);
   for (const row of rows) {
-    await queueFor(runtime.env, row.kind).send(JSON.parse(row.body), { contentType: "json" });
+    await queueFor(runtime.env, row.kind).send(await sentBody(runtime, row.body), { contentType: "json" });
     await db.update(deadLetters).set({ status: "redriven", redrivenAt: new Date().toISOString() }).where(eq(deadLetters.id, row.id));
   }
   runtime.log.info("dead_letters.redriven", { count: rows.length });

@@ -18,7 +18,7 @@ import { rawTableName } from "../lib/sql.ts";
 import { forgetColumns, knownColumns, rememberColumns, schemaHash } from "./column-cache.ts";
 import { planEvolution } from "./evolve.ts";
 import { ledgerInsert, schemaVersionInsert } from "./ledger.ts";
-import { prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
+import { holdRow, prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
 import { type RawLine, rawObjectKey, rawRef, writeRawObject } from "./raw-zone.ts";
 import { encodeRows } from "./row-size.ts";
@@ -179,14 +179,14 @@ function planLoad(config: StreamConfig, existing: readonly Column[], prepared: P
   for (const [i, entry] of prepared.rows.entries()) {
     const planned = evolution.rows[i]!;
     if (!planned.ok) {
-      quarantined.push({ line: entry.line, key: entry.key, reason: planned.reason, record: entry.stored });
+      quarantined.push(holdRow(entry, planned.reason));
       continue;
     }
     // A key value that went to a variant column leaves the key NULL, and NULLs never conflict:
     // such a row would be duplicated on every redelivery, so it is quarantined instead.
     const nullKey = config.disposition === "merge" ? config.primaryKey!.find((k) => planned.values.get(k) == null) : undefined;
     if (nullKey) {
-      quarantined.push({ line: entry.line, key: entry.key, reason: `primary key column ${nullKey} cannot hold this record's value`, record: entry.stored });
+      quarantined.push(holdRow(entry, `primary key column ${nullKey} cannot hold this record's value`));
       continue;
     }
     const values = columnNames.map((name) => (planned.values.has(name) ? planned.values.get(name) : null));

@@ -6,25 +6,47 @@
 import type { StreamConfig } from "../config/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
+import { getPath } from "../lib/paths.ts";
 import { type FlatRow, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
-import { hasTransforms, redactRecord, transformRecord } from "./transform.ts";
+import { hasTransforms, protectsFields, type RecordForm, redactRecord, transformRecord } from "./transform.ts";
 
-export interface Quarantined {
+/** What quarantine may keep of a record: never a field its stream redacts or hashes in clear. */
+export interface Held {
+  /** The record as the raw zone holds it, with the stream's redact and hash applied. */
+  record: unknown;
+  /** What was applied to `record`, so that a redrive never applies it again; absent when nothing was. */
+  form?: RecordForm;
+}
+
+export interface Quarantined extends Held {
   /** 1-based line in the raw object. */
   line: number;
   key: string;
+  receivedAt: string;
   reason: string;
-  /** The record as the raw zone holds it. */
-  record: unknown;
+}
+
+export interface PreparedRow {
+  line: number;
+  key: string;
+  receivedAt: string;
+  row: FlatRow;
+  /** What quarantine keeps, should the load plan hold the row back. */
+  held: Held;
 }
 
 export interface Prepared {
   /** The lines for the raw zone: originals, or transformed records if the stream sets `redactRaw`. */
   stored: RawLine[];
-  rows: { line: number; key: string; receivedAt: string; row: FlatRow; stored: unknown }[];
+  rows: PreparedRow[];
   quarantined: Quarantined[];
   filtered: number;
+}
+
+/** A prepared row the load plan cannot store, as a quarantine entry. */
+export function holdRow(entry: PreparedRow, reason: string): Quarantined {
+  return { ...entry.held, line: entry.line, key: entry.key, receivedAt: entry.receivedAt, reason };
 }
 
 export async function prepareRecords(
@@ -46,8 +68,8 @@ export async function prepareRecords(
       prepared.filtered += 1;
       continue;
     }
-    // A line the raw zone holds redacted only gets the filter and map, not a second hash.
-    const pending = raw.redacted ? { ...config, redact: [], hash: [] } : config;
+    // A line the raw zone holds redacted gets the filter and map, never a second hash.
+    const pending = raw.redacted ? { ...config, hash: [] } : config;
     const result =
       raw.transformed || !hasTransforms(pending) ? { outcome: "keep" as const, record: raw.payload } : await transformRecord(raw.payload, pending, salt);
     // With redactRaw, no original reaches the raw zone or quarantine: kept records are stored
@@ -62,17 +84,20 @@ export async function prepareRecords(
       prepared.filtered += 1;
       continue;
     }
+    const base = { line, key: raw.key, receivedAt: raw.receivedAt };
     if (result.outcome === "error") {
-      prepared.quarantined.push({ line, key: raw.key, reason: result.reason, record: stored.payload });
+      const held = await heldRecord(stored, undefined, config, salt);
+      prepared.quarantined.push({ ...base, ...held, reason: scrubbed(result.reason, raw.payload, config) });
       continue;
     }
+    const held = await heldRecord(stored, result.record, config, salt);
     let record = result.record;
     if (config.schema) {
       const parsed = config.schema.safeParse(record);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const reason = `schema: ${issue ? `${issue.path.join(".") || "record"}: ${issue.message}` : "invalid"}`;
-        prepared.quarantined.push({ line, key: raw.key, reason, record: stored.payload });
+        prepared.quarantined.push({ ...base, ...held, reason: scrubbed(reason, raw.payload, config) });
         continue;
       }
       record = parsed.data;
@@ -80,10 +105,37 @@ export async function prepareRecords(
     const row = flattenRecord(record, config);
     const missingKey = config.disposition === "merge" ? config.primaryKey!.find((column) => row.get(column) == null) : undefined;
     if (missingKey) {
-      prepared.quarantined.push({ line, key: raw.key, reason: `primary key column ${missingKey} is empty`, record: stored.payload });
+      prepared.quarantined.push({ ...base, ...held, reason: `primary key column ${missingKey} is empty` });
       continue;
     }
-    prepared.rows.push({ line, key: raw.key, receivedAt: raw.receivedAt, row, stored: stored.payload });
+    prepared.rows.push({ ...base, row, held });
   }
   return prepared;
+}
+
+/**
+ * A reason without the values of the fields the stream redacts or hashes: the message of a map
+ * that throws, or a schema's own message, may quote them.
+ */
+function scrubbed(reason: string, payload: unknown, config: StreamConfig): string {
+  for (const path of [...config.redact, ...config.hash]) {
+    const value = getPath(payload, path);
+    const text = typeof value === "string" ? value : value === undefined || value === null ? undefined : JSON.stringify(value);
+    if (text !== undefined && text.length >= 4) reason = reason.replaceAll(text, "[redacted]");
+  }
+  return reason;
+}
+
+/**
+ * What quarantine keeps of a line (see `Held`): the line as the raw zone stores it, with the
+ * stream's redact and hash applied unless they already were. `kept` is the record the transforms
+ * kept, if they kept it.
+ */
+async function heldRecord(stored: RawLine, kept: unknown, config: StreamConfig, salt: string): Promise<Held> {
+  if (stored.transformed) return { record: stored.payload, form: "transformed" };
+  if (stored.redacted) return { record: stored.payload, form: "redacted" };
+  if (!protectsFields(config)) return { record: stored.payload };
+  // Without a map, the record the transforms kept is exactly the line with redact and hash applied.
+  if (kept !== undefined && !config.map) return { record: kept, form: "redacted" };
+  return { record: await redactRecord(stored.payload, config, salt), form: "redacted" };
 }

@@ -5,7 +5,7 @@
  */
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { deadLetters, quarantine } from "../db/schema.ts";
@@ -13,6 +13,7 @@ import type { AppEnv } from "../env.ts";
 import { requireToken } from "../lib/auth.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { redriveDeadLetters } from "./dead-letters.ts";
+import { protectMessageBody, quarantineRowForView } from "./protect.ts";
 import { retryQuarantined } from "./quarantine.ts";
 import { reconcile } from "./reconcile.ts";
 import { daysBetween, planReplay } from "./replay.ts";
@@ -35,11 +36,14 @@ export const selection = z.object({
   limit: z.number().int().min(1).max(1000).default(100),
 });
 
+/** The listings' filters; every one given applies (AND). */
 const listQuery = z.object({
   source: z.string().optional(),
-  status: z.string().optional(),
+  stream: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+export const quarantineQuery = listQuery.extend({ status: z.enum(quarantine.status.enumValues).optional() });
+export const deadLetterQuery = listQuery.extend({ status: z.enum(deadLetters.status.enumValues).optional() });
 
 loadRoutes.get("/v1/reconcile", async (c) => c.json(await reconcile(c.var.runtime)));
 
@@ -63,27 +67,44 @@ loadRoutes.post("/v1/replay", zValidator("json", replayBody, invalid), async (c)
   return c.json({ queued: tasks.length, tasks: tasks.map(({ source, stream, day }) => ({ source, stream, day })) }, 202);
 });
 
-loadRoutes.get("/v1/quarantine", zValidator("query", listQuery, invalid), async (c) => {
-  const { source, status, limit } = c.req.valid("query");
-  const db = drizzle(c.env.DB);
-  const filters = [source ? eq(quarantine.source, source) : undefined, status ? eq(quarantine.status, status as "open") : undefined];
-  const rows = await db
+// Records are shown with their stream's redact and hash applied, whenever they were stored.
+loadRoutes.get("/v1/quarantine", zValidator("query", quarantineQuery, invalid), async (c) => {
+  const { source, stream, status, limit } = c.req.valid("query");
+  const rows = await drizzle(c.env.DB)
     .select()
     .from(quarantine)
-    .where(filters.every((f) => f === undefined) ? undefined : filters.find(Boolean))
+    .where(
+      and(
+        source !== undefined ? eq(quarantine.source, source) : undefined,
+        stream !== undefined ? eq(quarantine.stream, stream) : undefined,
+        status !== undefined ? eq(quarantine.status, status) : undefined,
+      ),
+    )
     .orderBy(desc(quarantine.id))
     .limit(limit);
-  return c.json({ quarantine: rows });
+  return c.json({ quarantine: await Promise.all(rows.map((row) => quarantineRowForView(c.var.runtime, row))) });
 });
 
 loadRoutes.post("/v1/quarantine/retry", zValidator("json", selection, invalid), async (c) => {
-  return c.json({ retried: await retryQuarantined(c.var.runtime, c.req.valid("json")) }, 202);
+  return c.json(await retryQuarantined(c.var.runtime, c.req.valid("json")), 202);
 });
 
-loadRoutes.get("/v1/dead-letters", zValidator("query", listQuery, invalid), async (c) => {
-  const { limit } = c.req.valid("query");
-  const rows = await drizzle(c.env.DB).select().from(deadLetters).orderBy(desc(deadLetters.id)).limit(limit);
-  return c.json({ dead_letters: rows });
+loadRoutes.get("/v1/dead-letters", zValidator("query", deadLetterQuery, invalid), async (c) => {
+  const { source, stream, status, limit } = c.req.valid("query");
+  const rows = await drizzle(c.env.DB)
+    .select()
+    .from(deadLetters)
+    .where(
+      and(
+        source !== undefined ? eq(deadLetters.source, source) : undefined,
+        stream !== undefined ? eq(deadLetters.stream, stream) : undefined,
+        status !== undefined ? eq(deadLetters.status, status) : undefined,
+      ),
+    )
+    .orderBy(desc(deadLetters.id))
+    .limit(limit);
+  const shown = await Promise.all(rows.map(async (row) => ({ ...row, body: String(await protectMessageBody(c.var.runtime, row.body, "mask")) })));
+  return c.json({ dead_letters: shown });
 });
 
 loadRoutes.post("/v1/dead-letters/redrive", zValidator("json", selection, invalid), async (c) => {

@@ -151,7 +151,12 @@ async function keyedRecords(resource: Resource, selected: readonly unknown[]): P
   return records as { key: string; payload: unknown }[];
 }
 
-function naturalKey(resource: Resource, record: unknown): string | undefined {
+export function naturalKey(resource: Resource, record: unknown): string | undefined {
+  // The key is stored in clear (`_sluice_key`, quarantine and dead-letter rows): a key made of a
+  // field the stream redacts or hashes would leak it, so such records are keyed by content instead.
+  const guarded = new Set([...resource.redact, ...resource.hash].map((path) => path.replace(/^\$\./, "").replaceAll(".", "__")));
+  const keyFields = [...(resource.primaryKey ?? []), ...(resource.incremental ? [resource.incremental.cursorField] : [])];
+  if (keyFields.some((field) => guarded.has(field.replaceAll(".", "__")))) return undefined;
   const parts = (resource.primaryKey ?? []).map((column) => getPath(record, column));
   if (parts.length === 0 || parts.some((part) => part === undefined || part === null)) return undefined;
   const version = resource.incremental ? getPath(record, resource.incremental.cursorField) : undefined;

@@ -214,7 +214,7 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
     const ingest = recordingQueue(env.INGEST);
     const response = await call(admin("/v1/quarantine/retry", { method: "POST", body: JSON.stringify({ ids: [q!.id] }) }), { INGEST: ingest.queue });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ retried: 1 });
+    expect(await response.json()).toEqual({ retried: 1, fallbacks: [], skipped: [] });
     expect(ingest.sent[0]!.body).toMatchObject({ kind: "record", key: "fix-1", origin: "redrive", payload: { n: "not a number" } });
     expect(await rows("SELECT status FROM _sluice_quarantine WHERE id = ?1", q!.id)).toEqual([{ status: "retried" }]);
 

@@ -9,6 +9,8 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       FAKE_API_URL: string;
+      /** The Node-side scanner of this run's local D1 files (test/support/d1-files-setup.ts). */
+      D1_FILES_URL: string;
       TIGHT_WEBHOOK_LIMITER: RateLimit;
       TIGHT_AUTH_FAILURE_LIMITER: RateLimit;
     }
