@@ -9,6 +9,8 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       FAKE_API_URL: string;
+      REDIRECTING_API_URL: string;
+      OTHER_ORIGIN_API_URL: string;
       TIGHT_WEBHOOK_LIMITER: RateLimit;
       TIGHT_AUTH_FAILURE_LIMITER: RateLimit;
     }
