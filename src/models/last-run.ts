@@ -19,19 +19,21 @@ const lastRunSql = `SELECT run_id AS runId, finished_at AS finishedAt FROM ${quo
 WHERE unique_id = ?1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`;
 
 const remembered = new Map<string, { run: LastRun | undefined; readAt: number }>();
+/** The memo's clock. Tests set it to step past the second instead of sleeping through it. */
+let now: () => number = Date.now;
 /** Bumped by every forget, so a read that raced a run's result is not remembered. */
 let generation = 0;
 
 /** The model's last successful run, as this isolate last read it within the second, unless `fresh`. */
 export async function lastSuccessfulRun(db: D1Database, uniqueId: string, options: { fresh?: boolean } = {}): Promise<LastRun | undefined> {
-  const now = Date.now();
+  const at = now();
   const known = remembered.get(uniqueId);
-  if (!options.fresh && known && known.readAt <= now && now - known.readAt < rememberRunsMs) return known.run;
+  if (!options.fresh && known && known.readAt <= at && at - known.readAt < rememberRunsMs) return known.run;
   const readFrom = generation;
   const run = (await db.prepare(lastRunSql).bind(uniqueId).first<LastRun>()) ?? undefined;
   if (readFrom === generation) {
     if (remembered.size >= 1000) remembered.clear();
-    remembered.set(uniqueId, { run, readAt: now });
+    remembered.set(uniqueId, { run, readAt: at });
   }
   return run;
 }
@@ -40,4 +42,9 @@ export async function lastSuccessfulRun(db: D1Database, uniqueId: string, option
 export function forgetLastRuns(): void {
   generation += 1;
   remembered.clear();
+}
+
+/** Sets the clock the memo reads (tests only); without an argument, back to `Date.now`. */
+export function setLastRunClock(clock: () => number = Date.now): void {
+  now = clock;
 }

@@ -6,6 +6,7 @@
 import type { Auth } from "../config/pull-schema.ts";
 import type { Settings } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
+import { fetchWithinOrigin } from "./request.ts";
 
 const tokens = new Map<string, { token: string; expiresAt: number }>();
 
@@ -45,15 +46,21 @@ async function clientCredentialsToken(auth: Extract<Auth, { type: "oauth2_client
   const cached = tokens.get(id);
   if (cached && cached.expiresAt > Date.now()) return cached.token;
   const body = new URLSearchParams({ grant_type: "client_credentials", ...(auth.scope ? { scope: auth.scope } : {}) });
-  const response = await fetch(auth.tokenUrl, {
-    method: "POST",
-    headers: {
-      authorization: `Basic ${btoa(`${secret(settings, auth.clientId)}:${secret(settings, auth.clientSecret)}`)}`,
-      "content-type": "application/x-www-form-urlencoded",
-      accept: "application/json",
-    },
-    body,
-  });
+  let response: Response;
+  try {
+    response = await fetchWithinOrigin(new URL(auth.tokenUrl), {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${secret(settings, auth.clientId)}:${secret(settings, auth.clientSecret)}`)}`,
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+      },
+      body,
+    });
+  } catch (error) {
+    if (error instanceof SluiceError) throw new SluiceError(error.code, `OAuth2 token request: ${error.message}`, { cause: error, retryable: error.retryable });
+    throw error;
+  }
   if (!response.ok) {
     throw new SluiceError(response.status >= 500 ? "storage_unavailable" : "unauthorized", `OAuth2 token request failed with ${response.status}`, {
       retryable: response.status >= 500 || response.status === 429,

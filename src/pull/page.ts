@@ -12,7 +12,7 @@ import { getPath } from "../lib/paths.ts";
 import { type PageMessage, recordMessagesFor, sendAll } from "../messages.ts";
 import { authorize, forgetToken } from "./auth.ts";
 import { nextPage } from "./paginate.ts";
-import { jitteredBackoff, maxCursor, retryAfterSeconds } from "./request.ts";
+import { fetchWithinOrigin, jitteredBackoff, maxCursor, retryAfterSeconds } from "./request.ts";
 import { failRun, getRun, recordPage } from "./runs.ts";
 
 export type PageOutcome = { ack: true } | { ack: false; delaySeconds: number };
@@ -51,7 +51,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
     const url = new URL(task.url);
     const headers = new Headers({ accept: "application/json", "user-agent": "sluice", ...source.headers });
     await authorize(source.auth, runtime.settings, headers, url);
-    response = await fetch(url, { headers });
+    response = await fetchWithinOrigin(url, { headers });
   } catch (error) {
     if (error instanceof SluiceError && !error.retryable) return fail(error.message);
     return retryOrFail(attempts, source, `network error: ${error instanceof Error ? error.message : String(error)}`, undefined, fail);

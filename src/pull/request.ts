@@ -68,3 +68,54 @@ export function jitteredBackoff(attempts: number, baseSeconds = 2, capSeconds = 
   const ceiling = Math.min(capSeconds, baseSeconds * 2 ** Math.min(Math.max(0, attempts - 1), 16));
   return Math.max(1, Math.ceil(ceiling / 2 + Math.random() * (ceiling / 2)));
 }
+
+const followed = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * `fetch` for a pull, which carries the source's credentials: redirects are followed by hand and
+ * only within the origin first asked (with the same headers), at most `maxRedirects` of them.
+ * `fetch` would follow a redirect to any origin, and workerd drops only `Authorization` there,
+ * so an API key header would go with it and the other origin's records would be loaded. A
+ * redirect to another origin, a loop or too many hops is a terminal error: retrying cannot help.
+ * Errors name origins and paths only, since a query may hold an API key.
+ */
+export async function fetchWithinOrigin(url: URL, init: RequestInit, maxRedirects = 5): Promise<Response> {
+  const visited = new Set<string>();
+  let current = url;
+  let request = init;
+  for (;;) {
+    visited.add(current.href);
+    const response = await fetch(current, { ...request, redirect: "manual" });
+    const location = response.headers.get("location");
+    if (!followed.has(response.status) || location === null) return response;
+    await response.body?.cancel();
+    let next: URL;
+    try {
+      next = new URL(location, current);
+    } catch {
+      throw new SluiceError("forbidden", `${current.origin}${current.pathname} answered ${response.status} with a Location that is not a URL`, { retryable: false });
+    }
+    if (next.origin !== url.origin) {
+      throw new SluiceError(
+        "forbidden",
+        `${url.origin} redirected to another origin, ${next.origin}; Sluice sends a source's credentials only to its own origin, ` +
+          "so the run stops (if the API moved, set the source's base URL to the new origin)",
+        { retryable: false },
+      );
+    }
+    if (visited.has(next.href)) {
+      throw new SluiceError("forbidden", `redirect loop on ${url.origin}: ${current.pathname} redirects to ${next.pathname}, already visited`, { retryable: false });
+    }
+    if (visited.size > maxRedirects) {
+      throw new SluiceError("forbidden", `more than ${maxRedirects} redirects from ${url.pathname} on ${url.origin}; the run stops`, { retryable: false });
+    }
+    // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
+    const method = (request.method ?? "GET").toUpperCase();
+    if ((response.status === 303 && method !== "GET" && method !== "HEAD") || ((response.status === 301 || response.status === 302) && method === "POST")) {
+      const headers = new Headers(request.headers);
+      headers.delete("content-type");
+      request = { ...request, method: "GET", body: null, headers };
+    }
+    current = next;
+  }
+}

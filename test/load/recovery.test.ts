@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createRuntime } from "../../src/env.ts";
+import { readRawObject } from "../../src/load/raw-zone.ts";
 import { planReplay } from "../../src/load/replay.ts";
 import { adminToken } from "../support/fixtures.ts";
 import { consumeWith, labRuntime, rows, type TestMessage } from "../support/pipeline.ts";
@@ -42,7 +43,9 @@ describe("faults never lose or duplicate", () => {
 
     const retry = await consumeWith(labRuntime({ faulty: {} }), messages.map((m) => ({ ...m, attempts: 2 })));
     expect(retry.explicitAcks).toHaveLength(30);
-    expect(await rows("SELECT count(*) AS n, count(DISTINCT i) AS d FROM raw_lab__faulty")).toEqual([{ n: 30, d: 30 }]);
+    expect(await rows("SELECT _sluice_key, i, length(pad) AS pad FROM raw_lab__faulty ORDER BY i")).toEqual(
+      Array.from({ length: 30 }, (_, i) => ({ _sluice_key: `mid-${i}`, i, pad: 40_000 })),
+    );
   });
 
   it("the same message delivered three times yields one row", async () => {
@@ -51,7 +54,7 @@ describe("faults never lose or duplicate", () => {
     for (let attempt = 1; attempt <= 3; attempt++) {
       expect((await consumeWith(runtime, [{ ...message, attempts: attempt }])).explicitAcks).toEqual([message.id]);
     }
-    expect(await rows("SELECT _sluice_key FROM raw_lab__thrice")).toEqual([{ _sluice_key: "thrice-1" }]);
+    expect(await rows("SELECT _sluice_key, v FROM raw_lab__thrice")).toEqual([{ _sluice_key: "thrice-1", v: 1 }]);
     const loads = await rows<{ inserted: number; duplicates: number }>("SELECT inserted, duplicates FROM _sluice_loads WHERE stream = 'thrice' ORDER BY started_at");
     expect(loads).toEqual([
       { inserted: 1, duplicates: 0 },
@@ -122,7 +125,9 @@ describe("a consumer that throws at random points", () => {
     const redriven = ingest.sent.map((sent, i) => ({ id: `redriven-${i}`, timestamp: new Date(), attempts: 1, body: sent.body }));
     expect((await deliver(redriven)).explicitAcks).toHaveLength(dead.length);
 
-    expect(await rows("SELECT count(*) AS n, count(DISTINCT _sluice_key) AS keys FROM raw_generic__events WHERE _sluice_key LIKE 'chaos-%'")).toEqual([{ n: 30, keys: 30 }]);
+    expect(await rows("SELECT _sluice_key, type, i FROM raw_generic__events WHERE _sluice_key LIKE 'chaos-%' ORDER BY i")).toEqual(
+      Array.from({ length: 30 }, (_, i) => ({ _sluice_key: `chaos-${i}`, type: "chaos", i })),
+    );
   });
 });
 
@@ -131,16 +136,26 @@ describe("limits in practice", () => {
     const runtime = labRuntime({ big: {} });
     const result = await consumeWith(runtime, [lab("big-1", { blob: "b".repeat(1_500_000), n: 1 }, "big"), lab("big-2", { n: 2 }, "big")]);
     expect(result.explicitAcks).toHaveLength(2);
-    const loaded = await rows<{ _sluice_key: string; len: number }>("SELECT _sluice_key, length(blob) AS len FROM raw_lab__big ORDER BY _sluice_key");
+    const loaded = await rows<{ _sluice_key: string; blob: string | null; n: number }>("SELECT _sluice_key, blob, n FROM raw_lab__big ORDER BY _sluice_key");
     // 1.5 MB is past one row's budget, so the value is a pointer into the raw zone; nothing is dropped.
-    expect(loaded.map((r) => r._sluice_key)).toEqual(["big-1", "big-2"]);
+    expect(loaded).toEqual([
+      { _sluice_key: "big-1", blob: expect.stringMatching(/^\{"\$ref":"raw\/lab\/big\/dt=[^"#]+#\d+"\}$/), n: 1 },
+      { _sluice_key: "big-2", blob: null, n: 2 },
+    ]);
+    const [r2Key, line] = (JSON.parse(loaded[0]!.blob!) as { $ref: string }).$ref.split("#") as [string, string];
+    const record = (await readRawObject(env.RAW, r2Key))[Number(line) - 1]!;
+    expect(record.key).toBe("big-1");
+    expect(record.payload).toEqual({ blob: "b".repeat(1_500_000), n: 1 });
   });
 
   it("loads a batch of 100 records of 100 KB each", async () => {
     const runtime = labRuntime({ wide: {} });
     const messages = Array.from({ length: 100 }, (_, i) => lab(`wide-${i}`, { i, blob: "w".repeat(100_000) }, "wide"));
     expect((await consumeWith(runtime, messages)).explicitAcks).toHaveLength(100);
-    expect(await rows("SELECT count(*) AS n, sum(length(blob)) AS bytes FROM raw_lab__wide")).toEqual([{ n: 100, bytes: 10_000_000 }]);
+    expect(await rows("SELECT count(*) AS n, count(DISTINCT i) AS d, min(i) AS lo, max(i) AS hi, sum(length(blob)) AS bytes FROM raw_lab__wide")).toEqual([
+      { n: 100, d: 100, lo: 0, hi: 99, bytes: 10_000_000 },
+    ]);
+    expect(await rows("SELECT count(*) AS n FROM raw_lab__wide WHERE blob <> ?1", "w".repeat(100_000))).toEqual([{ n: 0 }]);
   });
 });
 
@@ -222,7 +237,8 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
     const fixed = labRuntime({ fixable: { schema: z.object({ n: z.union([z.number(), z.string()]) }) } });
     const redriven = ingest.sent.map((s, i) => ({ id: `redrive-${i}`, timestamp: new Date(), attempts: 1, body: s.body }));
     expect((await consumeWith(fixed, redriven)).explicitAcks).toHaveLength(1);
-    expect(await rows("SELECT _sluice_key FROM raw_lab__fixable")).toEqual([{ _sluice_key: "fix-1" }]);
+    // The schema's union declares n a number, so the text value lands in its variant column.
+    expect(await rows("SELECT _sluice_key, n, n__v_text FROM raw_lab__fixable")).toEqual([{ _sluice_key: "fix-1", n: null, n__v_text: "not a number" }]);
     expect(await rows("SELECT kind FROM _sluice_loads WHERE stream = 'fixable' ORDER BY started_at DESC LIMIT 1")).toEqual([{ kind: "redrive" }]);
   });
 
@@ -244,12 +260,15 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
   it("GET /v1/reconcile accounts for every record of a stream", async () => {
     const runtime = createRuntime(env, "queue");
     expect(runtime.config.sources.generic).toBeDefined();
+    // Its own stream: one record delivered three times, so one row and two duplicates.
+    const once = lab("reconciled-1", { v: 1 }, "reconciled");
+    for (let attempt = 1; attempt <= 3; attempt++) await consumeWith(labRuntime({ reconciled: {} }), [{ ...once, attempts: attempt }]);
     const response = await call(admin("/v1/reconcile"));
     expect(response.status).toBe(200);
     const body = (await response.json()) as { streams: Record<string, unknown>[]; adds_up: boolean };
     const stripeCharges = body.streams.find((s) => s.source === "stripe" && s.stream === "charges");
     expect(stripeCharges).toMatchObject({ accepted: 0, processed: 0, loaded: 0, rows: 0, in_flight: 0, adds_up: true });
-    const lab = body.streams.find((s) => s.source === "lab" && s.stream === "thrice");
-    expect(lab).toMatchObject({ processed: 3, loaded: 1, duplicates: 2, rows: 1 });
+    const reconciled = body.streams.find((s) => s.source === "lab" && s.stream === "reconciled");
+    expect(reconciled).toMatchObject({ processed: 3, loaded: 1, duplicates: 2, quarantined: 0, filtered: 0, dead_lettered: 0, rows: 1 });
   });
 });

@@ -17,6 +17,8 @@ const scrape = async (): Promise<Map<string, Family>> => {
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
   const families = parsePrometheusTextFormat(await response.text()) as Family[];
+  // Every family declares its type (`# TYPE`): the parser leaves it out, or UNTYPED, otherwise.
+  for (const family of families) expect(`${family.name} ${family.type}`).toMatch(/ (COUNTER|GAUGE|HISTOGRAM|SUMMARY)$/);
   return new Map(families.map((f) => [f.name, f]));
 };
 
@@ -27,7 +29,7 @@ describe("GET /metrics", () => {
   it("parses as Prometheus text, and every counter moves when its event happens", async () => {
     const before = await scrape();
     expect(before.get("sluice_webhooks_total")?.type).toBe("COUNTER");
-    expect(before.get("sluice_dead_letters")?.type ?? "GAUGE").toBe("GAUGE");
+    expect(before.get("sluice_dead_letters")?.type).toBe("GAUGE");
 
     // A rejected and an accepted webhook, counted in the background.
     const ingest = recordingQueue(env.INGEST);

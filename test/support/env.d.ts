@@ -11,6 +11,8 @@ declare global {
       FAKE_API_URL: string;
       /** The Node-side scanner of this run's local D1 files (test/support/d1-files-setup.ts). */
       D1_FILES_URL: string;
+      REDIRECTING_API_URL: string;
+      OTHER_ORIGIN_API_URL: string;
       TIGHT_WEBHOOK_LIMITER: RateLimit;
       TIGHT_AUTH_FAILURE_LIMITER: RateLimit;
     }

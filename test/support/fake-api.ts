@@ -2,8 +2,10 @@
  * A fake of the SaaS APIs Sluice pulls from, served on a local port for end-to-end tests and
  * benchmarks and reached from workerd tests. It follows the providers' documented paging:
  * GitHub's `Link` headers with `page`/`per_page`/`since`, Stripe's `has_more` with
- * `starting_after`, offset with a total, and page numbers with a total page count. Faults are
- * injected through `/__admin/faults`, and every request is logged at `/__admin/requests`.
+ * `starting_after`, offset with a total, and page numbers with a total page count. It takes a
+ * bearer token or an `X-Api-Key` header, and issues tokens to OAuth2 clients at `/oauth/token`.
+ * Faults (errors, Retry-After, redirects) are injected through `/__admin/faults`, and every
+ * request is logged, with the headers it carried, at `/__admin/requests`.
  */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
@@ -20,6 +22,13 @@ export interface Fault {
   selfLink?: boolean;
   /** Answer with fewer records than asked for, while still linking to the next page. */
   shortPage?: number;
+  /**
+   * Answer with a redirect (`status`, default 302) to this path or URL, with the rest of the
+   * request's path and its query appended: `{ path: "/moved", redirectTo: "/pages" }` sends
+   * `/moved/items?page=2` to `/pages/items?page=2`. Applies before authentication, as a moved
+   * resource does.
+   */
+  redirectTo?: string;
 }
 
 export interface Issue {
@@ -36,8 +45,11 @@ export interface FakeState {
   customers: { id: string; object: "customer"; email: string; created: number }[];
   items: { id: number; name: string }[];
   faults: Fault[];
-  requests: { path: string; query: Record<string, string>; at: number }[];
+  requests: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; at: number }[];
+  /** The token a request must carry (as `Authorization: Bearer` or `X-Api-Key`); null: any request passes. */
   token: string | null;
+  /** The OAuth2 client that `/oauth/token` issues `token` to, by client credentials in Basic auth. */
+  client: { id: string; secret: string };
   /** From this page on (GitHub issues), every issue carries a new field, `milestone_title`. */
   newFieldFromPage: number | null;
   hooks: { name: string; body: unknown }[];
@@ -62,6 +74,7 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
     faults: [],
     requests: [],
     token: "fake-token",
+    client: { id: "fake-client", secret: "fake-client-secret" },
     newFieldFromPage: null,
     hooks: [],
     ...initial,
@@ -98,12 +111,17 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
 
   app.use("*", async (c, next) => {
     if (c.req.path.startsWith("/__admin")) return next();
-    state.requests.push({ path: c.req.path, query: c.req.query(), at: Date.now() });
-    if (state.token && c.req.header("authorization") !== `Bearer ${state.token}`) {
-      return c.json({ message: "Bad credentials" }, 401);
-    }
+    state.requests.push({ method: c.req.method, path: c.req.path, query: c.req.query(), headers: c.req.header(), at: Date.now() });
     const page = Number(c.req.query("page") ?? 1);
     const fault = state.faults.find((f) => c.req.path.startsWith(f.path) && (f.page === undefined || f.page === page) && (f.times ?? 1) > 0);
+    if (fault?.redirectTo !== undefined) {
+      if (fault.times !== undefined) fault.times -= 1;
+      return c.redirect(fault.redirectTo + c.req.path.slice(fault.path.length) + new URL(c.req.url).search, (fault.status ?? 302) as 302);
+    }
+    if (c.req.path === "/oauth/token") return next();
+    if (state.token && c.req.header("authorization") !== `Bearer ${state.token}` && c.req.header("x-api-key") !== state.token) {
+      return c.json({ message: "Bad credentials" }, 401);
+    }
     if (fault?.status) {
       if (fault.times !== undefined) fault.times -= 1;
       if (fault.retryAfter !== undefined) c.header("Retry-After", fault.retryAfter);
@@ -111,6 +129,14 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
     }
     c.set("fault" as never, fault as never);
     return next();
+  });
+
+  // OAuth2 client credentials (RFC 6749 §4.4): the client authenticates with Basic auth.
+  app.post("/oauth/token", async (c) => {
+    const form = await c.req.parseBody();
+    if (c.req.header("authorization") !== `Basic ${btoa(`${state.client.id}:${state.client.secret}`)}`) return c.json({ error: "invalid_client" }, 401);
+    if (form.grant_type !== "client_credentials") return c.json({ error: "unsupported_grant_type" }, 400);
+    return c.json({ access_token: state.token, token_type: "bearer", expires_in: 3600 });
   });
 
   app.get("/repos/:owner/:repo/issues", (c) => {
