@@ -1,12 +1,13 @@
 /**
  * The per-record half of a load, which does not depend on the table: the stream's transforms,
- * validation against its schema, and flattening into a row. In: raw lines. Out: the lines the
- * raw zone stores, flat rows, quarantined records with their reasons, and the filtered count.
+ * validation against its schema, and flattening into fields. In: raw lines. Out: the lines the
+ * raw zone stores, each record's fields, quarantined records with their reasons, and the filtered count.
  */
 import type { StreamConfig } from "../config/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { type FlatRow, flattenRecord } from "./flatten.ts";
+import { columnOf } from "../config/columns.ts";
+import { type FlatField, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
 import { hasTransforms, redactRecord, transformRecord } from "./transform.ts";
 
@@ -22,7 +23,7 @@ export interface Quarantined {
 export interface Prepared {
   /** The lines for the raw zone: originals, or transformed records if the stream sets `redactRaw`. */
   stored: RawLine[];
-  rows: { line: number; key: string; receivedAt: string; row: FlatRow; stored: unknown }[];
+  rows: { line: number; key: string; receivedAt: string; fields: FlatField[]; stored: unknown }[];
   quarantined: Quarantined[];
   filtered: number;
 }
@@ -77,13 +78,18 @@ export async function prepareRecords(
       }
       record = parsed.data;
     }
-    const row = flattenRecord(record, config);
-    const missingKey = config.disposition === "merge" ? config.primaryKey!.find((column) => row.get(column) == null) : undefined;
+    const flat = flattenRecord(record, config);
+    if (!flat.ok) {
+      prepared.quarantined.push({ line, key: raw.key, reason: flat.reason, record: stored.payload });
+      continue;
+    }
+    const missingKey =
+      config.disposition === "merge" ? config.primaryKey!.find((column) => flat.fields.find((f) => columnOf(f.name) === column)?.value == null) : undefined;
     if (missingKey) {
       prepared.quarantined.push({ line, key: raw.key, reason: `primary key column ${missingKey} is empty`, record: stored.payload });
       continue;
     }
-    prepared.rows.push({ line, key: raw.key, receivedAt: raw.receivedAt, row, stored: stored.payload });
+    prepared.rows.push({ line, key: raw.key, receivedAt: raw.receivedAt, fields: flat.fields, stored: stored.payload });
   }
   return prepared;
 }
