@@ -105,6 +105,24 @@ describe("column names", () => {
     ]);
   });
 
+  it("re-reads the stored map when another isolate named a field first, writing nothing twice", async () => {
+    const runtime = labRuntime({ raced: {} });
+    await consumeWith(runtime, [lab("r-1", { id: 1 }, "raced")]);
+    // Another isolate gave 名前 a column this isolate has not seen (here, one no rule would pick).
+    await env.DB.batch([
+      env.DB.prepare('ALTER TABLE raw_lab__raced ADD COLUMN "name_jp" TEXT'),
+      env.DB.prepare("INSERT INTO _sluice_columns (table_name, field, column_name, load_id) VALUES ('raw_lab__raced', '/名前', 'name_jp', 'other')"),
+    ]);
+    const result = await consumeWith(runtime, [lab("r-2", { id: 2, 名前: "Grace" }, "raced")]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await rows("SELECT _sluice_key, id, name_jp FROM raw_lab__raced ORDER BY _sluice_key")).toEqual([
+      { _sluice_key: "r-1", id: 1, name_jp: null },
+      { _sluice_key: "r-2", id: 2, name_jp: "Grace" },
+    ]);
+    expect(await columnNames("raw_lab__raced")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "id", "name_jp"]);
+    expect(await fieldMap("raw_lab__raced")).toEqual({ "/id": "id", "/名前": "name_jp" });
+  });
+
   it("keeps feeding a column created under the old naming rule, and gives new fields new names", async () => {
     // A table as the loader made it before field maps: 名前 (first non-ASCII key) in _field, A in a.
     await env.DB.batch([
