@@ -1,7 +1,8 @@
 /**
- * The columns a stream declares through its zod schema or column mappings, known before any
- * record arrives, so a stream's table (and the models over it) exist with their columns from the
- * first load or the first model run.
+ * Column names. In: a stream's zod schema or column mappings, and the keys of record fields.
+ * Out: the columns a stream declares, known before any record arrives (so a stream's table, and
+ * the models over it, exist with their columns from the first load or model run), and the rule
+ * that names a field's column from the field alone.
  */
 import { z } from "zod";
 import type { Column, ColumnType } from "../db/column-types.ts";
