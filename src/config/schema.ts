@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { restSourceSchema } from "./pull-schema.ts";
-import { streamSchema } from "./stream-schema.ts";
+import { type StreamConfig, streamSchema } from "./stream-schema.ts";
 
 const name = z
   .string()
@@ -186,8 +186,50 @@ export const sluiceConfigSchema = z
           message: `"${source.defaultStream}" is not one of the source's streams`,
         });
       }
+      for (const [streamName, stream] of Object.entries(source.streams)) {
+        if (stream.disposition === "replace") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["sources", sourceName, "streams", streamName, "disposition"],
+            message:
+              `webhook stream ${sourceName}/${streamName} cannot use disposition "replace": a replace table is swapped in when a pull's run ` +
+              `commits a full refresh, and webhooks have no such run, so its records would never reach the table; use "append" or "merge"`,
+          });
+        }
+      }
     }
+    checkTableNames(config, ctx);
   });
+
+/** The longest suffix Sluice adds to a raw table's name: `__staging` and then `__load_idx`. */
+const longestTableSuffix = "__staging__load_idx".length;
+
+/**
+ * Each stream lands in `raw_<source>__<stream>`, so `a__b` + `c` and `a` + `b__c` would share a
+ * table (SQLite compares names without case); a replace stream's staging table is reserved too.
+ * Model names are checked against these when the project is built.
+ */
+function checkTableNames(config: { sources: Record<string, { streams: Record<string, StreamConfig> }>; pulls: Record<string, { resources: Record<string, StreamConfig> }> }, ctx: z.RefinementCtx) {
+  const owners = new Map<string, string>();
+  const claim = (table: string, owner: string, path: (string | number)[]) => {
+    const other = owners.get(table.toLowerCase());
+    if (other !== undefined) {
+      ctx.addIssue({ code: "custom", path, message: `${owner} would land in table ${table}, which ${other} already uses; rename one of them` });
+    } else owners.set(table.toLowerCase(), owner);
+  };
+  const streams = [
+    ...Object.entries(config.sources).flatMap(([source, s]) => Object.entries(s.streams).map(([name, stream]) => ({ source, name, stream, path: ["sources", source, "streams", name] }))),
+    ...Object.entries(config.pulls).flatMap(([source, s]) => Object.entries(s.resources).map(([name, stream]) => ({ source, name, stream, path: ["pulls", source, "resources", name] }))),
+  ];
+  for (const { source, name, stream, path } of streams) {
+    const table = `raw_${source}__${name}`;
+    if (table.length + longestTableSuffix > 128) {
+      ctx.addIssue({ code: "custom", path, message: `stream ${source}/${name}: its table name ${table} is too long; keep source and stream names under ${128 - longestTableSuffix - 6} characters together` });
+    }
+    claim(table, `stream ${source}/${name}`, path);
+    if (stream.disposition === "replace") claim(`${table}__staging`, `the staging table of stream ${source}/${name}`, path);
+  }
+}
 
 export type SluiceConfigInput = z.input<typeof sluiceConfigSchema>;
 export type SluiceConfig = z.output<typeof sluiceConfigSchema>;

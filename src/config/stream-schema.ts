@@ -3,6 +3,7 @@
  * streams and REST resources share it.
  */
 import { z } from "zod";
+import { declaredFields } from "./columns.ts";
 
 /** A record as it reaches a stream's transforms: the parsed JSON of one event. */
 export type StreamRecord = Record<string, unknown>;
@@ -30,6 +31,11 @@ export const streamSchema = z
     columns: z.record(columnName, jsonPath).optional(),
     /** Nested objects are flattened with `__` down to this depth; deeper values are JSON text. */
     maxDepth: z.number().int().min(0).max(8).default(2),
+    /**
+     * The most fields a record may flatten to; a record with more is quarantined, whole, with the
+     * reason. (A table holds at most 94 of them as columns; the rest go to `_sluice_overflow`.)
+     */
+    maxFields: z.number().int().positive().max(100_000).default(1000),
     /** `evolve` adds columns and variant columns; `freeze` quarantines records that do not fit. */
     contract: z.enum(["evolve", "freeze"]).default("evolve"),
     disposition: z.enum(["append", "merge", "replace"]).default("append"),
@@ -54,6 +60,12 @@ export const streamSchema = z
     }
     if (stream.cursor && stream.disposition !== "merge") {
       ctx.addIssue({ code: "custom", path: ["cursor"], message: "cursor applies to merge streams only" });
+    }
+    // The declared columns are read now, so a schema that cannot give them fails the build.
+    try {
+      declaredFields(stream);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", path: ["schema"], message: (error as Error).message });
     }
   });
 

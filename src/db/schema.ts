@@ -178,6 +178,24 @@ export const schemaVersions = sqliteTable(
 );
 
 /**
+ * Which column of a raw table each record field lands in, so that a field keeps its column for
+ * the life of the table, whatever else a record holds. Written in the load's D1 batch when a load
+ * first gives a field a column; read with the table's columns.
+ */
+export const fieldColumns = sqliteTable(
+  "_sluice_columns",
+  {
+    /** The stream's table, `raw_<source>__<stream>` (a replace stream's staging table shares its map). */
+    tableName: text("table_name").notNull(),
+    /** The field's path of keys as a JSON Pointer, e.g. `/customer/Name`. */
+    field: text("field").notNull(),
+    columnName: text("column_name").notNull(),
+    loadId: text("load_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tableName, t.field] }), uniqueIndex("_sluice_columns_column_idx").on(t.tableName, t.columnName)],
+);
+
+/**
  * The last error of a queue message that failed, so that when it reaches the dead-letter queue
  * its reason can be recorded with it. Written on a best-effort basis.
  */

@@ -3,29 +3,25 @@
  * claim the routing value, else the source's catch-all stream. Nothing is dropped.
  */
 import type { WebhookSource } from "../config/schema.ts";
+import { compileGlob, type GlobMatcher } from "../lib/glob.ts";
 
-const compiled = new WeakMap<WebhookSource, [stream: string, patterns: RegExp[]][]>();
+const compiled = new WeakMap<WebhookSource, [stream: string, patterns: GlobMatcher[]][]>();
 
 export function routeToStream(source: WebhookSource, route: string | undefined): string {
   if (route !== undefined) {
     for (const [stream, patterns] of matchersOf(source)) {
-      if (patterns.some((pattern) => pattern.test(route))) return stream;
+      if (patterns.some((pattern) => pattern(route))) return stream;
     }
   }
   return source.defaultStream;
 }
 
-function matchersOf(source: WebhookSource): [string, RegExp[]][] {
+function matchersOf(source: WebhookSource): [string, GlobMatcher[]][] {
   let matchers = compiled.get(source);
   if (!matchers) {
-    matchers = Object.entries(source.streams).map(([stream, spec]) => [stream, spec.match.map(globToRegExp)]);
+    // `*` is any run of characters; everything else, `?` included, is literal.
+    matchers = Object.entries(source.streams).map(([stream, spec]) => [stream, spec.match.map((pattern) => compileGlob(pattern))]);
     compiled.set(source, matchers);
   }
   return matchers;
-}
-
-/** `orders/*` → /^orders\/.*$/: `*` is any run of characters; everything else is literal. */
-export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
-  return new RegExp(`^${escaped.join(".*")}$`);
 }

@@ -5,17 +5,18 @@
  * changed, the ledger row and the load's metric counters. A retried batch redoes all of it; loads are idempotent on the
  * record key (or, for merge, the primary key), so a redo never duplicates.
  */
-import { declaredColumns } from "../config/columns.ts";
+import { declaredFields } from "../config/columns.ts";
 import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import type { Column } from "../db/column-types.ts";
-import { addColumnSql, createTableSql, indexSql, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
+import { addColumnSql, createTableSql, indexSql, stagingTable, writeRowsSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
 import { addLoadCounters } from "../lib/rollups.ts";
 import { rawTableName } from "../lib/sql.ts";
-import { forgetColumns, knownColumns, rememberColumns, schemaHash } from "./column-cache.ts";
+import { fieldColumnsInsert, forgetColumns, knownShape, readShape, rememberShape, schemaHash, type TableShape } from "./column-cache.ts";
+import { columnNamer } from "./column-names.ts";
 import { planEvolution } from "./evolve.ts";
 import { ledgerInsert, schemaVersionInsert } from "./ledger.ts";
 import { holdRow, prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
@@ -70,9 +71,10 @@ export async function loadStream(
   // changed the table meanwhile, the batch fails on the stale shape; one re-read and re-plan
   // then makes it right, without writing the raw object again.
   for (let attempt = 0; ; attempt++) {
-    const cached = attempt === 0 ? knownColumns(table) : undefined;
-    const existing = cached ?? (await readColumns(env.DB, table));
-    const load = planLoad(config, existing, prepared);
+    const cached = attempt === 0 ? knownShape(table) : undefined;
+    const shape = cached ?? (await readShape(env.DB, table, rawTableName(source, stream)));
+    const existing = shape.columns;
+    const load = planLoad(config, shape, prepared);
 
     if (!rawWritten) {
       bytes = await writeRawObject(env.RAW, r2Key, prepared.stored, {
@@ -100,6 +102,7 @@ export async function loadStream(
     const statements = [
       ...ddl,
       ...writes,
+      ...(load.newFields.length > 0 ? [fieldColumnsInsert(env.DB, rawTableName(source, stream), loadId, load.newFields)] : []),
       ...load.quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q })),
       ...(load.added.length > 0
         ? [schemaVersionInsert(env.DB, { source, stream, hash: load.schemaHash, columns: load.columns, change: describeChange(load.added), loadId })]
@@ -126,12 +129,13 @@ export async function loadStream(
       if (cached && attempt === 0) continue;
       throw new SluiceError("storage_unavailable", `could not load ${source}/${stream} into D1`, { cause, details: { loadId, r2Key } });
     }
-    rememberColumns(table, [...existing, ...load.added]);
+    rememberShape(table, { columns: [...existing, ...load.added], fields: new Map([...shape.fields, ...load.newFields]) });
 
     // Rows the writes inserted (or, for merge, inserted or updated): the same number the ledger
     // counted by load id inside the transaction.
     const inserted = results.slice(ddl.length, ddl.length + writes.length).reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
-    const held = results.slice(ddl.length + writes.length, ddl.length + writes.length + load.quarantined.length);
+    const firstHeld = ddl.length + writes.length + (load.newFields.length > 0 ? 1 : 0);
+    const held = results.slice(firstHeld, firstHeld + load.quarantined.length);
     const quarantined = held.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
     return {
       loadId,
@@ -150,6 +154,8 @@ export async function loadStream(
 
 interface LoadPlan {
   added: Column[];
+  /** Fields this load gives columns to, for `_sluice_columns`. */
+  newFields: [field: string, column: string][];
   /** The table's own columns after the load, in table order. */
   columns: Column[];
   columnNames: string[];
@@ -163,13 +169,20 @@ interface LoadPlan {
   receivedTo: string;
 }
 
-/** Schema evolution against the table as it is (declared columns first), then the rows to write. */
-function planLoad(config: StreamConfig, existing: readonly Column[], prepared: Prepared): LoadPlan {
-  const declared = declaredColumns(config).filter((column) => !existing.some((c) => c.name === column.name));
-  const evolution = planEvolution([...existing, ...declared], prepared.rows.map((r) => r.row), config.contract);
+/** Columns for the fields (declared ones first), schema evolution against the table as it is, then the rows to write. */
+function planLoad(config: StreamConfig, shape: TableShape, prepared: Prepared): LoadPlan {
+  const existing = shape.columns;
+  const namer = columnNamer(shape.fields, new Set(existing.map((column) => column.name)));
+  const declaredFieldList = declaredFields(config);
+  const declaredNames = namer.columnsOf(declaredFieldList.map((field) => field.name));
+  const declared = declaredFieldList
+    .map((field, i) => ({ name: declaredNames[i]!, type: field.type }))
+    .filter((column) => !existing.some((c) => c.name === column.name));
+  const evolution = planEvolution([...existing, ...declared], prepared.rows.map((r) => namer.row(r.fields)), config.contract);
   const added = [...declared, ...evolution.added];
   const columns = [...existing, ...added].filter((column) => !column.name.startsWith("_sluice_") || column.name === "_sluice_overflow");
   const columnNames = columns.map((column) => column.name);
+  const newFields = namer.newEntries(new Set(columnNames));
 
   const rows: unknown[][] = [];
   const lines: number[] = [];
@@ -195,15 +208,7 @@ function planLoad(config: StreamConfig, existing: readonly Column[], prepared: P
     if (!receivedFrom || entry.receivedAt < receivedFrom) receivedFrom = entry.receivedAt;
     if (entry.receivedAt > receivedTo) receivedTo = entry.receivedAt;
   }
-  return { added, columns, columnNames, rows, lines, quarantined, schemaHash: schemaHash(columns), receivedFrom, receivedTo };
-}
-
-async function readColumns(db: D1Database, table: string): Promise<Column[]> {
-  try {
-    return await tableColumns(db, table);
-  } catch (cause) {
-    throw new SluiceError("storage_unavailable", `could not read the columns of ${table}`, { cause });
-  }
+  return { added, newFields, columns, columnNames, rows, lines, quarantined, schemaHash: schemaHash(columns), receivedFrom, receivedTo };
 }
 
 function describeChange(added: readonly Column[]): string {

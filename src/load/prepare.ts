@@ -1,13 +1,14 @@
 /**
  * The per-record half of a load, which does not depend on the table: the stream's transforms,
- * validation against its schema, and flattening into a row. In: raw lines. Out: the lines the
- * raw zone stores, flat rows, quarantined records with their reasons, and the filtered count.
+ * validation against its schema, and flattening into fields. In: raw lines. Out: the lines the
+ * raw zone stores, each record's fields, quarantined records with their reasons, and the filtered count.
  */
 import type { StreamConfig } from "../config/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
+import { columnOf } from "../config/columns.ts";
 import { getPath } from "../lib/paths.ts";
-import { type FlatRow, flattenRecord } from "./flatten.ts";
+import { type FlatField, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
 import { hasTransforms, protectsFields, type RecordForm, redactRecord, transformRecord } from "./transform.ts";
 
@@ -31,7 +32,8 @@ export interface PreparedRow {
   line: number;
   key: string;
   receivedAt: string;
-  row: FlatRow;
+  /** The record's fields, each with its exact key path; the load plan gives them columns. */
+  fields: FlatField[];
   /** What quarantine keeps, should the load plan hold the row back. */
   held: Held;
 }
@@ -102,13 +104,18 @@ export async function prepareRecords(
       }
       record = parsed.data;
     }
-    const row = flattenRecord(record, config);
-    const missingKey = config.disposition === "merge" ? config.primaryKey!.find((column) => row.get(column) == null) : undefined;
+    const flat = flattenRecord(record, config);
+    if (!flat.ok) {
+      prepared.quarantined.push({ ...base, ...held, reason: flat.reason });
+      continue;
+    }
+    const missingKey =
+      config.disposition === "merge" ? config.primaryKey!.find((column) => flat.fields.find((f) => columnOf(f.name) === column)?.value == null) : undefined;
     if (missingKey) {
       prepared.quarantined.push({ ...base, ...held, reason: `primary key column ${missingKey} is empty` });
       continue;
     }
-    prepared.rows.push({ ...base, row, held });
+    prepared.rows.push({ ...base, fields: flat.fields, held });
   }
   return prepared;
 }

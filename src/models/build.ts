@@ -187,6 +187,13 @@ function build(input: BuildInput): Manifest {
     });
   }
 
+  // A model, seed or snapshot built into a stream's table would replace the landed records.
+  const streamTables = new Map(sources.map((s) => [s.relation.toLowerCase(), s]));
+  for (const node of nodes.values()) {
+    const table = node.resourceType === "test" ? undefined : streamTables.get(node.relation.toLowerCase());
+    if (table) throw new BuildError(`${node.path}: ${node.resourceType} "${node.name}" would be built as ${node.relation}, the table stream ${table.source}/${table.table} lands in; rename it`);
+  }
+
   const ordered = buildOrder(nodes);
   return { version: 2, project: project.name, generatedAt: new Date().toISOString(), vars: project.vars, nodes: ordered, sources, docs };
 }

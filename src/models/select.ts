@@ -10,7 +10,9 @@
  *   term        "a,b"      comma-separated expressions: intersection
  *   expression  "2+tag:nightly+1", "@stg_orders"   graph operators around a method and value
  *   method      name (bare), tag:, path:, source:, resource_type:, config.<key>:
+ *   value       a whole-string glob: "*" is any run of characters (including "/"), "?" is one
  */
+import { compileGlob, type GlobMatcher } from "../lib/glob.ts";
 
 export interface SelectableNode {
   uniqueId: string;
@@ -157,25 +159,25 @@ function matchMethod(graph: Graph, body: string, expression: string): Set<string
   if (value === "") throw new SelectionError(`selector "${expression}" has no value after "${method}:"`);
   const nodes = [...graph.nodes.values()];
   const pick = (test: (node: SelectableNode) => boolean) => new Set(nodes.filter(test).map((n) => n.uniqueId));
-  const pattern = glob(value);
+  const pattern = compileGlob(value, { anyChar: true });
 
-  if (method === undefined) return pick((n) => pattern.test(n.name));
-  if (method === "tag") return pick((n) => n.tags.some((tag) => pattern.test(tag)));
+  if (method === undefined) return pick((n) => pattern(n.name));
+  if (method === "tag") return pick((n) => n.tags.some((tag) => pattern(tag)));
   if (method === "path") {
     // A folder selects everything under it, a file itself; "models/stag" is neither.
     const folder = value.replace(/^\.\//, "").replace(/\/+$/, "");
-    const exact = glob(folder);
-    const under = glob(`${folder}/*`);
-    return pick((n) => exact.test(n.path) || under.test(n.path));
+    const exact = compileGlob(folder, { anyChar: true });
+    const under = compileGlob(`${folder}/*`, { anyChar: true });
+    return pick((n) => exact(n.path) || under(n.path));
   }
   if (method === "source") {
     const [source = "", table, ...extra] = value.split(".");
     if (extra.length > 0 || source === "" || table === "") {
       throw new SelectionError(`selector "${expression}": expected source:<source> or source:<source>.<table>`);
     }
-    const sourcePattern = glob(source);
-    const tablePattern = table === undefined ? undefined : glob(table);
-    const ids = [...graph.sources].filter(([, s]) => sourcePattern.test(s.source) && (tablePattern?.test(s.table) ?? true));
+    const sourcePattern = compileGlob(source, { anyChar: true });
+    const tablePattern = table === undefined ? undefined : compileGlob(table, { anyChar: true });
+    const ids = [...graph.sources].filter(([, s]) => sourcePattern(s.source) && (tablePattern?.(s.table) ?? true));
     return new Set(ids.map(([id]) => id));
   }
   if (method === "resource_type") {
@@ -204,16 +206,10 @@ function lookup(config: Record<string, unknown>, key: string[]): unknown {
 }
 
 /** Scalars compare as text ("config.enabled:true"); arrays match if any element does. */
-function configMatches(value: unknown, pattern: RegExp): boolean {
+function configMatches(value: unknown, pattern: GlobMatcher): boolean {
   if (Array.isArray(value)) return value.some((item) => configMatches(item, pattern));
   const scalar = typeof value === "string" || typeof value === "number" || typeof value === "boolean";
-  return scalar && pattern.test(String(value));
-}
-
-/** Whole-string match where "*" is any run of characters (including "/") and "?" is one. */
-function glob(pattern: string): RegExp {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`);
+  return scalar && pattern(String(value));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { consumeWith, labRuntime, rows } from "../support/pipeline.ts";
+import { consumeWith, labPullRuntime, labRuntime, rows } from "../support/pipeline.ts";
 import { recordMessage } from "../support/queue.ts";
 
 const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
@@ -121,7 +121,7 @@ describe("write dispositions", () => {
   });
 
   it("replace: loads go to a staging table and a commit swaps it in whole", async () => {
-    const runtime = labRuntime({ snapshot: { disposition: "replace" } });
+    const runtime = labPullRuntime({ snapshot: { disposition: "replace" } });
     await consumeWith(runtime, [lab("s1-a", { n: 1 }, "snapshot"), lab("s1-b", { n: 2 }, "snapshot")]);
     const commit = { id: "commit-1", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "snapshot" } };
     expect((await consumeWith(runtime, [commit])).explicitAcks).toEqual(["commit-1"]);
@@ -215,7 +215,7 @@ describe("column cache", () => {
 
 describe("review regressions", () => {
   it("replace: the swap succeeds while a view reads the table", async () => {
-    const runtime = labRuntime({ viewed: { disposition: "replace" } });
+    const runtime = labPullRuntime({ viewed: { disposition: "replace" } });
     const commit = (id: string) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "viewed" } });
     await consumeWith(runtime, [lab("v1", { n: 1 }, "viewed")]);
     await consumeWith(runtime, [commit("vc-1")]);
@@ -283,7 +283,7 @@ describe("redactRaw keeps no original anywhere", () => {
 
 describe("replace commits arriving out of order", () => {
   it("retries a commit that arrives before its records, and empties the table for a run of zero records", async () => {
-    const runtime = labRuntime({ refresh: { disposition: "replace" } });
+    const runtime = labPullRuntime({ refresh: { disposition: "replace" } });
     const since = new Date(Date.now() - 1000).toISOString();
     const commit = (id: string, records: number) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "refresh", since, records } });
 

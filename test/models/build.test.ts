@@ -61,6 +61,15 @@ describe("buildManifest", () => {
     ).toThrow('models/b/x.sql: a node named "x" is already defined in models/a/x.sql');
   });
 
+  it("rejects a model, or a model's alias, that would be built into a stream's table", () => {
+    expect(() => build([{ path: "models/raw_generic__events.sql", sql: "select 1 as x" }])).toThrow(
+      new BuildError('models/raw_generic__events.sql: model "raw_generic__events" would be built as raw_generic__events, the table stream generic/events lands in; rename it'),
+    );
+    expect(() => build([{ path: "models/x.sql", sql: "{{ config(alias='RAW_generic__events') }}select 1 as x" }])).toThrow(
+      'model "x" would be built as RAW_generic__events, the table stream generic/events lands in',
+    );
+  });
+
   it("rejects an unknown config key and an unknown materialization", () => {
     expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialised='table') }}select 1" }])).toThrow(
       "models/x.sql: invalid config: unknown config key materialised",

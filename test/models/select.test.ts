@@ -89,6 +89,16 @@ describe("selectNodes", () => {
       expect(names(["*_snapshot"])).toEqual(["orders_snapshot"]);
     });
 
+    it("matches globs in linear time: a pattern of many *? never backtracks exponentially", () => {
+      // Each path here took the old regular-expression glob seconds to refuse; all of them, tens of seconds.
+      const long = make("model", "long_named", `models/${"a".repeat(40)}/long_named.sql`);
+      const select = (term: string) => [...selectNodes([...nodes, long], { select: [term] })].map((id) => nameOf.get(id) ?? id).sort();
+      expect(select("path:*?*?*?*?*?*?*?*X")).toEqual([]);
+      expect(select("path:*?*?*?*?*?*?*?*named.sql")).toEqual(["model.shop.long_named"]);
+      expect(select("*?*?*?*?*?*?*?*_snapshot")).toEqual([]);
+      expect(select("?*?*?*?*?*?*_snapshot")).toEqual(["orders_snapshot"]);
+    });
+
     it("selects by tag", () => {
       expect(names(["tag:nightly"])).toEqual(
         sorted("stg_orders", "orders", "fct_issue_events", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "unique_orders_order_id"),

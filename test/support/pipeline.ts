@@ -25,6 +25,25 @@ export function labRuntime(streams: Streams, overrides: Partial<Env> = {}): Runt
   return createRuntime({ ...env, ...overrides } as Env, "queue", config);
 }
 
+/**
+ * Streams declared as the resources of a pull source named `lab`, for what only pulls do: a
+ * `replace` stream's full refresh, committed by the run.
+ */
+export function labPullRuntime(resources: Streams): Runtime {
+  const config = parseConfig({
+    pulls: {
+      lab: {
+        kind: "rest",
+        baseUrl: "https://api.example.com",
+        resources: Object.fromEntries(
+          Object.entries(resources).map(([name, spec]) => [name, { ...spec, path: `/${name}`, paginator: { type: "single_page" }, schedule: "0 * * * *" }]),
+        ),
+      },
+    },
+  });
+  return createRuntime(env, "queue", config);
+}
+
 export type TestMessage = { id: string; timestamp: Date; attempts: number; body: unknown };
 
 export async function consumeWith(runtime: Runtime, messages: TestMessage[], queue = "sluice-ingest") {
