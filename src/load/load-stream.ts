@@ -9,15 +9,17 @@ import { declaredColumns } from "../config/columns.ts";
 import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import type { Column } from "../db/column-types.ts";
-import { addColumnSql, createTableSql, indexSql, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
+import { bindKeysSql } from "../db/bound-keys.ts";
+import { addColumnSql, addLoadSeqSql, chunkRows, createTableSql, indexSql, loadSeqColumn, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
+import { raiseAlert } from "../lib/alerts.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
 import { addLoadCounters } from "../lib/rollups.ts";
 import { rawTableName } from "../lib/sql.ts";
 import { forgetColumns, knownColumns, rememberColumns, schemaHash } from "./column-cache.ts";
 import { planEvolution } from "./evolve.ts";
-import { ledgerInsert, schemaVersionInsert } from "./ledger.ts";
+import { type LedgerCounts, type LoadKeys, ledgerClose, ledgerOpen, nextLoadSeq, schemaVersionInsert } from "./ledger.ts";
 import { prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
 import { type RawLine, rawObjectKey, rawRef, writeRawObject } from "./raw-zone.ts";
@@ -38,6 +40,10 @@ export interface LoadResult {
   duplicates: number;
   quarantined: number;
   filtered: number;
+  /** Records loaded under `<key>#<body hash>` because their unsigned key was bound to another body. */
+  keyConflicts: number;
+  /** The load's place in commit order, which its rows carry as `_sluice_load_seq`. */
+  loadSeq: number;
   r2Key: string;
   columnsAdded: string[];
 }
@@ -87,34 +93,42 @@ export async function loadStream(
       rawWritten = true;
     }
 
-    const writeSql = writeRowsSql(table, load.columnNames, { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor });
-    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk));
+    const hashOf = (line: number) => boundHash(config, lines[line - 1]!);
+    const keys = loadKeys(config, load, hashOf);
+    const bound = boundKeysOf(load, hashOf);
+    if (bound.length > 0) for (const [i, row] of load.rows.entries()) row.push(hashOf(load.lines[i]!) ?? null);
+    const writeOptions = { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor, boundKeys: bound.length > 0 };
+    const writeSql = writeRowsSql(table, load.columnNames, writeOptions);
+    const writeParams = writeOptions.boundKeys ? [source, stream] : [];
+    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams));
     const canIndex = config.disposition !== "merge" || config.primaryKey!.every((c) => load.columnNames.includes(c));
-    // A table this isolate has loaded before needs DDL only for new columns.
+    // A table this isolate has loaded before needs DDL only for new columns. A table from before
+    // the load-order column gets it the first time it is met (its rows keep NULL).
     const fresh = existing.length === 0;
+    const needsSeq = !fresh && existing.some((c) => c.name === "_sluice_key") && !existing.some((c) => c.name === loadSeqColumn);
     const ddl = [
       ...(cached ? [] : [env.DB.prepare(createTableSql(table, config.disposition, fresh ? load.added : []))]),
+      ...(needsSeq ? [env.DB.prepare(addLoadSeqSql(table))] : []),
       ...(fresh ? [] : load.added.map((column) => env.DB.prepare(addColumnSql(table, column)))),
       ...(canIndex && (fresh || load.added.length > 0 || !cached) ? indexSql(table, config.disposition, config.primaryKey).map((sql) => env.DB.prepare(sql)) : []),
     ];
+    const entry = { loadId, kind: options.kind, source, stream, records: lines.length, filtered: prepared.filtered, r2Key, bytes, startedAt: started.toISOString() };
+    // Order matters: the counter, then the key binding, then the ledger (which counts the
+    // binding's conflicts and, against the table as it was, the duplicates), then the writes.
+    const opening = [
+      nextLoadSeq(env.DB),
+      ...(bound.length > 0 ? bindKeysSql.map((sql) => env.DB.prepare(sql).bind(source, stream, loadId, JSON.stringify(bound))) : []),
+      ...ledgerOpen(env.DB, table, entry, keys),
+    ];
     const statements = [
       ...ddl,
+      ...opening,
       ...writes,
-      ...load.quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q })),
+      ...load.quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q, bodyHash: hashOf(q.line) })),
       ...(load.added.length > 0
         ? [schemaVersionInsert(env.DB, { source, stream, hash: load.schemaHash, columns: load.columns, change: describeChange(load.added), loadId })]
         : []),
-      ledgerInsert(env.DB, table, {
-        loadId,
-        kind: options.kind,
-        source,
-        stream,
-        records: lines.length,
-        filtered: prepared.filtered,
-        r2Key,
-        bytes,
-        startedAt: started.toISOString(),
-      }),
+      ledgerClose(env.DB, table, loadId, keys),
       addLoadCounters(env.DB, loadId, started),
     ];
 
@@ -126,22 +140,22 @@ export async function loadStream(
       if (cached && attempt === 0) continue;
       throw new SluiceError("storage_unavailable", `could not load ${source}/${stream} into D1`, { cause, details: { loadId, r2Key } });
     }
-    rememberColumns(table, [...existing, ...load.added]);
+    rememberColumns(table, [...existing, ...(needsSeq ? [{ name: loadSeqColumn, type: "integer" as const }] : []), ...load.added]);
 
-    // Rows the writes inserted (or, for merge, inserted or updated): the same number the ledger
-    // counted by load id inside the transaction.
-    const inserted = results.slice(ddl.length, ddl.length + writes.length).reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
-    const held = results.slice(ddl.length + writes.length, ddl.length + writes.length + load.quarantined.length);
-    const quarantined = held.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
+    // The ledger row as the transaction left it.
+    const counts = results[statements.length - 2]!.results[0] as LedgerCounts;
+    if (counts.key_conflicts > 0) await alertKeyConflicts(runtime, source, stream, counts.key_conflicts);
     return {
       loadId,
       source,
       stream,
       records: lines.length,
-      inserted,
-      duplicates: lines.length - inserted - quarantined - prepared.filtered,
-      quarantined,
+      inserted: counts.inserted,
+      duplicates: counts.duplicates,
+      quarantined: counts.quarantined,
       filtered: prepared.filtered,
+      keyConflicts: counts.key_conflicts,
+      loadSeq: counts.load_seq,
       r2Key,
       columnsAdded: load.added.map((column) => column.name),
     };
@@ -196,6 +210,51 @@ function planLoad(config: StreamConfig, existing: readonly Column[], prepared: P
     if (entry.receivedAt > receivedTo) receivedTo = entry.receivedAt;
   }
   return { added, columns, columnNames, rows, lines, quarantined, schemaHash: schemaHash(columns), receivedFrom, receivedTo };
+}
+
+/**
+ * The body hash a record's key is bound to: only for a key from outside the signature, and not
+ * under merge (a merge upsert is keyed by the stream's primary key, and a new body is an update).
+ */
+function boundHash(config: StreamConfig, line: RawLine): string | undefined {
+  return line.keySigned === false && line.bodyHash !== undefined && config.disposition !== "merge" ? line.bodyHash : undefined;
+}
+
+/** The distinct `[key, bodyHash]` pairs to bind, in the order of their lines (the first body wins). */
+function boundKeysOf(load: LoadPlan, hashOf: (line: number) => string | undefined): [string, string][] {
+  const pairs = new Map<string, [string, string]>();
+  const add = (key: string, line: number) => {
+    const hash = hashOf(line);
+    if (hash !== undefined && !pairs.has(`${key}\0${hash}`)) pairs.set(`${key}\0${hash}`, [key, hash]);
+  };
+  const entries = [...load.rows.map((row, i) => ({ key: row[0] as string, line: load.lines[i]! })), ...load.quarantined];
+  for (const entry of entries.sort((a, b) => a.line - b.line)) add(entry.key, entry.line);
+  return [...pairs.values()];
+}
+
+/** The records the load writes, as the ledger counts their duplicates (see LoadKeys). */
+function loadKeys(config: StreamConfig, load: LoadPlan, hashOf: (line: number) => string | undefined): LoadKeys {
+  const merge = config.disposition === "merge";
+  const all = [
+    ...(merge ? [] : load.rows.map((row, i) => JSON.stringify([row[0], hashOf(load.lines[i]!) ?? null, 0]))),
+    ...load.quarantined.map((q) => JSON.stringify([q.key, hashOf(q.line) ?? null, 1])),
+  ];
+  const distinct = [...new Set(all)];
+  return {
+    distinct: distinct.length > 0 ? chunkRows(distinct) : [],
+    repeats: all.length - distinct.length,
+    mergeRows: merge ? load.rows.length : 0,
+    boundKeys: load.rows.some((_, i) => hashOf(load.lines[i]!) !== undefined) || load.quarantined.some((q) => hashOf(q.line) !== undefined),
+  };
+}
+
+/** One incident per stream while it stays open: a key reused with another body is never silent. */
+async function alertKeyConflicts(runtime: Runtime, source: string, stream: string, conflicts: number): Promise<void> {
+  const message = `${conflicts} record(s) reused an unsigned key with a different body; each was loaded under <key>#<body hash>`;
+  runtime.log.warn("load.key_conflict", { source, stream, conflicts });
+  await raiseAlert(runtime, { kind: "key_conflict", subject: `${source}/${stream}`, message }).catch((error: unknown) =>
+    runtime.log.error("alert.failed", { kind: "key_conflict", source, stream, error: error instanceof Error ? error.message : String(error) }),
+  );
 }
 
 async function readColumns(db: D1Database, table: string): Promise<Column[]> {

@@ -3,9 +3,11 @@
  * reason, the record (as the raw zone holds it) and where it sits in the raw zone, so that they
  * can be fixed and redriven. A record too large for a D1 row is kept as a pointer to its line.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, getTableName } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { ownedSql, resolvedKeySql } from "../db/bound-keys.ts";
 import { quarantine } from "../db/schema.ts";
+import { quoteIdent } from "../lib/sql.ts";
 import type { Runtime } from "../env.ts";
 import { type OpenSelection, openRowsWhere } from "./selection.ts";
 import { toRecordMessage } from "../messages.ts";
@@ -23,11 +25,24 @@ export interface QuarantineEntry {
   reason: string;
   record: unknown;
   at: Date;
+  /** The body hash of a key from outside the signature: the row takes the key it resolves to. */
+  bodyHash?: string | undefined;
 }
+
+// A bound key resolves inside the batch (db/bound-keys.ts); a body first routed to another stream
+// is a re-delivery there and opens nothing here.
+const boundInsertSql = `INSERT INTO ${quoteIdent(getTableName(quarantine))} (source, stream, key, load_id, r2_key, line, reason, record, quarantined_at)
+SELECT ?1, ?2, rk, ?4, ?5, ?6, ?7, ?8, ?9 FROM (SELECT ${resolvedKeySql("?3", "?10", "?1")} AS rk)
+WHERE ${ownedSql("rk", "?10", "?1", "?2")}
+ON CONFLICT DO NOTHING`;
 
 export function quarantineInsert(db: D1Database, entry: QuarantineEntry): D1PreparedStatement {
   let record = JSON.stringify(entry.record) ?? "null";
   if (record.length > maxRecordChars) record = JSON.stringify({ $ref: rawRef(entry.r2Key, entry.line) });
+  if (entry.bodyHash !== undefined) {
+    const { source, stream, key, loadId, r2Key, line, reason, at, bodyHash } = entry;
+    return db.prepare(boundInsertSql).bind(source, stream, key, loadId, r2Key, line, reason, record, at.toISOString(), bodyHash);
+  }
   const { sql, params } = drizzle(db)
     .insert(quarantine)
     .values({
@@ -97,7 +112,8 @@ async function originalLine(runtime: Runtime, row: typeof quarantine.$inferSelec
   if (row.r2Key && row.line) {
     const lines = await readRawObject(runtime.env.RAW, row.r2Key).catch(() => undefined);
     const line = lines?.[row.line - 1];
-    if (line && line.key === row.key) return line;
+    // A conflicting body was quarantined under `<key>#<hash>`; its line still has the plain key.
+    if (line && (line.key === row.key || row.key.startsWith(`${line.key}#`))) return { ...line, key: row.key };
   }
   return { key: row.key, source: row.source, stream: row.stream, receivedAt: row.quarantinedAt, deliveryId: `redrive_${row.id}`, payload: JSON.parse(row.record) };
 }
