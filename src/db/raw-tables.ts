@@ -59,21 +59,22 @@ export function addLoadSeqSql(table: string): string {
   return `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(loadSeqColumn)} INTEGER`;
 }
 
+/**
+ * The load-order index. Partial: rows from before the column existed are never asked for by it,
+ * and building it on an upgraded table writes nothing for them.
+ */
+export function loadSeqIndexSql(table: string): string {
+  const seq = quoteIdent(loadSeqColumn);
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__seq_idx`)} ON ${quoteIdent(table)} (${seq}) WHERE ${seq} IS NOT NULL`;
+}
+
 export function addColumnSql(table: string, column: Column): string {
   return `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column.name)} ${sqlTypes[column.type]}`;
 }
 
-/**
- * Indexes by load id (the ledger counts a load's rows with it), by load order (partial: rows from
- * before the column existed are never asked for by it, and building the index on an upgraded
- * table writes nothing for them), and for merge by key and primary key.
- */
+/** Indexes by load id (the ledger counts a load's rows with it), by load order, and for merge by key and primary key. */
 export function indexSql(table: string, disposition: Disposition, primaryKey: readonly string[] = []): string[] {
-  const seq = quoteIdent(loadSeqColumn);
-  const statements = [
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`,
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__seq_idx`)} ON ${quoteIdent(table)} (${seq}) WHERE ${seq} IS NOT NULL`,
-  ];
+  const statements = [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`, loadSeqIndexSql(table)];
   if (disposition === "merge") {
     statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__key_idx`)} ON ${quoteIdent(table)} ("_sluice_key")`);
     statements.push(
