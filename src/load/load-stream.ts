@@ -10,16 +10,16 @@ import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import type { Column } from "../db/column-types.ts";
 import { bindKeysSql } from "../db/bound-keys.ts";
-import { addColumnSql, addLoadSeqSql, chunkRows, createTableSql, indexSql, loadSeqColumn, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
+import { addColumnSql, addLoadSeqSql, createTableSql, indexSql, loadSeqColumn, stagingTable, tableColumns, writeRowsSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
-import { raiseAlert } from "../lib/alerts.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
 import { addLoadCounters } from "../lib/rollups.ts";
 import { rawTableName } from "../lib/sql.ts";
 import { forgetColumns, knownColumns, rememberColumns, schemaHash } from "./column-cache.ts";
 import { planEvolution } from "./evolve.ts";
-import { type LedgerCounts, type LoadKeys, ledgerClose, ledgerOpen, nextLoadSeq, schemaVersionInsert } from "./ledger.ts";
+import { type LedgerCounts, ledgerClose, ledgerOpen, nextLoadSeq, schemaVersionInsert } from "./ledger.ts";
+import { alertKeyConflicts, boundHash, loadKeys } from "./load-keys.ts";
 import { prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
 import { type RawLine, rawObjectKey, rawRef, writeRawObject } from "./raw-zone.ts";
@@ -94,10 +94,14 @@ export async function loadStream(
     }
 
     const hashOf = (line: number) => boundHash(config, lines[line - 1]!);
-    const keys = loadKeys(config, load, hashOf);
-    const bound = boundKeysOf(load, hashOf);
-    if (bound.length > 0) for (const [i, row] of load.rows.entries()) row.push(hashOf(load.lines[i]!) ?? null);
-    const writeOptions = { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor, boundKeys: bound.length > 0 };
+    const planned = [
+      ...load.rows.map((row, i) => ({ key: row[0] as string, line: load.lines[i]!, quarantined: false })),
+      ...load.quarantined.map((q) => ({ key: q.key, line: q.line, quarantined: true })),
+    ];
+    const { keys, bound } = loadKeys(config, planned, hashOf);
+    // Rows whose key is bound end with their body hash (see writeRowsSql).
+    if (keys.boundKeys) for (const [i, row] of load.rows.entries()) row.push(hashOf(load.lines[i]!) ?? null);
+    const writeOptions = { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor, boundKeys: keys.boundKeys };
     const writeSql = writeRowsSql(table, load.columnNames, writeOptions);
     const writeParams = writeOptions.boundKeys ? [source, stream] : [];
     const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams));
@@ -117,7 +121,7 @@ export async function loadStream(
     // binding's conflicts and, against the table as it was, the duplicates), then the writes.
     const opening = [
       nextLoadSeq(env.DB),
-      ...(bound.length > 0 ? bindKeysSql.map((sql) => env.DB.prepare(sql).bind(source, stream, loadId, JSON.stringify(bound))) : []),
+      ...(keys.boundKeys ? bindKeysSql.map((sql) => env.DB.prepare(sql).bind(source, stream, loadId, JSON.stringify(bound))) : []),
       ...ledgerOpen(env.DB, table, entry, keys),
     ];
     const statements = [
@@ -210,51 +214,6 @@ function planLoad(config: StreamConfig, existing: readonly Column[], prepared: P
     if (entry.receivedAt > receivedTo) receivedTo = entry.receivedAt;
   }
   return { added, columns, columnNames, rows, lines, quarantined, schemaHash: schemaHash(columns), receivedFrom, receivedTo };
-}
-
-/**
- * The body hash a record's key is bound to: only for a key from outside the signature, and not
- * under merge (a merge upsert is keyed by the stream's primary key, and a new body is an update).
- */
-function boundHash(config: StreamConfig, line: RawLine): string | undefined {
-  return line.keySigned === false && line.bodyHash !== undefined && config.disposition !== "merge" ? line.bodyHash : undefined;
-}
-
-/** The distinct `[key, bodyHash]` pairs to bind, in the order of their lines (the first body wins). */
-function boundKeysOf(load: LoadPlan, hashOf: (line: number) => string | undefined): [string, string][] {
-  const pairs = new Map<string, [string, string]>();
-  const add = (key: string, line: number) => {
-    const hash = hashOf(line);
-    if (hash !== undefined && !pairs.has(`${key}\0${hash}`)) pairs.set(`${key}\0${hash}`, [key, hash]);
-  };
-  const entries = [...load.rows.map((row, i) => ({ key: row[0] as string, line: load.lines[i]! })), ...load.quarantined];
-  for (const entry of entries.sort((a, b) => a.line - b.line)) add(entry.key, entry.line);
-  return [...pairs.values()];
-}
-
-/** The records the load writes, as the ledger counts their duplicates (see LoadKeys). */
-function loadKeys(config: StreamConfig, load: LoadPlan, hashOf: (line: number) => string | undefined): LoadKeys {
-  const merge = config.disposition === "merge";
-  const all = [
-    ...(merge ? [] : load.rows.map((row, i) => JSON.stringify([row[0], hashOf(load.lines[i]!) ?? null, 0]))),
-    ...load.quarantined.map((q) => JSON.stringify([q.key, hashOf(q.line) ?? null, 1])),
-  ];
-  const distinct = [...new Set(all)];
-  return {
-    distinct: distinct.length > 0 ? chunkRows(distinct) : [],
-    repeats: all.length - distinct.length,
-    mergeRows: merge ? load.rows.length : 0,
-    boundKeys: load.rows.some((_, i) => hashOf(load.lines[i]!) !== undefined) || load.quarantined.some((q) => hashOf(q.line) !== undefined),
-  };
-}
-
-/** One incident per stream while it stays open: a key reused with another body is never silent. */
-async function alertKeyConflicts(runtime: Runtime, source: string, stream: string, conflicts: number): Promise<void> {
-  const message = `${conflicts} record(s) reused an unsigned key with a different body; each was loaded under <key>#<body hash>`;
-  runtime.log.warn("load.key_conflict", { source, stream, conflicts });
-  await raiseAlert(runtime, { kind: "key_conflict", subject: `${source}/${stream}`, message }).catch((error: unknown) =>
-    runtime.log.error("alert.failed", { kind: "key_conflict", source, stream, error: error instanceof Error ? error.message : String(error) }),
-  );
 }
 
 async function readColumns(db: D1Database, table: string): Promise<Column[]> {
