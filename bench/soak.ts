@@ -3,14 +3,18 @@
  * volume. Starts `wrangler dev`, posts signed deliveries across all six example webhook sources
  * (5% exact duplicates, 1% failing their stream's schema, 0.5% over 100 KB for the claim check,
  * 0.5% with bad signatures), retries what the Worker answers 5xx or 429 as a provider would,
- * waits until the queues drain (redriving dead letters if any), and reconciles through
- * `GET /v1/reconcile` and `/metrics`. Every 2xx must be exactly one loaded row or one quarantine
- * row, and every rejection must be counted.
+ * waits until the queues drain (redriving dead letters if any), and reconciles per key: every
+ * key the soak got a 2xx for must end in exactly one of the outcomes DESIGN.md allows (a row, a
+ * quarantine row, a dead letter, a record its stream's filter dropped), read from the dev
+ * server's local D1 file with node:sqlite, and `GET /v1/reconcile` must add up from its own
+ * independent counts. Every rejection must be counted in `/metrics`.
  *
  * `BENCH_EVENTS` (default 100,000) sets the volume and `BENCH_FAULTS` a `SLUICE_FAULTS` spec
  * (e.g. `0.05`). The test suite runs the same soak at 10,000 events.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { type DevServer, startDevServer } from "../scripts/lib/dev-server.ts";
 import { adminToken, secrets, testSecrets } from "../test/support/fixtures.ts";
 import { type Provider, signers } from "../test/support/sign.ts";
@@ -31,12 +35,18 @@ export interface SoakResult {
   events: number;
   /** Distinct deliveries answered 2xx. */
   accepted: number;
+  /** Accepted keys whose one outcome is a row. */
   loaded: number;
+  /** Accepted keys whose one outcome is an open quarantine row. */
   quarantined: number;
-  /** Accepted deliveries with neither a row nor a quarantine row. */
+  /** Accepted keys whose one outcome is an open dead letter. */
+  dead_lettered: number;
+  /** Accepted keys with no outcome at all. */
   lost: number;
-  /** Rows and quarantine rows beyond one per accepted delivery. */
+  /** Accepted keys with more than one outcome (two rows, a row and a quarantine row, …). */
   duplicated: number;
+  /** Rows, quarantine rows and dead letters of the soak's sources under a key no 2xx answered. */
+  unexpected: number;
   duplicates_sent: number;
   rejected: number;
   /** Bad-signature rejections `/metrics` counted, which must equal `rejected`. */
@@ -127,7 +137,8 @@ export function plan(events: number) {
 
 const duplicateOf = (i: number) => i - 13;
 
-async function post(server: DevServer, d: Delivery, counters: { retried: number }, bodies: string[]): Promise<number> {
+/** Posts a delivery, retrying 5xx and 429; records the key Sluice answered a 2xx with. */
+async function post(server: DevServer, d: Delivery, counters: { retried: number }, bodies: string[], keys: Set<string>): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     let status: number;
     try {
@@ -135,6 +146,7 @@ async function post(server: DevServer, d: Delivery, counters: { retried: number 
       status = response.status;
       const text = await response.text();
       if (status >= 400) bodies.push(text);
+      if (status < 300) keys.add(outcomeId(d.provider, (JSON.parse(text) as { key: string }).key));
     } catch {
       status = 599;
     }
@@ -160,6 +172,80 @@ function workerdRssMb(groupId: number): number {
     }
   }
   return Math.round(kb / 1024);
+}
+
+const outcomeId = (source: string, key: string) => `${source}\u0000${key}`;
+
+export interface KeyOutcomes {
+  loaded: number;
+  quarantined: number;
+  dead_lettered: number;
+  lost: number;
+  duplicated: number;
+  unexpected: number;
+}
+
+/**
+ * Per key: how many outcomes each accepted key of the soak's sources has in D1, read from the dev
+ * server's local D1 file (the SQLite file under its `--persist-to` state folder). Rows are found
+ * in every table of the source, since a key ends in exactly one stream.
+ */
+export function reconcileKeys(persistTo: string, sources: readonly string[], accepted: ReadonlySet<string>): KeyOutcomes {
+  const db = new DatabaseSync(d1File(persistTo), { readOnly: true });
+  try {
+    const outcomes = new Map<string, { rows: number; quarantined: number; dead: number }>();
+    const add = (source: string, key: string, kind: "rows" | "quarantined" | "dead") => {
+      const id = outcomeId(source, key);
+      const entry = outcomes.get(id) ?? { rows: 0, quarantined: 0, dead: 0 };
+      entry[kind] += 1;
+      outcomes.set(id, entry);
+    };
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'raw\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_\\_staging' ESCAPE '\\'").all() as { name: string }[];
+    for (const source of sources) {
+      for (const { name } of tables.filter((t) => t.name.startsWith(`raw_${source}__`))) {
+        for (const row of db.prepare(`SELECT _sluice_key AS key FROM "${name.replaceAll('"', '""')}"`).all() as { key: string }[]) add(source, row.key, "rows");
+      }
+      for (const row of db.prepare("SELECT key FROM _sluice_quarantine WHERE source = ? AND status = 'open'").all(source) as { key: string }[]) add(source, row.key, "quarantined");
+      for (const row of db.prepare("SELECT key FROM _sluice_dead_letters WHERE source = ? AND status = 'open' AND key IS NOT NULL").all(source) as { key: string }[]) {
+        add(source, row.key, "dead");
+      }
+    }
+    const result: KeyOutcomes = { loaded: 0, quarantined: 0, dead_lettered: 0, lost: 0, duplicated: 0, unexpected: 0 };
+    for (const id of accepted) {
+      const entry = outcomes.get(id);
+      const total = entry ? entry.rows + entry.quarantined + entry.dead : 0;
+      if (total === 0) result.lost += 1;
+      else if (total > 1) result.duplicated += 1;
+      else if (entry!.rows) result.loaded += 1;
+      else if (entry!.quarantined) result.quarantined += 1;
+      else result.dead_lettered += 1;
+    }
+    for (const id of outcomes.keys()) if (!accepted.has(id)) result.unexpected += 1;
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+/** The local D1 database's SQLite file: the one under the state folder holding Sluice's ledger. */
+function d1File(persistTo: string): string {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name.endsWith(".sqlite")) files.push(join(dir, entry.name));
+    }
+  };
+  walk(join(persistTo, "v3", "d1"));
+  for (const file of files) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = '_sluice_loads'").get()) return file;
+    } finally {
+      db.close();
+    }
+  }
+  throw new Error(`no D1 database with _sluice_loads under ${persistTo}`);
 }
 
 interface Balance {
@@ -192,6 +278,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     // Each delivery's request and final status, by index, for the duplicates that re-send them.
     const deliveries = new Map<number, Promise<Delivery>>();
     const answered = new Map<number, Promise<number>>();
+    // Every (source, key) Sluice answered 2xx, re-deliveries included (a set: each key once).
+    const acceptedKeys = new Set<string>();
 
     const started = performance.now();
     let next = 0;
@@ -201,14 +289,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         if (p.duplicate) {
           // A provider's redelivery: byte for byte, a request already answered 2xx.
           const original = duplicateOf(i);
-          const status = (await answered.get(original)!) < 300 ? await post(server, await deliveries.get(original)!, counters, errorBodies) : 0;
+          const status = (await answered.get(original)!) < 300 ? await post(server, await deliveries.get(original)!, counters, errorBodies, acceptedKeys) : 0;
           if (status >= 300) throw new Error(`a duplicate delivery got ${status}`);
           if (status > 0) duplicatesSent += 1;
           continue;
         }
         // Both are registered before any await, so a later duplicate always finds them.
         const built = delivery(i, p.kind, p.big);
-        const posted = built.then((d) => post(server, d, counters, errorBodies));
+        const posted = built.then((d) => post(server, d, counters, errorBodies, acceptedKeys));
         deliveries.set(i, built);
         answered.set(i, posted);
         const [d, status] = await Promise.all([built, posted]);
@@ -254,8 +342,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     const drainSeconds = (performance.now() - started) / 1000;
 
-    const loaded = streams.reduce((n, s) => n + s.rows, 0);
-    const quarantined = streams.reduce((n, s) => n + s.quarantined, 0);
+    const outcomes = reconcileKeys(server.persistTo, providers, acceptedKeys);
     const metrics = await (await fetch(`${server.url}/metrics`, { headers: admin })).text();
     const rejectedInMetrics = metrics
       .split("\n")
@@ -268,10 +355,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       bench: "soak",
       events: options.events,
       accepted,
-      loaded,
-      quarantined,
-      lost: Math.max(0, accepted - loaded - quarantined),
-      duplicated: Math.max(0, loaded + quarantined - accepted),
+      ...outcomes,
       duplicates_sent: duplicatesSent,
       rejected,
       rejected_in_metrics: rejectedInMetrics,
@@ -286,7 +370,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       secret_leaks: secretLeaks,
       reconciled: streams.every((s) => s.adds_up),
     };
-    if (result.lost > 0 || result.duplicated > 0 || !result.reconciled) {
+    if (acceptedKeys.size !== accepted) log(`${accepted} deliveries accepted under ${acceptedKeys.size} distinct keys`);
+    if (result.lost > 0 || result.duplicated > 0 || result.unexpected > 0 || !result.reconciled) {
       log(JSON.stringify(streams.filter((s) => !s.adds_up || s.rows + s.quarantined > 0), null, 1));
     }
     return result;
@@ -301,7 +386,9 @@ export async function main(): Promise<void> {
   const faults = process.env.BENCH_FAULTS || undefined;
   const result = await runSoak({ events, faults });
   console.log(`accepted ${result.events_per_s} events/s; everything loaded ${result.drain_s} s after the first delivery; workerd peak RSS ${result.peak_rss_mb} MB`);
-  console.log(`accepted ${result.accepted}, loaded ${result.loaded}, quarantined ${result.quarantined} (expected ${result.expected_quarantined}), lost ${result.lost}, duplicated ${result.duplicated}, rejected ${result.rejected} (metrics ${result.rejected_in_metrics}), secret leaks ${result.secret_leaks}`);
+  console.log(
+    `accepted ${result.accepted}, loaded ${result.loaded}, quarantined ${result.quarantined} (expected ${result.expected_quarantined}), dead-lettered ${result.dead_lettered}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected} (keys), rejected ${result.rejected} (metrics ${result.rejected_in_metrics}), secret leaks ${result.secret_leaks}`,
+  );
   console.log(JSON.stringify(result));
-  if (result.lost > 0 || result.duplicated > 0 || result.rejected !== result.rejected_in_metrics || result.secret_leaks > 0 || !result.reconciled) process.exitCode = 1;
+  if (result.lost > 0 || result.duplicated > 0 || result.unexpected > 0 || result.rejected !== result.rejected_in_metrics || result.secret_leaks > 0 || !result.reconciled) process.exitCode = 1;
 }

@@ -156,7 +156,7 @@ export const sluiceConfigSchema = z
     alerts: z
       .array(
         z.object({
-          on: z.array(z.enum(["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed"])).min(1),
+          on: z.array(z.enum(["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed", "key_conflict"])).min(1),
           webhook: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "name the env var that holds the webhook URL"),
         }),
       )

@@ -5,14 +5,27 @@
  * bound parameters however many rows and columns it carries. Identifiers are always quoted by
  * `quoteIdent`; values are always bound.
  */
+import { getTableName } from "drizzle-orm";
 import { Memo } from "../lib/memo.ts";
 import { quoteIdent } from "../lib/sql.ts";
+import { ownedSql, resolvedKeySql } from "./bound-keys.ts";
 import { type Column, sqlTypes, typeFromDeclared } from "./column-types.ts";
+import { sequences } from "./schema.ts";
 
 export type Disposition = "append" | "merge" | "replace";
 
 /** The columns every landed row carries, in this order, before its own columns. */
 export const systemColumns = ["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object"] as const;
+
+/**
+ * The load-order column: the number of the load that last wrote the row, from one counter for the
+ * whole database bumped inside each load's batch, so it grows in commit order. Incremental models
+ * take "rows loaded since last time" by it. Rows loaded before the column existed hold NULL.
+ */
+export const loadSeqColumn = "_sluice_load_seq";
+
+/** The current load's number, inside its batch (after the counter was bumped). */
+export const currentLoadSeqSql = `(SELECT value FROM ${quoteIdent(getTableName(sequences))} WHERE name = 'load')`;
 
 /**
  * JSON characters bound into one statement. D1 rejects a parameter over about 2 MB; 600 K
@@ -36,17 +49,32 @@ export function createTableSql(table: string, disposition: Disposition, columns:
   ${key},
   "_sluice_load_id" TEXT NOT NULL,
   "_sluice_received_at" TEXT NOT NULL,
-  "_sluice_source_object" TEXT NOT NULL${own}
+  "_sluice_source_object" TEXT NOT NULL,
+  "${loadSeqColumn}" INTEGER${own}
 )`;
+}
+
+/** Adds the load-order column to a table created before it existed (its rows keep NULL). */
+export function addLoadSeqSql(table: string): string {
+  return `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(loadSeqColumn)} INTEGER`;
+}
+
+/**
+ * The load-order index. Partial: rows from before the column existed are never asked for by it,
+ * and building it on an upgraded table writes nothing for them.
+ */
+export function loadSeqIndexSql(table: string): string {
+  const seq = quoteIdent(loadSeqColumn);
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__seq_idx`)} ON ${quoteIdent(table)} (${seq}) WHERE ${seq} IS NOT NULL`;
 }
 
 export function addColumnSql(table: string, column: Column): string {
   return `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column.name)} ${sqlTypes[column.type]}`;
 }
 
-/** Indexes by load id (the ledger counts a load's rows with it), and for merge by key and primary key. */
+/** Indexes by load id (the ledger counts a load's rows with it), by load order, and for merge by key and primary key. */
 export function indexSql(table: string, disposition: Disposition, primaryKey: readonly string[] = []): string[] {
-  const statements = [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`];
+  const statements = [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`, loadSeqIndexSql(table)];
   if (disposition === "merge") {
     statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__key_idx`)} ON ${quoteIdent(table)} ("_sluice_key")`);
     statements.push(
@@ -66,35 +94,48 @@ export interface WriteOptions {
   disposition: Disposition;
   primaryKey?: readonly string[];
   cursor?: string | undefined;
+  /**
+   * Rows end with the body hash of a key taken from outside the signature (or null): such a row
+   * is stored under its resolved key (see db/bound-keys.ts) and only in the stream its key and
+   * body were first routed to. `?4` is then the source and `?5` the stream.
+   */
+  boundKeys?: boolean;
 }
 
 const writeStatements = new Memo<string>(1000);
 
 /**
  * One bulk write: `?1` is the load id, `?2` the raw object key, `?3` a JSON array of rows, each
- * `[key, receivedAt, ...values in the order of columns]`.
+ * `[key, receivedAt, ...values in the order of columns]` (then the body hash, with `boundKeys`).
+ * Every row takes the load's place in commit order, `_sluice_load_seq`.
  */
 export function writeRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
   // Built once per shape: every batch of a stream writes with the same statement.
-  const key = [table, options.disposition, (options.primaryKey ?? []).join(","), options.cursor ?? "", columns.join(",")].join("\0");
+  const key = [table, options.disposition, (options.primaryKey ?? []).join(","), options.cursor ?? "", options.boundKeys ? "1" : "", columns.join(",")].join("\0");
   return writeStatements.get(key, () => buildWriteRowsSql(table, columns, options));
 }
 
 function buildWriteRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
   const target = quoteIdent(table);
-  const names = [...systemColumns, ...columns].map(quoteIdent).join(", ");
+  const names = [...systemColumns, loadSeqColumn, ...columns].map(quoteIdent).join(", ");
   const values = [
-    "json_extract(value, '$[0]')",
+    options.boundKeys ? "rk" : "json_extract(value, '$[0]')",
     "?1",
     "json_extract(value, '$[1]')",
     "?2",
+    currentLoadSeqSql,
     ...columns.map((_, i) => `json_extract(value, '$[${i + 2}]')`),
   ].join(", ");
-  const insert = `INSERT INTO ${target} (${names})\nSELECT ${values}\nFROM json_each(?3)\nWHERE true`;
+  const from = options.boundKeys
+    ? `FROM (SELECT value, h, ${resolvedKeySql("k", "h", "?4")} AS rk
+  FROM (SELECT value, json_extract(value, '$[0]') AS k, json_extract(value, '$[#-1]') AS h FROM json_each(?3)))
+WHERE ${ownedSql("rk", "h", "?4", "?5")}`
+    : "FROM json_each(?3)\nWHERE true";
+  const insert = `INSERT INTO ${target} (${names})\nSELECT ${values}\n${from}`;
   if (options.disposition !== "merge") return `${insert}\nON CONFLICT ("_sluice_key") DO NOTHING`;
 
   const keys = new Set(options.primaryKey ?? []);
-  const updates = [...systemColumns, ...columns]
+  const updates = [...systemColumns, loadSeqColumn, ...columns]
     .filter((name) => !keys.has(name))
     .map((name) => `${quoteIdent(name)} = excluded.${quoteIdent(name)}`)
     .join(", ");
@@ -136,6 +177,7 @@ export function swapStagingSql(table: string): string[] {
     `ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(table)}`,
     "PRAGMA legacy_alter_table = OFF",
     `DROP INDEX IF EXISTS ${quoteIdent(`${staging}__load_idx`)}`,
+    `DROP INDEX IF EXISTS ${quoteIdent(`${staging}__seq_idx`)}`,
     ...indexSql(table, "replace"),
   ];
 }

@@ -25,6 +25,13 @@ export const loads = sqliteTable(
     quarantined: integer("quarantined").notNull().default(0),
     /** Records a stream's filter or map dropped on purpose. */
     filtered: integer("filtered").notNull().default(0),
+    /**
+     * Records whose key, taken from outside the signature, was first loaded with another body:
+     * each loaded as its own row under `<key>#<body hash>`. Also counted in `inserted` or `quarantined`.
+     */
+    keyConflicts: integer("key_conflicts").notNull().default(0),
+    /** The load's place in commit order (see `sequences`); its rows carry it as `_sluice_load_seq`. */
+    loadSeq: integer("load_seq"),
     r2Key: text("r2_key"),
     bytes: integer("bytes"),
     startedAt: text("started_at").notNull(),
@@ -302,7 +309,7 @@ export type SourceFreshness = typeof sourceFreshness.$inferSelect;
 export const alerts = sqliteTable(
   "_sluice_alerts",
   {
-    kind: text("kind", { enum: ["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed"] }).notNull(),
+    kind: text("kind", { enum: ["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed", "key_conflict"] }).notNull(),
     /** What the incident is about, e.g. a test's unique id or `source/stream`. */
     subject: text("subject").notNull(),
     status: text("status", { enum: ["open", "resolved"] }).notNull(),
@@ -343,3 +350,32 @@ export const sessionGeneration = sqliteTable("_sluice_session_generation", {
   generation: integer("generation").notNull(),
   changedAt: text("changed_at").notNull(),
 });
+
+/**
+ * Counters that grow in commit order, whichever isolate commits: a load bumps `load` inside its
+ * own D1 batch (one transaction), so a later commit always gets a larger number.
+ */
+export const sequences = sqliteTable("_sluice_sequences", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull(),
+});
+
+/**
+ * Record keys taken from outside a delivery's signature (GitHub and Shopify delivery ids, generic
+ * key headers), bound to the SHA-256 of the body first delivered under them, per source: a later
+ * delivery is a re-delivery only with the same key and the same body. A different body is loaded
+ * under `<key>#<first 16 hex of its hash>`, which is registered here too, with `conflict` set.
+ */
+export const boundKeys = sqliteTable(
+  "_sluice_keys",
+  {
+    source: text("source").notNull(),
+    key: text("key").notNull(),
+    bodyHash: text("body_hash").notNull(),
+    /** The stream the body was first routed to: the same body routed elsewhere is a re-delivery. */
+    stream: text("stream").notNull(),
+    loadId: text("load_id").notNull(),
+    conflict: integer("conflict", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.key] })],
+);

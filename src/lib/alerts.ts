@@ -77,13 +77,14 @@ async function notify(runtime: Runtime, kind: AlertKind, text: string): Promise<
 }
 
 function label(kind: AlertKind): string {
-  return { test_failed: "test failed", freshness_error: "source is stale", load_failed: "load failing", dead_letter: "dead letters", pull_failed: "pull failed" }[kind];
+  return { test_failed: "test failed", freshness_error: "source is stale", load_failed: "load failing", dead_letter: "dead letters", pull_failed: "pull failed", key_conflict: "key reused with another body" }[kind];
 }
 
 /**
- * Resolves load and dead-letter incidents whose condition has cleared: a stream that has loaded
- * since its incident opened, and a stream with no open dead letters left. Run on every cron
- * tick, so the hot paths never pay for it.
+ * Resolves load, dead-letter and key-conflict incidents whose condition has cleared: a stream that
+ * has loaded since its incident opened, a stream with no open dead letters left, and a stream with
+ * no key conflict for an hour (so a new one notifies again). Run on every cron tick, so the hot
+ * paths never pay for it.
  */
 export async function sweepAlerts(runtime: Runtime): Promise<void> {
   const db = drizzle(runtime.env.DB);
@@ -100,6 +101,12 @@ export async function sweepAlerts(runtime: Runtime): Promise<void> {
         .bind(incident.subject)
         .first<number>("n");
       if (!left) await resolveAlert(runtime, "dead_letter", incident.subject, "every dead letter has been redriven");
+    } else if (incident.kind === "key_conflict") {
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const recent = await runtime.env.DB.prepare("SELECT 1 FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND started_at > ?3 AND key_conflicts > 0 LIMIT 1")
+        .bind(source, stream, since)
+        .first();
+      if (!recent) await resolveAlert(runtime, "key_conflict", incident.subject, "no key conflicts for an hour");
     }
   }
 }

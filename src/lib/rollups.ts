@@ -15,6 +15,7 @@ export const counters = [
   "sluice_records_loaded_total",
   "sluice_records_duplicate_total",
   "sluice_records_quarantined_total",
+  "sluice_records_key_conflict_total",
   "sluice_pull_pages_total",
   "sluice_pull_runs_total",
   "sluice_model_results_total",
@@ -61,7 +62,7 @@ export function counterInsert(db: DrizzleD1Database, adds: readonly CounterAdd[]
 }
 
 /**
- * Adds a completed load's records to the loaded, duplicate and quarantined counters, read from
+ * Adds a completed load's records to the loaded, duplicate, quarantined and key-conflict counters, read from
  * its ledger row inside the load's own transaction (so a load that rolls back counts nothing).
  */
 export function addLoadCounters(db: D1Database, loadId: string, at = new Date()): D1PreparedStatement {
@@ -73,7 +74,8 @@ const pickFromLedger = (metric: Counter, column: string) =>
 const loadCountersSql = `INSERT INTO ${table} (minute, metric, labels, value)
 SELECT ?1, metric, labels, value FROM (${pickFromLedger("sluice_records_loaded_total", "inserted")}
   UNION ALL ${pickFromLedger("sluice_records_duplicate_total", "duplicates")}
-  UNION ALL ${pickFromLedger("sluice_records_quarantined_total", "quarantined")}) WHERE value > 0
+  UNION ALL ${pickFromLedger("sluice_records_quarantined_total", "quarantined")}
+  UNION ALL ${pickFromLedger("sluice_records_key_conflict_total", "key_conflicts")}) WHERE value > 0
 ${upsert}`;
 
 /** Each counter's totals by label set. */

@@ -9,7 +9,8 @@ import { declaredFields } from "../config/columns.ts";
 import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import type { Column } from "../db/column-types.ts";
-import { addColumnSql, createTableSql, indexSql, stagingTable, writeRowsSql } from "../db/raw-tables.ts";
+import { bindKeysSql } from "../db/bound-keys.ts";
+import { addColumnSql, addLoadSeqSql, createTableSql, indexSql, loadSeqColumn, stagingTable, writeRowsSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
@@ -18,7 +19,8 @@ import { rawTableName } from "../lib/sql.ts";
 import { fieldColumnsInsert, forgetColumns, knownShape, readShape, rememberShape, schemaHash, type TableShape } from "./column-cache.ts";
 import { columnNamer } from "./column-names.ts";
 import { planEvolution } from "./evolve.ts";
-import { ledgerInsert, schemaVersionInsert } from "./ledger.ts";
+import { type LedgerCounts, ledgerClose, ledgerOpen, nextLoadSeq, schemaVersionInsert } from "./ledger.ts";
+import { alertKeyConflicts, boundHash, loadKeys } from "./load-keys.ts";
 import { holdRow, prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
 import { type RawLine, rawObjectKey, rawRef, writeRawObject } from "./raw-zone.ts";
@@ -39,6 +41,10 @@ export interface LoadResult {
   duplicates: number;
   quarantined: number;
   filtered: number;
+  /** Records loaded under `<key>#<body hash>` because their unsigned key was bound to another body. */
+  keyConflicts: number;
+  /** The load's place in commit order, which its rows carry as `_sluice_load_seq`. */
+  loadSeq: number;
   r2Key: string;
   columnsAdded: string[];
 }
@@ -89,35 +95,47 @@ export async function loadStream(
       rawWritten = true;
     }
 
-    const writeSql = writeRowsSql(table, load.columnNames, { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor });
-    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk));
+    const hashOf = (line: number) => boundHash(config, lines[line - 1]!);
+    const planned = [
+      ...load.rows.map((row, i) => ({ key: row[0] as string, line: load.lines[i]!, quarantined: false })),
+      ...load.quarantined.map((q) => ({ key: q.key, line: q.line, quarantined: true })),
+    ];
+    const { keys, bound } = loadKeys(config, planned, hashOf);
+    // Rows whose key is bound end with their body hash (see writeRowsSql).
+    if (keys.boundKeys) for (const [i, row] of load.rows.entries()) row.push(hashOf(load.lines[i]!) ?? null);
+    const writeOptions = { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor, boundKeys: keys.boundKeys };
+    const writeSql = writeRowsSql(table, load.columnNames, writeOptions);
+    const writeParams = writeOptions.boundKeys ? [source, stream] : [];
+    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams));
     const canIndex = config.disposition !== "merge" || config.primaryKey!.every((c) => load.columnNames.includes(c));
-    // A table this isolate has loaded before needs DDL only for new columns.
+    // A table this isolate has loaded before needs DDL only for new columns. A table from before
+    // the load-order column gets it the first time it is met (its rows keep NULL).
     const fresh = existing.length === 0;
+    const needsSeq = !fresh && existing.some((c) => c.name === "_sluice_key") && !existing.some((c) => c.name === loadSeqColumn);
     const ddl = [
       ...(cached ? [] : [env.DB.prepare(createTableSql(table, config.disposition, fresh ? load.added : []))]),
+      ...(needsSeq ? [env.DB.prepare(addLoadSeqSql(table))] : []),
       ...(fresh ? [] : load.added.map((column) => env.DB.prepare(addColumnSql(table, column)))),
       ...(canIndex && (fresh || load.added.length > 0 || !cached) ? indexSql(table, config.disposition, config.primaryKey).map((sql) => env.DB.prepare(sql)) : []),
     ];
+    const entry = { loadId, kind: options.kind, source, stream, records: lines.length, filtered: prepared.filtered, r2Key, bytes, startedAt: started.toISOString() };
+    // Order matters: the counter, then the key binding, then the ledger (which counts the
+    // binding's conflicts and, against the table as it was, the duplicates), then the writes.
+    const opening = [
+      nextLoadSeq(env.DB),
+      ...(keys.boundKeys ? bindKeysSql.map((sql) => env.DB.prepare(sql).bind(source, stream, loadId, JSON.stringify(bound))) : []),
+      ...ledgerOpen(env.DB, table, entry, keys),
+    ];
     const statements = [
       ...ddl,
+      ...opening,
       ...writes,
       ...(load.newFields.length > 0 ? [fieldColumnsInsert(env.DB, rawTableName(source, stream), loadId, load.newFields)] : []),
-      ...load.quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q })),
+      ...load.quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q, bodyHash: hashOf(q.line) })),
       ...(load.added.length > 0
         ? [schemaVersionInsert(env.DB, { source, stream, hash: load.schemaHash, columns: load.columns, change: describeChange(load.added), loadId })]
         : []),
-      ledgerInsert(env.DB, table, {
-        loadId,
-        kind: options.kind,
-        source,
-        stream,
-        records: lines.length,
-        filtered: prepared.filtered,
-        r2Key,
-        bytes,
-        startedAt: started.toISOString(),
-      }),
+      ledgerClose(env.DB, table, loadId, keys),
       addLoadCounters(env.DB, loadId, started),
     ];
 
@@ -129,23 +147,23 @@ export async function loadStream(
       if (cached && attempt === 0) continue;
       throw new SluiceError("storage_unavailable", `could not load ${source}/${stream} into D1`, { cause, details: { loadId, r2Key } });
     }
-    rememberShape(table, { columns: [...existing, ...load.added], fields: new Map([...shape.fields, ...load.newFields]) });
+    const seq = needsSeq ? [{ name: loadSeqColumn, type: "integer" as const }] : [];
+    rememberShape(table, { columns: [...existing, ...seq, ...load.added], fields: new Map([...shape.fields, ...load.newFields]) });
 
-    // Rows the writes inserted (or, for merge, inserted or updated): the same number the ledger
-    // counted by load id inside the transaction.
-    const inserted = results.slice(ddl.length, ddl.length + writes.length).reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
-    const firstHeld = ddl.length + writes.length + (load.newFields.length > 0 ? 1 : 0);
-    const held = results.slice(firstHeld, firstHeld + load.quarantined.length);
-    const quarantined = held.reduce((sum, r) => sum + (r.meta.changes ?? 0), 0);
+    // The ledger row as the transaction left it.
+    const counts = results[statements.length - 2]!.results[0] as LedgerCounts;
+    if (counts.key_conflicts > 0) await alertKeyConflicts(runtime, source, stream, counts.key_conflicts);
     return {
       loadId,
       source,
       stream,
       records: lines.length,
-      inserted,
-      duplicates: lines.length - inserted - quarantined - prepared.filtered,
-      quarantined,
+      inserted: counts.inserted,
+      duplicates: counts.duplicates,
+      quarantined: counts.quarantined,
       filtered: prepared.filtered,
+      keyConflicts: counts.key_conflicts,
+      loadSeq: counts.load_seq,
       r2Key,
       columnsAdded: load.added.map((column) => column.name),
     };

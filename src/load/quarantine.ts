@@ -4,9 +4,11 @@
  * marked so) and where it sits in the raw zone, so that they can be fixed and redriven. A record
  * too large for a D1 row is kept as a pointer to its line.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, getTableName } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { ownedSql, resolvedKeySql } from "../db/bound-keys.ts";
 import { quarantine } from "../db/schema.ts";
+import { quoteIdent } from "../lib/sql.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { type OpenSelection, openRowsWhere } from "./selection.ts";
@@ -29,11 +31,24 @@ export interface QuarantineEntry {
   record: unknown;
   form?: RecordForm | undefined;
   at: Date;
+  /** The body hash of a key from outside the signature: the row takes the key it resolves to. */
+  bodyHash?: string | undefined;
 }
+
+// A bound key resolves inside the batch (db/bound-keys.ts); a body first routed to another stream
+// is a re-delivery there and opens nothing here.
+const boundInsertSql = `INSERT INTO ${quoteIdent(getTableName(quarantine))} (source, stream, key, load_id, r2_key, line, reason, record, quarantined_at, received_at, record_form)
+SELECT ?1, ?2, rk, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12 FROM (SELECT ${resolvedKeySql("?3", "?10", "?1")} AS rk)
+WHERE ${ownedSql("rk", "?10", "?1", "?2")}
+ON CONFLICT DO NOTHING`;
 
 export function quarantineInsert(db: D1Database, entry: QuarantineEntry): D1PreparedStatement {
   let record = JSON.stringify(entry.record) ?? "null";
   if (record.length > maxRecordChars) record = JSON.stringify({ $ref: rawRef(entry.r2Key, entry.line) });
+  if (entry.bodyHash !== undefined) {
+    const { source, stream, key, loadId, r2Key, line, reason, at, bodyHash, receivedAt, form } = entry;
+    return db.prepare(boundInsertSql).bind(source, stream, key, loadId, r2Key, line, reason, record, at.toISOString(), bodyHash, receivedAt, form ?? null);
+  }
   const { sql, params } = drizzle(db)
     .insert(quarantine)
     .values({
@@ -150,7 +165,8 @@ async function sourceOf(runtime: Runtime, row: typeof quarantine.$inferSelect): 
       throw new SluiceError("storage_unavailable", `could not read raw object ${row.r2Key}`, { cause: error });
     });
     const line = lines?.[row.line - 1];
-    if (line && line.key === row.key) return { line };
+    // A conflicting body was quarantined under `<key>#<hash>`; its line still has the plain key.
+    if (line && (line.key === row.key || row.key.startsWith(`${line.key}#`))) return { line: { ...line, key: row.key } };
     fallback = lines ? `line ${row.line} of ${row.r2Key} holds another record` : `raw object ${row.r2Key} is missing`;
   } else {
     fallback = "the row names no raw-zone line";

@@ -2,6 +2,11 @@
  * Reconciliation: for each source and stream, what was accepted and where each record ended up.
  * Every record that got a 2xx must be a loaded row, a duplicate of one, a quarantine row, a record
  * the stream's filter dropped, or a dead letter; `in_flight` is what is still on the queue.
+ *
+ * The counts are independent of one another (see load/ledger.ts): duplicates are the records whose
+ * key was already held before their load, rows and quarantine rows are counted by load id after
+ * it, and the rows now in an append table are counted afresh. So the balance can fail: a record
+ * a load dropped, or a row deleted behind Sluice's back, shows as `adds_up: false`.
  */
 import { declaredStreams, streamConfig } from "../config/index.ts";
 import type { Runtime } from "../env.ts";
@@ -18,6 +23,8 @@ export interface StreamBalance {
   duplicates: number;
   quarantined: number;
   filtered: number;
+  /** Records loaded as their own rows because their unsigned key was first used with another body. */
+  key_conflicts: number;
   dead_lettered: number;
   in_flight: number;
   /**
@@ -38,6 +45,7 @@ interface Totals {
   duplicates: number;
   quarantined: number;
   filtered: number;
+  key_conflicts: number;
   loaded_all: number;
 }
 
@@ -51,6 +59,7 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
          sum(CASE WHEN kind = 'ingest' THEN duplicates ELSE 0 END) AS duplicates,
          sum(CASE WHEN kind = 'ingest' THEN quarantined ELSE 0 END) AS quarantined,
          sum(CASE WHEN kind = 'ingest' THEN filtered ELSE 0 END) AS filtered,
+         sum(CASE WHEN kind = 'ingest' THEN key_conflicts ELSE 0 END) AS key_conflicts,
          sum(inserted) AS loaded_all
        FROM _sluice_loads WHERE status = 'loaded' GROUP BY source, stream`,
     ),
@@ -88,6 +97,7 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
       duplicates: t?.duplicates ?? 0,
       quarantined: t?.quarantined ?? 0,
       filtered: t?.filtered ?? 0,
+      key_conflicts: t?.key_conflicts ?? 0,
       dead_lettered: deadBy.get(key) ?? 0,
       rows,
     };

@@ -12,7 +12,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { declaredColumns } from "../config/columns.ts";
 import { type SluiceConfig, streamConfig } from "../config/index.ts";
-import { createTableSql } from "../db/raw-tables.ts";
+import { addLoadSeqSql, createTableSql, loadSeqColumn, loadSeqIndexSql } from "../db/raw-tables.ts";
 import { modelResults, modelRuns } from "../db/schema.ts";
 import { forgetLastRuns } from "./last-run.ts";
 import type { Runtime } from "../env.ts";
@@ -229,6 +229,8 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
 /**
  * Creates the raw tables that models read, with their declared columns, if no record has landed
  * yet, so that a model over a quiet source builds empty instead of failing on a missing table.
+ * A table from before the load-order column gets it (as the loader would), so models that read
+ * `_sluice_load_seq` build even over a source that has not loaded since the upgrade.
  */
 async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest: Manifest): Promise<void> {
   const statements = new Map<string, string>();
@@ -242,4 +244,9 @@ async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest
   }
   if (statements.size === 0) return;
   await db.batch([...statements.values()].map((sql) => db.prepare(sql)));
+  const names = [...statements.keys()];
+  const found = await db.batch(names.map((name) => db.prepare("SELECT count(*) AS n FROM pragma_table_info(?1) WHERE name = ?2").bind(name, loadSeqColumn)));
+  const upgrades = names.filter((_, i) => (found[i]!.results[0] as { n: number }).n === 0);
+  if (upgrades.length === 0) return;
+  await db.batch(upgrades.flatMap((name) => [addLoadSeqSql(name), loadSeqIndexSql(name)]).map((sql) => db.prepare(sql)));
 }

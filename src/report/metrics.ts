@@ -24,6 +24,11 @@ const counterFamilies: (Family & { name: Counter })[] = [
   { name: "sluice_records_loaded_total", help: "Records loaded as new (or, for merge, updated) rows.", labels: ["source", "stream"] },
   { name: "sluice_records_duplicate_total", help: "Records whose key was already loaded.", labels: ["source", "stream"] },
   { name: "sluice_records_quarantined_total", help: "Records sent to quarantine.", labels: ["source", "stream"] },
+  {
+    name: "sluice_records_key_conflict_total",
+    help: "Records whose key, from outside the signature, was first loaded with another body: each loaded under <key>#<body hash>.",
+    labels: ["source", "stream"],
+  },
   { name: "sluice_pull_pages_total", help: "Pages fetched by API pulls.", labels: ["source", "stream"] },
   { name: "sluice_pull_runs_total", help: "Pull runs by final status.", labels: ["source", "stream", "status"] },
   { name: "sluice_model_results_total", help: "Model, seed, snapshot and test results by status.", labels: ["resource_type", "status"] },

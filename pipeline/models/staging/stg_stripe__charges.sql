@@ -1,4 +1,6 @@
--- One row per Stripe charge event: the charge as of that event.
+-- One row per Stripe charge event: the charge as of that event. Times are ISO-8601 UTC with
+-- milliseconds (`YYYY-MM-DDTHH:MM:SS.sssZ`), the format of `_sluice_received_at`, so a column
+-- never mixes two formats that compare wrongly.
 select
   data__object__id as charge_id,
   id as event_id,
@@ -8,6 +10,7 @@ select
   upper(coalesce(data__object__currency, 'usd')) as currency,
   data__object__status as status,
   data__object__customer as customer_id,
-  coalesce(datetime(created, 'unixepoch'), _sluice_received_at) as created_at,
-  _sluice_received_at as received_at
+  coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', created, 'unixepoch'), _sluice_received_at) as created_at,
+  _sluice_received_at as received_at,
+  _sluice_load_seq as load_seq
 from {{ source('stripe', 'charges') }}
