@@ -144,7 +144,8 @@ export async function loadStream(
       results = await env.DB.batch(statements);
     } catch (cause) {
       forgetColumns(table);
-      if (cached && attempt === 0) continue;
+      // Once more from a fresh read: another isolate may have changed the table or named a field.
+      if (attempt === 0) continue;
       throw new SluiceError("storage_unavailable", `could not load ${source}/${stream} into D1`, { cause, details: { loadId, r2Key } });
     }
     const seq = needsSeq ? [{ name: loadSeqColumn, type: "integer" as const }] : [];

@@ -4,7 +4,6 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createTableSql } from "../../src/db/raw-tables.ts";
 import { forgetColumns } from "../../src/load/column-cache.ts";
 import { consumeWith, labRuntime, rows } from "../support/pipeline.ts";
 import { recordMessage } from "../support/queue.ts";
@@ -119,14 +118,16 @@ describe("column names", () => {
       { _sluice_key: "r-1", id: 1, name_jp: null },
       { _sluice_key: "r-2", id: 2, name_jp: "Grace" },
     ]);
-    expect(await columnNames("raw_lab__raced")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "id", "name_jp"]);
+    expect(await columnNames("raw_lab__raced")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "_sluice_load_seq", "id", "name_jp"]);
     expect(await fieldMap("raw_lab__raced")).toEqual({ "/id": "id", "/名前": "name_jp" });
   });
 
   it("keeps feeding a column created under the old naming rule, and gives new fields new names", async () => {
     // A table as the loader made it before field maps: 名前 (first non-ASCII key) in _field, A in a.
     await env.DB.batch([
-      env.DB.prepare(createTableSql("raw_lab__legacy", "append", [{ name: "_field", type: "text" }, { name: "a", type: "integer" }])),
+      env.DB.prepare(
+        `CREATE TABLE raw_lab__legacy ("_sluice_key" TEXT PRIMARY KEY NOT NULL, "_sluice_load_id" TEXT NOT NULL, "_sluice_received_at" TEXT NOT NULL, "_sluice_source_object" TEXT NOT NULL, "_field" TEXT, "a" INTEGER)`,
+      ),
       env.DB.prepare(`INSERT INTO raw_lab__legacy VALUES ('old-1', 'load-0', '2026-01-01T00:00:00Z', 'raw/old', 'Ada', 1)`),
     ]);
     const runtime = labRuntime({ legacy: {} });
@@ -137,7 +138,7 @@ describe("column names", () => {
     const map = await fieldMap("raw_lab__legacy");
     expect(map).toMatchObject({ "/名前": "_field", "/A": "a" });
     expect(map["/住所"]).toMatch(/^_field_[0-9a-f]{8}$/);
-    expect(await columnNames("raw_lab__legacy")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "_field", "a", map["/住所"]]);
+    expect(await columnNames("raw_lab__legacy")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "_field", "a", "_sluice_load_seq", map["/住所"]]);
     expect(await rows(`SELECT _sluice_key, _field, a, "${map["/住所"]}" AS address FROM raw_lab__legacy ORDER BY _sluice_key`)).toEqual([
       { _sluice_key: "new-1", _field: "Grace", a: 2, address: null },
       { _sluice_key: "new-2", _field: "Edsger", a: null, address: "Arlington" },

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumeWith, labRuntime, rows } from "../support/pipeline.ts";
+import { consumeWith, labPullRuntime, labRuntime, rows } from "../support/pipeline.ts";
 import { recordMessage } from "../support/queue.ts";
 
 const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
@@ -71,7 +71,7 @@ describe("_sluice_load_seq", () => {
   });
 
   it("survives a replace swap, which keeps the index", async () => {
-    const runtime = labRuntime({ swapped: { disposition: "replace" } });
+    const runtime = labPullRuntime({ swapped: { disposition: "replace" } });
     const commit = (id: string) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "swapped" } });
     await consumeWith(runtime, [lab("s-1", { n: 1 }, "swapped")]);
     await consumeWith(runtime, [commit("swap-1")]);
