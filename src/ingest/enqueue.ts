@@ -4,7 +4,7 @@
  */
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { type RecordMessage, toRecordMessage } from "../messages.ts";
+import { type RecordMessage, sendMessage, toRecordMessage } from "../messages.ts";
 
 export interface AcceptedRecord {
   source: string;
@@ -31,7 +31,7 @@ export async function enqueueRecord(runtime: Runtime, record: AcceptedRecord): P
     throw new SluiceError("storage_unavailable", "could not store the payload; retry the delivery", { cause });
   }
   try {
-    await env.INGEST.send(message, { contentType: "json" });
+    await sendMessage(env.INGEST, message);
   } catch (cause) {
     throw new SluiceError("queue_unavailable", "could not enqueue the record; retry the delivery", { cause });
   }

@@ -1,65 +1,23 @@
 /**
  * Dead letters: messages that can never be loaded. They reach `_sluice_dead_letters` two ways:
  * from the dead-letter queues, once a message has used up its retries (with its last error), and
- * straight from the ingest consumer when a message does not even parse. Either way the body is
- * kept whole, with the reason, so an operator can see it and redrive it. Nothing is dropped.
+ * straight from a consumer when a message does not parse or fails terminally (see settle.ts).
+ * Either way its text is kept whole, with the reason, so an operator can see it and redrive it.
+ * Nothing is dropped.
  */
 import { eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters, messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
-import { type OpenSelection, openRowsWhere } from "./selection.ts";
-import { SluiceError } from "../lib/errors.ts";
-import { raiseAlert } from "../lib/alerts.ts";
 import { backoffSeconds } from "../lib/retry.ts";
 import { queueFor } from "../messages.ts";
+import { recordDeadLetters } from "../settle.ts";
+import { type OpenSelection, openRowsWhere } from "./selection.ts";
 
 const deadLetterSuffix = "-dlq";
 
 export function isDeadLetterQueue(queue: string): boolean {
   return queue.endsWith(deadLetterSuffix);
-}
-
-export async function recordDeadLetters(
-  runtime: Runtime,
-  queue: string,
-  entries: readonly { message: Message<unknown>; reason: string }[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  const db = drizzle(runtime.env.DB);
-  const [first, ...rest] = entries.map(({ message, reason }) => {
-    const body = (typeof message.body === "object" && message.body !== null ? message.body : {}) as Record<string, unknown>;
-    const text = (field: string) => (typeof body[field] === "string" ? (body[field] as string) : null);
-    return db
-      .insert(deadLetters)
-      .values({
-        queue,
-        messageId: message.id,
-        kind: text("kind"),
-        source: text("source"),
-        stream: text("stream"),
-        key: text("key"),
-        attempts: message.attempts,
-        reason,
-        body: JSON.stringify(message.body) ?? "null",
-      })
-      .onConflictDoNothing({ target: deadLetters.messageId });
-  });
-  try {
-    await db.batch([first!, ...rest]);
-  } catch (cause) {
-    throw new SluiceError("storage_unavailable", "could not record dead letters", { cause });
-  }
-  for (const { message, reason } of entries) {
-    runtime.log.warn("queue.dead_letter", { queue, messageId: message.id, attempts: message.attempts, reason });
-  }
-  const subjects = new Set(entries.map(({ message }) => {
-    const body = (message.body ?? {}) as { source?: unknown; stream?: unknown };
-    return `${typeof body.source === "string" ? body.source : ""}/${typeof body.stream === "string" ? body.stream : ""}`;
-  }));
-  for (const subject of subjects) {
-    await raiseAlert(runtime, { kind: "dead_letter", subject, message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters` });
-  }
 }
 
 /** Consumer of a dead-letter queue: records every message with its last error, then acks it. */
@@ -97,7 +55,8 @@ export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter
     .orderBy(deadLetters.id)
     .limit(filter.limit);
   for (const row of rows) {
-    await queueFor(runtime.env, row.kind).send(JSON.parse(row.body), { contentType: "json" });
+    // The text goes back as it was recorded: a message that was never JSON fails the same way again.
+    await queueFor(runtime.env, row.kind).send(row.body, { contentType: "text" });
     await db.update(deadLetters).set({ status: "redriven", redrivenAt: new Date().toISOString() }).where(eq(deadLetters.id, row.id));
   }
   runtime.log.info("dead_letters.redriven", { count: rows.length });

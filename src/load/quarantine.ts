@@ -8,7 +8,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { quarantine } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { type OpenSelection, openRowsWhere } from "./selection.ts";
-import { toRecordMessage } from "../messages.ts";
+import { sendMessage, toRecordMessage } from "../messages.ts";
 import { type RawLine, rawRef, readRawObject } from "./raw-zone.ts";
 
 const maxRecordChars = 500_000;
@@ -80,7 +80,7 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
       .returning({ id: quarantine.id });
     if (claimed.length === 0) continue;
     try {
-      await runtime.env.INGEST.send(message, { contentType: "json" });
+      await sendMessage(runtime.env.INGEST, message);
     } catch (error) {
       // Not sent: open the row again, so the record stays visible and can be retried.
       await db.update(quarantine).set({ status: "open", retriedAt: null }).where(eq(quarantine.id, row.id));
