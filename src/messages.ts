@@ -189,7 +189,7 @@ export function kindOf(message: Message<unknown>): string | undefined {
   return typeof kind === "string" ? kind : undefined;
 }
 
-/** Payloads above this many bytes travel through R2 (claim check); a message holds at most 128 KB. */
+/** Record messages whose text would be above this many bytes travel through R2 (claim check); a message holds at most 128 KB. */
 export const claimCheckBytes = 100 * 1024;
 
 /** `claims/<source>/<stream>/dt=YYYY-MM-DD/<deliveryId>.json`: unique per delivery, never overwritten. */

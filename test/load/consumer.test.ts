@@ -258,4 +258,18 @@ describe("dead-letter queue consumer", () => {
     const count = await env.DB.prepare("SELECT count(*) AS n FROM _sluice_dead_letters WHERE message_id = ?1").bind(message.id).first("n");
     expect(count).toBe(1);
   });
+
+  it("records a message whose text is not JSON with that text, alongside the readable ones of its batch", async () => {
+    const readable = recordMessage("dlq-text-1", { fine: true }, {}, 10);
+    const garbled = { id: "dlq-garbled-1", timestamp: new Date(), attempts: 10, body: "\u0000not json" };
+    const result = await deliver([readable, garbled], { queue: "sluice-ingest-dlq" });
+    expect(result.ackAll).toBe(true);
+    const rows = await env.DB.prepare("SELECT message_id, key, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2) ORDER BY message_id")
+      .bind(readable.id, garbled.id)
+      .all();
+    expect(rows.results).toEqual([
+      { message_id: garbled.id, key: null, body: garbled.body },
+      { message_id: readable.id, key: "dlq-text-1", body: JSON.stringify(readable.body) },
+    ]);
+  });
 });
