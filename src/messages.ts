@@ -105,6 +105,23 @@ export type ReplayObjectMessage = z.infer<typeof replayObjectMessageSchema>;
 export type ReplaceCommitMessage = z.infer<typeof replaceCommitMessageSchema>;
 export type IngestMessage = z.output<typeof ingestMessageSchema>;
 
+/**
+ * Queue messages travel as JSON text (`contentType: "text"`). workerd deserialises `json` and `v8`
+ * bodies for a whole batch before the handler runs, so one body it cannot read would fail every
+ * message of the batch, on the dead-letter queue too; text is handed over as it is, and each
+ * message is parsed on its own by `messageBody`. Text also makes a message's size exact.
+ */
+export function encodeMessage(body: unknown): string {
+  return (typeof body === "object" && body !== null ? encoded.get(body) : undefined) ?? JSON.stringify(body);
+}
+
+/** Texts already computed for a message (to size it for the claim check), so it is serialised once. */
+const encoded = new WeakMap<object, string>();
+
+export async function sendMessage(queue: Queue, body: unknown): Promise<void> {
+  await queue.send(encodeMessage(body), { contentType: "text" });
+}
+
 /** Queues take at most 100 messages and 256 KB a sendBatch; this sends any number within both. */
 export async function sendAll(queue: Queue, bodies: readonly unknown[]): Promise<void> {
   const maxBatchBytes = 250_000;
@@ -112,19 +129,69 @@ export async function sendAll(queue: Queue, bodies: readonly unknown[]): Promise
   let batch: MessageSendRequest[] = [];
   let size = 0;
   for (const body of bodies) {
-    const bytes = encoder.encode(JSON.stringify(body)).byteLength + 100;
+    const text = encodeMessage(body);
+    const bytes = encoder.encode(text).byteLength + 100;
     if (batch.length === 100 || (batch.length > 0 && size + bytes > maxBatchBytes)) {
       await queue.sendBatch(batch);
       batch = [];
       size = 0;
     }
-    batch.push({ body, contentType: "json" });
+    batch.push({ body: text, contentType: "text" });
     size += bytes;
   }
   if (batch.length > 0) await queue.sendBatch(batch);
 }
 
-/** Payloads above this many bytes travel through R2 (claim check); a message holds at most 128 KB. */
+/** A message whose text is not JSON. It is dead-lettered with its text, as it came. */
+export class UnreadableMessage {
+  readonly text: string;
+  readonly reason: string;
+  constructor(text: string, reason: string) {
+    this.text = text;
+    this.reason = reason;
+  }
+}
+
+const decoded = new WeakMap<object, unknown>();
+
+/**
+ * A message's body as it was sent: its text parsed as JSON (once per message), or an
+ * `UnreadableMessage` when the text does not parse. Messages sent as `json` (before Sluice sent
+ * text, and still in flight at the upgrade) arrive already deserialised and are taken as they are.
+ */
+export function messageBody(message: Message<unknown>): unknown {
+  const body = message.body;
+  const isBytes = body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+  if (typeof body !== "string" && !isBytes) return body;
+  if (decoded.has(message)) return decoded.get(message);
+  let value: unknown;
+  const text = typeof body === "string" ? body : new TextDecoder().decode(body as ArrayBuffer);
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    value = new UnreadableMessage(text, `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  decoded.set(message, value);
+  return value;
+}
+
+/** The message as text, for a dead letter: what was sent, byte for byte where it was text. */
+export function messageText(message: Message<unknown>): string {
+  const body = messageBody(message);
+  if (body instanceof UnreadableMessage) return body.text;
+  if (typeof message.body === "string") return message.body;
+  return JSON.stringify(body) ?? "null";
+}
+
+/** The `kind` a message says it is, if it is a readable object with one. */
+export function kindOf(message: Message<unknown>): string | undefined {
+  const body = messageBody(message);
+  if (typeof body !== "object" || body === null || body instanceof UnreadableMessage) return undefined;
+  const kind = (body as { kind?: unknown }).kind;
+  return typeof kind === "string" ? kind : undefined;
+}
+
+/** Record messages whose text would be above this many bytes travel through R2 (claim check); a message holds at most 128 KB. */
 export const claimCheckBytes = 100 * 1024;
 
 /** `claims/<source>/<stream>/dt=YYYY-MM-DD/<deliveryId>.json`: unique per delivery, never overwritten. */
@@ -133,8 +200,11 @@ export function claimCheckKey(record: { source: string; stream: string; delivery
 }
 
 /**
- * The record message for a payload: inline, or, above `threshold` bytes, stored in R2 first with
- * the message carrying only its key. `body` is the payload's JSON as bytes, when the caller has it.
+ * The record message for a payload: inline, or stored in R2 first with the message carrying only
+ * its key (claim check). The decision is made on the message as it will be sent (its JSON text),
+ * which can be several times larger than the body it came from (`1e20` is sent as 21 digits);
+ * a body already over the threshold goes to R2 without being serialised to find out. `body` is
+ * what R2 stores: the raw request body where the caller has it, else the payload's JSON.
  */
 export async function toRecordMessage(
   bucket: R2Bucket,
@@ -142,15 +212,26 @@ export async function toRecordMessage(
   payload: unknown,
   options: { body?: Uint8Array; threshold?: number } = {},
 ): Promise<RecordMessage> {
+  const threshold = options.threshold ?? claimCheckBytes;
   const base = { v: 1 as const, kind: "record" as const, ...fields };
-  const body = options.body ?? new TextEncoder().encode(JSON.stringify(payload));
-  if (body.byteLength <= (options.threshold ?? claimCheckBytes)) return { ...base, payload };
+  if (options.body === undefined || options.body.byteLength <= threshold) {
+    const inline: RecordMessage = { ...base, payload };
+    const text = JSON.stringify(inline);
+    if (utf8Length(text) <= threshold) {
+      encoded.set(inline, text);
+      return inline;
+    }
+  }
   const r2Key = claimCheckKey(fields);
-  await bucket.put(r2Key, body, {
+  await bucket.put(r2Key, options.body ?? new TextEncoder().encode(JSON.stringify(payload)), {
     httpMetadata: { contentType: "application/json" },
     customMetadata: { source: fields.source, stream: fields.stream, key: fields.key },
   });
   return { ...base, r2Key };
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
 }
 
 /** The queue each kind of message travels on. */
@@ -177,8 +258,8 @@ export const pageMessageSchema = z.object({
 export type PageMessage = z.infer<typeof pageMessageSchema>;
 
 /**
- * Record messages for many records of one stream: grouped into `records` messages of at most
- * about 100 KB, with any single record larger than that claim-checked on its own.
+ * Record messages for many records of one stream: grouped into `records` messages whose text is
+ * at most about 100 KB, with any record too large for that claim-checked on its own.
  */
 export async function recordMessagesFor(
   bucket: R2Bucket,
@@ -186,17 +267,18 @@ export async function recordMessagesFor(
   records: readonly { key: string; payload: unknown }[],
 ): Promise<(RecordsMessage | RecordMessage)[]> {
   const messages: (RecordsMessage | RecordMessage)[] = [];
+  const overhead = utf8Length(JSON.stringify({ v: 1, kind: "records", ...base, records: [] }));
   let group: { key: string; payload: unknown }[] = [];
-  let size = 0;
+  let size = overhead;
   const flush = () => {
     if (group.length > 0) messages.push({ v: 1, kind: "records", ...base, records: group });
     group = [];
-    size = 0;
+    size = overhead;
   };
-  const encoder = new TextEncoder();
   for (const [i, record] of records.entries()) {
-    const bytes = encoder.encode(JSON.stringify(record.payload)).byteLength + record.key.length + 32;
-    if (bytes > claimCheckBytes) {
+    // The record's text in the message, plus the comma before it.
+    const bytes = utf8Length(JSON.stringify({ key: record.key, payload: record.payload })) + 1;
+    if (overhead + bytes > claimCheckBytes) {
       // The delivery id names the claim object: it must differ for different records.
       messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}_${shortHash(record.key)}` }, record.payload));
       continue;
@@ -211,12 +293,12 @@ export async function recordMessagesFor(
 
 /** A message that claims to be a pull page task (by its kind); its shape is checked by the pull consumer. */
 export function isPageTask(message: Message<unknown>): boolean {
-  return typeof message.body === "object" && message.body !== null && (message.body as { kind?: unknown }).kind === "page";
+  return kindOf(message) === "page";
 }
 
 /** Continue a model run in a fresh invocation, where the previous one ran out of time. */
 export const modelRunMessageSchema = z.object({ v: z.literal(1), kind: z.literal("model_run"), runId: z.string().min(1) });
 
 export function isModelRunTask(message: Message<unknown>): boolean {
-  return typeof message.body === "object" && message.body !== null && (message.body as { kind?: unknown }).kind === "model_run";
+  return kindOf(message) === "model_run";
 }

@@ -35,7 +35,11 @@ export const genericSignatureSchema = z.object({
       toleranceSeconds: tolerance,
     })
     .optional(),
-  /** What is signed: `{body}` and `{timestamp}` are replaced. The default signs the body alone. */
+  /**
+   * What is signed: `{body}`, `{timestamp}` and `{id}` (the value of the source's `keyHeader`)
+   * are replaced. The default signs the body alone. With `{id}` the signature covers the record
+   * key; without it, a key from `keyHeader` is bound to the body's hash instead.
+   */
   signedContent: z
     .string()
     .default("{body}")
@@ -45,8 +49,20 @@ export const genericSignatureSchema = z.object({
   path: ["signedContent"],
 });
 
+/**
+ * A rate limiting binding of the source's own, for a source that needs a limit other than
+ * `WEBHOOK_LIMITER`'s: declare it as `[[ratelimits]]` in wrangler.toml (in every environment)
+ * with the same period. Counts are kept per Cloudflare location.
+ */
+const rateLimitSchema = z.object({
+  binding: envName,
+  periodSeconds: z.union([z.literal(10), z.literal(60)]).default(10),
+});
+
 const sourceBase = {
   kind: z.literal("webhook").default("webhook"),
+  /** Deliveries count against this binding instead of `WEBHOOK_LIMITER`. */
+  rateLimit: rateLimitSchema.optional(),
   description: z.string().optional(),
   /** Env vars holding the signing secrets; each may be a comma-separated list, for rotation. */
   secrets: z.array(envName).min(1),
@@ -65,9 +81,10 @@ export const webhookSourceSchema = z.discriminatedUnion("provider", [
     ...sourceBase,
     provider: z.literal("generic"),
     signature: genericSignatureSchema,
-    /** Header carrying the sender's event id, used as the record key. */
+    /** Header carrying the sender's event id, used as the record key (signed if `signedContent` has `{id}`). */
     keyHeader: z
       .string()
+      .min(1)
       .transform((h) => h.toLowerCase())
       .optional(),
     /** Where the routing value is read: a header, or a dot path into the JSON body. */
@@ -77,6 +94,9 @@ export const webhookSourceSchema = z.discriminatedUnion("provider", [
         z.object({ path: z.string().min(1) }),
       ])
       .optional(),
+  }).refine((source) => source.keyHeader !== undefined || !source.signature.signedContent.includes("{id}"), {
+    message: "signedContent uses {id}, so declare keyHeader (the header holding the id)",
+    path: ["signature", "signedContent"],
   }),
 ]);
 
@@ -167,8 +187,15 @@ export const sluiceConfigSchema = z
       .object({
         /** Largest webhook body accepted, in bytes; larger bodies get 413. */
         maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
-        /** Bodies above this size go to R2 and travel through the queue as a key. */
+        /**
+         * A record whose queue message (its JSON text) would be larger than this goes to R2 and
+         * travels through the queue as a key; a queue message holds at most 128 KB.
+         */
         claimCheckBytes: z.number().int().positive().max(110 * 1024).default(100 * 1024),
+        /** Deepest nesting of objects and arrays a webhook body may have; deeper bodies get 400 `too_deep`. */
+        maxJsonDepth: z.number().int().positive().max(1000).default(64),
+        /** Most keys one object of a webhook body may have; more get 400 `too_many_keys`. */
+        maxObjectKeys: z.number().int().positive().max(100_000).default(1000),
       })
       .prefault({}),
   })

@@ -1,32 +1,45 @@
 /**
  * The generic verifier, configured per source: a header holding `<prefix><hex|base64>` of an
- * HMAC-SHA256 or HMAC-SHA1 over the raw body, or over a template such as `{timestamp}.{body}`
- * with a timestamp header checked against a tolerance. Key: a configured header. Streams route by
- * a configured header or JSON path.
+ * HMAC-SHA256 or HMAC-SHA1 over the raw body, or over a `signedContent` template such as
+ * `{timestamp}.{body}` or `{id}.{timestamp}.{body}`, with a timestamp header checked against a
+ * tolerance and `{id}` the value of the source's `keyHeader`. Key: that header; the signature
+ * covers it only if the template has `{id}`, and otherwise the key is bound to the body's hash.
+ * Streams route by a configured header (never signed) or JSON path (signed with the body).
  */
-import { concatBytes, fromBase64, fromHex, hmac } from "../lib/crypto.ts";
-import { checkTimestamp, field, firstHeader, malformed, requireHeader, verifyAny, type WebhookProvider } from "./provider.ts";
+import { concatBytes, fromBase64, fromHex } from "../lib/crypto.ts";
+import { checkTimestamp, field, firstHeader, malformed, requireHeader, type WebhookProvider } from "./provider.ts";
 
 const digestLength = { sha256: 32, sha1: 20 } as const;
 
+/** Splits a template into literal text and placeholders, e.g. `["", "{id}", ".", "{body}", ""]`. */
+const placeholders = /(\{(?:id|timestamp|body)\})/;
+
 export const generic: WebhookProvider<"generic"> = {
-  async verify(delivery, source, secrets) {
+  readSignature(headers, source, now) {
     const spec = source.signature;
-    const header = requireHeader(delivery.headers, spec.header).trim();
+    const header = requireHeader(headers, spec.header).trim();
     const expectation = `${spec.prefix}<${spec.encoding} ${spec.algorithm}>`;
     if (!header.startsWith(spec.prefix)) throw malformed(`${spec.header} must be "${expectation}"`);
     const encoded = header.slice(spec.prefix.length);
     const signature = spec.encoding === "hex" ? fromHex(encoded) : fromBase64(encoded);
     if (signature?.length !== digestLength[spec.algorithm]) throw malformed(`${spec.header} must be "${expectation}"`);
 
-    let timestamp = "";
+    const parts = spec.signedContent.split(placeholders);
+    const values = new Map<string, string>();
     if (spec.timestamp) {
-      const raw = requireHeader(delivery.headers, spec.timestamp.header);
-      timestamp = checkTimestamp(raw, delivery.now, spec.timestamp.toleranceSeconds);
+      values.set("{timestamp}", checkTimestamp(requireHeader(headers, spec.timestamp.header), now, spec.timestamp.toleranceSeconds));
     }
-    const [before, after] = splitOnce(spec.signedContent.replaceAll("{timestamp}", timestamp), "{body}");
-    const signed = concatBytes(before, delivery.body, after);
-    await verifyAny([signature], secrets, (secret) => hmac(spec.algorithm, secret, signed));
+    if (parts.includes("{id}")) {
+      // The schema requires keyHeader wherever the template signs the id.
+      const id = requireHeader(headers, source.keyHeader!).trim();
+      if (id === "") throw malformed(`${source.keyHeader} is empty`);
+      values.set("{id}", id);
+    }
+    return {
+      given: [signature],
+      algorithm: spec.algorithm,
+      signed: (body) => concatBytes(...parts.map((part) => (part === "{body}" ? body : (values.get(part) ?? part)))),
+    };
   },
 
   classify(delivery, payload, source) {
@@ -36,11 +49,6 @@ export const generic: WebhookProvider<"generic"> = {
         ? firstHeader(delivery.headers, source.route.header)
         : field(payload, ...source.route.path.split("."))
       : undefined;
-    return { key, route };
+    return { key, keySigned: key === undefined || source.signature.signedContent.includes("{id}"), route };
   },
 };
-
-function splitOnce(text: string, separator: string): [string, string] {
-  const at = text.indexOf(separator);
-  return [text.slice(0, at), text.slice(at + separator.length)];
-}

@@ -1,18 +1,19 @@
 /**
- * GitHub: `X-Hub-Signature-256: sha256=<hex>`, an HMAC-SHA256 of the raw body. Key: the
- * `X-GitHub-Delivery` GUID (the same on redelivery). Streams route by `X-GitHub-Event`. The
- * `ping` sent when a hook is created is answered 200 and not loaded.
+ * GitHub: `X-Hub-Signature-256: sha256=<hex>`, an HMAC-SHA256 of the raw body, and of nothing
+ * else. Key: the `X-GitHub-Delivery` GUID (the same on redelivery), which the signature does not
+ * cover, so the key is bound to the body's hash. Streams route by `X-GitHub-Event`, not signed
+ * either. The `ping` sent when a hook is created is answered 200 and not loaded.
  */
-import { fromHex, hmac } from "../lib/crypto.ts";
-import { firstHeader, malformed, requireHeader, verifyAny, type WebhookProvider } from "./provider.ts";
+import { fromHex } from "../lib/crypto.ts";
+import { firstHeader, malformed, requireHeader, type WebhookProvider } from "./provider.ts";
 
 export const github: WebhookProvider<"github"> = {
-  async verify(delivery, _source, secrets) {
-    const header = requireHeader(delivery.headers, "x-hub-signature-256").trim();
+  readSignature(headers) {
+    const header = requireHeader(headers, "x-hub-signature-256").trim();
     if (!header.startsWith("sha256=")) throw malformed('X-Hub-Signature-256 must be "sha256=<hex>"');
     const signature = fromHex(header.slice("sha256=".length));
     if (signature?.length !== 32) throw malformed('X-Hub-Signature-256 must be "sha256=<hex>"');
-    await verifyAny([signature], secrets, (secret) => hmac("sha256", secret, delivery.body));
+    return { given: [signature], algorithm: "sha256", signed: (body) => body };
   },
 
   classify(delivery, payload) {
@@ -21,6 +22,7 @@ export const github: WebhookProvider<"github"> = {
       const hookId = (payload as { hook_id?: unknown } | null)?.hook_id;
       return { reply: { ok: true, event: "ping", hook_id: hookId ?? null } };
     }
-    return { key: firstHeader(delivery.headers, "x-github-delivery"), route: event };
+    const key = firstHeader(delivery.headers, "x-github-delivery");
+    return { key, keySigned: key === undefined, route: event };
   },
 };

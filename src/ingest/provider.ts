@@ -1,10 +1,13 @@
 /**
- * What every webhook provider implements, and the checks they share. A provider verifies a
- * delivery (signature, timestamp) against every secret of its source, then classifies the parsed
- * event: its record key, its routing value, or a reply the protocol demands instead of a 202.
+ * What every webhook provider implements, and the checks they share. A provider reads its
+ * signature headers (signature, timestamp, signed id) before any byte of the body is read, so a
+ * delivery with none, or a malformed or stale one, is refused for the price of its headers. The
+ * body is then verified against every secret of the source, and the parsed event classified: its
+ * record key (and whether the signature covers it), its routing value, or a reply the protocol
+ * demands instead of a 202.
  */
 import type { SourceOf, Provider } from "../config/schema.ts";
-import { type Bytes, matchesAny } from "../lib/crypto.ts";
+import { type Bytes, type HmacAlgorithm, hmac, matchesAny } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 
 export interface Delivery {
@@ -15,9 +18,25 @@ export interface Delivery {
   now: number;
 }
 
+/** A delivery's signature as its headers give it, checked for form and age but not yet verified. */
+export interface SignatureCheck {
+  /** The signatures the sender gave; any one matching under any secret passes. */
+  given: readonly Bytes[];
+  algorithm: HmacAlgorithm;
+  /** The bytes the signature is over, for a body. */
+  signed(body: Bytes): Bytes;
+  /** The HMAC key for a configured secret, where it is not the secret's text. */
+  key?(secret: string): Bytes;
+}
+
 export interface Classified {
   /** The provider's event id; when absent the record key is the body's SHA-256. */
   key?: string | undefined;
+  /**
+   * Whether the signature covers the key: false for an id taken from a header outside the signed
+   * content (GitHub's delivery id, Shopify's webhook id, a generic id header not in `signedContent`).
+   */
+  keySigned?: boolean;
   /** The value that streams' `match` patterns are tested against. */
   route?: string | undefined;
   /** A reply the protocol requires instead of a 202 (GitHub's ping, Slack's URL check). Nothing is enqueued. */
@@ -25,8 +44,16 @@ export interface Classified {
 }
 
 export interface WebhookProvider<P extends Provider> {
-  verify(delivery: Delivery, source: SourceOf<P>, secrets: readonly string[]): Promise<void>;
+  /** Reads the signature headers, without the body; throws 401 if they are missing, malformed or stale. */
+  readSignature(headers: Headers, source: SourceOf<P>, now: number): SignatureCheck;
   classify(delivery: Delivery, payload: unknown, source: SourceOf<P>): Classified;
+}
+
+/** Verifies a body against a signature read from its headers, under every secret; throws 401 if none matches. */
+export function verifySignature(check: SignatureCheck, body: Bytes, secrets: readonly string[]): Promise<void> {
+  const signed = check.signed(body);
+  const keys: readonly (string | Bytes)[] = check.key ? secrets.map((secret) => check.key!(secret)) : secrets;
+  return verifyAny(check.given, keys, (key) => hmac(check.algorithm, key, signed));
 }
 
 /** The first present header of `names` (providers renamed some), or a 401 naming the first. */

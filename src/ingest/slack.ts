@@ -1,28 +1,27 @@
 /**
  * Slack: `X-Slack-Signature: v0=<hex>`, an HMAC-SHA256 of `"v0:<X-Slack-Request-Timestamp>:<body>"`
  * keyed by the app's signing secret, within a 300 s window. The `url_verification` handshake is
- * answered with its challenge. Key: `event_id` (the same on Slack's retries). Streams route by
- * the inner event's type (`message`, `reaction_added`, …).
+ * answered with its challenge. Key: `event_id` (the same on Slack's retries), inside the signed
+ * body. Streams route by the inner event's type (`message`, `reaction_added`, …), also signed.
  */
-import { concatBytes, fromHex, hmac } from "../lib/crypto.ts";
-import { checkTimestamp, field, malformed, requireHeader, verifyAny, type WebhookProvider } from "./provider.ts";
+import { concatBytes, fromHex } from "../lib/crypto.ts";
+import { checkTimestamp, field, malformed, requireHeader, type WebhookProvider } from "./provider.ts";
 
 export const slack: WebhookProvider<"slack"> = {
-  async verify(delivery, source, secrets) {
-    const header = requireHeader(delivery.headers, "x-slack-signature").trim();
-    const timestamp = requireHeader(delivery.headers, "x-slack-request-timestamp");
+  readSignature(headers, source, now) {
+    const header = requireHeader(headers, "x-slack-signature").trim();
+    const timestamp = requireHeader(headers, "x-slack-request-timestamp");
     if (!header.startsWith("v0=")) throw malformed('X-Slack-Signature must be "v0=<hex>"');
     const signature = fromHex(header.slice(3));
     if (signature?.length !== 32) throw malformed('X-Slack-Signature must be "v0=<hex>"');
-    const t = checkTimestamp(timestamp, delivery.now, source.toleranceSeconds);
-    const signed = concatBytes(`v0:${t}:`, delivery.body);
-    await verifyAny([signature], secrets, (secret) => hmac("sha256", secret, signed));
+    const t = checkTimestamp(timestamp, now, source.toleranceSeconds);
+    return { given: [signature], algorithm: "sha256", signed: (body) => concatBytes(`v0:${t}:`, body) };
   },
 
   classify(_delivery, payload) {
     if (field(payload, "type") === "url_verification") {
       return { reply: { challenge: field(payload, "challenge") ?? "" } };
     }
-    return { key: field(payload, "event_id"), route: field(payload, "event", "type") ?? field(payload, "type") };
+    return { key: field(payload, "event_id"), keySigned: true, route: field(payload, "event", "type") ?? field(payload, "type") };
   },
 };

@@ -8,6 +8,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export const errorCodes = {
   bad_request: { status: 400, retryable: false },
   invalid_json: { status: 400, retryable: false },
+  too_deep: { status: 400, retryable: false },
+  too_many_keys: { status: 400, retryable: false },
   invalid_message: { status: 400, retryable: false },
   unauthorized: { status: 401, retryable: false },
   bad_signature: { status: 401, retryable: false },

@@ -1,22 +1,22 @@
 /**
  * Dead letters: messages that can never be loaded. They reach `_sluice_dead_letters` two ways:
  * from the dead-letter queues, once a message has used up its retries (with its last error), and
- * straight from the ingest consumer when a message does not even parse. Either way the body is
- * kept whole, with the reason, so an operator can see it and redrive it. Nothing is dropped. A
- * record's payload is kept with its stream's redact and hash applied (see protect.ts); should the
- * stream hash fields while SLUICE_HASH_SALT is unset, the body is kept in R2 instead, and the row
- * points at it.
+ * straight from a consumer when a message does not parse or fails terminally (see settle.ts).
+ * Either way its text is kept whole, with the reason, so an operator can see it and redrive it.
+ * Nothing is dropped. A record's payload is kept with its stream's redact and hash applied (see
+ * protect.ts); should the stream hash fields while SLUICE_HASH_SALT is unset, the text is kept in
+ * R2 instead, and the row points at it.
  */
 import { eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters, messageErrors } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
-import { type OpenSelection, openRowsWhere } from "./selection.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { raiseAlert } from "../lib/alerts.ts";
 import { backoffSeconds } from "../lib/retry.ts";
-import { queueFor } from "../messages.ts";
+import { messageText, queueFor } from "../messages.ts";
+import { type DeadLetterEntry, recordDeadLetters } from "../settle.ts";
 import { protectMessageBody } from "./protect.ts";
+import { type OpenSelection, openRowsWhere } from "./selection.ts";
 
 const deadLetterSuffix = "-dlq";
 
@@ -24,72 +24,45 @@ export function isDeadLetterQueue(queue: string): boolean {
   return queue.endsWith(deadLetterSuffix);
 }
 
-export async function recordDeadLetters(
-  runtime: Runtime,
-  queue: string,
-  entries: readonly { message: Message<unknown>; reason: string }[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  const db = drizzle(runtime.env.DB);
-  const stored = await Promise.all(entries.map(({ message }) => storedBody(runtime, queue, message)));
-  const [first, ...rest] = entries.map(({ message, reason }, i) => {
-    const body = (typeof message.body === "object" && message.body !== null ? message.body : {}) as Record<string, unknown>;
-    const text = (field: string) => (typeof body[field] === "string" ? (body[field] as string) : null);
-    return db
-      .insert(deadLetters)
-      .values({
-        queue,
-        messageId: message.id,
-        kind: text("kind"),
-        source: text("source"),
-        stream: text("stream"),
-        key: text("key"),
-        attempts: message.attempts,
-        reason,
-        body: stored[i]!,
-      })
-      .onConflictDoNothing({ target: deadLetters.messageId });
-  });
-  try {
-    await db.batch([first!, ...rest]);
-  } catch (cause) {
-    throw new SluiceError("storage_unavailable", "could not record dead letters", { cause });
-  }
-  for (const { message, reason } of entries) {
-    runtime.log.warn("queue.dead_letter", { queue, messageId: message.id, attempts: message.attempts, reason });
-  }
-  const subjects = new Set(entries.map(({ message }) => {
-    const body = (message.body ?? {}) as { source?: unknown; stream?: unknown };
-    return `${typeof body.source === "string" ? body.source : ""}/${typeof body.stream === "string" ? body.stream : ""}`;
-  }));
-  for (const subject of subjects) {
-    await raiseAlert(runtime, { kind: "dead_letter", subject, message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters` });
-  }
-}
-
 const heldInR2 = "dead-letters/";
 
-/** The body as `_sluice_dead_letters` keeps it: never with a field its stream redacts or hashes in clear. */
-async function storedBody(runtime: Runtime, queue: string, message: Message<unknown>): Promise<string> {
-  const body = await protectMessageBody(runtime, message.body, "refuse");
-  if (body !== undefined) return JSON.stringify(body) ?? "null";
-  // Its stream hashes fields and there is no salt to hash them with: keep it whole in R2.
-  const r2Key = `${heldInR2}${queue}/${message.id}.json`;
-  try {
-    await runtime.env.RAW.put(r2Key, JSON.stringify(message.body), { httpMetadata: { contentType: "application/json" } });
-  } catch (cause) {
-    throw new SluiceError("storage_unavailable", `could not keep dead letter ${message.id} in R2`, { cause });
-  }
-  return JSON.stringify({ $ref: r2Key, why: "its stream hashes fields and SLUICE_HASH_SALT is unset, so the body is kept in R2" });
+/** Records dead letters of the ingest queue, never with a field a stream redacts or hashes in clear. */
+export function recordIngestDeadLetters(runtime: Runtime, queue: string, entries: readonly DeadLetterEntry[]): Promise<void> {
+  return recordDeadLetters(runtime, queue, entries, protectedText(runtime, queue));
 }
 
-/** A dead letter's body as it was sent, read back from R2 if it is kept there. */
-async function sentBody(runtime: Runtime, text: string): Promise<unknown> {
-  const body = JSON.parse(text) as { $ref?: unknown };
-  if (typeof body !== "object" || body === null || typeof body.$ref !== "string" || !body.$ref.startsWith(heldInR2)) return body;
-  const object = await runtime.env.RAW.get(body.$ref);
-  if (object === null) throw new SluiceError("storage_unavailable", `dead letter body ${body.$ref} is missing from R2`);
-  return object.json();
+/**
+ * The text `_sluice_dead_letters` keeps of a message: with its stream's redact and hash applied
+ * and marked `redacted`, or, when the stream hashes fields and there is no salt to hash them
+ * with, a pointer to the whole text kept in R2.
+ */
+export function protectedText(runtime: Runtime, queue: string): (message: Message<unknown>) => Promise<string> {
+  return async (message) => {
+    const text = messageText(message);
+    const protectedBody = await protectMessageBody(runtime, text, "refuse");
+    if (typeof protectedBody === "string") return protectedBody;
+    const r2Key = `${heldInR2}${queue}/${message.id}.json`;
+    try {
+      await runtime.env.RAW.put(r2Key, text, { httpMetadata: { contentType: "application/json" } });
+    } catch (cause) {
+      throw new SluiceError("storage_unavailable", `could not keep dead letter ${message.id} in R2`, { cause });
+    }
+    return JSON.stringify({ $ref: r2Key, why: "its stream hashes fields and SLUICE_HASH_SALT is unset, so the body is kept in R2" });
+  };
+}
+
+/** A dead letter's text as it was sent, read back from R2 if it is kept there. */
+async function sentText(runtime: Runtime, stored: string): Promise<string> {
+  let pointer: { $ref?: unknown };
+  try {
+    pointer = JSON.parse(stored) as { $ref?: unknown };
+  } catch {
+    return stored;
+  }
+  if (typeof pointer !== "object" || pointer === null || typeof pointer.$ref !== "string" || !pointer.$ref.startsWith(heldInR2)) return stored;
+  const object = await runtime.env.RAW.get(pointer.$ref);
+  if (object === null) throw new SluiceError("storage_unavailable", `dead letter body ${pointer.$ref} is missing from R2`);
+  return object.text();
 }
 
 /** Consumer of a dead-letter queue: records every message with its last error, then acks it. */
@@ -99,7 +72,7 @@ export async function consumeDeadLetterBatch(batch: MessageBatch<unknown>, runti
     const ids = batch.messages.map((message) => message.id);
     const errors = await drizzle(runtime.env.DB).select().from(messageErrors).where(inArray(messageErrors.messageId, ids));
     const lastError = new Map(errors.map((row) => [row.messageId, row.error]));
-    await recordDeadLetters(
+    await recordIngestDeadLetters(
       runtime,
       origin,
       batch.messages.map((message) => ({
@@ -127,7 +100,8 @@ export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter
     .orderBy(deadLetters.id)
     .limit(filter.limit);
   for (const row of rows) {
-    await queueFor(runtime.env, row.kind).send(await sentBody(runtime, row.body), { contentType: "json" });
+    // The text goes back as it was recorded: a message that was never JSON fails the same way again.
+    await queueFor(runtime.env, row.kind).send(await sentText(runtime, row.body), { contentType: "text" });
     await db.update(deadLetters).set({ status: "redriven", redrivenAt: new Date().toISOString() }).where(eq(deadLetters.id, row.id));
   }
   runtime.log.info("dead_letters.redriven", { count: rows.length });

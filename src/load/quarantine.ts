@@ -12,7 +12,7 @@ import { quoteIdent } from "../lib/sql.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { type OpenSelection, openRowsWhere } from "./selection.ts";
-import { toRecordMessage } from "../messages.ts";
+import { sendMessage, toRecordMessage } from "../messages.ts";
 import { type RawLine, rawRef, readRawObject } from "./raw-zone.ts";
 import type { RecordForm } from "./transform.ts";
 
@@ -127,7 +127,7 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
       .returning({ id: quarantine.id });
     if (claimed.length === 0) continue;
     try {
-      await runtime.env.INGEST.send(message, { contentType: "json" });
+      await sendMessage(runtime.env.INGEST, message);
     } catch (error) {
       // Not sent: open the row again, so the record stays visible and can be retried.
       await db.update(quarantine).set({ status: "open", retriedAt: null }).where(eq(quarantine.id, row.id));

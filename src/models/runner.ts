@@ -20,6 +20,7 @@ import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
 import { counterInsert } from "../lib/rollups.ts";
+import { sendMessage } from "../messages.ts";
 import { compileNode } from "./compile.ts";
 import { checkFreshness } from "./freshness.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
@@ -141,7 +142,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     if (!result) {
       // Out of time: the next invocation picks the run up here, redoing nothing finished.
       if (ranHere > 0 && Date.now() >= deadline) {
-        await runtime.env.INGEST.send({ v: 1, kind: "model_run", runId }, { contentType: "json" });
+        await sendMessage(runtime.env.INGEST, { v: 1, kind: "model_run", runId });
         log.info("models.run_continued", { runId, done: done.size + ranHere });
         return { runId, status: "running", elapsedMs: Date.now() - Date.parse(startedAt), results, finished: false };
       }

@@ -1,36 +1,32 @@
 /**
  * The `PULL` consumer: one page task per message. A page that succeeds, or whose run has ended,
- * is acked; one the API asked to retry later is retried with its delay; a message that is not a
- * page task is dead-lettered at once (see load's dead letters, recorded by the ingest side).
+ * is acked; one the API asked to retry later is retried with its delay. A failure is settled by
+ * the shared step (settle.ts): retried with backoff if retryable (D1, R2 or a queue failed under
+ * us; its records are keyed, so a redo never duplicates, and the run's page count stops it from
+ * forking), dead-lettered at once if not. Messages that are not page tasks are handed back, for
+ * the ingest consumer to dead-letter.
  */
 import type { Runtime } from "../env.ts";
-import { toSluiceError } from "../lib/errors.ts";
-import { backoffSeconds } from "../lib/retry.ts";
-import { pageMessageSchema } from "../messages.ts";
+import { messageBody, pageMessageSchema } from "../messages.ts";
+import { settle } from "../settle.ts";
 import { handlePage } from "./page.ts";
 
-export async function consumePullMessages(messages: readonly Message<unknown>[], runtime: Runtime): Promise<Message<unknown>[]> {
+export async function consumePullMessages(messages: readonly Message<unknown>[], runtime: Runtime, queue: string): Promise<Message<unknown>[]> {
   const unreadable: Message<unknown>[] = [];
   for (const message of messages) {
-    const parsed = pageMessageSchema.safeParse(message.body);
+    const parsed = pageMessageSchema.safeParse(messageBody(message));
     if (!parsed.success) {
       unreadable.push(message);
       continue;
     }
-    try {
-      const outcome = await handlePage(runtime, parsed.data, message.attempts);
-      if (outcome.ack) message.ack();
-      else {
-        runtime.log.warn("pull.retry", { source: parsed.data.source, stream: parsed.data.stream, page: parsed.data.page, delaySeconds: outcome.delaySeconds, attempts: message.attempts });
-        message.retry({ delaySeconds: outcome.delaySeconds });
-      }
-    } catch (error) {
-      // D1, R2 or a queue failed under us: retry the page; its records are keyed, so a redo
-      // never duplicates, and the run's page count stops it from forking.
-      const failure = toSluiceError(error, "storage_unavailable");
-      runtime.log.error("pull.page_failed", { source: parsed.data.source, stream: parsed.data.stream, page: parsed.data.page, error: failure.message });
-      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-    }
+    const task = parsed.data;
+    const log = runtime.log.child({ source: task.source, stream: task.stream, runId: task.runId, page: task.page });
+    await settle(runtime, [message], { queue, log, event: "pull.page_failed", alert: { kind: "pull_failed", subject: `${task.source}/${task.stream}` } }, async () => {
+      const outcome = await handlePage(runtime, task, message.attempts);
+      if (outcome.ack) return;
+      log.warn("pull.retry", { delaySeconds: outcome.delaySeconds, attempts: message.attempts });
+      return { retryAfterSeconds: outcome.delaySeconds };
+    });
   }
   return unreadable;
 }

@@ -9,7 +9,7 @@ import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getPath } from "../lib/paths.ts";
-import { type PageMessage, recordMessagesFor, sendAll } from "../messages.ts";
+import { type PageMessage, recordMessagesFor, sendAll, sendMessage } from "../messages.ts";
 import { authorize, forgetToken } from "./auth.ts";
 import { nextPage } from "./paginate.ts";
 import { fetchWithinOrigin, jitteredBackoff, maxCursor, retryAfterSeconds } from "./request.ts";
@@ -23,7 +23,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   if (!run || run.status !== "running") return { ack: true }; // the run ended; a stale task
   if (run.pages >= task.page) {
     // A redelivered task whose page is already recorded: make sure the next one was sent.
-    if (run.pages === task.page && run.nextPage) await env.PULL.send(run.nextPage, { contentType: "json" });
+    if (run.pages === task.page && run.nextPage) await sendMessage(env.PULL, run.nextPage);
     return { ack: true };
   }
   const source = runtime.config.pulls[task.source];
@@ -106,15 +106,12 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   if (!recorded) return { ack: true }; // another delivery of this task got there first
 
   if (nextTask) {
-    await env.PULL.send(nextTask, { contentType: "json" });
+    await sendMessage(env.PULL, nextTask);
   } else {
     // recordPage completed the run in the same transaction.
     await resolveAlert(runtime, "pull_failed", `${task.source}/${task.stream}`, `run ${run.runId} completed`);
     if (resource.disposition === "replace") {
-      await env.INGEST.send(
-        { v: 1, kind: "replace_commit", source: task.source, stream: task.stream, since: run.startedAt, records: run.records + records.length },
-        { contentType: "json" },
-      );
+      await sendMessage(env.INGEST, { v: 1, kind: "replace_commit", source: task.source, stream: task.stream, since: run.startedAt, records: run.records + records.length });
     }
     log.info("pull.completed", { source: task.source, stream: task.stream, runId: run.runId, pages: task.page, records: run.records + records.length, cursor: cursorMax });
   }

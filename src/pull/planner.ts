@@ -5,7 +5,7 @@
  */
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import type { PageMessage } from "../messages.ts";
+import { type PageMessage, sendMessage } from "../messages.ts";
 import { firstPage } from "./paginate.ts";
 import { resourceUrl, sinceValue } from "./request.ts";
 import { committedCursor, type StartOutcome, startRun } from "./runs.ts";
@@ -30,7 +30,7 @@ export async function startPull(runtime: Runtime, source: string, stream: string
     return { task, since };
   });
   if (outcome.started) {
-    await runtime.env.PULL.send(outcome.run.nextPage, { contentType: "json" });
+    await sendMessage(runtime.env.PULL, outcome.run.nextPage);
     runtime.log.info("pull.started", { source, stream, runId: outcome.run.runId, trigger: outcome.run.trigger, page: (outcome.run.nextPage as PageMessage).page, resumedFrom: outcome.resumedFrom });
   } else {
     runtime.log.info("pull.skipped", { source, stream, reason: outcome.reason, activeRun: outcome.runId });

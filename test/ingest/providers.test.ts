@@ -2,11 +2,10 @@ import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { webhookSourceSchema } from "../../src/config/schema.ts";
 import { utf8 } from "../../src/lib/crypto.ts";
-import { github } from "../../src/ingest/github.ts";
-import { shopify } from "../../src/ingest/shopify.ts";
-import { standard } from "../../src/ingest/standard.ts";
+import { verifyDelivery } from "../../src/ingest/providers.ts";
 import type { RecordMessage } from "../../src/messages.ts";
 import { secrets } from "../support/fixtures.ts";
+import { sha256Hex } from "../support/http.ts";
 import { nowSeconds, type Provider, signedRequest, signers } from "../support/sign.ts";
 import { call, origin, recordingQueue, type Sent } from "../support/worker.ts";
 
@@ -20,8 +19,8 @@ describe("published test vectors", () => {
       "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
     });
     const delivery = { headers, body: bytes("Hello, World!"), now: Date.now() };
-    await expect(github.verify(delivery, sourceOf("github") as never, ["It's a Secret to Everybody"])).resolves.toBeUndefined();
-    await expect(github.verify(delivery, sourceOf("github") as never, ["It's a secret to everybody"])).rejects.toMatchObject({
+    await expect(verifyDelivery(delivery, sourceOf("github") as never, ["It's a Secret to Everybody"])).resolves.toBeUndefined();
+    await expect(verifyDelivery(delivery, sourceOf("github") as never, ["It's a secret to everybody"])).rejects.toMatchObject({
       code: "bad_signature",
     });
   });
@@ -33,17 +32,17 @@ describe("published test vectors", () => {
       "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
     });
     const delivery = { headers, body: bytes('{"test": 2432232314}'), now: 1614265330 * 1000 };
-    await expect(standard.verify(delivery, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])).resolves.toBeUndefined();
+    await expect(verifyDelivery(delivery, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])).resolves.toBeUndefined();
     // The same message five minutes and one second later is stale.
     await expect(
-      standard.verify({ ...delivery, now: (1614265330 + 301) * 1000 }, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
+      verifyDelivery({ ...delivery, now: (1614265330 + 301) * 1000 }, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
     ).rejects.toMatchObject({ code: "stale_timestamp" });
   });
 
   it("Shopify: secret test_secret_key, body {\"foo\": \"bar\"}", async () => {
     const headers = new Headers({ "x-shopify-hmac-sha256": "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=" });
     const delivery = { headers, body: bytes('{"foo": "bar"}'), now: Date.now() };
-    await expect(shopify.verify(delivery, sourceOf("shopify") as never, ["test_secret_key"])).resolves.toBeUndefined();
+    await expect(verifyDelivery(delivery, sourceOf("shopify") as never, ["test_secret_key"])).resolves.toBeUndefined();
   });
 });
 
@@ -64,6 +63,8 @@ interface Case {
   /** An event no stream claims, to show it lands in the catch-all stream. */
   unclaimed: { body: string; options?: { event?: string } };
   timestamped: boolean;
+  /** Whether the provider's signature covers the key (false: the key is an unsigned header). */
+  keySigned: boolean;
 }
 
 const cases: Case[] = [
@@ -74,6 +75,7 @@ const cases: Case[] = [
     stream: "charges",
     unclaimed: { body: JSON.stringify({ id: "evt_2", type: "payout.paid", data: { object: { object: "payout" } } }) },
     timestamped: true,
+    keySigned: true,
   },
   {
     provider: "github",
@@ -83,6 +85,7 @@ const cases: Case[] = [
     stream: "pushes",
     unclaimed: { body: JSON.stringify({ action: "created" }), options: { event: "star" } },
     timestamped: false,
+    keySigned: false,
   },
   {
     provider: "shopify",
@@ -92,6 +95,7 @@ const cases: Case[] = [
     stream: "orders",
     unclaimed: { body: JSON.stringify({ id: 1 }), options: { event: "app/uninstalled" } },
     timestamped: false,
+    keySigned: false,
   },
   {
     provider: "slack",
@@ -100,6 +104,7 @@ const cases: Case[] = [
     stream: "messages",
     unclaimed: { body: JSON.stringify({ type: "event_callback", event_id: "Ev2", event: { type: "team_join" } }) },
     timestamped: true,
+    keySigned: true,
   },
   {
     provider: "standard",
@@ -109,6 +114,7 @@ const cases: Case[] = [
     stream: "events",
     unclaimed: { body: JSON.stringify({ type: "anything" }) },
     timestamped: true,
+    keySigned: true,
   },
   {
     provider: "generic",
@@ -118,18 +124,25 @@ const cases: Case[] = [
     stream: "events",
     unclaimed: { body: JSON.stringify({}) },
     timestamped: false,
+    keySigned: false,
   },
 ];
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
 
-describe.each(cases)("$provider: happy", ({ provider, body, options, key, stream, unclaimed }) => {
+describe.each(cases)("$provider: happy", ({ provider, body, options, key, stream, unclaimed, keySigned }) => {
   it(`accepts a signed event, keys it by the provider's id and routes it to "${stream}"`, async () => {
     const response = await post(await signedRequest(origin, provider, body, options));
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 1, key });
     expect(sent()).toHaveLength(1);
     expect(sent()[0]).toMatchObject({ source: provider, stream, key, payload: JSON.parse(body) });
+  });
+
+  it(`carries the SHA-256 of the raw body, and keySigned: ${keySigned} (whether the signature covers the key)`, async () => {
+    const response = await post(await signedRequest(origin, provider, body, options));
+    expect(response.status).toBe(202);
+    expect(sent()[0]).toMatchObject({ key, bodyHash: await sha256Hex(body), keySigned });
   });
 
   it("accepts the previous secret of a rotated list", async () => {
@@ -175,6 +188,30 @@ describe.each(cases)("$provider: bad input", ({ provider, body, options }) => {
   it("401 bad_signature: missing signature header", async () => {
     const error = await expectRejected(await withHeaders((h) => delete h[signatureHeader(h)]), 401, "bad_signature");
     expect(error.message).toMatch(/^missing signature header /);
+  });
+
+  it.each([
+    ["missing", (headers: Record<string, string>) => delete headers[signatureHeader(headers)]],
+    ["malformed", (headers: Record<string, string>) => (headers[signatureHeader(headers)] = "garbage")],
+  ])("401 bad_signature: a %s signature header is refused before any of the body is read", async (_, mutate) => {
+    const headers = await signers[provider](body, options);
+    mutate(headers);
+    let pulls = 0;
+    // A large body that would fail the request if it were ever read.
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull() {
+          pulls += 1;
+          throw new Error("the body was read");
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    // @ts-expect-error: workerd needs duplex for a streamed body
+    const request = new Request(`${origin}/v1/webhooks/${provider}`, { method: "POST", headers, body: stream, duplex: "half" });
+    await expectRejected(request, 401, "bad_signature");
+    expect(pulls).toBe(0);
+    expect(request.bodyUsed).toBe(false);
   });
 
   it("401 bad_signature: malformed signature header", async () => {

@@ -4,7 +4,9 @@ import { scheduleFlush } from "../../src/ingest/counts.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import type { RecordMessage } from "../../src/messages.ts";
 import { genericSecret } from "../support/fixtures.ts";
+import { gunzip } from "../../src/load/raw-zone.ts";
 import { genericWebhook, hmacHex, sha256Hex } from "../support/http.ts";
+import { deliver } from "../support/queue.ts";
 import { call, handler, origin, recordingQueue, type Sent } from "../support/worker.ts";
 
 let ingest: { queue: Queue; sent: Sent[] };
@@ -69,6 +71,49 @@ describe("POST /v1/webhooks/generic: happy", () => {
     expect(message.r2Key).toMatch(/^claims\/generic\/events\/dt=\d{4}-\d{2}-\d{2}\/req_[0-9a-z]{26}\.json$/);
     const stored = await env.RAW.get(message.r2Key!);
     expect(await stored!.text()).toBe(body);
+  });
+  it("claim-checks by the size of the message sent: a 60 KB body of numbers that re-serialise 4x larger goes to R2", async () => {
+    // `1e20` is 4 characters in the body and 21 in the message: inline, the message would be ~250 KB.
+    const body = `[${Array.from({ length: 12_000 }, () => "1e20").join(",")}]`;
+    expect(body.length).toBeLessThan(100 * 1024);
+    const response = await post(await genericWebhook(origin, { body, eventId: "evt_inflating" }));
+    expect(response.status).toBe(202);
+    const [sent] = ingest.sent;
+    expect(sent!.contentType).toBe("text");
+    expect(new TextEncoder().encode(sent!.text).byteLength).toBeLessThan(100 * 1024);
+    const message = sent!.body as RecordMessage;
+    expect(message.payload).toBeUndefined();
+    expect(await (await env.RAW.get(message.r2Key!))!.text()).toBe(body);
+  });
+
+  it("sends the envelope as JSON text, inline while the message is within the threshold", async () => {
+    const body = JSON.stringify({ type: "small", n: 1 });
+    expect((await post(await genericWebhook(origin, { body, eventId: "evt_text" }))).status).toBe(202);
+    const [sent] = ingest.sent;
+    expect(sent!.contentType).toBe("text");
+    expect(JSON.parse(sent!.text)).toMatchObject({ key: "evt_text", payload: { type: "small", n: 1 } });
+  });
+
+  it("binds a key from an unsigned header to the body: the envelope and the raw-zone line carry the body's SHA-256", async () => {
+    const body = JSON.stringify({ type: "bound", n: 1 });
+    expect((await post(await genericWebhook(origin, { body, eventId: "evt_bound" }))).status).toBe(202);
+    const message = ingest.sent[0]!.body as RecordMessage;
+    const bodyHash = await sha256Hex(body);
+    expect(message).toMatchObject({ key: "evt_bound", keySigned: false, bodyHash });
+
+    // Through the loader: the raw-zone line keeps both.
+    const result = await deliver([{ id: "bound-1", timestamp: new Date(), attempts: 1, body: ingest.sent[0]!.text }]);
+    expect(result.explicitAcks).toEqual(["bound-1"]);
+    const row = await env.DB.prepare("SELECT _sluice_source_object AS object FROM raw_generic__events WHERE _sluice_key = 'evt_bound'").first<{ object: string }>();
+    const lines = (await gunzip(await (await env.RAW.get(row!.object))!.arrayBuffer())).trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines.find((line) => line.key === "evt_bound")).toMatchObject({ bodyHash, keySigned: false });
+  });
+
+  it("keys a body without an event id by its SHA-256, which the signature covers", async () => {
+    const body = JSON.stringify({ type: "hash-keyed" });
+    expect((await post(await genericWebhook(origin, { body }))).status).toBe(202);
+    const bodyHash = await sha256Hex(body);
+    expect(ingest.sent[0]!.body).toMatchObject({ key: bodyHash, bodyHash, keySigned: true });
   });
 });
 
@@ -144,9 +189,10 @@ describe("POST /v1/webhooks/:source: bad input", () => {
         controller.close();
       },
     });
+    // A well-formed signature header: one that is missing or malformed is refused before the body is read.
     const request = new Request(`${origin}/v1/webhooks/generic`, {
       method: "POST",
-      headers: { "x-sluice-signature": "sha256=00" },
+      headers: { "x-sluice-signature": `sha256=${"0".repeat(64)}` },
       body: stream,
       // @ts-expect-error: workerd needs duplex for a streamed body
       duplex: "half",
@@ -160,6 +206,30 @@ describe("POST /v1/webhooks/:source: bad input", () => {
     ["invalid UTF-8", new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d])],
   ])("rejects a correctly signed body that is not JSON (%s) with 400 invalid_json", async (_, body) => {
     await expectError(await post(await genericWebhook(origin, { body })), 400, "invalid_json");
+  });
+
+  const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+
+  it("accepts a body nested 64 levels deep, the default limit", async () => {
+    expect((await post(await genericWebhook(origin, { body: nested(64) }))).status).toBe(202);
+  });
+
+  it.each([65, 20_000])("rejects a body nested %i levels deep with 400 too_deep, naming the limit", async (depth) => {
+    const error = await expectError(await post(await genericWebhook(origin, { body: nested(depth) })), 400, "too_deep");
+    expect(error.message).toBe("body is nested more than 64 levels deep (limits.maxJsonDepth)");
+  });
+
+  it("rejects a deep object under a shallow array too, whatever the mix of objects and arrays", async () => {
+    const body = `[1,{"a":${'{"b":'.repeat(70)}0${"}".repeat(70)}}]`;
+    await expectError(await post(await genericWebhook(origin, { body })), 400, "too_deep");
+  });
+
+  it("rejects an object with more than 1,000 keys with 400 too_many_keys; 1,000 are accepted", async () => {
+    const object = (keys: number) => JSON.stringify({ inner: Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])) });
+    expect((await post(await genericWebhook(origin, { body: object(1000) }))).status).toBe(202);
+    ingest.sent.length = 0;
+    const error = await expectError(await post(await genericWebhook(origin, { body: object(1001) })), 400, "too_many_keys");
+    expect(error.message).toBe("an object in the body has 1001 keys; the limit is 1000 (limits.maxObjectKeys)");
   });
 
   it("rejects an event id longer than 512 characters with 400 bad_request", async () => {

@@ -11,7 +11,7 @@ import { parseFaults } from "../../src/lib/faults.ts";
 import { adminToken, reportToken } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
 import { signedRequest } from "../support/sign.ts";
-import { call, origin } from "../support/worker.ts";
+import { call, origin, recordingQueue } from "../support/worker.ts";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
 
@@ -58,10 +58,54 @@ describe("rate limits", () => {
         overrides,
       );
     expect([(await forged()).status, (await forged()).status, (await forged()).status]).toEqual([401, 401, 429]);
-    // The address is blocked before verification, so a genuine signature gets no answer either.
-    const genuine = await genericWebhook(origin, { body: JSON.stringify({ type: "after-block" }), eventId: "after-block" });
-    genuine.headers.set("cf-connecting-ip", "192.0.2.44");
-    expect((await call(genuine, overrides)).status).toBe(429);
+    expect((await forged()).status).toBe(429);
+  });
+
+  it("never refuses a genuine delivery because forgeries from the same address were blocked", async () => {
+    // A provider's egress addresses are shared by everyone who points an account of theirs at Sluice.
+    const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER, INGEST: recordingQueue(env.INGEST).queue };
+    const address = "192.0.2.45";
+    const forged = async () => {
+      const request = await signedRequest(origin, "github", JSON.stringify({ forged: true }), { secret: "someone-elses-secret" });
+      request.headers.set("cf-connecting-ip", address);
+      return call(request, overrides);
+    };
+    expect([(await forged()).status, (await forged()).status, (await forged()).status]).toEqual([401, 401, 429]);
+
+    // Blocked: a genuine delivery from the address is verified and accepted all the same...
+    const genuine = await signedRequest(origin, "github", JSON.stringify({ genuine: true }), { id: "shared-address-genuine" });
+    genuine.headers.set("cf-connecting-ip", address);
+    const accepted = await call(genuine, overrides);
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toEqual({ accepted: 1, key: "shared-address-genuine" });
+    // ...while the forgeries from it are still answered 429 (with its own signature failing), ...
+    const refused = await forged();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(55);
+    // ...and so is one with no signature at all, refused before its body is read.
+    const unsigned = new Request(`${origin}/v1/webhooks/github`, { method: "POST", headers: { "cf-connecting-ip": address }, body: "{}" });
+    expect((await call(unsigned, overrides)).status).toBe(429);
+    expect(unsigned.bodyUsed).toBe(false);
+  });
+
+  it("counts a source's deliveries against the limiter binding it names for itself", async () => {
+    const github = getConfig().sources.github!;
+    github.rateLimit = { binding: "TIGHT_WEBHOOK_LIMITER", periodSeconds: 10 };
+    try {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 4; i++) {
+        last = await call(await signedRequest(origin, "github", JSON.stringify({ own: i })), { INGEST: recordingQueue(env.INGEST).queue });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([202, 202, 202, 429]);
+      expect(last!.headers.get("Retry-After")).toBe("10");
+      expect(await errorOf(last!)).toMatchObject({ code: "rate_limited", message: 'too many deliveries to source "github"; retry after 10 s' });
+      // Other sources count against WEBHOOK_LIMITER, untouched by github's budget.
+      expect((await call(await signedRequest(origin, "stripe", JSON.stringify({ id: "evt_own_limiter", data: { object: { object: "charge" } } })))).status).toBe(202);
+    } finally {
+      delete github.rateLimit;
+    }
   });
 
   it("spends a source's budget only on authentic deliveries, so forgeries cannot crowd a provider out", async () => {

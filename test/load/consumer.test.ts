@@ -193,6 +193,47 @@ describe("INGEST consumer: failures never ack", () => {
   });
 });
 
+describe("INGEST consumer: messages as text", () => {
+  it("loads the good records of a batch and dead-letters a message whose text is not JSON, with its text", async () => {
+    const good = [recordMessage("text-good-1", { text_n: 1 }), recordMessage("text-good-2", { text_n: 2 })];
+    const poison = { id: "text-poison-1", timestamp: new Date(), attempts: 1, body: '{"v":1,"kind":"record","payload":{' };
+    const result = await deliver([good[0]!, poison, good[1]!]);
+
+    expect(result.explicitAcks.sort()).toEqual([good[0]!.id, good[1]!.id, poison.id].sort());
+    expect(result.retryMessages).toEqual([]);
+    expect((await rowsFor(["text-good-1", "text-good-2"])).map((r) => [r._sluice_key, r.text_n])).toEqual([
+      ["text-good-1", 1],
+      ["text-good-2", 2],
+    ]);
+    const row = await env.DB.prepare("SELECT * FROM _sluice_dead_letters WHERE message_id = ?1").bind(poison.id).first<Record<string, unknown>>();
+    expect(row).toMatchObject({ queue: "sluice-ingest", kind: null, source: null, attempts: 1, status: "open", body: poison.body });
+    expect(String(row!.reason)).toMatch(/^not valid JSON: /);
+  });
+
+  it("still loads a record sent as a json object before the upgrade to text", async () => {
+    const message = recordMessage("json-in-flight", { json_n: 7 });
+    const result = await deliver([message], { contentType: "json" });
+    expect(result.explicitAcks).toEqual([message.id]);
+    expect((await rowsFor(["json-in-flight"])).map((r) => r.json_n)).toEqual([7]);
+  });
+
+  it("routes page tasks and model-run continuations sent as text to their stages", async () => {
+    // A continuation of a run that is not running is acked with nothing to do; a page task of an
+    // unknown run likewise. Neither is mistaken for a record and dead-lettered.
+    const run = { id: "text-model-run", timestamp: new Date(), attempts: 1, body: JSON.stringify({ v: 1, kind: "model_run", runId: "run_not_running" }) };
+    const page = {
+      id: "text-page",
+      timestamp: new Date(),
+      attempts: 1,
+      body: JSON.stringify({ v: 1, kind: "page", source: "github_api", stream: "issues", runId: "pr_missing", page: 1, url: "https://api.example/x" }),
+    };
+    const result = await deliver([run, page]);
+    expect(result.explicitAcks.sort()).toEqual([page.id, run.id].sort());
+    const dead = await env.DB.prepare("SELECT count(*) AS n FROM _sluice_dead_letters WHERE message_id IN ('text-model-run', 'text-page')").first("n");
+    expect(dead).toBe(0);
+  });
+});
+
 describe("dead-letter queue consumer", () => {
   it("records each exhausted message with its source, stream, key and attempts, then acks the batch", async () => {
     const message = recordMessage("dlq-1", { lost: false }, {}, 10);
@@ -216,5 +257,19 @@ describe("dead-letter queue consumer", () => {
     await deliver([message], { queue: "sluice-ingest-dlq" });
     const count = await env.DB.prepare("SELECT count(*) AS n FROM _sluice_dead_letters WHERE message_id = ?1").bind(message.id).first("n");
     expect(count).toBe(1);
+  });
+
+  it("records a message whose text is not JSON with that text, alongside the readable ones of its batch", async () => {
+    const readable = recordMessage("dlq-text-1", { fine: true }, {}, 10);
+    const garbled = { id: "dlq-garbled-1", timestamp: new Date(), attempts: 10, body: "\u0000not json" };
+    const result = await deliver([readable, garbled], { queue: "sluice-ingest-dlq" });
+    expect(result.ackAll).toBe(true);
+    const rows = await env.DB.prepare("SELECT message_id, key, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2) ORDER BY message_id")
+      .bind(readable.id, garbled.id)
+      .all();
+    expect(rows.results).toEqual([
+      { message_id: garbled.id, key: null, body: garbled.body },
+      { message_id: readable.id, key: "dlq-text-1", body: JSON.stringify(readable.body) },
+    ]);
   });
 });

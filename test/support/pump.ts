@@ -12,13 +12,18 @@ import { consumeIngestBatch } from "../../src/load/consumer.ts";
 import type { PageMessage } from "../../src/messages.ts";
 import { handlePage } from "../../src/pull/page.ts";
 
+/** Keeps what is sent, parsed back from its JSON text; anything not sent as text is refused. */
 export class CapturedQueue {
   readonly pending: unknown[] = [];
-  async send(body: unknown) {
-    this.pending.push(body);
+  async send(body: unknown, options?: QueueSendOptions) {
+    this.pending.push(CapturedQueue.decode(body, options?.contentType));
   }
-  async sendBatch(messages: Iterable<{ body: unknown }>) {
-    for (const message of messages) this.pending.push(message.body);
+  async sendBatch(messages: Iterable<{ body: unknown; contentType?: QueueContentType }>) {
+    for (const message of messages) this.pending.push(CapturedQueue.decode(message.body, message.contentType));
+  }
+  private static decode(body: unknown, contentType: QueueContentType | undefined): unknown {
+    if (contentType !== "text" || typeof body !== "string") throw new Error(`queue messages are sent as JSON text, not ${contentType ?? "v8"}`);
+    return JSON.parse(body);
   }
   take(): unknown[] {
     return this.pending.splice(0, this.pending.length);
@@ -64,7 +69,8 @@ export async function pump(p: Pumped, options: { maxSteps?: number } = {}): Prom
     if (records.length > 0) {
       const batch = createMessageBatch(
         "sluice-ingest",
-        records.map((body) => ({ id: `pump-${++sequence}`, timestamp: new Date(), attempts: 1, body })),
+        // As the queue delivers them: JSON text, parsed by the consumer.
+        records.map((body) => ({ id: `pump-${++sequence}`, timestamp: new Date(), attempts: 1, body: JSON.stringify(body) })),
       );
       await consumeIngestBatch(batch, p.runtime);
     }

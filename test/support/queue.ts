@@ -26,11 +26,18 @@ export function recordMessage(
   return { id: `msg-${sequence}`, timestamp: new Date(), attempts, body };
 }
 
+/**
+ * Delivers `messages` as the queue would: bodies as JSON text, as Sluice sends them (a string body
+ * is delivered as it is). `contentType: "json"` delivers them as objects instead, as messages sent
+ * before Sluice sent text arrive.
+ */
 export async function deliver(
   messages: { id: string; timestamp: Date; attempts: number; body: unknown }[],
-  options: { queue?: string; env?: Partial<Env> } = {},
+  options: { queue?: string; env?: Partial<Env>; contentType?: "text" | "json" } = {},
 ) {
-  const batch = createMessageBatch(options.queue ?? "sluice-ingest", messages);
+  const asText = (body: unknown) => (typeof body === "string" ? body : JSON.stringify(body));
+  const delivered = options.contentType === "json" ? messages : messages.map((message) => ({ ...message, body: asText(message.body) }));
+  const batch = createMessageBatch(options.queue ?? "sluice-ingest", delivered);
   const ctx = createExecutionContext();
   await handler.queue!(batch, { ...env, ...options.env }, ctx);
   return getQueueResult(batch, ctx);

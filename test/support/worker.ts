@@ -1,6 +1,7 @@
 /**
  * Drives the real Worker inside workerd. `recordingQueue` wraps a real queue binding and keeps
- * a copy of each message sent, so a test can assert exactly what was (or was not) enqueued.
+ * a copy of each message sent (parsed back from its text), so a test can assert exactly what was
+ * (or was not) enqueued.
  */
 import { createExecutionContext, env } from "cloudflare:test";
 import worker from "../../src/index.ts";
@@ -9,7 +10,17 @@ import worker from "../../src/index.ts";
 export const handler = worker as ExportedHandler<Env, unknown>;
 
 export interface Sent {
+  /** The message as sent, parsed back from its JSON text. */
   body: unknown;
+  /** The text sent. */
+  text: string;
+  contentType: QueueContentType;
+}
+
+/** Sluice sends every message as JSON text (see src/messages.ts); anything else fails the test. */
+function sentAs(body: unknown, contentType: QueueContentType | undefined): Sent {
+  if (contentType !== "text" || typeof body !== "string") throw new Error(`queue messages are sent as JSON text, not ${contentType ?? "v8"}`);
+  return { body: JSON.parse(body), text: body, contentType };
 }
 
 export function recordingQueue(queue: Queue): { queue: Queue; sent: Sent[] } {
@@ -17,12 +28,12 @@ export function recordingQueue(queue: Queue): { queue: Queue; sent: Sent[] } {
   const recorder = {
     async send(body: unknown, options?: QueueSendOptions) {
       await queue.send(body, options);
-      sent.push({ body });
+      sent.push(sentAs(body, options?.contentType));
     },
     async sendBatch(messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) {
       const list = [...messages];
       await queue.sendBatch(list, options);
-      for (const message of list) sent.push({ body: message.body });
+      for (const message of list) sent.push(sentAs(message.body, message.contentType));
     },
   } as unknown as Queue;
   return { queue: recorder, sent };
