@@ -46,7 +46,11 @@ async function deliveries(count: number) {
         type: "charge.succeeded",
         data: { object: { id: `ch_${i}`, object: "charge", amount: 1000 + i, currency: "usd" } },
       });
-      return { path: "/v1/webhooks/stripe", headers: { "content-type": "application/json", ...(await signers.stripe(body, { secret: secrets.stripe })) }, body };
+      return {
+        path: "/v1/webhooks/stripe",
+        headers: { "content-type": "application/json", ...(await signers.stripe(body, { secret: secrets.stripe })) },
+        body,
+      };
     }),
   );
 }
@@ -60,7 +64,13 @@ export async function main(): Promise<void> {
     const baselineRequest = () => ({ path: "/__bench/baseline", headers: { "content-type": "application/json" }, body: signed[0]!.body });
 
     // Warm both paths (JIT, first D1/R2/queue use) before measuring.
-    await autocannon({ url: server.url, connections: 4, amount: 200, method: "POST", requests: [{ setupRequest: (r) => ({ ...r, ...nextDelivery() }) }] });
+    await autocannon({
+      url: server.url,
+      connections: 4,
+      amount: 200,
+      method: "POST",
+      requests: [{ setupRequest: (r) => ({ ...r, ...nextDelivery() }) }],
+    });
 
     const baseline = await drive(server.url, baselineRequest);
     const ingest = await drive(server.url, nextDelivery);

@@ -34,7 +34,15 @@ async function eachBatch(job: Job, work: (start: number) => Promise<unknown>): P
 }
 
 const config = parseConfig({
-  sources: { bench: { provider: "generic", secrets: ["BENCH_SECRET"], signature: { header: "x-sig" }, streams: { events: {} }, defaultStream: "events" } },
+  sources: {
+    bench: {
+      provider: "generic",
+      secrets: ["BENCH_SECRET"],
+      signature: { header: "x-sig" },
+      streams: { events: {} },
+      defaultStream: "events",
+    },
+  },
 });
 
 /** Record i of a run: 8 fields of the usual kinds. */
@@ -84,7 +92,9 @@ async function rawZone(env: Env, job: Job): Promise<number> {
   const started = Date.now();
   await eachBatch(job, (start) => {
     const at = new Date();
-    return writeRawObject(env.RAW, rawObjectKey("bench", job.table, newLoadId(at.getTime()), at), lines(job, start), { records: String(job.batch) });
+    return writeRawObject(env.RAW, rawObjectKey("bench", job.table, newLoadId(at.getTime()), at), lines(job, start), {
+      records: String(job.batch),
+    });
   });
   return Date.now() - started;
 }

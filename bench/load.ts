@@ -19,7 +19,9 @@ const inflight = Number(process.env.BENCH_INFLIGHT ?? 4);
 export async function main(): Promise<void> {
   const server = await startDevServer({ vars: { LOG_LEVEL: "warn" }, configPath: "bench/wrangler.toml", readyPath: "/ready" });
   const run = async (mode: "consumer" | "baseline" | "rawzone" | "generate", table: string) => {
-    const response = await fetch(`${server.url}/${mode}?records=${records}&batch=${batch}&inflight=${inflight}&table=${table}`, { method: "POST" });
+    const response = await fetch(`${server.url}/${mode}?records=${records}&batch=${batch}&inflight=${inflight}&table=${table}`, {
+      method: "POST",
+    });
     if (!response.ok) throw new Error(`${mode} failed: ${response.status} ${await response.text()}\n${server.output().slice(-2000)}`);
     const result = (await response.json()) as { ms: number; rows: number };
     if (result.rows !== records) throw new Error(`${mode} loaded ${result.rows} of ${records} rows`);
@@ -36,8 +38,12 @@ export async function main(): Promise<void> {
     // Seconds a row: the baseline, plus the raw-zone write without the record making both include.
     const bound = Number((1 / baselineRate / (1 / baselineRate + 1 / rawZoneRate - 1 / generateRate)).toFixed(2));
     console.log(`bare json_each insert: ${Math.round(baselineRate)} rows/s`);
-    console.log(`consumer code path:    ${Math.round(consumerRate)} rows/s (${records} records, batches of ${batch}, ${inflight} in flight)`);
-    console.log(`raw-zone writes alone: ${Math.round(rawZoneRate)} rows/s, so a loader that writes the raw zone before D1 reaches a ratio of at most ${bound}`);
+    console.log(
+      `consumer code path:    ${Math.round(consumerRate)} rows/s (${records} records, batches of ${batch}, ${inflight} in flight)`,
+    );
+    console.log(
+      `raw-zone writes alone: ${Math.round(rawZoneRate)} rows/s, so a loader that writes the raw zone before D1 reaches a ratio of at most ${bound}`,
+    );
     console.log(`ratio ${ratio} (target ≥ 0.7)`);
     console.log(
       JSON.stringify({

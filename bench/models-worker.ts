@@ -11,13 +11,16 @@ import { compileNode } from "../src/models/compile.ts";
 import { runModels } from "../src/models/runner.ts";
 
 const models: Record<string, string> = {
-  "staging/stg_orders.sql": "{{ config(materialized='view') }}\nselect id as order_id, customer_id, status, amount / 100.0 as amount, created_at, updated_at from {{ source('bench', 'orders') }}",
+  "staging/stg_orders.sql":
+    "{{ config(materialized='view') }}\nselect id as order_id, customer_id, status, amount / 100.0 as amount, created_at, updated_at from {{ source('bench', 'orders') }}",
   "staging/stg_paid.sql": "{{ config(materialized='view') }}\nselect * from {{ ref('stg_orders') }} where status = 'paid'",
-  "marts/orders_enriched.sql": "select order_id, customer_id, status, amount, substr(created_at, 1, 10) as day, substr(created_at, 1, 7) as month, amount > 50 as large from {{ ref('stg_orders') }}",
+  "marts/orders_enriched.sql":
+    "select order_id, customer_id, status, amount, substr(created_at, 1, 10) as day, substr(created_at, 1, 7) as month, amount > 50 as large from {{ ref('stg_orders') }}",
   "marts/daily.sql": "select day, count(*) as orders, sum(amount) as revenue from {{ ref('orders_enriched') }} group by day",
   "marts/monthly.sql": "select month, count(*) as orders, sum(amount) as revenue from {{ ref('orders_enriched') }} group by month",
   "marts/by_status.sql": "select status, count(*) as orders, avg(amount) as average from {{ ref('stg_orders') }} group by status",
-  "marts/by_customer.sql": "select customer_id, count(*) as orders, sum(amount) as spent, max(created_at) as last_order from {{ ref('stg_paid') }} group by customer_id",
+  "marts/by_customer.sql":
+    "select customer_id, count(*) as orders, sum(amount) as spent, max(created_at) as last_order from {{ ref('stg_paid') }} group by customer_id",
   "marts/top_customers.sql": "select * from {{ ref('by_customer') }} order by spent desc limit 100",
   "marts/large_orders.sql": "select * from {{ ref('orders_enriched') }} where large",
   "marts/orders_latest.sql":
@@ -50,15 +53,27 @@ async function seed(db: D1Database, rows: number, offset = 0): Promise<void> {
 
 /** The baseline: each node's compiled SQL, and the indexes it declares, as a person would run them by hand. */
 async function direct(db: D1Database): Promise<void> {
-  const rename = (text: string) => manifest.nodes.reduce((t, n) => t.replaceAll(`"${n.relation}"`, `"direct_${n.relation}"`).replaceAll(`"__sluice_idx_${n.relation}_`, `"direct_idx_${n.relation}_`), text);
+  const rename = (text: string) =>
+    manifest.nodes.reduce(
+      (t, n) =>
+        t.replaceAll(`"${n.relation}"`, `"direct_${n.relation}"`).replaceAll(`"__sluice_idx_${n.relation}_`, `"direct_idx_${n.relation}_`),
+      text,
+    );
   for (const node of manifest.nodes) {
     const name = `direct_${node.relation}`;
     const sql = rename(compileNode(manifest, node));
     if (node.config.materialized === "view") {
       await db.batch([db.prepare(`DROP VIEW IF EXISTS "${name}"`), db.prepare(`CREATE VIEW "${name}" AS ${sql}`)]);
     } else {
-      const indexes = node.config.indexes.map((index) => `CREATE INDEX "direct_idx_${node.relation}_${index.columns.join("_")}" ON "${name}" (${index.columns.map((c) => `"${c}"`).join(", ")})`);
-      await db.batch([db.prepare(`DROP TABLE IF EXISTS "${name}"`), db.prepare(`CREATE TABLE "${name}" AS ${sql}`), ...indexes.map((i) => db.prepare(i))]);
+      const indexes = node.config.indexes.map(
+        (index) =>
+          `CREATE INDEX "direct_idx_${node.relation}_${index.columns.join("_")}" ON "${name}" (${index.columns.map((c) => `"${c}"`).join(", ")})`,
+      );
+      await db.batch([
+        db.prepare(`DROP TABLE IF EXISTS "${name}"`),
+        db.prepare(`CREATE TABLE "${name}" AS ${sql}`),
+        ...indexes.map((i) => db.prepare(i)),
+      ]);
     }
   }
 }
@@ -74,7 +89,9 @@ export default {
       case "/seed":
         await env.DB.batch([
           env.DB.prepare("DROP TABLE IF EXISTS raw_bench__orders"),
-          env.DB.prepare("CREATE TABLE raw_bench__orders (id INTEGER PRIMARY KEY, customer_id INTEGER, status TEXT, amount INTEGER, created_at TEXT, updated_at TEXT)"),
+          env.DB.prepare(
+            "CREATE TABLE raw_bench__orders (id INTEGER PRIMARY KEY, customer_id INTEGER, status TEXT, amount INTEGER, created_at TEXT, updated_at TEXT)",
+          ),
           env.DB.prepare("CREATE INDEX raw_bench__orders_updated ON raw_bench__orders (updated_at)"),
         ]);
         await seed(env.DB, Number(url.searchParams.get("rows") ?? 1_000_000));
@@ -86,7 +103,8 @@ export default {
       }
       case "/engine": {
         const summary = await runModels(runtime, { trigger: "manual", manifest, fullRefresh: true });
-        if (summary.status !== "success") return Response.json({ error: summary.results.find((r) => r.status !== "success") }, { status: 500 });
+        if (summary.status !== "success")
+          return Response.json({ error: summary.results.find((r) => r.status !== "success") }, { status: 500 });
         const incremental = summary.results.find((r) => r.uniqueId === "model.bench.orders_latest")!;
         return Response.json({ ms: Date.now() - started, incrementalModelMs: incremental.executionMs });
       }

@@ -9,7 +9,12 @@ import { startDevServer } from "../scripts/lib/dev-server.ts";
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 
 export async function main(): Promise<void> {
-  const server = await startDevServer({ vars: { LOG_LEVEL: "warn" }, configPath: "bench/wrangler.models.toml", readyPath: "/ready", timeoutMs: 120_000 });
+  const server = await startDevServer({
+    vars: { LOG_LEVEL: "warn" },
+    configPath: "bench/wrangler.models.toml",
+    readyPath: "/ready",
+    timeoutMs: 120_000,
+  });
   const post = async (path: string) => {
     const response = await fetch(`${server.url}${path}`, { method: "POST" });
     const body = (await response.json()) as { ms: number; incrementalModelMs?: number; rows?: number; error?: unknown };
@@ -35,7 +40,16 @@ export async function main(): Promise<void> {
     console.log(`same SQL run directly:          ${directMs} ms`);
     console.log(`incremental model: full ${fullModel} ms, after +1% rows ${incremental.ms} ms (${incremental.rows} rows merged)`);
     console.log(`overhead ratio ${overhead} (target ≤ 1.15), incremental ratio ${incrementalRatio} (target ≤ 0.1)`);
-    console.log(JSON.stringify({ bench: "models", overhead_ratio: overhead, incremental_ratio: incrementalRatio, engine_ms: engine, direct_ms: directMs, rows }));
+    console.log(
+      JSON.stringify({
+        bench: "models",
+        overhead_ratio: overhead,
+        incremental_ratio: incrementalRatio,
+        engine_ms: engine,
+        direct_ms: directMs,
+        rows,
+      }),
+    );
   } finally {
     await server.stop();
   }

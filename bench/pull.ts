@@ -6,9 +6,9 @@
  * second one. Prints records/s for both, the ratio, and the path's work beyond hops and fetches.
  */
 import { startDevServer } from "../scripts/lib/dev-server.ts";
+import { linkNext } from "../src/pull/paginate.ts";
 import { seedIssues, startFakeApi } from "../test/support/fake-api.ts";
 import { adminToken, testSecrets } from "../test/support/fixtures.ts";
-import { linkNext } from "../src/pull/paginate.ts";
 
 const issues = Number(process.env.BENCH_ISSUES ?? 10_000);
 
@@ -16,12 +16,22 @@ export async function main(): Promise<void> {
   const api = await startFakeApi({ issues: seedIssues(issues) });
   const server = await startDevServer({
     // Bench mode lifts the example's 10 requests/s limit, which would otherwise be all we measure.
-    vars: { ...testSecrets, LOG_LEVEL: "warn", SLUICE_BENCH_BASELINE: "1", GITHUB_API_URL: api.url, GITHUB_REPO: "acme/widgets", GITHUB_TOKEN: "fake-token", STRIPE_API_URL: api.url, STRIPE_API_KEY: "fake-token" },
+    vars: {
+      ...testSecrets,
+      LOG_LEVEL: "warn",
+      SLUICE_BENCH_BASELINE: "1",
+      GITHUB_API_URL: api.url,
+      GITHUB_REPO: "acme/widgets",
+      GITHUB_TOKEN: "fake-token",
+      STRIPE_API_URL: api.url,
+      STRIPE_API_KEY: "fake-token",
+    },
   });
   try {
     // Baseline: the same pages in a plain loop.
     const baselineStart = performance.now();
-    let url: string | undefined = `${api.url}/repos/acme/widgets/issues?state=all&per_page=100&sort=updated&direction=asc&since=2019-12-31T23:55:00Z`;
+    let url: string | undefined =
+      `${api.url}/repos/acme/widgets/issues?state=all&per_page=100&sort=updated&direction=asc&since=2019-12-31T23:55:00Z`;
     let fetched = 0;
     while (url) {
       const response: Response = await fetch(url, { headers: { authorization: "Bearer fake-token", accept: "application/json" } });
@@ -38,13 +48,16 @@ export async function main(): Promise<void> {
     if (start.status !== 202) throw new Error(`could not start the run: ${start.status} ${await start.text()}`);
     let run: { status: string; pages: number; records: number; error: string | null } | undefined;
     while (performance.now() - started < 600_000) {
-      const body = (await (await fetch(`${server.url}/v1/pulls?limit=1`, { headers: admin })).json()) as { runs: NonNullable<typeof run>[] };
+      const body = (await (await fetch(`${server.url}/v1/pulls?limit=1`, { headers: admin })).json()) as {
+        runs: NonNullable<typeof run>[];
+      };
       run = body.runs[0];
       if (run && run.status !== "running") break;
       await new Promise((done) => setTimeout(done, 50));
     }
     const pathSeconds = (performance.now() - started) / 1000;
-    if (run?.status !== "completed" || run.records !== issues) throw new Error(`the run did not complete: ${JSON.stringify(run)}\n${server.output().slice(-3000)}`);
+    if (run?.status !== "completed" || run.records !== issues)
+      throw new Error(`the run did not complete: ${JSON.stringify(run)}\n${server.output().slice(-3000)}`);
 
     await server.stop();
 
@@ -59,9 +72,15 @@ export async function main(): Promise<void> {
     const overhead = perPage(pathSeconds - hopSeconds - baselineSeconds);
     // A page's fetch plus its hop, with no other work, against the fetch alone.
     const bound = Number((baselineSeconds / (baselineSeconds + hopSeconds)).toFixed(2));
-    console.log(`plain loop:       ${Math.round(baselineRate)} records/s (${issues} records, ${run.pages} pages): ${perPage(baselineSeconds)} ms a page`);
-    console.log(`Sluice pull path: ${Math.round(pathRate)} records/s (one PULL queue hop per page, records to INGEST): ${perPage(pathSeconds)} ms a page`);
-    console.log(`queue hops alone: ${perPage(hopSeconds)} ms a hop, so one hop a page bounds the ratio at ${bound}; the path's own work beyond its hop and fetch: ${overhead} ms a page`);
+    console.log(
+      `plain loop:       ${Math.round(baselineRate)} records/s (${issues} records, ${run.pages} pages): ${perPage(baselineSeconds)} ms a page`,
+    );
+    console.log(
+      `Sluice pull path: ${Math.round(pathRate)} records/s (one PULL queue hop per page, records to INGEST): ${perPage(pathSeconds)} ms a page`,
+    );
+    console.log(
+      `queue hops alone: ${perPage(hopSeconds)} ms a hop, so one hop a page bounds the ratio at ${bound}; the path's own work beyond its hop and fetch: ${overhead} ms a page`,
+    );
     console.log(`ratio ${ratio} (target ≥ 0.5)`);
     console.log(
       JSON.stringify({

@@ -50,9 +50,13 @@ export async function main(): Promise<void> {
     const cached = await phase(() => base);
     const fresh = await phase(() => `${base}&min_revenue=${(i++ % 100_000) / 100}`, { "cache-control": "no-cache, no-store" });
     const speedup = Number((cached.rps / uncached.rps).toFixed(2));
-    console.log(`uncached: ${Math.round(uncached.rps)} req/s, p50 ${uncached.p50} ms, p99 ${uncached.p99} ms (${rows} rows, index on currency, day)`);
+    console.log(
+      `uncached: ${Math.round(uncached.rps)} req/s, p50 ${uncached.p50} ms, p99 ${uncached.p99} ms (${rows} rows, index on currency, day)`,
+    );
     console.log(`cached:   ${Math.round(cached.rps)} req/s, p50 ${cached.p50} ms, p99 ${cached.p99} ms`);
-    console.log(`fresh:    ${Math.round(fresh.rps)} req/s, p50 ${fresh.p50} ms, p99 ${fresh.p99} ms (no-cache, no-store: the same misses without the Cache API's lookup and store)`);
+    console.log(
+      `fresh:    ${Math.round(fresh.rps)} req/s, p50 ${fresh.p50} ms, p99 ${fresh.p99} ms (no-cache, no-store: the same misses without the Cache API's lookup and store)`,
+    );
     console.log(`cached speedup ${speedup}× (target ≥ 5), p99 uncached ${uncached.p99} ms (target ≤ 50 ms), ${connections} connections`);
     console.log(
       JSON.stringify({

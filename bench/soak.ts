@@ -94,16 +94,40 @@ function eventBody(provider: Provider, i: number, bad: boolean, pad: string | un
         type: "charge.succeeded",
         created: 1_700_000_000 + i,
         // The charges stream's schema requires a string id.
-        data: { object: { id: bad ? i : `ch_soak_${i}`, object: "charge", amount: 100 + (i % 1000), currency: "usd", status: "succeeded", ...extra } },
+        data: {
+          object: {
+            id: bad ? i : `ch_soak_${i}`,
+            object: "charge",
+            amount: 100 + (i % 1000),
+            currency: "usd",
+            status: "succeeded",
+            ...extra,
+          },
+        },
       });
     case "github":
-      return JSON.stringify({ action: "opened", issue: { number: i, title: `Issue ${i}` }, repository: { full_name: "acme/widgets" }, ...extra });
+      return JSON.stringify({
+        action: "opened",
+        issue: { number: i, title: `Issue ${i}` },
+        repository: { full_name: "acme/widgets" },
+        ...extra,
+      });
     case "shopify":
       return JSON.stringify({ id: i, name: `#${i}`, total_price: `${(i % 500) + 0.5}`, currency: "USD", ...extra });
     case "slack":
-      return JSON.stringify({ type: "event_callback", team_id: "T1", event_id: `Ev_soak_${i}`, event_time: 1_700_000_000 + i, event: { type: "message", text: `hello ${i}`, ...extra } });
+      return JSON.stringify({
+        type: "event_callback",
+        team_id: "T1",
+        event_id: `Ev_soak_${i}`,
+        event_time: 1_700_000_000 + i,
+        event: { type: "message", text: `hello ${i}`, ...extra },
+      });
     case "standard":
-      return JSON.stringify({ type: "invoice.paid", timestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(), data: { invoice: i, ...extra } });
+      return JSON.stringify({
+        type: "invoice.paid",
+        timestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+        data: { invoice: i, ...extra },
+      });
     case "generic":
       // The generic stream's schema declares `type` as a string.
       return JSON.stringify({ type: bad ? i : "soak", n: i, ...extra });
@@ -115,7 +139,11 @@ async function delivery(i: number, kind: Delivery["kind"], big: boolean): Promis
   const provider = kind === "schema" ? (i % 2 ? "stripe" : "generic") : providers[i % providers.length]!;
   const body = eventBody(provider, i, kind === "schema", big ? "x".repeat(110_000) : undefined);
   const id = `soak-${i}`;
-  const options = { id, event: provider === "github" ? "issues" : provider === "shopify" ? "orders/create" : undefined, ...(kind === "badsig" ? { secret: "not-the-secret" } : {}) };
+  const options = {
+    id,
+    event: provider === "github" ? "issues" : provider === "shopify" ? "orders/create" : undefined,
+    ...(kind === "badsig" ? { secret: "not-the-secret" } : {}),
+  };
   // A GitHub or Shopify delivery id, a Standard Webhooks message id, a generic event id.
   const signed = await signers[provider](body, provider === "standard" ? { ...options, id: `msg_${id}` } : options);
   return { provider, body, headers: { "content-type": "application/json", ...signed }, kind, big };
@@ -200,13 +228,23 @@ export function reconcileKeys(persistTo: string, sources: readonly string[], acc
       entry[kind] += 1;
       outcomes.set(id, entry);
     };
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'raw\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_\\_staging' ESCAPE '\\'").all() as { name: string }[];
+    const tables = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'raw\\_%' ESCAPE '\\' AND name NOT LIKE '%\\_\\_staging' ESCAPE '\\'",
+      )
+      .all() as { name: string }[];
     for (const source of sources) {
       for (const { name } of tables.filter((t) => t.name.startsWith(`raw_${source}__`))) {
-        for (const row of db.prepare(`SELECT _sluice_key AS key FROM "${name.replaceAll('"', '""')}"`).all() as { key: string }[]) add(source, row.key, "rows");
+        for (const row of db.prepare(`SELECT _sluice_key AS key FROM "${name.replaceAll('"', '""')}"`).all() as { key: string }[])
+          add(source, row.key, "rows");
       }
-      for (const row of db.prepare("SELECT key FROM _sluice_quarantine WHERE source = ? AND status = 'open'").all(source) as { key: string }[]) add(source, row.key, "quarantined");
-      for (const row of db.prepare("SELECT key FROM _sluice_dead_letters WHERE source = ? AND status = 'open' AND key IS NOT NULL").all(source) as { key: string }[]) {
+      for (const row of db.prepare("SELECT key FROM _sluice_quarantine WHERE source = ? AND status = 'open'").all(source) as {
+        key: string;
+      }[])
+        add(source, row.key, "quarantined");
+      for (const row of db
+        .prepare("SELECT key FROM _sluice_dead_letters WHERE source = ? AND status = 'open' AND key IS NOT NULL")
+        .all(source) as { key: string }[]) {
         add(source, row.key, "dead");
       }
     }
@@ -262,7 +300,9 @@ interface Balance {
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const log = options.log ?? console.log;
   const concurrency = options.concurrency ?? 32;
-  const server = await startDevServer({ vars: { ...testSecrets, LOG_LEVEL: "info", ...(options.faults ? { SLUICE_FAULTS: options.faults } : {}) } });
+  const server = await startDevServer({
+    vars: { ...testSecrets, LOG_LEVEL: "info", ...(options.faults ? { SLUICE_FAULTS: options.faults } : {}) },
+  });
   const admin = { authorization: `Bearer ${adminToken}` };
   let peakRss = workerdRssMb(server.pid);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, workerdRssMb(server.pid))), 500);
@@ -289,7 +329,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         if (p.duplicate) {
           // A provider's redelivery: byte for byte, a request already answered 2xx.
           const original = duplicateOf(i);
-          const status = (await answered.get(original)!) < 300 ? await post(server, await deliveries.get(original)!, counters, errorBodies, acceptedKeys) : 0;
+          const status =
+            (await answered.get(original)!) < 300
+              ? await post(server, await deliveries.get(original)!, counters, errorBodies, acceptedKeys)
+              : 0;
           if (status >= 300) throw new Error(`a duplicate delivery got ${status}`);
           if (status > 0) duplicatesSent += 1;
           continue;
@@ -313,7 +356,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const sendSeconds = (performance.now() - started) / 1000;
-    log(`sent ${options.events} deliveries in ${sendSeconds.toFixed(1)} s: ${accepted} accepted, ${duplicatesSent} duplicates, ${rejected} forged (401), ${counters.retried} retried requests`);
+    log(
+      `sent ${options.events} deliveries in ${sendSeconds.toFixed(1)} s: ${accepted} accepted, ${duplicatesSent} duplicates, ${rejected} forged (401), ${counters.retried} retried requests`,
+    );
 
     // Drain: until every stream adds up and the totals hold still; redrive any dead letters.
     const deadline = Date.now() + (options.drainTimeoutMs ?? 600_000);
@@ -331,7 +376,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (dead > 0 && streams.every((s) => s.in_flight === 0)) {
         redrives += 1;
         log(`redriving ${dead} dead letters`);
-        await fetch(`${server.url}/v1/dead-letters/redrive`, { method: "POST", headers: { ...admin, "content-type": "application/json" }, body: "{}" });
+        await fetch(`${server.url}/v1/dead-letters/redrive`, {
+          method: "POST",
+          headers: { ...admin, "content-type": "application/json" },
+          body: "{}",
+        });
         continue;
       }
       // Drained once every accepted delivery has its row and nothing has moved for two polls.
@@ -346,7 +395,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const metrics = await (await fetch(`${server.url}/metrics`, { headers: admin })).text();
     const rejectedInMetrics = metrics
       .split("\n")
-      .filter((line) => line.startsWith("sluice_webhooks_total{") && line.includes('outcome="rejected"') && line.includes('reason="bad_signature"'))
+      .filter(
+        (line) =>
+          line.startsWith("sluice_webhooks_total{") && line.includes('outcome="rejected"') && line.includes('reason="bad_signature"'),
+      )
       .reduce((n, line) => n + Number(line.split(" ").at(-1)), 0);
     const scanned = [...server.output().split("\n"), ...errorBodies, ...metrics.split("\n")];
     const secretLeaks = scanned.filter((line) => knownSecrets.some((secret) => line.includes(secret))).length;
@@ -372,7 +424,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
     if (acceptedKeys.size !== accepted) log(`${accepted} deliveries accepted under ${acceptedKeys.size} distinct keys`);
     if (result.lost > 0 || result.duplicated > 0 || result.unexpected > 0 || !result.reconciled) {
-      log(JSON.stringify(streams.filter((s) => !s.adds_up || s.rows + s.quarantined > 0), null, 1));
+      log(
+        JSON.stringify(
+          streams.filter((s) => !s.adds_up || s.rows + s.quarantined > 0),
+          null,
+          1,
+        ),
+      );
     }
     return result;
   } finally {
@@ -385,10 +443,20 @@ export async function main(): Promise<void> {
   const events = Number(process.env.BENCH_EVENTS ?? 100_000);
   const faults = process.env.BENCH_FAULTS || undefined;
   const result = await runSoak({ events, faults });
-  console.log(`accepted ${result.events_per_s} events/s; everything loaded ${result.drain_s} s after the first delivery; workerd peak RSS ${result.peak_rss_mb} MB`);
+  console.log(
+    `accepted ${result.events_per_s} events/s; everything loaded ${result.drain_s} s after the first delivery; workerd peak RSS ${result.peak_rss_mb} MB`,
+  );
   console.log(
     `accepted ${result.accepted}, loaded ${result.loaded}, quarantined ${result.quarantined} (expected ${result.expected_quarantined}), dead-lettered ${result.dead_lettered}, lost ${result.lost}, duplicated ${result.duplicated}, unexpected ${result.unexpected} (keys), rejected ${result.rejected} (metrics ${result.rejected_in_metrics}), secret leaks ${result.secret_leaks}`,
   );
   console.log(JSON.stringify(result));
-  if (result.lost > 0 || result.duplicated > 0 || result.unexpected > 0 || result.rejected !== result.rejected_in_metrics || result.secret_leaks > 0 || !result.reconciled) process.exitCode = 1;
+  if (
+    result.lost > 0 ||
+    result.duplicated > 0 ||
+    result.unexpected > 0 ||
+    result.rejected !== result.rejected_in_metrics ||
+    result.secret_leaks > 0 ||
+    !result.reconciled
+  )
+    process.exitCode = 1;
 }

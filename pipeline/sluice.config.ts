@@ -174,7 +174,12 @@ export default defineConfig({
       // The models write currency codes in capitals, as ISO 4217 does (Stripe sends them in
       // lowercase), so usd and USD both read as USD; anything that is not a currency code is a
       // 400, not an empty page.
-      filters: { currency: z.string().regex(/^[A-Za-z]{3}$/, "a three-letter ISO currency code, such as usd").toUpperCase() },
+      filters: {
+        currency: z
+          .string()
+          .regex(/^[A-Za-z]{3}$/, "a three-letter ISO currency code, such as usd")
+          .toUpperCase(),
+      },
       sort: ["day", "revenue", "charges"],
       key: ["day", "currency"],
       defaultOrder: [{ column: "day", direction: "desc" }],

@@ -47,7 +47,7 @@ async function syncCrons(crons: string[]) {
 async function main() {
   const manifest = await compileProject(pipelineDir);
   await mkdir(dirname(outFile), { recursive: true });
-  await writeFile(outFile, JSON.stringify(manifest, null, 2) + "\n");
+  await writeFile(outFile, `${JSON.stringify(manifest, null, 2)}\n`);
   if (outFile === resolve(root, ".sluice/manifest.json")) {
     await writeConfigModule();
     const configPath = join(pipelineDir, "sluice.config.ts");

@@ -13,7 +13,9 @@ const at = args.findIndex((arg) => arg === "--env" || arg === "-e");
 const env = at >= 0 ? args[at + 1] : args.find((arg) => arg.startsWith("--env="))?.slice("--env=".length);
 const rest = args.filter((arg, i) => !(at >= 0 && (i === at || i === at + 1)) && !arg.startsWith("--env="));
 if (!env || !environments.includes(env)) {
-  console.error(`usage: npm run deploy -- --env <${environments.join("|")}>${env ? `\nno environment named "${env}" in wrangler.toml` : ""}`);
+  console.error(
+    `usage: npm run deploy -- --env <${environments.join("|")}>${env ? `\nno environment named "${env}" in wrangler.toml` : ""}`,
+  );
   process.exit(2);
 }
 

@@ -35,7 +35,9 @@ function adminToken(): string | undefined {
   if (process.env.SLUICE_ADMIN_TOKEN) return process.env.SLUICE_ADMIN_TOKEN;
   const devVars = join(projectRoot, ".dev.vars");
   if (!existsSync(devVars)) return undefined;
-  const line = readFileSync(devVars, "utf8").split("\n").find((l) => l.startsWith("ADMIN_TOKENS="));
+  const line = readFileSync(devVars, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("ADMIN_TOKENS="));
   return line?.slice("ADMIN_TOKENS=".length).split(",")[0]?.trim();
 }
 
@@ -76,7 +78,12 @@ async function main() {
     const response = await fetch(new URL("/v1/models/build", base), {
       method: "POST",
       headers,
-      body: JSON.stringify({ command, ...(select.length ? { select } : {}), ...(exclude.length ? { exclude } : {}), full_refresh: values["full-refresh"] === true }),
+      body: JSON.stringify({
+        command,
+        ...(select.length ? { select } : {}),
+        ...(exclude.length ? { exclude } : {}),
+        full_refresh: values["full-refresh"] === true,
+      }),
     });
     const body = (await response.json()) as {
       status?: string;
@@ -86,10 +93,14 @@ async function main() {
     };
     if (!body.results) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
     for (const [i, r] of body.results.entries()) {
-      console.log(`${String(i + 1).padStart(3)} of ${body.results.length} ${r.status.toUpperCase().padEnd(7)} ${r.unique_id} [${r.execution_time.toFixed(2)}s]${r.message ? ` ${r.message}` : ""}`);
+      console.log(
+        `${String(i + 1).padStart(3)} of ${body.results.length} ${r.status.toUpperCase().padEnd(7)} ${r.unique_id} [${r.execution_time.toFixed(2)}s]${r.message ? ` ${r.message}` : ""}`,
+      );
     }
     const count = (s: string) => body.results!.filter((r) => r.status === s).length;
-    console.log(`\nDone. PASS=${count("success") + count("pass")} WARN=${count("warn")} ERROR=${count("error") + count("fail")} SKIP=${count("skipped")} in ${body.elapsed_time?.toFixed(2)}s`);
+    console.log(
+      `\nDone. PASS=${count("success") + count("pass")} WARN=${count("warn")} ERROR=${count("error") + count("fail")} SKIP=${count("skipped")} in ${body.elapsed_time?.toFixed(2)}s`,
+    );
     process.exit(body.status === "success" ? 0 : 1);
   }
 

@@ -21,7 +21,15 @@ const port = process.env.PORT ?? "8787";
 console.log(`sluice: starting wrangler dev on http://127.0.0.1:${port}`);
 const child = spawn(
   process.execPath,
-  [join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)],
+  [
+    join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    port,
+    ...process.argv.slice(2),
+  ],
   { cwd: projectRoot, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));

@@ -12,8 +12,7 @@ import { projectRoot } from "./lib/dev-server.ts";
 import { ensureSystemTools } from "./lib/system-tools.ts";
 
 const bin = (name: string) => join(projectRoot, "node_modules", ".bin", name);
-const run = (command: string, args: string[]) =>
-  spawnSync(command, args, { cwd: projectRoot, stdio: "inherit" }).status ?? 1;
+const run = (command: string, args: string[]) => spawnSync(command, args, { cwd: projectRoot, stdio: "inherit" }).status ?? 1;
 
 // `--fast` (the test:unit and test:e2e scripts) leaves the type-check to the editor and `npm test`.
 const fast = process.argv[2] === "--fast";
@@ -42,13 +41,7 @@ if (runsEndToEnd(vitestArgs) && !ensureSystemTools()) {
 
 const resultsFile = join(projectRoot, ".sluice", "test-results.json");
 rmSync(resultsFile, { force: true });
-const status = run(bin("vitest"), [
-  "run",
-  "--reporter=default",
-  "--reporter=json",
-  `--outputFile.json=${resultsFile}`,
-  ...vitestArgs,
-]);
+const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...vitestArgs]);
 
 if (existsSync(resultsFile)) {
   const results = JSON.parse(readFileSync(resultsFile, "utf8")) as { numPassedTests: number; numFailedTests: number };

@@ -6,22 +6,22 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { createRuntime, type AppEnv } from "./env.ts";
+import { type AppEnv, createRuntime } from "./env.ts";
 import { webhookRoutes } from "./ingest/routes.ts";
 import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
-import { loadRoutes } from "./load/routes.ts";
-import { modelRoutes } from "./models/routes.ts";
-import { pullRoutes } from "./pull/routes.ts";
-import { lineageRoutes } from "./report/lineage.ts";
-import { metricsRoutes } from "./report/metrics.ts";
-import { dashboardActionRoutes } from "./report/dashboard-actions.ts";
-import { dashboardRoutes } from "./report/dashboard.tsx";
+import { newRequestId } from "./lib/ids.ts";
 import { redriveDeadLetters } from "./load/dead-letters.ts";
 import { planReplay } from "./load/replay.ts";
+import { loadRoutes } from "./load/routes.ts";
+import { modelRoutes } from "./models/routes.ts";
 import { runModels } from "./models/runner.ts";
 import { openApiRoutes } from "./openapi.ts";
-import { newRequestId } from "./lib/ids.ts";
+import { pullRoutes } from "./pull/routes.ts";
+import { dashboardRoutes } from "./report/dashboard.tsx";
+import { dashboardActionRoutes } from "./report/dashboard-actions.ts";
 import { healthRoutes } from "./report/health.ts";
+import { lineageRoutes } from "./report/lineage.ts";
+import { metricsRoutes } from "./report/metrics.ts";
 import { opsRoutes } from "./report/ops.ts";
 import { reportRoutes } from "./report/reports.ts";
 
@@ -32,7 +32,8 @@ export const app = new Hono<AppEnv>();
 app.use(secureHeaders({ xFrameOptions: "DENY", referrerPolicy: "no-referrer", crossOriginResourcePolicy: false }));
 app.use(async (c, next) => {
   await next();
-  if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  if (!c.res.headers.has("Content-Security-Policy"))
+    c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 });
 
 app.use(async (c, next) => {
@@ -88,7 +89,11 @@ app.onError((err, c) => {
   const requestId = c.get("requestId") ?? newRequestId();
   const error =
     err instanceof HTTPException
-      ? new SluiceError(({ 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large" } as const)[err.status as 401] ?? "bad_request", err.message || "request refused")
+      ? new SluiceError(
+          ({ 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large" } as const)[err.status as 401] ??
+            "bad_request",
+          err.message || "request refused",
+        )
       : toSluiceError(err);
   const log = c.get("runtime")?.log;
   const fields = { requestId, method: c.req.method, path: c.req.path, status: error.status, code: error.code, error: error.message };

@@ -53,7 +53,13 @@ export interface ReportGrant {
 function parseGrant(entry: string): ReportGrant {
   const at = entry.lastIndexOf("@");
   if (at <= 0) return { token: entry, reports: null };
-  return { token: entry.slice(0, at), reports: entry.slice(at + 1).split("+").filter(Boolean) };
+  return {
+    token: entry.slice(0, at),
+    reports: entry
+      .slice(at + 1)
+      .split("+")
+      .filter(Boolean),
+  };
 }
 
 export interface Settings {
@@ -87,7 +93,10 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
   const benchBaseline = base.SLUICE_BENCH_BASELINE === "1";
   // Fails closed: only a Worker that says it is local (wrangler.toml's top-level vars) may inject
   // faults or lift every rate limit for a benchmark.
-  for (const [name, on] of [["SLUICE_FAULTS", faults !== undefined], ["SLUICE_BENCH_BASELINE", benchBaseline]] as const) {
+  for (const [name, on] of [
+    ["SLUICE_FAULTS", faults !== undefined],
+    ["SLUICE_BENCH_BASELINE", benchBaseline],
+  ] as const) {
     if (on && base.SLUICE_ENV !== "local") {
       throw new Error(`${name} is for local runs only; unset it in ${base.SLUICE_ENV ?? "a Worker whose SLUICE_ENV is not local"}`);
     }
@@ -137,7 +146,10 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
   ];
   const log = createLogger({ level: settings.logLevel, secrets }, { entry });
   const runtime = { env: settings.faults ? settings.faults.wrap(env) : env, config, settings, log };
-  if (!byEntry) runtimes.set(env, (byEntry = new Map()));
+  if (!byEntry) {
+    byEntry = new Map();
+    runtimes.set(env, byEntry);
+  }
   byEntry.set(entry, runtime);
   return runtime;
 }

@@ -22,7 +22,10 @@ export const recordMessageSchema = z
     /** The HTTP request (or pull page) that brought the record in. */
     deliveryId: z.string().min(1),
     /** Hex SHA-256 of the request body exactly as received (webhooks): binds the key to the body. */
-    bodyHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    bodyHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     /**
      * Whether the signature covers the key. False for keys taken from unsigned headers (GitHub,
      * Shopify, generic without a signed id): such a key counts as a re-delivery only with the same
@@ -280,7 +283,13 @@ export async function recordMessagesFor(
     const bytes = utf8Length(JSON.stringify({ key: record.key, payload: record.payload })) + 1;
     if (overhead + bytes > claimCheckBytes) {
       // The delivery id names the claim object: it must differ for different records.
-      messages.push(await toRecordMessage(bucket, { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}_${shortHash(record.key)}` }, record.payload));
+      messages.push(
+        await toRecordMessage(
+          bucket,
+          { ...base, key: record.key, deliveryId: `${base.deliveryId}_${i}_${shortHash(record.key)}` },
+          record.payload,
+        ),
+      );
       continue;
     }
     if (size + bytes > claimCheckBytes) flush();

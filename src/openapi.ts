@@ -43,8 +43,17 @@ const statusText: Record<number, string> = {
   503: "Not ready; retry",
 };
 const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((code) => [code, code === 304 ? { description: statusText[code]! } : { description: statusText[code] ?? "Error", content: { "application/json": { schema: errorSchema } } }]));
-const ok = (description: string) => ({ 200: { description, content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } } });
+  Object.fromEntries(
+    codes.map((code) => [
+      code,
+      code === 304
+        ? { description: statusText[code]! }
+        : { description: statusText[code] ?? "Error", content: { "application/json": { schema: errorSchema } } },
+    ]),
+  );
+const ok = (description: string) => ({
+  200: { description, content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+});
 const json = (schema: z.ZodType) => ({ required: true, content: { "application/json": { schema } } });
 
 function routes(config: SluiceConfig): RouteConfig[] {
@@ -53,16 +62,26 @@ function routes(config: SluiceConfig): RouteConfig[] {
       method: "post",
       path: "/v1/webhooks/{source}",
       summary: "Receive a signed webhook delivery",
-      description: "Verified with the source's provider signature (Stripe, GitHub, Shopify, Slack, Standard Webhooks, or the configured generic HMAC).",
+      description:
+        "Verified with the source's provider signature (Stripe, GitHub, Shopify, Slack, Standard Webhooks, or the configured generic HMAC).",
       request: { params: z.object({ source: z.enum(Object.keys(config.sources) as [string, ...string[]]) }), body: json(z.unknown()) },
       responses: {
-        202: { description: "Accepted and queued", content: { "application/json": { schema: z.object({ accepted: z.literal(1), key: z.string() }) } } },
+        202: {
+          description: "Accepted and queued",
+          content: { "application/json": { schema: z.object({ accepted: z.literal(1), key: z.string() }) } },
+        },
         200: { description: "A protocol handshake (GitHub ping, Slack URL verification)" },
         ...errors(400, 401, 404, 405, 413, 429, 503),
       },
     }),
     createRoute({ method: "get", path: "/v1/health", summary: "Bindings and migrations", responses: { ...ok("Healthy"), ...errors(503) } }),
-    createRoute({ method: "get", path: "/v1/reports", summary: "The reports this token may read", security: [{ reportToken: [] }], responses: { ...ok("Reports"), ...errors(401, 429) } }),
+    createRoute({
+      method: "get",
+      path: "/v1/reports",
+      summary: "The reports this token may read",
+      security: [{ reportToken: [] }],
+      responses: { ...ok("Reports"), ...errors(401, 429) },
+    }),
   ];
 
   for (const [name, report] of Object.entries(config.reports)) {
@@ -70,7 +89,8 @@ function routes(config: SluiceConfig): RouteConfig[] {
     for (const [param, spec] of Object.entries(report.params)) {
       query[param] = spec.schema.optional().meta({ description: spec.description ?? `${spec.column} ${spec.op} value` });
     }
-    for (const [column, schema] of Object.entries(report.filters)) query[column] = schema.optional().meta({ description: `Rows whose ${column} equals the value` });
+    for (const [column, schema] of Object.entries(report.filters))
+      query[column] = schema.optional().meta({ description: `Rows whose ${column} equals the value` });
     if (report.sort.length > 0) query.sort = z.enum(report.sort.flatMap((c) => [c, `-${c}`]) as [string, ...string[]]).optional();
     query.limit = z.int().min(1).max(report.limit).optional();
     query.cursor = z.string().optional().meta({ description: "meta.next_cursor of the previous page" });
@@ -112,7 +132,12 @@ function routes(config: SluiceConfig): RouteConfig[] {
     ["/v1/replay", "post", "Replay the raw zone over a time range", replayBody],
     ["/v1/quarantine", "get", "Quarantined records, redacted and hashed as their streams say; every filter given applies", quarantineQuery],
     ["/v1/quarantine/retry", "post", "Re-drive quarantined records", selection],
-    ["/v1/dead-letters", "get", "Dead letters, their payloads redacted and hashed as their streams say; every filter given applies", deadLetterQuery],
+    [
+      "/v1/dead-letters",
+      "get",
+      "Dead letters, their payloads redacted and hashed as their streams say; every filter given applies",
+      deadLetterQuery,
+    ],
     ["/v1/dead-letters/redrive", "post", "Re-enqueue dead letters", selection],
     ["/v1/pulls", "get", "Pull runs and cursors"],
     ["/v1/pulls/{source}/{stream}/run", "post", "Start or resume a pull run"],
@@ -156,12 +181,24 @@ export function openApiDocument(config: SluiceConfig, publicUrl: string | undefi
   if (cached) return cached;
 
   const api = new OpenAPIHono();
-  api.openAPIRegistry.registerComponent("securitySchemes", "reportToken", { type: "http", scheme: "bearer", description: "A token from REPORT_TOKENS (or ADMIN_TOKENS)" });
-  api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "A token from ADMIN_TOKENS" });
+  api.openAPIRegistry.registerComponent("securitySchemes", "reportToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "A token from REPORT_TOKENS (or ADMIN_TOKENS)",
+  });
+  api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "A token from ADMIN_TOKENS",
+  });
   for (const route of routes(config)) api.openAPIRegistry.registerPath(route);
   const document = api.getOpenAPI31Document({
     openapi: "3.1.0",
-    info: { title: "Sluice", version: "0.1.0", description: "Serverless ELT on Cloudflare Workers: webhooks and pulls in, typed tables and models, reports out." },
+    info: {
+      title: "Sluice",
+      version: "0.1.0",
+      description: "Serverless ELT on Cloudflare Workers: webhooks and pulls in, typed tables and models, reports out.",
+    },
     servers: [{ url: server }],
   }) as unknown as Json;
   byServer.set(server, document);
@@ -173,12 +210,14 @@ export const openApiRoutes = new Hono<AppEnv>();
 openApiRoutes.get("/openapi.json", (c) => c.json(openApiDocument(c.var.runtime.config, c.var.runtime.settings.publicUrl)));
 
 openApiRoutes.get("/docs", (c) => {
-  const document = openApiDocument(c.var.runtime.config, c.var.runtime.settings.publicUrl) as { paths: Record<string, Record<string, { summary: string; parameters?: { name: string; in: string }[] }>> };
-  const escape = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  const document = openApiDocument(c.var.runtime.config, c.var.runtime.settings.publicUrl) as {
+    paths: Record<string, Record<string, { summary: string; parameters?: { name: string; in: string }[] }>>;
+  };
+  const escapeHtml = (text: string) => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
   const rows = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {
       const params = (op.parameters ?? []).map((p) => `${p.name} (${p.in})`).join(", ");
-      return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(op.summary)}</td><td>${escape(params)}</td></tr>`;
+      return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary)}</td><td>${escapeHtml(params)}</td></tr>`;
     }),
   );
   c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");

@@ -9,8 +9,8 @@ import { foldOldMinutes } from "./lib/rollups.ts";
 import { compactLake } from "./load/lake.ts";
 import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
-import { scheduledNodes } from "./schedules.ts";
 import { dueResources, startPull } from "./pull/planner.ts";
+import { scheduledNodes } from "./schedules.ts";
 
 export async function runScheduled(controller: ScheduledController, runtime: Runtime): Promise<void> {
   const { cron } = controller;
@@ -26,7 +26,9 @@ export async function runScheduled(controller: ScheduledController, runtime: Run
   if (nodes.own.length > 0) jobs.push(() => runModels(runtime, { trigger: "cron", cron, select: nodes.own }));
   // On every tick, off the hot paths: incidents whose condition cleared are resolved, and metric
   // minutes older than an hour are folded into their all-time rows.
-  jobs.push(() => Promise.all([sweepAlerts(runtime), runtime.env.DB.batch(foldOldMinutes(runtime.env.DB, new Date(controller.scheduledTime)))]));
+  jobs.push(() =>
+    Promise.all([sweepAlerts(runtime), runtime.env.DB.batch(foldOldMinutes(runtime.env.DB, new Date(controller.scheduledTime)))]),
+  );
   if (jobs.length === 1) {
     runtime.log.warn("cron.unmatched", { cron });
     return;

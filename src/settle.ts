@@ -19,7 +19,8 @@ import type { Logger } from "./lib/log.ts";
 import { backoffSeconds } from "./lib/retry.ts";
 import { messageBody, messageText, UnreadableMessage } from "./messages.ts";
 
-/** What a unit of work may ask for instead of an ack. */
+/** What a unit of work may ask for instead of an ack; work that returns nothing is acked. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a work function that returns nothing (void) means "ack".
 export type WorkOutcome = void | { retryAfterSeconds: number };
 
 export interface SettleOptions {
@@ -59,7 +60,12 @@ export async function settle(
   }
 }
 
-async function settleFailure(runtime: Runtime, messages: readonly Message<unknown>[], options: SettleOptions, failure: SluiceError): Promise<void> {
+async function settleFailure(
+  runtime: Runtime,
+  messages: readonly Message<unknown>[],
+  options: SettleOptions,
+  failure: SluiceError,
+): Promise<void> {
   const { queue, log } = options;
   log.error(options.event, { code: failure.code, error: failure.message, retryable: failure.retryable, messages: messages.length });
   if (!failure.retryable) {
@@ -145,7 +151,11 @@ export async function recordDeadLetters(
   }
   const subjects = new Set(entries.map(({ message }) => `${fieldsOf(message).source ?? ""}/${fieldsOf(message).stream ?? ""}`));
   for (const subject of subjects) {
-    await raiseAlert(runtime, { kind: "dead_letter", subject, message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters` });
+    await raiseAlert(runtime, {
+      kind: "dead_letter",
+      subject,
+      message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters`,
+    });
   }
 }
 

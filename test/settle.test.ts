@@ -6,20 +6,27 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRuntime, type Runtime } from "../src/env.ts";
-import { consumeIngestBatch } from "../src/load/consumer.ts";
 import { SluiceError } from "../src/lib/errors.ts";
 import { createLogger } from "../src/lib/log.ts";
+import { consumeIngestBatch } from "../src/load/consumer.ts";
 import { consumePullMessages } from "../src/pull/consumer.ts";
 import { startPull } from "../src/pull/planner.ts";
-import { settle } from "../src/settle.ts";
-import { deliver, recordMessage } from "./support/queue.ts";
+import { settle, type WorkOutcome } from "../src/settle.ts";
 import { fakeApi, pullRuntime } from "./support/pump.ts";
+import { deliver, recordMessage } from "./support/queue.ts";
 
 let sequence = 0;
-const message = (body: unknown, attempts = 1) => ({ id: `settle-${Date.now()}-${++sequence}`, timestamp: new Date(), attempts, body: JSON.stringify(body) });
+const message = (body: unknown, attempts = 1) => ({
+  id: `settle-${Date.now()}-${++sequence}`,
+  timestamp: new Date(),
+  attempts,
+  body: JSON.stringify(body),
+});
 
-const deadLetter = (id: string) => env.DB.prepare("SELECT * FROM _sluice_dead_letters WHERE message_id = ?1").bind(id).first<Record<string, unknown>>();
-const rememberedError = (id: string) => env.DB.prepare("SELECT error, attempts FROM _sluice_message_errors WHERE message_id = ?1").bind(id).first();
+const deadLetter = (id: string) =>
+  env.DB.prepare("SELECT * FROM _sluice_dead_letters WHERE message_id = ?1").bind(id).first<Record<string, unknown>>();
+const rememberedError = (id: string) =>
+  env.DB.prepare("SELECT error, attempts FROM _sluice_message_errors WHERE message_id = ?1").bind(id).first();
 
 function withLines(base: Runtime): { runtime: Runtime; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -40,7 +47,7 @@ function watched(batch: MessageBatch<unknown>) {
   return { messages, calls };
 }
 
-async function settleOne(body: unknown, work: () => Promise<void | { retryAfterSeconds: number }>, attempts = 1) {
+async function settleOne(body: unknown, work: () => Promise<WorkOutcome>, attempts = 1) {
   const sent = message(body, attempts);
   const { messages, calls } = watched(createMessageBatch("sluice-ingest", [sent]));
   const runtime = createRuntime(env, "queue");
@@ -60,7 +67,12 @@ describe("settle", () => {
       throw new SluiceError("invalid_message", "the record can never load");
     });
     expect(calls).toEqual([{ ack: id }]);
-    expect(await deadLetter(id)).toMatchObject({ reason: "invalid_message: the record can never load", key: "settle-terminal", body: JSON.stringify(body), status: "open" });
+    expect(await deadLetter(id)).toMatchObject({
+      reason: "invalid_message: the record can never load",
+      key: "settle-terminal",
+      body: JSON.stringify(body),
+      status: "open",
+    });
   });
 
   it("retries a retryable failure with backoff, remembers its error, and records no dead letter", async () => {
@@ -84,7 +96,14 @@ describe("the consumers settle with it", () => {
     await startPull(p.runtime, "github_api", "issues", "manual");
     const task = p.pull.take()[0];
     // A config that cannot be read: the same failure on every attempt.
-    const broken = new Proxy({}, { get: () => { throw new SluiceError("invalid_config", "pulls cannot be read"); } });
+    const broken = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new SluiceError("invalid_config", "pulls cannot be read");
+        },
+      },
+    );
     const runtime = { ...p.runtime, config: { ...p.runtime.config, pulls: broken } } as Runtime;
     const sent = message(task);
     const batch = createMessageBatch("sluice-pull", [sent]);
@@ -93,7 +112,13 @@ describe("the consumers settle with it", () => {
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.explicitAcks).toEqual([sent.id]);
     expect(result.retryMessages).toEqual([]);
-    expect(await deadLetter(sent.id)).toMatchObject({ queue: "sluice-pull", kind: "page", source: "github_api", stream: "issues", reason: "invalid_config: pulls cannot be read" });
+    expect(await deadLetter(sent.id)).toMatchObject({
+      queue: "sluice-pull",
+      kind: "page",
+      source: "github_api",
+      stream: "issues",
+      reason: "invalid_config: pulls cannot be read",
+    });
   });
 
   it("pull: a page task failing retryably is retried with backoff and its error remembered", async () => {
@@ -106,7 +131,10 @@ describe("the consumers settle with it", () => {
       batch: env.DB.batch.bind(env.DB),
     } as unknown as D1Database;
     const runtime = { ...createRuntime(env, "queue"), env: { ...env, DB: failingDb } } as Runtime;
-    const sent = message({ v: 1, kind: "page", source: "github_api", stream: "issues", runId: "pr_settle", page: 1, url: "https://api.example/x" }, 2);
+    const sent = message(
+      { v: 1, kind: "page", source: "github_api", stream: "issues", runId: "pr_settle", page: 1, url: "https://api.example/x" },
+      2,
+    );
     const { messages, calls } = watched(createMessageBatch("sluice-pull", [sent]));
     await consumePullMessages(messages, runtime, "sluice-pull");
     expect(calls).toEqual([{ retry: sent.id, delaySeconds: 10 }]);
@@ -116,8 +144,14 @@ describe("the consumers settle with it", () => {
 
   it("model continuation: a run whose stored selection no longer parses is dead-lettered, not retried", async () => {
     const runId = `run_settle_${Date.now()}`;
-    await env.DB.prepare("INSERT INTO _sluice_model_runs (run_id, trigger, status, started_at, args) VALUES (?1, 'cron', 'running', ?2, ?3)")
-      .bind(runId, new Date().toISOString(), JSON.stringify({ command: "build", select: ["tag:"], exclude: [], full_refresh: false, trigger: "cron" }))
+    await env.DB.prepare(
+      "INSERT INTO _sluice_model_runs (run_id, trigger, status, started_at, args) VALUES (?1, 'cron', 'running', ?2, ?3)",
+    )
+      .bind(
+        runId,
+        new Date().toISOString(),
+        JSON.stringify({ command: "build", select: ["tag:"], exclude: [], full_refresh: false, trigger: "cron" }),
+      )
       .run();
     const sent = message({ v: 1, kind: "model_run", runId });
     const result = await deliver([sent]);

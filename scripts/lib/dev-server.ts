@@ -3,7 +3,7 @@
  * its own state folder with migrations applied, and vars from an env file (so a developer's
  * .dev.vars never leaks into a test). Resolves once /v1/health answers 200.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -38,7 +38,15 @@ export async function freePort(): Promise<number> {
 }
 
 export function applyLocalMigrations(persistTo?: string, configPath?: string): void {
-  const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : []), ...(configPath ? ["-c", configPath] : [])];
+  const args = [
+    "d1",
+    "migrations",
+    "apply",
+    "DB",
+    "--local",
+    ...(persistTo ? ["--persist-to", persistTo] : []),
+    ...(configPath ? ["-c", configPath] : []),
+  ];
   const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) {
     throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
@@ -68,12 +76,29 @@ export interface DevServerOptions {
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
   const envFile = join(persistTo, "test.env");
-  writeFileSync(envFile, Object.entries(options.vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+  writeFileSync(
+    envFile,
+    `${Object.entries(options.vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\n`,
+  );
   if (options.migrate !== false) applyLocalMigrations(persistTo, options.configPath);
 
   const port = await freePort();
   const child: ChildProcess = spawn(
-    ...wranglerCommand(["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", ...(options.configPath ? ["-c", options.configPath] : [])]),
+    ...wranglerCommand([
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persistTo,
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+      ...(options.configPath ? ["-c", options.configPath] : []),
+    ]),
     { cwd: projectRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";

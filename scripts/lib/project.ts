@@ -11,7 +11,11 @@ import { parseConfig } from "../../src/config/parse.ts";
 import { buildManifest, type ProjectFiles } from "../../src/models/build.ts";
 import type { Manifest } from "../../src/models/project.ts";
 
-async function filesUnder(root: string, folders: readonly string[], extensions: readonly string[]): Promise<{ path: string; text: string }[]> {
+async function filesUnder(
+  root: string,
+  folders: readonly string[],
+  extensions: readonly string[],
+): Promise<{ path: string; text: string }[]> {
   const found: { path: string; text: string }[] = [];
   for (const folder of folders) {
     const dir = join(root, folder);
@@ -51,7 +55,12 @@ function projectPaths(yaml: string | undefined): { models: string[]; seeds: stri
     // buildManifest reports invalid YAML with its message.
   }
   const list = (key: string, fallback: string) => (Array.isArray(project[key]) ? (project[key] as string[]) : [fallback]);
-  return { models: list("model-paths", "models"), seeds: list("seed-paths", "seeds"), tests: list("test-paths", "tests"), snapshots: list("snapshot-paths", "snapshots") };
+  return {
+    models: list("model-paths", "models"),
+    seeds: list("seed-paths", "seeds"),
+    tests: list("test-paths", "tests"),
+    snapshots: list("snapshot-paths", "snapshots"),
+  };
 }
 
 export async function readProjectFiles(root: string): Promise<ProjectFiles> {

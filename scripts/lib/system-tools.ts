@@ -45,10 +45,7 @@ export type ToolPlan =
  * What to do about missing tools: nothing, install them with apt-get (as root, where apt-get
  * exists), or fail with the command a user must run.
  */
-export function planSystemTools(
-  tools: readonly SystemTool[],
-  machine: { isRoot: boolean; hasAptGet: boolean },
-): ToolPlan {
+export function planSystemTools(tools: readonly SystemTool[], machine: { isRoot: boolean; hasAptGet: boolean }): ToolPlan {
   const missing = tools.filter((tool) => !tool.present());
   if (missing.length === 0) return { action: "none" };
   const names = missing.map((tool) => tool.aptPackage);
@@ -76,7 +73,9 @@ export function ensureSystemTools(tools: readonly SystemTool[] = systemTools): b
     console.error(plan.message);
     return false;
   }
-  console.log(`npm test: installing Debian's ${plan.packages.map((tool) => tool.aptPackage).join(" and ")} for ${plan.packages.map((tool) => tool.purpose).join(" and ")}.`);
+  console.log(
+    `npm test: installing Debian's ${plan.packages.map((tool) => tool.aptPackage).join(" and ")} for ${plan.packages.map((tool) => tool.purpose).join(" and ")}.`,
+  );
   for (const [command, ...args] of plan.commands) {
     console.log(`npm test: ${[command, ...args].join(" ")}`);
     const result = spawnSync(command!, args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });

@@ -26,7 +26,15 @@ export interface WorkerdServer {
  * returns its entry module and what wrangler printed (the bindings it would deploy).
  */
 export function buildBundle(outdir: string, options: { configPath?: string; env?: string } = {}): { entry: string; output: string } {
-  const args = ["deploy", "--dry-run", "--outdir", outdir, "-c", options.configPath ?? "wrangler.toml", ...(options.env ? ["--env", options.env] : [])];
+  const args = [
+    "deploy",
+    "--dry-run",
+    "--outdir",
+    outdir,
+    "-c",
+    options.configPath ?? "wrangler.toml",
+    ...(options.env ? ["--env", options.env] : []),
+  ];
   const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
   // wrangler names the bundle after the config's `main` (index.ts gives index.js).

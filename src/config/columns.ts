@@ -62,7 +62,11 @@ function readDeclaredFields(stream: Pick<StreamConfig, "schema" | "maxDepth" | "
     for (let hops = 0; schema?.$ref !== undefined; hops++) {
       const ref = schema.$ref;
       const target = ref === "#" ? root : ref.startsWith("#/$defs/") ? root.$defs?.[ref.slice("#/$defs/".length)] : undefined;
-      if (!target || hops > 32) throw new SluiceError("invalid_config", `the stream's schema cannot be read as columns: it refers to ${ref}, which cannot be resolved`);
+      if (!target || hops > 32)
+        throw new SluiceError(
+          "invalid_config",
+          `the stream's schema cannot be read as columns: it refers to ${ref}, which cannot be resolved`,
+        );
       schema = target;
     }
     return schema;

@@ -10,8 +10,8 @@ import type { RestSource } from "./pull-schema.ts";
 import type { SluiceConfig, StreamConfig } from "./schema.ts";
 
 export { parseConfig } from "./parse.ts";
-export { defineConfig } from "./schema.ts";
 export type { ReportDefinition, SluiceConfig, SluiceConfigInput, WebhookSource } from "./schema.ts";
+export { defineConfig } from "./schema.ts";
 
 let loaded: SluiceConfig | undefined;
 

@@ -7,9 +7,7 @@ import { z } from "zod";
 import { restSourceSchema } from "./pull-schema.ts";
 import { type StreamConfig, streamSchema } from "./stream-schema.ts";
 
-const name = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]{0,62}$/, "use lowercase letters, digits and underscores, starting with a letter");
+const name = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "use lowercase letters, digits and underscores, starting with a letter");
 
 /** Names an env var or secret; its value may be a comma-separated list (for rotation). */
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "env var names are UPPER_SNAKE_CASE");
@@ -23,31 +21,39 @@ export { type StreamConfig, type StreamRecord, streamSchema } from "./stream-sch
  * The generic verifier: an HMAC of the raw body (or of a template over a timestamp header and
  * the body) in one header, so most other providers need only config.
  */
-export const genericSignatureSchema = z.object({
-  header: z.string().min(1).transform((h) => h.toLowerCase()),
-  prefix: z.string().default(""),
-  algorithm: z.enum(["sha256", "sha1"]).default("sha256"),
-  encoding: z.enum(["hex", "base64"]).default("hex"),
-  timestamp: z
-    .object({
-      header: z.string().min(1).transform((h) => h.toLowerCase()),
-      /** Unix seconds or milliseconds; values above 1e12 are read as milliseconds. */
-      toleranceSeconds: tolerance,
-    })
-    .optional(),
-  /**
-   * What is signed: `{body}`, `{timestamp}` and `{id}` (the value of the source's `keyHeader`)
-   * are replaced. The default signs the body alone. With `{id}` the signature covers the record
-   * key; without it, a key from `keyHeader` is bound to the body's hash instead.
-   */
-  signedContent: z
-    .string()
-    .default("{body}")
-    .refine((t) => t.includes("{body}"), "signedContent must include {body}"),
-}).refine((s) => s.timestamp !== undefined || !s.signedContent.includes("{timestamp}"), {
-  message: "signedContent uses {timestamp}, so declare signature.timestamp",
-  path: ["signedContent"],
-});
+export const genericSignatureSchema = z
+  .object({
+    header: z
+      .string()
+      .min(1)
+      .transform((h) => h.toLowerCase()),
+    prefix: z.string().default(""),
+    algorithm: z.enum(["sha256", "sha1"]).default("sha256"),
+    encoding: z.enum(["hex", "base64"]).default("hex"),
+    timestamp: z
+      .object({
+        header: z
+          .string()
+          .min(1)
+          .transform((h) => h.toLowerCase()),
+        /** Unix seconds or milliseconds; values above 1e12 are read as milliseconds. */
+        toleranceSeconds: tolerance,
+      })
+      .optional(),
+    /**
+     * What is signed: `{body}`, `{timestamp}` and `{id}` (the value of the source's `keyHeader`)
+     * are replaced. The default signs the body alone. With `{id}` the signature covers the record
+     * key; without it, a key from `keyHeader` is bound to the body's hash instead.
+     */
+    signedContent: z
+      .string()
+      .default("{body}")
+      .refine((t) => t.includes("{body}"), "signedContent must include {body}"),
+  })
+  .refine((s) => s.timestamp !== undefined || !s.signedContent.includes("{timestamp}"), {
+    message: "signedContent uses {timestamp}, so declare signature.timestamp",
+    path: ["signedContent"],
+  });
 
 /**
  * A rate limiting binding of the source's own, for a source that needs a limit other than
@@ -77,27 +83,26 @@ export const webhookSourceSchema = z.discriminatedUnion("provider", [
   z.object({ ...sourceBase, provider: z.literal("shopify") }),
   z.object({ ...sourceBase, provider: z.literal("slack"), toleranceSeconds: tolerance }),
   z.object({ ...sourceBase, provider: z.literal("standard"), toleranceSeconds: tolerance }),
-  z.object({
-    ...sourceBase,
-    provider: z.literal("generic"),
-    signature: genericSignatureSchema,
-    /** Header carrying the sender's event id, used as the record key (signed if `signedContent` has `{id}`). */
-    keyHeader: z
-      .string()
-      .min(1)
-      .transform((h) => h.toLowerCase())
-      .optional(),
-    /** Where the routing value is read: a header, or a dot path into the JSON body. */
-    route: z
-      .union([
-        z.object({ header: z.string().transform((h) => h.toLowerCase()) }),
-        z.object({ path: z.string().min(1) }),
-      ])
-      .optional(),
-  }).refine((source) => source.keyHeader !== undefined || !source.signature.signedContent.includes("{id}"), {
-    message: "signedContent uses {id}, so declare keyHeader (the header holding the id)",
-    path: ["signature", "signedContent"],
-  }),
+  z
+    .object({
+      ...sourceBase,
+      provider: z.literal("generic"),
+      signature: genericSignatureSchema,
+      /** Header carrying the sender's event id, used as the record key (signed if `signedContent` has `{id}`). */
+      keyHeader: z
+        .string()
+        .min(1)
+        .transform((h) => h.toLowerCase())
+        .optional(),
+      /** Where the routing value is read: a header, or a dot path into the JSON body. */
+      route: z
+        .union([z.object({ header: z.string().transform((h) => h.toLowerCase()) }), z.object({ path: z.string().min(1) })])
+        .optional(),
+    })
+    .refine((source) => source.keyHeader !== undefined || !source.signature.signedContent.includes("{id}"), {
+      message: "signedContent uses {id}, so declare keyHeader (the header holding the id)",
+      path: ["signature", "signedContent"],
+    }),
 ]);
 
 const reportColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "column names are identifiers");
@@ -127,7 +132,10 @@ export const reportSchema = z
     filters: z
       .union([z.array(reportColumn), z.record(reportColumn, zodSchema)])
       .default([])
-      .transform((filters): Record<string, z.ZodType> => (Array.isArray(filters) ? Object.fromEntries(filters.map((column) => [column, z.string()])) : filters)),
+      .transform(
+        (filters): Record<string, z.ZodType> =>
+          Array.isArray(filters) ? Object.fromEntries(filters.map((column) => [column, z.string()])) : filters,
+      ),
     /** Columns a request may sort on (`?sort=-revenue`). */
     sort: z.array(reportColumn).default([]),
     /** Columns that identify a row; they make keyset pagination exact. */
@@ -150,7 +158,8 @@ export const reportSchema = z
       if (reserved.has(name)) ctx.addIssue({ code: "custom", path: ["params"], message: `"${name}" is reserved for the API` });
     }
     for (const column of Object.keys(report.filters)) {
-      if (Object.hasOwn(report.params, column)) ctx.addIssue({ code: "custom", path: ["filters"], message: `"${column}" is both a param and a filter` });
+      if (Object.hasOwn(report.params, column))
+        ctx.addIssue({ code: "custom", path: ["filters"], message: `"${column}" is both a param and a filter` });
     }
   });
 
@@ -186,12 +195,21 @@ export const sluiceConfigSchema = z
     limits: z
       .object({
         /** Largest webhook body accepted, in bytes; larger bodies get 413. */
-        maxBodyBytes: z.number().int().positive().default(10 * 1024 * 1024),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 1024 * 1024),
         /**
          * A record whose queue message (its JSON text) would be larger than this goes to R2 and
          * travels through the queue as a key; a queue message holds at most 128 KB.
          */
-        claimCheckBytes: z.number().int().positive().max(110 * 1024).default(100 * 1024),
+        claimCheckBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(110 * 1024)
+          .default(100 * 1024),
         /** Deepest nesting of objects and arrays a webhook body may have; deeper bodies get 400 `too_deep`. */
         maxJsonDepth: z.number().int().positive().max(1000).default(64),
         /** Most keys one object of a webhook body may have; more get 400 `too_many_keys`. */
@@ -202,7 +220,11 @@ export const sluiceConfigSchema = z
   .superRefine((config, ctx) => {
     for (const name of Object.keys(config.pulls)) {
       if (Object.hasOwn(config.sources, name)) {
-        ctx.addIssue({ code: "custom", path: ["pulls", name], message: `"${name}" is already a webhook source; tables are named by source` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["pulls", name],
+          message: `"${name}" is already a webhook source; tables are named by source`,
+        });
       }
     }
     for (const [sourceName, source] of Object.entries(config.sources)) {
@@ -236,22 +258,40 @@ const longestTableSuffix = "__staging__load_idx".length;
  * table (SQLite compares names without case); a replace stream's staging table is reserved too.
  * Model names are checked against these when the project is built.
  */
-function checkTableNames(config: { sources: Record<string, { streams: Record<string, StreamConfig> }>; pulls: Record<string, { resources: Record<string, StreamConfig> }> }, ctx: z.RefinementCtx) {
+function checkTableNames(
+  config: {
+    sources: Record<string, { streams: Record<string, StreamConfig> }>;
+    pulls: Record<string, { resources: Record<string, StreamConfig> }>;
+  },
+  ctx: z.RefinementCtx,
+) {
   const owners = new Map<string, string>();
   const claim = (table: string, owner: string, path: (string | number)[]) => {
     const other = owners.get(table.toLowerCase());
     if (other !== undefined) {
-      ctx.addIssue({ code: "custom", path, message: `${owner} would land in table ${table}, which ${other} already uses; rename one of them` });
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `${owner} would land in table ${table}, which ${other} already uses; rename one of them`,
+      });
     } else owners.set(table.toLowerCase(), owner);
   };
   const streams = [
-    ...Object.entries(config.sources).flatMap(([source, s]) => Object.entries(s.streams).map(([name, stream]) => ({ source, name, stream, path: ["sources", source, "streams", name] }))),
-    ...Object.entries(config.pulls).flatMap(([source, s]) => Object.entries(s.resources).map(([name, stream]) => ({ source, name, stream, path: ["pulls", source, "resources", name] }))),
+    ...Object.entries(config.sources).flatMap(([source, s]) =>
+      Object.entries(s.streams).map(([name, stream]) => ({ source, name, stream, path: ["sources", source, "streams", name] })),
+    ),
+    ...Object.entries(config.pulls).flatMap(([source, s]) =>
+      Object.entries(s.resources).map(([name, stream]) => ({ source, name, stream, path: ["pulls", source, "resources", name] })),
+    ),
   ];
   for (const { source, name, stream, path } of streams) {
     const table = `raw_${source}__${name}`;
     if (table.length + longestTableSuffix > 128) {
-      ctx.addIssue({ code: "custom", path, message: `stream ${source}/${name}: its table name ${table} is too long; keep source and stream names under ${128 - longestTableSuffix - 6} characters together` });
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `stream ${source}/${name}: its table name ${table} is too long; keep source and stream names under ${128 - longestTableSuffix - 6} characters together`,
+      });
     }
     claim(table, `stream ${source}/${name}`, path);
     if (stream.disposition === "replace") claim(`${table}__staging`, `the staging table of stream ${source}/${name}`, path);

@@ -74,7 +74,10 @@ export function addColumnSql(table: string, column: Column): string {
 
 /** Indexes by load id (the ledger counts a load's rows with it), by load order, and for merge by key and primary key. */
 export function indexSql(table: string, disposition: Disposition, primaryKey: readonly string[] = []): string[] {
-  const statements = [`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`, loadSeqIndexSql(table)];
+  const statements = [
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`,
+    loadSeqIndexSql(table),
+  ];
   if (disposition === "merge") {
     statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__key_idx`)} ON ${quoteIdent(table)} ("_sluice_key")`);
     statements.push(
@@ -111,7 +114,14 @@ const writeStatements = new Memo<string>(1000);
  */
 export function writeRowsSql(table: string, columns: readonly string[], options: WriteOptions): string {
   // Built once per shape: every batch of a stream writes with the same statement.
-  const key = [table, options.disposition, (options.primaryKey ?? []).join(","), options.cursor ?? "", options.boundKeys ? "1" : "", columns.join(",")].join("\0");
+  const key = [
+    table,
+    options.disposition,
+    (options.primaryKey ?? []).join(","),
+    options.cursor ?? "",
+    options.boundKeys ? "1" : "",
+    columns.join(","),
+  ].join("\0");
   return writeStatements.get(key, () => buildWriteRowsSql(table, columns, options));
 }
 

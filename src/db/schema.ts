@@ -15,7 +15,9 @@ export const loads = sqliteTable(
     stream: text("stream").notNull(),
     status: text("status", { enum: ["loaded", "failed"] }).notNull(),
     /** What started the load: a delivery from the queue, a replay of raw objects, or a redrive. */
-    kind: text("kind", { enum: ["ingest", "replay", "redrive"] }).notNull().default("ingest"),
+    kind: text("kind", { enum: ["ingest", "replay", "redrive"] })
+      .notNull()
+      .default("ingest"),
     /** Records in the batch for this stream. */
     records: integer("records").notNull(),
     /** Rows that were new to the raw table. */
@@ -64,7 +66,9 @@ export const modelResults = sqliteTable(
   {
     runId: text("run_id").notNull(),
     uniqueId: text("unique_id").notNull(),
-    resourceType: text("resource_type", { enum: ["model", "seed", "test", "snapshot"] }).notNull().default("model"),
+    resourceType: text("resource_type", { enum: ["model", "seed", "test", "snapshot"] })
+      .notNull()
+      .default("model"),
     /** dbt's statuses: success, error, skipped for models; pass, fail, warn, error, skipped for tests. */
     status: text("status", { enum: ["success", "error", "skipped", "pass", "fail", "warn"] }).notNull(),
     /** Rows a test returned (its failures). */
@@ -101,7 +105,9 @@ export const quarantine = sqliteTable(
     recordForm: text("record_form", { enum: ["redacted", "transformed"] }),
     /** When Sluice first accepted the record, which a redrive keeps; NULL for rows that predate it. */
     receivedAt: text("received_at"),
-    status: text("status", { enum: ["open", "retried"] }).notNull().default("open"),
+    status: text("status", { enum: ["open", "retried"] })
+      .notNull()
+      .default("open"),
     quarantinedAt: text("quarantined_at").notNull(),
     retriedAt: text("retried_at"),
   },
@@ -127,11 +133,11 @@ export const deadLetters = sqliteTable(
     attempts: integer("attempts").notNull(),
     reason: text("reason").notNull(),
     body: text("body").notNull(),
-    status: text("status", { enum: ["open", "redriven"] }).notNull().default("open"),
-    redrivenAt: text("redriven_at"),
-    receivedAt: text("received_at")
+    status: text("status", { enum: ["open", "redriven"] })
       .notNull()
-      .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+      .default("open"),
+    redrivenAt: text("redriven_at"),
+    receivedAt: text("received_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
   },
   (t) => [index("_sluice_dead_letters_stream_idx").on(t.source, t.stream)],
 );

@@ -86,7 +86,17 @@ async function writeCounts(db: D1Database, entries: (typeof webhookCounts.$infer
   // The same counts as per-minute rollups for /metrics, in the same transaction.
   const now = new Date();
   const rollups = entries.map((entry) =>
-    counterInsert(orm, [{ metric: "sluice_webhooks_total", labels: { source: entry.source, outcome: entry.outcome, reason: entry.reason ?? "" }, value: entry.count ?? 1 }], { at: now }),
+    counterInsert(
+      orm,
+      [
+        {
+          metric: "sluice_webhooks_total",
+          labels: { source: entry.source, outcome: entry.outcome, reason: entry.reason ?? "" },
+          value: entry.count ?? 1,
+        },
+      ],
+      { at: now },
+    ),
   );
   if (first) await orm.batch([first, ...rest, ...rollups]);
 }

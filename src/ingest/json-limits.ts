@@ -35,7 +35,10 @@ export function checkShape(value: unknown, { maxJsonDepth, maxObjectKeys }: Json
     }
     const children = Array.isArray(node) ? node : Object.values(node);
     if (!Array.isArray(node) && children.length > maxObjectKeys) {
-      throw new SluiceError("too_many_keys", `an object in the body has ${children.length} keys; the limit is ${maxObjectKeys} (limits.maxObjectKeys)`);
+      throw new SluiceError(
+        "too_many_keys",
+        `an object in the body has ${children.length} keys; the limit is ${maxObjectKeys} (limits.maxObjectKeys)`,
+      );
     }
     for (const child of children) {
       if (typeof child === "object" && child !== null) pending.push([child, depth + 1]);

@@ -6,7 +6,7 @@
  * record key (and whether the signature covers it), its routing value, or a reply the protocol
  * demands instead of a 202.
  */
-import type { SourceOf, Provider } from "../config/schema.ts";
+import type { Provider, SourceOf } from "../config/schema.ts";
 import { type Bytes, type HmacAlgorithm, hmac, matchesAny } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 
@@ -100,11 +100,7 @@ export function checkTimestamp(raw: string, now: number, toleranceSeconds: numbe
  * Every pair is compared in constant time, so timing reveals neither which secret nor how much
  * of a signature matched.
  */
-export async function verifyAny<Key>(
-  given: readonly Bytes[],
-  keys: readonly Key[],
-  sign: (key: Key) => Promise<Bytes>,
-): Promise<void> {
+export async function verifyAny<Key>(given: readonly Bytes[], keys: readonly Key[], sign: (key: Key) => Promise<Bytes>): Promise<void> {
   const expected = await Promise.all(keys.map(sign));
   const results = await Promise.all(given.map((signature) => matchesAny(signature, expected)));
   if (!results.includes(true)) throw new SluiceError("bad_signature", "signature does not match");

@@ -126,7 +126,8 @@ function webhookLimiter(source: WebhookSource): "WEBHOOK_LIMITER" | LimiterBindi
  */
 async function refused(c: Ctx, source: string, error: unknown): Promise<SluiceError> {
   let failure = toSluiceError(error);
-  if (failure.code === "bad_signature" || failure.code === "stale_timestamp") failure = await authFailure(c.var.runtime, c.req.raw.headers, failure);
+  if (failure.code === "bad_signature" || failure.code === "stale_timestamp")
+    failure = await authFailure(c.var.runtime, c.req.raw.headers, failure);
   const name = failure.code === "unknown_source" ? "(unknown)" : source;
   c.var.runtime.log.warn("webhook.rejected", { source: name, reason: failure.code, status: failure.status, requestId: c.var.requestId });
   count(c, { source: name, outcome: "rejected", reason: failure.code });

@@ -50,7 +50,10 @@ export async function resolveAlert(runtime: Runtime, kind: AlertKind, subject: s
 
 /** The subjects of a kind's open incidents, so a check can resolve those that have cleared. */
 export async function openSubjects(runtime: Runtime, kind: AlertKind): Promise<string[]> {
-  const rows = await drizzle(runtime.env.DB).select({ subject: alerts.subject }).from(alerts).where(and(eq(alerts.kind, kind), eq(alerts.status, "open")));
+  const rows = await drizzle(runtime.env.DB)
+    .select({ subject: alerts.subject })
+    .from(alerts)
+    .where(and(eq(alerts.kind, kind), eq(alerts.status, "open")));
   return rows.map((row) => row.subject);
 }
 
@@ -77,7 +80,14 @@ async function notify(runtime: Runtime, kind: AlertKind, text: string): Promise<
 }
 
 function label(kind: AlertKind): string {
-  return { test_failed: "test failed", freshness_error: "source is stale", load_failed: "load failing", dead_letter: "dead letters", pull_failed: "pull failed", key_conflict: "key reused with another body" }[kind];
+  return {
+    test_failed: "test failed",
+    freshness_error: "source is stale",
+    load_failed: "load failing",
+    dead_letter: "dead letters",
+    pull_failed: "pull failed",
+    key_conflict: "key reused with another body",
+  }[kind];
 }
 
 /**
@@ -92,18 +102,24 @@ export async function sweepAlerts(runtime: Runtime): Promise<void> {
   for (const incident of open) {
     const [source, stream] = incident.subject.split("/");
     if (incident.kind === "load_failed") {
-      const loaded = await runtime.env.DB.prepare("SELECT 1 FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND started_at > ?3 LIMIT 1")
+      const loaded = await runtime.env.DB.prepare(
+        "SELECT 1 FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND started_at > ?3 LIMIT 1",
+      )
         .bind(source, stream, incident.openedAt)
         .first();
       if (loaded) await resolveAlert(runtime, "load_failed", incident.subject, "the stream is loading again");
     } else if (incident.kind === "dead_letter") {
-      const left = await runtime.env.DB.prepare("SELECT count(*) AS n FROM _sluice_dead_letters WHERE status = 'open' AND coalesce(source, '') || '/' || coalesce(stream, '') = ?1")
+      const left = await runtime.env.DB.prepare(
+        "SELECT count(*) AS n FROM _sluice_dead_letters WHERE status = 'open' AND coalesce(source, '') || '/' || coalesce(stream, '') = ?1",
+      )
         .bind(incident.subject)
         .first<number>("n");
       if (!left) await resolveAlert(runtime, "dead_letter", incident.subject, "every dead letter has been redriven");
     } else if (incident.kind === "key_conflict") {
       const since = new Date(Date.now() - 3_600_000).toISOString();
-      const recent = await runtime.env.DB.prepare("SELECT 1 FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND started_at > ?3 AND key_conflicts > 0 LIMIT 1")
+      const recent = await runtime.env.DB.prepare(
+        "SELECT 1 FROM _sluice_loads WHERE source = ?1 AND stream = ?2 AND started_at > ?3 AND key_conflicts > 0 LIMIT 1",
+      )
         .bind(source, stream, since)
         .first();
       if (!recent) await resolveAlert(runtime, "key_conflict", incident.subject, "no key conflicts for an hour");

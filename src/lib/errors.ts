@@ -41,11 +41,7 @@ export class SluiceError extends Error {
   /** Safe, structured context for logs. Never put secrets or whole payloads here. */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown>; retryable?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.retryable = options.retryable ?? errorCodes[code].retryable;
@@ -61,11 +57,7 @@ export class SluiceError extends Error {
  * Wraps anything thrown by a binding (D1, R2, a queue) so that callers see a SluiceError.
  * Binding failures are transient unless proven otherwise, so the default is retryable.
  */
-export function toSluiceError(
-  error: unknown,
-  fallback: ErrorCode = "internal",
-  details?: Record<string, unknown>,
-): SluiceError {
+export function toSluiceError(error: unknown, fallback: ErrorCode = "internal", details?: Record<string, unknown>): SluiceError {
   if (error instanceof SluiceError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new SluiceError(fallback, message, { cause: error, ...(details ? { details } : {}) });

@@ -32,7 +32,10 @@ export class InjectedFault extends Error {
 export function parseFaults(spec: string | undefined): Faults | undefined {
   if (!spec || spec.trim() === "") return undefined;
   const faults: Faults = { d1: 0, r2: 0, queue: 0, consumer: 0 };
-  const parts = spec.split(",").map((part) => part.trim()).filter(Boolean);
+  const parts = spec
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
   if (parts.length === 1 && !parts[0]!.includes("=")) {
     const all = fraction.parse(parts[0]);
     return all > 0 ? { d1: all, r2: all, queue: all, consumer: all } : undefined;
@@ -70,7 +73,13 @@ export class FaultInjector {
 
   /** The bindings with faults injected into D1, R2 puts and queue sends. */
   wrap(env: Env): Env {
-    return { ...env, DB: this.wrapD1(env.DB), RAW: this.wrapR2(env.RAW), INGEST: this.wrapQueue(env.INGEST, "INGEST"), PULL: this.wrapQueue(env.PULL, "PULL") };
+    return {
+      ...env,
+      DB: this.wrapD1(env.DB),
+      RAW: this.wrapR2(env.RAW),
+      INGEST: this.wrapQueue(env.INGEST, "INGEST"),
+      PULL: this.wrapQueue(env.PULL, "PULL"),
+    };
   }
 
   private wrapD1(db: D1Database): D1Database {

@@ -16,7 +16,8 @@ export class Memo<T> {
     let value = this.#values.get(key);
     if (value === undefined) {
       if (this.#values.size >= this.#limit) this.#values.clear();
-      this.#values.set(key, (value = compute()));
+      value = compute();
+      this.#values.set(key, value);
     }
     return value;
   }

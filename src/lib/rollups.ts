@@ -58,7 +58,10 @@ export function counterInsert(db: DrizzleD1Database, adds: readonly CounterAdd[]
   return db
     .insert(metricMinutes)
     .select(sql.join(selects, sql` UNION ALL `))
-    .onConflictDoUpdate({ target: [metricMinutes.minute, metricMinutes.metric, metricMinutes.labels], set: { value: sql`${metricMinutes.value} + excluded.value` } });
+    .onConflictDoUpdate({
+      target: [metricMinutes.minute, metricMinutes.metric, metricMinutes.labels],
+      set: { value: sql`${metricMinutes.value} + excluded.value` },
+    });
 }
 
 /**

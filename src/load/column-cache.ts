@@ -40,7 +40,10 @@ export async function readShape(db: D1Database, table: string, mapName: string):
   try {
     const [columns, map] = await Promise.all([
       tableColumns(db, table),
-      db.prepare(`SELECT field, column_name FROM ${mapTable} WHERE table_name = ?1`).bind(mapName).all<{ field: string; column_name: string }>(),
+      db
+        .prepare(`SELECT field, column_name FROM ${mapTable} WHERE table_name = ?1`)
+        .bind(mapName)
+        .all<{ field: string; column_name: string }>(),
     ]);
     return { columns, fields: new Map(map.results.map((row) => [row.field, row.column_name])) };
   } catch (cause) {
@@ -53,7 +56,12 @@ export async function readShape(db: D1Database, table: string, mapName: string):
  * isolate named one of these fields (or took one of these columns) first, the batch fails and
  * is planned again on the stored map.
  */
-export function fieldColumnsInsert(db: D1Database, mapName: string, loadId: string, entries: readonly [field: string, column: string][]): D1PreparedStatement {
+export function fieldColumnsInsert(
+  db: D1Database,
+  mapName: string,
+  loadId: string,
+  entries: readonly [field: string, column: string][],
+): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO ${mapTable} (table_name, field, column_name, load_id)

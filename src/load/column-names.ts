@@ -83,7 +83,7 @@ export function columnNamer(stored: ReadonlyMap<string, string>, existing: Reado
     row(fields) {
       const columns = columnsOf(fields.map((field) => field.name));
       const row: FlatRow = new Map();
-      fields.forEach((field, i) => row.set(columns[i]!, field.value));
+      for (const [i, field] of fields.entries()) row.set(columns[i]!, field.value);
       return row;
     },
     newEntries(tableColumns) {

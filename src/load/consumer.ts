@@ -8,7 +8,14 @@
  */
 import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
-import { type IngestMessage, ingestMessageSchema, messageBody, type ParsedRecordMessage, type RecordsMessage, UnreadableMessage } from "../messages.ts";
+import {
+  type IngestMessage,
+  ingestMessageSchema,
+  messageBody,
+  type ParsedRecordMessage,
+  type RecordsMessage,
+  UnreadableMessage,
+} from "../messages.ts";
 import { settle } from "../settle.ts";
 import { protectedText, recordIngestDeadLetters } from "./dead-letters.ts";
 import { loadStream } from "./load-stream.ts";
@@ -46,11 +53,17 @@ export async function consumeIngestBatch(batch: Pick<MessageBatch<unknown>, "que
 
   for (const group of groupRecords(records)) {
     const { source, stream } = group[0]!.body;
-    await settleGroup(runtime, batch.queue, group.map((entry) => entry.message), log.child({ source, stream }), async () => {
-      const lines = (await Promise.all(group.map(({ body }) => toRawLines(runtime, body)))).flat();
-      const result = await loadStream(runtime, source, stream, lines, { kind: originOf(group[0]!.body) });
-      log.info("load.completed", { ...result });
-    });
+    await settleGroup(
+      runtime,
+      batch.queue,
+      group.map((entry) => entry.message),
+      log.child({ source, stream }),
+      async () => {
+        const lines = (await Promise.all(group.map(({ body }) => toRawLines(runtime, body)))).flat();
+        const result = await loadStream(runtime, source, stream, lines, { kind: originOf(group[0]!.body) });
+        log.info("load.completed", { ...result });
+      },
+    );
   }
 
   for (const task of tasks) {
@@ -73,9 +86,21 @@ async function runTask(runtime: Runtime, task: IngestMessage): Promise<void> {
 }
 
 /** The settle step for a group: a stream still failing after a few attempts raises `load_failed`. */
-function settleGroup(runtime: Runtime, queue: string, messages: readonly Message<unknown>[], log: Runtime["log"], work: () => Promise<void>) {
+function settleGroup(
+  runtime: Runtime,
+  queue: string,
+  messages: readonly Message<unknown>[],
+  log: Runtime["log"],
+  work: () => Promise<void>,
+) {
   const subject = streamOf(messages);
-  const options = { queue, log, event: "load.failed", deadLetterText: protectedText(runtime, queue), ...(subject ? { alert: { kind: "load_failed" as const, subject } } : {}) };
+  const options = {
+    queue,
+    log,
+    event: "load.failed",
+    deadLetterText: protectedText(runtime, queue),
+    ...(subject ? { alert: { kind: "load_failed" as const, subject } } : {}),
+  };
   return settle(runtime, messages, options, async () => {
     await work();
     runtime.settings.faults?.maybeFail("consumer", "after a load, before its ack");

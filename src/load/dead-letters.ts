@@ -59,7 +59,8 @@ async function sentText(runtime: Runtime, stored: string): Promise<string> {
   } catch {
     return stored;
   }
-  if (typeof pointer !== "object" || pointer === null || typeof pointer.$ref !== "string" || !pointer.$ref.startsWith(heldInR2)) return stored;
+  if (typeof pointer !== "object" || pointer === null || typeof pointer.$ref !== "string" || !pointer.$ref.startsWith(heldInR2))
+    return stored;
   const object = await runtime.env.RAW.get(pointer.$ref);
   if (object === null) throw new SluiceError("storage_unavailable", `dead letter body ${pointer.$ref} is missing from R2`);
   return object.text();
@@ -93,12 +94,7 @@ export type RedriveFilter = OpenSelection;
 /** Sends open dead letters back to the queue they came from and marks them redriven. */
 export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter): Promise<number> {
   const db = drizzle(runtime.env.DB);
-  const rows = await db
-    .select()
-    .from(deadLetters)
-    .where(openRowsWhere(deadLetters, filter))
-    .orderBy(deadLetters.id)
-    .limit(filter.limit);
+  const rows = await db.select().from(deadLetters).where(openRowsWhere(deadLetters, filter)).orderBy(deadLetters.id).limit(filter.limit);
   for (const row of rows) {
     // The text goes back as it was recorded: a message that was never JSON fails the same way again.
     await queueFor(runtime.env, row.kind).send(await sentText(runtime, row.body), { contentType: "text" });

@@ -45,7 +45,13 @@ export function planEvolution(existing: readonly Column[], rows: readonly FlatRo
       }
       if (targetType === undefined) {
         if (contract === "freeze") {
-          return { ok: false, reason: target === name ? `field ${name} is not in the frozen schema` : `${name} holds a ${type}, which its column cannot store, and the schema is frozen` };
+          return {
+            ok: false,
+            reason:
+              target === name
+                ? `field ${name} is not in the frozen schema`
+                : `${name} holds a ${type}, which its column cannot store, and the schema is frozen`,
+          };
         }
         if (userColumns + additions.length >= maxUserColumns) {
           overflow[name] = value;

@@ -23,7 +23,10 @@ const bareValue = fieldName(undefined, "value");
 
 export function flattenRecord(record: unknown, stream: Pick<StreamConfig, "maxDepth" | "maxFields" | "columns">): Flattened {
   if (stream.columns) {
-    const fields = Object.entries(stream.columns).map(([column, path]) => ({ name: mappedField(column), value: getPath(record, path) ?? null }));
+    const fields = Object.entries(stream.columns).map(([column, path]) => ({
+      name: mappedField(column),
+      value: getPath(record, path) ?? null,
+    }));
     return { ok: true, fields };
   }
   // A bare array or scalar body still lands, whole, in one column.

@@ -172,12 +172,12 @@ async function compactDay(
     for (const row of page.results) {
       part.add(row);
       rows += 1;
-      const loadId = String(row["_sluice_load_id"]);
+      const loadId = String(row._sluice_load_id);
       if (loadId > lastLoadId) lastLoadId = loadId;
       if (part.rows >= maxPartRows || part.size >= maxPartBytes) await putPart();
     }
     const last = page.results.at(-1);
-    cursor = page.results.length < pageRows || !last ? null : [last["_sluice_key"], last[rowidAlias]];
+    cursor = page.results.length < pageRows || !last ? null : [last._sluice_key, last[rowidAlias]];
   } while (cursor !== null);
   if (part.rows > 0) await putPart();
   // The day emptied between the stats and the read: leave its files and state as they were.

@@ -11,8 +11,8 @@
  */
 import { getTableName } from "drizzle-orm";
 import { ownedSql, resolvedKeySql } from "../db/bound-keys.ts";
-import { loads, quarantine, schemaVersions, sequences } from "../db/schema.ts";
 import type { Column } from "../db/column-types.ts";
+import { loads, quarantine, schemaVersions, sequences } from "../db/schema.ts";
 import { memoize } from "../lib/memo.ts";
 import { quoteIdent } from "../lib/sql.ts";
 
@@ -60,15 +60,15 @@ const knownSql = (table: string) => `(SELECT count(*) FROM (
     OR (q = 0 AND EXISTS (SELECT 1 FROM ${quoteIdent(table)} WHERE "_sluice_key" = rk))
     OR (q = 1 AND EXISTS (SELECT 1 FROM ${quarantineTable} WHERE source = ?3 AND stream = ?4 AND key = rk AND status = 'open')))`;
 
-const openSqlFor = memoize(1000, (table) =>
-  `INSERT INTO ${loadsTable} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, key_conflicts, load_seq, r2_key, bytes, started_at)
+const openSqlFor = memoize(
+  1000,
+  (table) =>
+    `INSERT INTO ${loadsTable} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, key_conflicts, load_seq, r2_key, bytes, started_at)
 SELECT ?1, ?2, ?3, ?4, 'loaded', ?6, 0, ?7 + ${knownSql(table)}, 0, ?8, CASE WHEN ?9 THEN changes() ELSE 0 END,
   (SELECT value FROM ${quoteIdent(getTableName(sequences))} WHERE name = 'load'), ?10, ?11, ?12`,
 );
 
-const moreSqlFor = memoize(1000, (table) =>
-  `UPDATE ${loadsTable} SET duplicates = duplicates + ${knownSql(table)} WHERE load_id = ?1`,
-);
+const moreSqlFor = memoize(1000, (table) => `UPDATE ${loadsTable} SET duplicates = duplicates + ${knownSql(table)} WHERE load_id = ?1`);
 
 /**
  * Opens the ledger row of a load, before its writes: its duplicates are counted here against the
@@ -80,13 +80,28 @@ export function ledgerOpen(db: D1Database, table: string, entry: LedgerEntry, ke
   return [
     db
       .prepare(openSqlFor(table))
-      .bind(entry.loadId, entry.kind, entry.source, entry.stream, first, entry.records, keys.repeats, entry.filtered, keys.boundKeys ? 1 : 0, entry.r2Key, entry.bytes, entry.startedAt),
+      .bind(
+        entry.loadId,
+        entry.kind,
+        entry.source,
+        entry.stream,
+        first,
+        entry.records,
+        keys.repeats,
+        entry.filtered,
+        keys.boundKeys ? 1 : 0,
+        entry.r2Key,
+        entry.bytes,
+        entry.startedAt,
+      ),
     ...more.map((chunk) => db.prepare(moreSqlFor(table)).bind(entry.loadId, null, entry.source, entry.stream, chunk)),
   ];
 }
 
-const closeSqlFor = memoize(1000, (table) =>
-  `UPDATE ${loadsTable} SET inserted = loaded.n, quarantined = held.n,
+const closeSqlFor = memoize(
+  1000,
+  (table) =>
+    `UPDATE ${loadsTable} SET inserted = loaded.n, quarantined = held.n,
   duplicates = duplicates + max(?2 - loaded.n, 0), finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded,
   (SELECT count(*) AS n FROM ${quarantineTable} WHERE load_id = ?1) AS held

@@ -60,6 +60,11 @@ export async function alertKeyConflicts(runtime: Runtime, source: string, stream
   const message = `${conflicts} record(s) reused an unsigned key with a different body; each was loaded under <key>#<body hash>`;
   runtime.log.warn("load.key_conflict", { source, stream, conflicts });
   await raiseAlert(runtime, { kind: "key_conflict", subject: `${source}/${stream}`, message }).catch((error: unknown) =>
-    runtime.log.error("alert.failed", { kind: "key_conflict", source, stream, error: error instanceof Error ? error.message : String(error) }),
+    runtime.log.error("alert.failed", {
+      kind: "key_conflict",
+      source,
+      stream,
+      error: error instanceof Error ? error.message : String(error),
+    }),
   );
 }

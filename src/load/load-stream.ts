@@ -8,8 +8,8 @@
 import { declaredFields } from "../config/columns.ts";
 import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
-import type { Column } from "../db/column-types.ts";
 import { bindKeysSql } from "../db/bound-keys.ts";
+import type { Column } from "../db/column-types.ts";
 import { addColumnSql, addLoadSeqSql, createTableSql, indexSql, loadSeqColumn, stagingTable, writeRowsSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
@@ -21,7 +21,7 @@ import { columnNamer } from "./column-names.ts";
 import { planEvolution } from "./evolve.ts";
 import { type LedgerCounts, ledgerClose, ledgerOpen, nextLoadSeq, schemaVersionInsert } from "./ledger.ts";
 import { alertKeyConflicts, boundHash, loadKeys } from "./load-keys.ts";
-import { holdRow, prepareRecords, type Prepared, type Quarantined } from "./prepare.ts";
+import { holdRow, type Prepared, prepareRecords, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
 import { type RawLine, rawObjectKey, rawRef, writeRawObject } from "./raw-zone.ts";
 import { encodeRows } from "./row-size.ts";
@@ -103,10 +103,17 @@ export async function loadStream(
     const { keys, bound } = loadKeys(config, planned, hashOf);
     // Rows whose key is bound end with their body hash (see writeRowsSql).
     if (keys.boundKeys) for (const [i, row] of load.rows.entries()) row.push(hashOf(load.lines[i]!) ?? null);
-    const writeOptions = { disposition: config.disposition, primaryKey: config.primaryKey, cursor: config.cursor, boundKeys: keys.boundKeys };
+    const writeOptions = {
+      disposition: config.disposition,
+      primaryKey: config.primaryKey,
+      cursor: config.cursor,
+      boundKeys: keys.boundKeys,
+    };
     const writeSql = writeRowsSql(table, load.columnNames, writeOptions);
     const writeParams = writeOptions.boundKeys ? [source, stream] : [];
-    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams));
+    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) =>
+      env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams),
+    );
     const canIndex = config.disposition !== "merge" || config.primaryKey!.every((c) => load.columnNames.includes(c));
     // A table this isolate has loaded before needs DDL only for new columns. A table from before
     // the load-order column gets it the first time it is met (its rows keep NULL).
@@ -116,9 +123,21 @@ export async function loadStream(
       ...(cached ? [] : [env.DB.prepare(createTableSql(table, config.disposition, fresh ? load.added : []))]),
       ...(needsSeq ? [env.DB.prepare(addLoadSeqSql(table))] : []),
       ...(fresh ? [] : load.added.map((column) => env.DB.prepare(addColumnSql(table, column)))),
-      ...(canIndex && (fresh || load.added.length > 0 || !cached) ? indexSql(table, config.disposition, config.primaryKey).map((sql) => env.DB.prepare(sql)) : []),
+      ...(canIndex && (fresh || load.added.length > 0 || !cached)
+        ? indexSql(table, config.disposition, config.primaryKey).map((sql) => env.DB.prepare(sql))
+        : []),
     ];
-    const entry = { loadId, kind: options.kind, source, stream, records: lines.length, filtered: prepared.filtered, r2Key, bytes, startedAt: started.toISOString() };
+    const entry = {
+      loadId,
+      kind: options.kind,
+      source,
+      stream,
+      records: lines.length,
+      filtered: prepared.filtered,
+      r2Key,
+      bytes,
+      startedAt: started.toISOString(),
+    };
     // Order matters: the counter, then the key binding, then the ledger (which counts the
     // binding's conflicts and, against the table as it was, the duplicates), then the writes.
     const opening = [
@@ -131,9 +150,20 @@ export async function loadStream(
       ...opening,
       ...writes,
       ...(load.newFields.length > 0 ? [fieldColumnsInsert(env.DB, rawTableName(source, stream), loadId, load.newFields)] : []),
-      ...load.quarantined.map((q) => quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q, bodyHash: hashOf(q.line) })),
+      ...load.quarantined.map((q) =>
+        quarantineInsert(env.DB, { source, stream, loadId, r2Key, at: started, ...q, bodyHash: hashOf(q.line) }),
+      ),
       ...(load.added.length > 0
-        ? [schemaVersionInsert(env.DB, { source, stream, hash: load.schemaHash, columns: load.columns, change: describeChange(load.added), loadId })]
+        ? [
+            schemaVersionInsert(env.DB, {
+              source,
+              stream,
+              hash: load.schemaHash,
+              columns: load.columns,
+              change: describeChange(load.added),
+              loadId,
+            }),
+          ]
         : []),
       ledgerClose(env.DB, table, loadId, keys),
       addLoadCounters(env.DB, loadId, started),
@@ -197,7 +227,11 @@ function planLoad(config: StreamConfig, shape: TableShape, prepared: Prepared): 
   const declared = declaredFieldList
     .map((field, i) => ({ name: declaredNames[i]!, type: field.type }))
     .filter((column) => !existing.some((c) => c.name === column.name));
-  const evolution = planEvolution([...existing, ...declared], prepared.rows.map((r) => namer.row(r.fields)), config.contract);
+  const evolution = planEvolution(
+    [...existing, ...declared],
+    prepared.rows.map((r) => namer.row(r.fields)),
+    config.contract,
+  );
   const added = [...declared, ...evolution.added];
   const columns = [...existing, ...added].filter((column) => !column.name.startsWith("_sluice_") || column.name === "_sluice_overflow");
   const columnNames = columns.map((column) => column.name);

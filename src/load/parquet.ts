@@ -14,7 +14,7 @@
  *               re-encoding it as Parquet JSON would reformat it and round large numbers. The
  *               declared types are kept in the file's key-value metadata under `sluice.columns`.
  */
-import { ByteWriter, ParquetWriter, schemaFromColumnData, type ColumnSource, type SchemaElement } from "hyparquet-writer";
+import { ByteWriter, type ColumnSource, ParquetWriter, type SchemaElement, schemaFromColumnData } from "hyparquet-writer";
 import { type ColumnType, typeFromDeclared } from "../db/column-types.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { quoteIdent } from "../lib/sql.ts";
@@ -135,7 +135,7 @@ export function createPartWriter(columns: readonly LakeColumn[]): PartWriter {
         if (value !== undefined) return value;
         // The key, not the value, goes in the error: it finds the row without logging its data.
         throw new SluiceError("internal", `column ${column.name} (${column.declared}) holds a value Parquet ${column.type} cannot take`, {
-          details: { column: column.name, declared: column.declared, key: row["_sluice_key"] },
+          details: { column: column.name, declared: column.declared, key: row._sluice_key },
         });
       });
       values.forEach((value, i) => {

@@ -3,10 +3,11 @@
  * validation against its schema, and flattening into fields. In: raw lines. Out: the lines the
  * raw zone stores, each record's fields, quarantined records with their reasons, and the filtered count.
  */
+
+import { columnOf } from "../config/columns.ts";
 import type { StreamConfig } from "../config/schema.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { columnOf } from "../config/columns.ts";
 import { getPath } from "../lib/paths.ts";
 import { type FlatField, flattenRecord } from "./flatten.ts";
 import type { RawLine } from "./raw-zone.ts";
@@ -73,13 +74,20 @@ export async function prepareRecords(
     // A line the raw zone holds redacted gets the filter and map, never a second hash.
     const pending = raw.redacted ? { ...config, hash: [] } : config;
     const result =
-      raw.transformed || !hasTransforms(pending) ? { outcome: "keep" as const, record: raw.payload } : await transformRecord(raw.payload, pending, salt);
+      raw.transformed || !hasTransforms(pending)
+        ? { outcome: "keep" as const, record: raw.payload }
+        : await transformRecord(raw.payload, pending, salt);
     // With redactRaw, no original reaches the raw zone or quarantine: kept records are stored
     // transformed; dropped and failed ones with only their redact and hash paths applied.
     let stored = raw;
     if (config.redactRaw && !raw.transformed && !raw.redacted) {
       if (result.outcome === "keep") stored = { ...raw, payload: result.record, transformed: true };
-      else stored = { ...raw, payload: await redactRecord(raw.payload, config, salt), ...(result.outcome === "drop" ? { filtered: true } : { redacted: true }) };
+      else
+        stored = {
+          ...raw,
+          payload: await redactRecord(raw.payload, config, salt),
+          ...(result.outcome === "drop" ? { filtered: true } : { redacted: true }),
+        };
     }
     prepared.stored.push(stored);
     if (result.outcome === "drop") {
@@ -110,7 +118,9 @@ export async function prepareRecords(
       continue;
     }
     const missingKey =
-      config.disposition === "merge" ? config.primaryKey!.find((column) => flat.fields.find((f) => columnOf(f.name) === column)?.value == null) : undefined;
+      config.disposition === "merge"
+        ? config.primaryKey!.find((column) => flat.fields.find((f) => columnOf(f.name) === column)?.value == null)
+        : undefined;
     if (missingKey) {
       prepared.quarantined.push({ ...base, ...held, reason: `primary key column ${missingKey} is empty` });
       continue;

@@ -60,7 +60,9 @@ export async function protectMessageBody(runtime: Runtime, body: unknown, withou
   if (message.kind === "records" && Array.isArray(message.records)) {
     const records = await Promise.all(
       message.records.map(async (record: unknown) =>
-        typeof record === "object" && record !== null ? { ...record, payload: await protect((record as { payload?: unknown }).payload) } : record,
+        typeof record === "object" && record !== null
+          ? { ...record, payload: await protect((record as { payload?: unknown }).payload) }
+          : record,
       ),
     );
     return { ...message, records, redacted: true };

@@ -8,12 +8,12 @@ import { and, eq, getTableName } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ownedSql, resolvedKeySql } from "../db/bound-keys.ts";
 import { quarantine } from "../db/schema.ts";
-import { quoteIdent } from "../lib/sql.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { type OpenSelection, openRowsWhere } from "./selection.ts";
+import { quoteIdent } from "../lib/sql.ts";
 import { sendMessage, toRecordMessage } from "../messages.ts";
 import { type RawLine, rawRef, readRawObject } from "./raw-zone.ts";
+import { type OpenSelection, openRowsWhere } from "./selection.ts";
 import type { RecordForm } from "./transform.ts";
 
 const maxRecordChars = 500_000;
@@ -47,7 +47,9 @@ export function quarantineInsert(db: D1Database, entry: QuarantineEntry): D1Prep
   if (record.length > maxRecordChars) record = JSON.stringify({ $ref: rawRef(entry.r2Key, entry.line) });
   if (entry.bodyHash !== undefined) {
     const { source, stream, key, loadId, r2Key, line, reason, at, bodyHash, receivedAt, form } = entry;
-    return db.prepare(boundInsertSql).bind(source, stream, key, loadId, r2Key, line, reason, record, at.toISOString(), bodyHash, receivedAt, form ?? null);
+    return db
+      .prepare(boundInsertSql)
+      .bind(source, stream, key, loadId, r2Key, line, reason, record, at.toISOString(), bodyHash, receivedAt, form ?? null);
   }
   const { sql, params } = drizzle(db)
     .insert(quarantine)
@@ -97,24 +99,34 @@ export interface RetryResult {
  */
 export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): Promise<RetryResult> {
   const db = drizzle(runtime.env.DB);
-  const rows = await db
-    .select()
-    .from(quarantine)
-    .where(openRowsWhere(quarantine, filter))
-    .orderBy(quarantine.id)
-    .limit(filter.limit);
+  const rows = await db.select().from(quarantine).where(openRowsWhere(quarantine, filter)).orderBy(quarantine.id).limit(filter.limit);
   const result: RetryResult = { retried: 0, fallbacks: [], skipped: [] };
   for (const row of rows) {
     const source = await sourceOf(runtime, row);
     if ("skip" in source) {
-      runtime.log.error("quarantine.retry_skipped", { id: row.id, source: row.source, stream: row.stream, key: row.key, reason: source.skip });
+      runtime.log.error("quarantine.retry_skipped", {
+        id: row.id,
+        source: row.source,
+        stream: row.stream,
+        key: row.key,
+        reason: source.skip,
+      });
       result.skipped.push({ id: row.id, key: row.key, reason: source.skip });
       continue;
     }
     const { line, fallback } = source;
     const message = await toRecordMessage(
       runtime.env.RAW,
-      { source: row.source, stream: row.stream, key: row.key, deliveryId: `redrive_${row.id}`, receivedAt: line.receivedAt, origin: "redrive", ...(line.transformed ? { transformed: true } : {}), ...(line.redacted ? { redacted: true } : {}) },
+      {
+        source: row.source,
+        stream: row.stream,
+        key: row.key,
+        deliveryId: `redrive_${row.id}`,
+        receivedAt: line.receivedAt,
+        origin: "redrive",
+        ...(line.transformed ? { transformed: true } : {}),
+        ...(line.redacted ? { redacted: true } : {}),
+      },
       line.payload,
     );
     // Close the row before the record goes back on the queue: should it fail again, its new
@@ -157,7 +169,10 @@ export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): P
  * or, with the reason, the quarantine copy when the line is gone. A failure to read R2 is thrown,
  * not taken for a missing line.
  */
-async function sourceOf(runtime: Runtime, row: typeof quarantine.$inferSelect): Promise<{ line: RawLine; fallback?: string } | { skip: string }> {
+async function sourceOf(
+  runtime: Runtime,
+  row: typeof quarantine.$inferSelect,
+): Promise<{ line: RawLine; fallback?: string } | { skip: string }> {
   let fallback: string;
   if (row.r2Key && row.line) {
     const lines = await readRawObject(runtime.env.RAW, row.r2Key).catch((error: unknown) => {

@@ -55,7 +55,7 @@ export async function writeRawObject(
   lines: readonly RawLine[],
   metadata: Record<string, string>,
 ): Promise<number> {
-  const ndjson = lines.map((line) => JSON.stringify(line)).join("\n") + "\n";
+  const ndjson = `${lines.map((line) => JSON.stringify(line)).join("\n")}\n`;
   const body = await gzip(ndjson);
   try {
     // Load ids are unique (time plus 80 random bits), so a key is written once and never

@@ -109,7 +109,12 @@ export async function reconcile(runtime: Runtime): Promise<{ streams: StreamBala
     // Merge rows are updated in place and replace tables are swapped whole, so only append
     // tables must hold exactly the rows their loads inserted.
     const rowsMatch = disposition !== "append" || rows === (t?.loaded_all ?? 0);
-    streams.push({ ...balance, in_flight: inFlight, redelivered, adds_up: inFlight === 0 && redelivered <= balance.duplicates && accounted && rowsMatch });
+    streams.push({
+      ...balance,
+      in_flight: inFlight,
+      redelivered,
+      adds_up: inFlight === 0 && redelivered <= balance.duplicates && accounted && rowsMatch,
+    });
   }
   return { streams, adds_up: streams.every((s) => s.adds_up) };
 }
@@ -118,7 +123,10 @@ async function countRows(db: D1Database, source: string, stream: string): Promis
   // A dead letter can name a stream that is not a table name at all.
   if (!isIdentifier(`raw_${source}__${stream}`)) return 0;
   const table = rawTableName(source, stream);
-  const exists = await db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1").bind(table).first<number>("n");
+  const exists = await db
+    .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?1")
+    .bind(table)
+    .first<number>("n");
   if (!exists) return 0;
   return (await db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).first<number>("n")) ?? 0;
 }

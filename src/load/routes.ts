@@ -4,9 +4,9 @@
  * action answers with what it queued.
  */
 import { zValidator } from "@hono/zod-validator";
-import { Hono } from "hono";
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
 import { z } from "zod";
 import { deadLetters, quarantine } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
@@ -48,7 +48,12 @@ export const deadLetterQuery = listQuery.extend({ status: z.enum(deadLetters.sta
 loadRoutes.get("/v1/reconcile", async (c) => c.json(await reconcile(c.var.runtime)));
 
 export const replayBody = z
-  .object({ source: z.string(), stream: z.string().optional(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+  .object({
+    source: z.string(),
+    stream: z.string().optional(),
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+  })
   .refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["to"] });
 
 loadRoutes.post("/v1/replay", zValidator("json", replayBody, invalid), async (c) => {
@@ -103,7 +108,9 @@ loadRoutes.get("/v1/dead-letters", zValidator("query", deadLetterQuery, invalid)
     )
     .orderBy(desc(deadLetters.id))
     .limit(limit);
-  const shown = await Promise.all(rows.map(async (row) => ({ ...row, body: String(await protectMessageBody(c.var.runtime, row.body, "mask")) })));
+  const shown = await Promise.all(
+    rows.map(async (row) => ({ ...row, body: String(await protectMessageBody(c.var.runtime, row.body, "mask")) })),
+  );
   return c.json({ dead_letters: shown });
 });
 

@@ -7,8 +7,8 @@
 import { parse as parseYaml } from "yaml";
 import { type GenericTest, genericTestNames, testSql } from "./generic-tests.ts";
 import { topologicalOrder } from "./graph.ts";
-import { mergeConfigs, type ProjectFile, projectFileSchema, treeConfigs } from "./project-file.ts";
 import { type Manifest, type ManifestNode, nodeConfigSchema, type SourceTable } from "./project.ts";
+import { mergeConfigs, type ProjectFile, projectFileSchema, treeConfigs } from "./project-file.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema, type TestEntry, testsOf } from "./properties.ts";
 import { renderSql } from "./render.ts";
 import { parseSeed } from "./seeds.ts";
@@ -54,7 +54,8 @@ function build(input: BuildInput): Manifest {
   const sourceKeys = new Set(sources.map((s) => `${s.source}.${s.table}`));
   const nodeProps = new Map<string, { path: string; props: NodeProperties; kind: "models" | "seeds" }>();
   for (const { path, file } of properties) {
-    for (const kind of ["models", "seeds"] as const) for (const props of file[kind] ?? []) nodeProps.set(`${kind}:${props.name}`, { path, props, kind });
+    for (const kind of ["models", "seeds"] as const)
+      for (const props of file[kind] ?? []) nodeProps.set(`${kind}:${props.name}`, { path, props, kind });
   }
 
   const nodes = new Map<string, ManifestNode>();
@@ -71,8 +72,12 @@ function build(input: BuildInput): Manifest {
   for (const seed of input.seeds ?? []) {
     const name = fileName(seed.path, ".csv");
     const props = nodeProps.get(`seeds:${name}`)?.props;
-    const config = resolveConfig(seed.path, [...treeConfigs(project.seeds, fqnOf(project.name, seed.path, "seed-paths", project), seed.path), props?.config ?? {}], { materialized: "seed" });
-    let data;
+    const config = resolveConfig(
+      seed.path,
+      [...treeConfigs(project.seeds, fqnOf(project.name, seed.path, "seed-paths", project), seed.path), props?.config ?? {}],
+      { materialized: "seed" },
+    );
+    let data: ReturnType<typeof parseSeed>;
     try {
       data = parseSeed(seed.csv, config.column_types ?? {});
     } catch (error) {
@@ -125,7 +130,11 @@ function build(input: BuildInput): Manifest {
         ? [...treeConfigs(project.models, fqnOf(project.name, file.path, "model-paths", project), file.path), props?.config ?? {}, inline]
         : file.resourceType === "snapshot"
           ? [...treeConfigs(project.snapshots, [project.name, name], file.path), inline]
-          : [...treeConfigs(project.data_tests, [project.name], file.path), ...treeConfigs(project.tests, [project.name], file.path), inline];
+          : [
+              ...treeConfigs(project.data_tests, [project.name], file.path),
+              ...treeConfigs(project.tests, [project.name], file.path),
+              inline,
+            ];
     const defaults = { materialized: file.resourceType === "model" ? "view" : file.resourceType };
     const config = resolveConfig(file.path, layers, defaults);
     if (file.resourceType === "snapshot") {
@@ -146,18 +155,30 @@ function build(input: BuildInput): Manifest {
   for (const { path, file } of properties) {
     for (const kind of ["models", "seeds"] as const) {
       for (const props of file[kind] ?? []) {
-        if (!byName.has(props.name)) throw new BuildError(`${path}: properties for ${kind.slice(0, -1)} "${props.name}", which does not exist`);
+        if (!byName.has(props.name))
+          throw new BuildError(`${path}: properties for ${kind.slice(0, -1)} "${props.name}", which does not exist`);
         for (const column of props.columns ?? []) {
-          for (const entry of testsOf(column)) generic.push(genericTest(project.name, path, `ref('${props.name}')`, props.name, column.name, entry));
+          for (const entry of testsOf(column))
+            generic.push(genericTest(project.name, path, `ref('${props.name}')`, props.name, column.name, entry));
         }
-        for (const entry of testsOf(props)) generic.push(genericTest(project.name, path, `ref('${props.name}')`, props.name, undefined, entry));
+        for (const entry of testsOf(props))
+          generic.push(genericTest(project.name, path, `ref('${props.name}')`, props.name, undefined, entry));
       }
     }
     for (const source of file.sources ?? []) {
       for (const table of source.tables) {
         for (const column of table.columns ?? []) {
           for (const entry of testsOf(column)) {
-            generic.push(genericTest(project.name, path, `source('${source.name}', '${table.name}')`, `${source.name}_${table.name}`, column.name, entry));
+            generic.push(
+              genericTest(
+                project.name,
+                path,
+                `source('${source.name}', '${table.name}')`,
+                `${source.name}_${table.name}`,
+                column.name,
+                entry,
+              ),
+            );
           }
         }
       }
@@ -191,7 +212,10 @@ function build(input: BuildInput): Manifest {
   const streamTables = new Map(sources.map((s) => [s.relation.toLowerCase(), s]));
   for (const node of nodes.values()) {
     const table = node.resourceType === "test" ? undefined : streamTables.get(node.relation.toLowerCase());
-    if (table) throw new BuildError(`${node.path}: ${node.resourceType} "${node.name}" would be built as ${node.relation}, the table stream ${table.source}/${table.table} lands in; rename it`);
+    if (table)
+      throw new BuildError(
+        `${node.path}: ${node.resourceType} "${node.name}" would be built as ${node.relation}, the table stream ${table.source}/${table.table} lands in; rename it`,
+      );
   }
 
   const ordered = buildOrder(nodes);
@@ -281,11 +305,23 @@ function readDocs(files: readonly { path: string; markdown: string }[]): Record<
 }
 
 /** Sources: Sluice's streams, plus (and described by) the `sources:` of properties YAML. */
-function readSources(project: string, declared: Readonly<Record<string, readonly string[]>>, properties: { path: string; file: PropertiesFile }[]): SourceTable[] {
+function readSources(
+  project: string,
+  declared: Readonly<Record<string, readonly string[]>>,
+  properties: { path: string; file: PropertiesFile }[],
+): SourceTable[] {
   const tables = new Map<string, SourceTable>();
   for (const [source, streams] of Object.entries(declared)) {
     for (const table of streams) {
-      tables.set(`${source}.${table}`, { uniqueId: `source.${project}.${source}.${table}`, source, table, relation: `raw_${source}__${table}`, description: "", loadedAtField: "_sluice_received_at", freshness: null });
+      tables.set(`${source}.${table}`, {
+        uniqueId: `source.${project}.${source}.${table}`,
+        source,
+        table,
+        relation: `raw_${source}__${table}`,
+        description: "",
+        loadedAtField: "_sluice_received_at",
+        freshness: null,
+      });
     }
   }
   for (const { file } of properties) {
@@ -308,10 +344,18 @@ function readSources(project: string, declared: Readonly<Record<string, readonly
   return [...tables.values()];
 }
 
-function genericTest(project: string, path: string, relation: string, target: string, column: string | undefined, entry: TestEntry): ManifestNode {
+function genericTest(
+  project: string,
+  path: string,
+  relation: string,
+  target: string,
+  column: string | undefined,
+  entry: TestEntry,
+): ManifestNode {
   const [name, spec] = typeof entry === "string" ? [entry, {}] : (Object.entries(entry)[0] ?? ["", {}]);
   const args = (spec && typeof spec === "object" ? spec : {}) as Record<string, unknown>;
-  if (!genericTestNames.has(name)) throw new BuildError(`${path}: unknown test "${name}" (Sluice runs unique, not_null, accepted_values and relationships)`);
+  if (!genericTestNames.has(name))
+    throw new BuildError(`${path}: unknown test "${name}" (Sluice runs unique, not_null, accepted_values and relationships)`);
   const testColumn = (args.column_name as string | undefined) ?? column;
   if (!testColumn) throw new BuildError(`${path}: the ${name} test on ${target} needs a column`);
   const { config: testConfig, ...testArgs } = args;
@@ -340,13 +384,23 @@ function resolveConfig(path: string, layers: Record<string, unknown>[], defaults
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
-    throw new BuildError(`${path}: invalid config: ${issue.code === "unrecognized_keys" ? `unknown config key ${key}` : `${key}: ${issue.message}`}`);
+    throw new BuildError(
+      `${path}: invalid config: ${issue.code === "unrecognized_keys" ? `unknown config key ${key}` : `${key}: ${issue.message}`}`,
+    );
   }
   return parsed.data;
 }
 
-function baseNode(project: string, resourceType: ManifestNode["resourceType"], name: string, path: string, config: ManifestNode["config"], props: NodeProperties | undefined): ManifestNode {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new BuildError(`${path}: node names must be identifiers (letters, digits, underscores)`);
+function baseNode(
+  project: string,
+  resourceType: ManifestNode["resourceType"],
+  name: string,
+  path: string,
+  config: ManifestNode["config"],
+  props: NodeProperties | undefined,
+): ManifestNode {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new BuildError(`${path}: node names must be identifiers (letters, digits, underscores)`);
   return {
     uniqueId: `${resourceType}.${project}.${name}`,
     resourceType,
@@ -386,4 +440,3 @@ function lineOf(text: string, needle: string): number {
   const at = text.search(new RegExp(`['"]${needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}['"]`));
   return at < 0 ? 1 : text.slice(0, at).split("\n").length;
 }
-

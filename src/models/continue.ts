@@ -8,7 +8,11 @@ import { settle } from "../settle.ts";
 import { runModels } from "./runner.ts";
 
 /** Continues the runs; returns the messages that are not model-run tasks at all. */
-export async function continueModelRuns(messages: readonly Message<unknown>[], runtime: Runtime, queue: string): Promise<Message<unknown>[]> {
+export async function continueModelRuns(
+  messages: readonly Message<unknown>[],
+  runtime: Runtime,
+  queue: string,
+): Promise<Message<unknown>[]> {
   const unreadable: Message<unknown>[] = [];
   for (const message of messages) {
     const parsed = modelRunMessageSchema.safeParse(messageBody(message));

@@ -24,14 +24,21 @@ export async function checkFreshness(runtime: Runtime, manifest: Manifest, now =
   if (results.length === 0) return results;
   const db = drizzle(runtime.env.DB);
   const [first, ...rest] = results.map((result) =>
-    db.insert(sourceFreshness).values(result).onConflictDoUpdate({ target: [sourceFreshness.source, sourceFreshness.table], set: result }),
+    db
+      .insert(sourceFreshness)
+      .values(result)
+      .onConflictDoUpdate({ target: [sourceFreshness.source, sourceFreshness.table], set: result }),
   );
   await db.batch([first!, ...rest]);
   for (const result of results) {
     const subject = `${result.source}.${result.table}`;
     if (result.status === "error" || result.status === "runtime error") {
       runtime.log.error("freshness.error", { ...result });
-      await raiseAlert(runtime, { kind: "freshness_error", subject, message: result.message ?? `the newest record is ${result.ageSeconds} s old` });
+      await raiseAlert(runtime, {
+        kind: "freshness_error",
+        subject,
+        message: result.message ?? `the newest record is ${result.ageSeconds} s old`,
+      });
     } else {
       if (result.status === "warn") runtime.log.warn("freshness.warn", { ...result });
       await resolveAlert(runtime, "freshness_error", subject, "the source is fresh again");
@@ -44,7 +51,13 @@ async function checkTable(db: D1Database, table: SourceTable, now: Date): Promis
   const freshness = table.freshness!;
   const warnAfter = freshness.warn_after ? freshness.warn_after.count * periodSeconds[freshness.warn_after.period] : null;
   const errorAfter = freshness.error_after ? freshness.error_after.count * periodSeconds[freshness.error_after.period] : null;
-  const base = { source: table.source, table: table.table, warnAfterSeconds: warnAfter, errorAfterSeconds: errorAfter, checkedAt: now.toISOString() };
+  const base = {
+    source: table.source,
+    table: table.table,
+    warnAfterSeconds: warnAfter,
+    errorAfterSeconds: errorAfter,
+    checkedAt: now.toISOString(),
+  };
   if (!isIdentifier(table.loadedAtField)) {
     return { ...base, status: "runtime error", message: `loaded_at_field "${table.loadedAtField}" is not a column name` };
   }
@@ -52,11 +65,14 @@ async function checkTable(db: D1Database, table: SourceTable, now: Date): Promis
   try {
     // The filter is SQL from the project's own YAML, as in dbt.
     const where = freshness.filter ? ` WHERE ${freshness.filter}` : "";
-    maxLoadedAt = await db.prepare(`SELECT max(${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)}${where}`).first<string | null>("at");
+    maxLoadedAt = await db
+      .prepare(`SELECT max(${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)}${where}`)
+      .first<string | null>("at");
   } catch (error) {
     return { ...base, status: "runtime error", message: (error as Error).message };
   }
-  if (maxLoadedAt === null) return { ...base, status: errorAfter !== null ? "error" : "warn", message: "no rows have been loaded", maxLoadedAt: null };
+  if (maxLoadedAt === null)
+    return { ...base, status: errorAfter !== null ? "error" : "warn", message: "no rows have been loaded", maxLoadedAt: null };
   const age = Math.max(0, Math.round((now.getTime() - Date.parse(maxLoadedAt)) / 1000));
   const status = errorAfter !== null && age > errorAfter ? "error" : warnAfter !== null && age > warnAfter ? "warn" : "pass";
   return { ...base, status, maxLoadedAt, ageSeconds: age, message: null };

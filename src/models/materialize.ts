@@ -31,7 +31,10 @@ async function swapIn(db: D1Database, tmp: string, name: string, indexes: readon
 }
 
 export async function relationType(db: D1Database, name: string): Promise<"table" | "view" | null> {
-  const type = await db.prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')").bind(name).first<string>("type");
+  const type = await db
+    .prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')")
+    .bind(name)
+    .first<string>("type");
   return type === "table" || type === "view" ? type : null;
 }
 
@@ -79,7 +82,10 @@ export function indexStatements(node: ManifestNode): string[] {
     return `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${name} ON ${table} (${index.columns.map(quoteIdent).join(", ")})`;
   });
   const keys = node.config.materialized === "incremental" ? uniqueKeys(node) : [];
-  if (keys.length > 0) statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`__sluice_key_${node.relation}`)} ON ${table} (${keys.map(quoteIdent).join(", ")})`);
+  if (keys.length > 0)
+    statements.push(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(`__sluice_key_${node.relation}`)} ON ${table} (${keys.map(quoteIdent).join(", ")})`,
+    );
   return statements;
 }
 
@@ -96,11 +102,13 @@ export async function materializeIncremental(db: D1Database, node: ManifestNode,
       throw new Error(`new columns ${newColumns.map((c) => c.name).join(", ")} and on_schema_change is fail`);
     }
     if (node.config.on_schema_change === "append_new_columns") {
-      for (const column of newColumns) statements.push(db.prepare(`ALTER TABLE ${quoteIdent(name)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`));
+      for (const column of newColumns)
+        statements.push(db.prepare(`ALTER TABLE ${quoteIdent(name)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`));
     }
   }
   // `ignore` (the default) drops new columns; `append_new_columns` has just added them.
-  const target = node.config.on_schema_change === "append_new_columns" ? incoming : incoming.filter((c) => existing.some((e) => e.name === c.name));
+  const target =
+    node.config.on_schema_change === "append_new_columns" ? incoming : incoming.filter((c) => existing.some((e) => e.name === c.name));
   const list = target.map((c) => quoteIdent(c.name)).join(", ");
   const keys = uniqueKeys(node);
   if (keys.length > 0) {
@@ -140,7 +148,8 @@ export async function materializeSeed(db: D1Database, node: ManifestNode): Promi
   let chunk: unknown[][] = [];
   let size = 0;
   const flush = () => {
-    if (chunk.length > 0) statements.push(db.prepare(`INSERT INTO ${tmp} (${list}) SELECT ${select} FROM json_each(?1)`).bind(JSON.stringify(chunk)));
+    if (chunk.length > 0)
+      statements.push(db.prepare(`INSERT INTO ${tmp} (${list}) SELECT ${select} FROM json_each(?1)`).bind(JSON.stringify(chunk)));
     chunk = [];
     size = 0;
   };
@@ -179,7 +188,10 @@ export async function materializeSnapshot(db: D1Database, node: ManifestNode, sq
 
   await db.batch([db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`), db.prepare(`CREATE TABLE ${quoteIdent(tmp)} AS ${sql}`)]);
   if ((await relationType(db, name)) !== "table") {
-    await db.batch([db.prepare(`CREATE TABLE ${quoteIdent(name)} AS SELECT s.*, ${meta("s")} FROM ${quoteIdent(tmp)} AS s`), db.prepare(`DROP TABLE ${quoteIdent(tmp)}`)]);
+    await db.batch([
+      db.prepare(`CREATE TABLE ${quoteIdent(name)} AS SELECT s.*, ${meta("s")} FROM ${quoteIdent(tmp)} AS s`),
+      db.prepare(`DROP TABLE ${quoteIdent(tmp)}`),
+    ]);
     return { rowsAffected: (await db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(name)}`).first<number>("n")) ?? 0 };
   }
   const columns = (await columnsOf(db, tmp)).map((c) => c.name);

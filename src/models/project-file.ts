@@ -53,7 +53,8 @@ export function treeConfigs(tree: Record<string, unknown>, fqn: readonly string[
     const leaf: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(level as Record<string, unknown>)) {
       const name = key.startsWith("+") ? key.slice(1) : key;
-      if (configKeys.has(name) && (key.startsWith("+") || typeof value !== "object" || value === null || Array.isArray(value))) leaf[name] = value;
+      if (configKeys.has(name) && (key.startsWith("+") || typeof value !== "object" || value === null || Array.isArray(value)))
+        leaf[name] = value;
     }
     layers.push(leaf);
   }

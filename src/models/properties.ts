@@ -6,7 +6,9 @@
 import { z } from "zod";
 
 const duration = z.object({ count: z.number().int().positive(), period: z.enum(["minute", "hour", "day"]) });
-const freshness = z.looseObject({ warn_after: duration.optional(), error_after: duration.optional(), filter: z.string().optional() }).nullable();
+const freshness = z
+  .looseObject({ warn_after: duration.optional(), error_after: duration.optional(), filter: z.string().optional() })
+  .nullable();
 
 /** A test entry: `unique`, or `{ accepted_values: { values: [...], config: {...} } }`. */
 export const testEntrySchema = z.union([z.string(), z.record(z.string(), z.unknown())]);

@@ -68,7 +68,9 @@ modelRoutes.get("/v1/models", async (c) => {
   const ids = manifest.nodes.map((n) => n.uniqueId);
   // The newest results, filtered here: one bound parameter per node would pass D1's 100.
   const known = new Set(ids);
-  const last = (await drizzle(c.env.DB).select().from(modelResults).orderBy(desc(modelResults.finishedAt)).limit(5000)).filter((r) => known.has(r.uniqueId));
+  const last = (await drizzle(c.env.DB).select().from(modelResults).orderBy(desc(modelResults.finishedAt)).limit(5000)).filter((r) =>
+    known.has(r.uniqueId),
+  );
   const lastBy = new Map<string, (typeof last)[number]>();
   for (const row of last) if (!lastBy.has(row.uniqueId)) lastBy.set(row.uniqueId, row);
   return c.json({

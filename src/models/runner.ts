@@ -14,7 +14,6 @@ import { declaredColumns } from "../config/columns.ts";
 import { type SluiceConfig, streamConfig } from "../config/index.ts";
 import { addLoadSeqSql, createTableSql, loadSeqColumn, loadSeqIndexSql } from "../db/raw-tables.ts";
 import { modelResults, modelRuns } from "../db/schema.ts";
-import { forgetLastRuns } from "./last-run.ts";
 import type { Runtime } from "../env.ts";
 import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
@@ -23,8 +22,18 @@ import { counterInsert } from "../lib/rollups.ts";
 import { sendMessage } from "../messages.ts";
 import { compileNode } from "./compile.ts";
 import { checkFreshness } from "./freshness.ts";
+import { forgetLastRuns } from "./last-run.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
-import { indexStatements, materializeIncremental, materializeSeed, materializeSnapshot, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import {
+  indexStatements,
+  materializeIncremental,
+  materializeSeed,
+  materializeSnapshot,
+  materializeTable,
+  materializeView,
+  relationType,
+  runTest,
+} from "./materialize.ts";
 import { selectedIds } from "./selection.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
@@ -94,23 +103,48 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   const done = new Map<string, NodeResult>();
   if (options.resumeRunId) {
     const [run] = await db.select().from(modelRuns).where(eq(modelRuns.runId, options.resumeRunId));
-    if (!run || run.status !== "running") {
+    if (run?.status !== "running") {
       log.info("models.resume_skipped", { runId: options.resumeRunId, status: run?.status ?? null });
-      return { runId: options.resumeRunId, status: run?.status === "success" ? "success" : "error", elapsedMs: run?.elapsedMs ?? 0, results: [], finished: true };
+      return {
+        runId: options.resumeRunId,
+        status: run?.status === "success" ? "success" : "error",
+        elapsedMs: run?.elapsedMs ?? 0,
+        results: [],
+        finished: true,
+      };
     }
     ({ runId, startedAt } = run);
     args = run.args as unknown as RunArgs;
     const stored = await db.select().from(modelResults).where(eq(modelResults.runId, runId));
-    for (const row of stored) done.set(row.uniqueId, { uniqueId: row.uniqueId, resourceType: row.resourceType, status: row.status, executionMs: row.executionMs, rowsAffected: row.rowsAffected, failures: row.failures, message: row.message });
+    for (const row of stored)
+      done.set(row.uniqueId, {
+        uniqueId: row.uniqueId,
+        resourceType: row.resourceType,
+        status: row.status,
+        executionMs: row.executionMs,
+        rowsAffected: row.rowsAffected,
+        failures: row.failures,
+        message: row.message,
+      });
   } else {
     runId = newRunId(invocationStarted);
     startedAt = new Date(invocationStarted).toISOString();
-    args = { command: options.command ?? "build", select: options.select ?? [], exclude: options.exclude ?? [], full_refresh: options.fullRefresh === true, trigger: options.trigger };
-    await db.insert(modelRuns).values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt, args: { ...args } });
+    args = {
+      command: options.command ?? "build",
+      select: options.select ?? [],
+      exclude: options.exclude ?? [],
+      full_refresh: options.fullRefresh === true,
+      trigger: options.trigger,
+    };
+    await db
+      .insert(modelRuns)
+      .values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt, args: { ...args } });
     await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
     if (args.command === "build") {
       // A stale source is reported, not fatal: models still build over what has landed.
-      await checkFreshness(runtime, manifest, new Date(invocationStarted)).catch((error: unknown) => log.error("freshness.failed", { error }));
+      await checkFreshness(runtime, manifest, new Date(invocationStarted)).catch((error: unknown) =>
+        log.error("freshness.failed", { error }),
+      );
     }
   }
 
@@ -148,8 +182,18 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       }
       const nodeStarted = new Date();
       if (blockedBy !== undefined) {
-        const message = failed.has(blockedBy) ? `skipped: upstream ${failed.get(blockedBy)} did not succeed` : `skipped: upstream ${untrusted.get(blockedBy)} failed a test`;
-        result = { uniqueId: node.uniqueId, resourceType: node.resourceType, status: "skipped", executionMs: 0, rowsAffected: null, failures: null, message };
+        const message = failed.has(blockedBy)
+          ? `skipped: upstream ${failed.get(blockedBy)} did not succeed`
+          : `skipped: upstream ${untrusted.get(blockedBy)} failed a test`;
+        result = {
+          uniqueId: node.uniqueId,
+          resourceType: node.resourceType,
+          status: "skipped",
+          executionMs: 0,
+          rowsAffected: null,
+          failures: null,
+          message,
+        };
       } else {
         result = await runNode(runtime.env.DB, manifest, node, args.full_refresh);
       }
@@ -157,12 +201,17 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       // Each result is stored as it finishes: it is the run's progress, should it be interrupted.
       // With its metric counters, in one transaction, counted only if this insert stored it.
       await db.batch([
-        db.insert(modelResults).values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() }).onConflictDoNothing(),
+        db
+          .insert(modelResults)
+          .values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() })
+          .onConflictDoNothing(),
         counterInsert(
           db,
           [
             { metric: "sluice_model_results_total", labels: { resource_type: result.resourceType, status: result.status }, value: 1 },
-            ...(result.resourceType === "test" && (result.failures ?? 0) > 0 ? [{ metric: "sluice_test_failures_total" as const, labels: {}, value: result.failures! }] : []),
+            ...(result.resourceType === "test" && (result.failures ?? 0) > 0
+              ? [{ metric: "sluice_test_failures_total" as const, labels: {}, value: result.failures! }]
+              : []),
           ],
           { ifChanged: true },
         ),
@@ -171,7 +220,8 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
     }
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
-    if (result.status === "skipped") failed.set(node.uniqueId, (blockedBy && (failed.get(blockedBy) ?? untrusted.get(blockedBy))) ?? blockedBy ?? node.uniqueId);
+    if (result.status === "skipped")
+      failed.set(node.uniqueId, (blockedBy && (failed.get(blockedBy) ?? untrusted.get(blockedBy))) ?? blockedBy ?? node.uniqueId);
     if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.set(parent, parent);
     results.push(result);
   }
@@ -182,7 +232,8 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   await db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId));
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
   for (const result of results.filter((r) => r.resourceType === "test")) {
-    if (result.status === "fail") await raiseAlert(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
+    if (result.status === "fail")
+      await raiseAlert(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
     else if (result.status === "pass") await resolveAlert(runtime, "test_failed", result.uniqueId, "the test passes again");
   }
   return { runId, status, elapsedMs, results, finished: true };
@@ -195,7 +246,10 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
     if (node.resourceType === "test") {
       const failures = await runTest(db, compileNode(manifest, node));
       const status: NodeStatus = failures === 0 ? "pass" : node.config.severity === "warn" ? "warn" : "fail";
-      const message = failures === 0 ? null : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status === "warn" ? "warn" : "fail"} if != 0`;
+      const message =
+        failures === 0
+          ? null
+          : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status === "warn" ? "warn" : "fail"} if != 0`;
       return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
     }
     let rowsAffected: number | null;
@@ -246,7 +300,9 @@ async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest
   if (statements.size === 0) return;
   await db.batch([...statements.values()].map((sql) => db.prepare(sql)));
   const names = [...statements.keys()];
-  const found = await db.batch(names.map((name) => db.prepare("SELECT count(*) AS n FROM pragma_table_info(?1) WHERE name = ?2").bind(name, loadSeqColumn)));
+  const found = await db.batch(
+    names.map((name) => db.prepare("SELECT count(*) AS n FROM pragma_table_info(?1) WHERE name = ?2").bind(name, loadSeqColumn)),
+  );
   const upgrades = names.filter((_, i) => (found[i]!.results[0] as { n: number }).n === 0);
   if (upgrades.length === 0) return;
   await db.batch(upgrades.flatMap((name) => [addLoadSeqSql(name), loadSeqIndexSql(name)]).map((sql) => db.prepare(sql)));

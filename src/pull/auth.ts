@@ -58,13 +58,18 @@ async function clientCredentialsToken(auth: Extract<Auth, { type: "oauth2_client
       body,
     });
   } catch (error) {
-    if (error instanceof SluiceError) throw new SluiceError(error.code, `OAuth2 token request: ${error.message}`, { cause: error, retryable: error.retryable });
+    if (error instanceof SluiceError)
+      throw new SluiceError(error.code, `OAuth2 token request: ${error.message}`, { cause: error, retryable: error.retryable });
     throw error;
   }
   if (!response.ok) {
-    throw new SluiceError(response.status >= 500 ? "storage_unavailable" : "unauthorized", `OAuth2 token request failed with ${response.status}`, {
-      retryable: response.status >= 500 || response.status === 429,
-    });
+    throw new SluiceError(
+      response.status >= 500 ? "storage_unavailable" : "unauthorized",
+      `OAuth2 token request failed with ${response.status}`,
+      {
+        retryable: response.status >= 500 || response.status === 429,
+      },
+    );
   }
   const token = (await response.json()) as { access_token?: string; expires_in?: number };
   if (!token.access_token) throw new SluiceError("unauthorized", "OAuth2 token response has no access_token");

@@ -11,7 +11,11 @@ import { messageBody, pageMessageSchema } from "../messages.ts";
 import { settle } from "../settle.ts";
 import { handlePage } from "./page.ts";
 
-export async function consumePullMessages(messages: readonly Message<unknown>[], runtime: Runtime, queue: string): Promise<Message<unknown>[]> {
+export async function consumePullMessages(
+  messages: readonly Message<unknown>[],
+  runtime: Runtime,
+  queue: string,
+): Promise<Message<unknown>[]> {
   const unreadable: Message<unknown>[] = [];
   for (const message of messages) {
     const parsed = pageMessageSchema.safeParse(messageBody(message));
@@ -21,12 +25,17 @@ export async function consumePullMessages(messages: readonly Message<unknown>[],
     }
     const task = parsed.data;
     const log = runtime.log.child({ source: task.source, stream: task.stream, runId: task.runId, page: task.page });
-    await settle(runtime, [message], { queue, log, event: "pull.page_failed", alert: { kind: "pull_failed", subject: `${task.source}/${task.stream}` } }, async () => {
-      const outcome = await handlePage(runtime, task, message.attempts);
-      if (outcome.ack) return;
-      log.warn("pull.retry", { delaySeconds: outcome.delaySeconds, attempts: message.attempts });
-      return { retryAfterSeconds: outcome.delaySeconds };
-    });
+    await settle(
+      runtime,
+      [message],
+      { queue, log, event: "pull.page_failed", alert: { kind: "pull_failed", subject: `${task.source}/${task.stream}` } },
+      async () => {
+        const outcome = await handlePage(runtime, task, message.attempts);
+        if (outcome.ack) return;
+        log.warn("pull.retry", { delaySeconds: outcome.delaySeconds, attempts: message.attempts });
+        return { retryAfterSeconds: outcome.delaySeconds };
+      },
+    );
   }
   return unreadable;
 }

@@ -20,7 +20,7 @@ export type PageOutcome = { ack: true } | { ack: false; delaySeconds: number };
 export async function handlePage(runtime: Runtime, task: PageMessage, attempts: number): Promise<PageOutcome> {
   const { env, log } = runtime;
   const run = await getRun(env.DB, task.runId);
-  if (!run || run.status !== "running") return { ack: true }; // the run ended; a stale task
+  if (run?.status !== "running") return { ack: true }; // the run ended; a stale task
   if (run.pages >= task.page) {
     // A redelivered task whose page is already recorded: make sure the next one was sent.
     if (run.pages === task.page && run.nextPage) await sendMessage(env.PULL, run.nextPage);
@@ -35,14 +35,19 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   const fail = async (error: string) => {
     log.error("pull.failed", { source: task.source, stream: task.stream, runId: run.runId, page: task.page, error });
     await failRun(env.DB, run, error);
-    await raiseAlert(runtime, { kind: "pull_failed", subject: `${task.source}/${task.stream}`, message: `run ${run.runId} stopped at page ${task.page}: ${error}` });
+    await raiseAlert(runtime, {
+      kind: "pull_failed",
+      subject: `${task.source}/${task.stream}`,
+      message: `run ${run.runId} stopped at page ${task.page}: ${error}`,
+    });
     return { ack: true } as const;
   };
 
   const urlHash = await sha256Hex(task.url);
   if (run.seen.includes(urlHash)) return fail(`paginator loop: page ${task.page} would fetch a URL already fetched in this run`);
   // Pages of this run (a resumed run starts mid-way, with a fresh budget).
-  if (run.seen.length >= source.limits.maxPagesPerRun) return fail(`stopped after ${source.limits.maxPagesPerRun} pages (limits.maxPagesPerRun)`);
+  if (run.seen.length >= source.limits.maxPagesPerRun)
+    return fail(`stopped after ${source.limits.maxPagesPerRun} pages (limits.maxPagesPerRun)`);
   // Benchmarks measure the path itself, not the politeness limit configured for the real API.
   if (!runtime.settings.benchBaseline) await respectRate(source, run.lastRequestAt);
 
@@ -89,13 +94,19 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   // Records first: the run only moves on once its records are durably queued.
   if (records.length > 0) {
     const deliveryId = `${run.runId}_p${task.page}`;
-    const messages = await recordMessagesFor(env.RAW, { source: task.source, stream: task.stream, receivedAt: new Date().toISOString(), deliveryId }, records);
+    const messages = await recordMessagesFor(
+      env.RAW,
+      { source: task.source, stream: task.stream, receivedAt: new Date().toISOString(), deliveryId },
+      records,
+    );
     await sendAll(env.INGEST, messages);
   }
 
   const state = { url: task.url, offset: task.offset, pageNumber: task.pageNumber };
   const next = nextPage(resource.paginator, { url: task.url, headers: response.headers, body, records: selected }, state);
-  const nextTask: PageMessage | null = next ? { ...task, page: task.page + 1, url: next.url, offset: next.offset, pageNumber: next.pageNumber } : null;
+  const nextTask: PageMessage | null = next
+    ? { ...task, page: task.page + 1, url: next.url, offset: next.offset, pageNumber: next.pageNumber }
+    : null;
   // Credentials go only to the API's own origin, whatever a next link names.
   if (nextTask && new URL(nextTask.url).origin !== new URL(task.url).origin) {
     return fail(`page ${task.page} links to another origin (${new URL(nextTask.url).origin}); Sluice does not send credentials there`);
@@ -111,9 +122,23 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
     // recordPage completed the run in the same transaction.
     await resolveAlert(runtime, "pull_failed", `${task.source}/${task.stream}`, `run ${run.runId} completed`);
     if (resource.disposition === "replace") {
-      await sendMessage(env.INGEST, { v: 1, kind: "replace_commit", source: task.source, stream: task.stream, since: run.startedAt, records: run.records + records.length });
+      await sendMessage(env.INGEST, {
+        v: 1,
+        kind: "replace_commit",
+        source: task.source,
+        stream: task.stream,
+        since: run.startedAt,
+        records: run.records + records.length,
+      });
     }
-    log.info("pull.completed", { source: task.source, stream: task.stream, runId: run.runId, pages: task.page, records: run.records + records.length, cursor: cursorMax });
+    log.info("pull.completed", {
+      source: task.source,
+      stream: task.stream,
+      runId: run.runId,
+      pages: task.page,
+      records: run.records + records.length,
+      cursor: cursorMax,
+    });
   }
   return { ack: true };
 }
@@ -144,7 +169,9 @@ async function respectRate(source: RestSource, lastRequestAt: string | null): Pr
  */
 async function keyedRecords(resource: Resource, selected: readonly unknown[]): Promise<{ key: string; payload: unknown }[]> {
   const records = selected.map((record) => ({ key: naturalKey(resource, record), payload: record }));
-  await Promise.all(records.filter((r) => r.key === undefined).map(async (r) => (r.key = await sha256Hex(JSON.stringify(r.payload) ?? "null"))));
+  await Promise.all(
+    records.filter((r) => r.key === undefined).map(async (r) => (r.key = await sha256Hex(JSON.stringify(r.payload) ?? "null"))),
+  );
   return records as { key: string; payload: unknown }[];
 }
 
@@ -157,7 +184,8 @@ export function naturalKey(resource: Resource, record: unknown): string | undefi
   const parts = (resource.primaryKey ?? []).map((column) => getPath(record, column));
   if (parts.length === 0 || parts.some((part) => part === undefined || part === null)) return undefined;
   const version = resource.incremental ? getPath(record, resource.incremental.cursorField) : undefined;
-  const id = parts.length === 1 && (typeof parts[0] === "string" || typeof parts[0] === "number") ? String(parts[0]) : JSON.stringify(parts);
+  const id =
+    parts.length === 1 && (typeof parts[0] === "string" || typeof parts[0] === "number") ? String(parts[0]) : JSON.stringify(parts);
   const key = id + (version !== undefined && version !== null ? `@${String(version)}` : "");
   return key.length <= 512 ? key : undefined;
 }

@@ -26,12 +26,29 @@ export async function startPull(runtime: Runtime, source: string, stream: string
   const outcome = await startRun(runtime.env.DB, { source, stream }, trigger, async (runId) => {
     const since = sinceValue(resource, await committedCursor(runtime.env.DB, source, stream));
     const first = firstPage(resource.paginator, resourceUrl(config, resource, runtime.settings, since));
-    const task: PageMessage = { v: 1, kind: "page", source, stream, runId, page: 1, url: first.url, offset: first.offset, pageNumber: first.pageNumber };
+    const task: PageMessage = {
+      v: 1,
+      kind: "page",
+      source,
+      stream,
+      runId,
+      page: 1,
+      url: first.url,
+      offset: first.offset,
+      pageNumber: first.pageNumber,
+    };
     return { task, since };
   });
   if (outcome.started) {
     await sendMessage(runtime.env.PULL, outcome.run.nextPage);
-    runtime.log.info("pull.started", { source, stream, runId: outcome.run.runId, trigger: outcome.run.trigger, page: (outcome.run.nextPage as PageMessage).page, resumedFrom: outcome.resumedFrom });
+    runtime.log.info("pull.started", {
+      source,
+      stream,
+      runId: outcome.run.runId,
+      trigger: outcome.run.trigger,
+      page: (outcome.run.nextPage as PageMessage).page,
+      resumedFrom: outcome.resumedFrom,
+    });
   } else {
     runtime.log.info("pull.skipped", { source, stream, reason: outcome.reason, activeRun: outcome.runId });
   }

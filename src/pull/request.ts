@@ -93,7 +93,11 @@ export async function fetchWithinOrigin(url: URL, init: RequestInit, maxRedirect
     try {
       next = new URL(location, current);
     } catch {
-      throw new SluiceError("forbidden", `${current.origin}${current.pathname} answered ${response.status} with a Location that is not a URL`, { retryable: false });
+      throw new SluiceError(
+        "forbidden",
+        `${current.origin}${current.pathname} answered ${response.status} with a Location that is not a URL`,
+        { retryable: false },
+      );
     }
     if (next.origin !== url.origin) {
       throw new SluiceError(
@@ -104,14 +108,23 @@ export async function fetchWithinOrigin(url: URL, init: RequestInit, maxRedirect
       );
     }
     if (visited.has(next.href)) {
-      throw new SluiceError("forbidden", `redirect loop on ${url.origin}: ${current.pathname} redirects to ${next.pathname}, already visited`, { retryable: false });
+      throw new SluiceError(
+        "forbidden",
+        `redirect loop on ${url.origin}: ${current.pathname} redirects to ${next.pathname}, already visited`,
+        { retryable: false },
+      );
     }
     if (visited.size > maxRedirects) {
-      throw new SluiceError("forbidden", `more than ${maxRedirects} redirects from ${url.pathname} on ${url.origin}; the run stops`, { retryable: false });
+      throw new SluiceError("forbidden", `more than ${maxRedirects} redirects from ${url.pathname} on ${url.origin}; the run stops`, {
+        retryable: false,
+      });
     }
     // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
     const method = (request.method ?? "GET").toUpperCase();
-    if ((response.status === 303 && method !== "GET" && method !== "HEAD") || ((response.status === 301 || response.status === 302) && method === "POST")) {
+    if (
+      (response.status === 303 && method !== "GET" && method !== "HEAD") ||
+      ((response.status === 301 || response.status === 302) && method === "POST")
+    ) {
       const headers = new Headers(request.headers);
       headers.delete("content-type");
       request = { ...request, method: "GET", body: null, headers };

@@ -3,9 +3,10 @@
  * source, stream, pages, records, duration and error, and each stream's committed cursor;
  * `POST /v1/pulls/:source/:stream/run` starts (or resumes) a run now.
  */
-import { Hono } from "hono";
+
 import { desc } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
 import { pullRuns, pullState } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { requireToken } from "../lib/auth.ts";
@@ -36,5 +37,14 @@ pullRoutes.get("/v1/pulls", async (c) => {
 pullRoutes.post("/v1/pulls/:source/:stream/run", async (c) => {
   const outcome = await startPull(c.var.runtime, c.req.param("source"), c.req.param("stream"), "manual");
   if (!outcome.started) return c.json({ started: false, reason: outcome.reason, activeRun: outcome.runId }, 409);
-  return c.json({ started: true, runId: outcome.run.runId, trigger: outcome.run.trigger, page: outcome.run.pages + 1, resumedFrom: outcome.resumedFrom ?? null }, 202);
+  return c.json(
+    {
+      started: true,
+      runId: outcome.run.runId,
+      trigger: outcome.run.trigger,
+      page: outcome.run.pages + 1,
+      resumedFrom: outcome.resumedFrom ?? null,
+    },
+    202,
+  );
 });

@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { pullLeases, pullRuns, pullState, type PullRun } from "../db/schema.ts";
+import { type PullRun, pullLeases, pullRuns, pullState } from "../db/schema.ts";
 import { newRunId } from "../lib/ids.ts";
 import { counterInsert } from "../lib/rollups.ts";
 import type { PageMessage } from "../messages.ts";
@@ -15,9 +15,7 @@ export const leaseSeconds = 15 * 60;
 
 const isoIn = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
-export type StartOutcome =
-  | { started: true; run: PullRun; resumedFrom?: string }
-  | { started: false; reason: string; runId: string };
+export type StartOutcome = { started: true; run: PullRun; resumedFrom?: string } | { started: false; reason: string; runId: string };
 
 /**
  * Starts a run if no live run holds the stream's lease. A stream whose last run failed or died
@@ -42,7 +40,10 @@ export async function startRun(
     })
     .returning({ runId: pullLeases.runId });
   if (claimed[0]?.runId !== runId) {
-    const [holder] = await db.select().from(pullLeases).where(and(eq(pullLeases.source, stream.source), eq(pullLeases.stream, stream.stream)));
+    const [holder] = await db
+      .select()
+      .from(pullLeases)
+      .where(and(eq(pullLeases.source, stream.source), eq(pullLeases.stream, stream.stream)));
     return { started: false, reason: "a run of this stream is already active", runId: holder?.runId ?? "" };
   }
 
@@ -60,7 +61,11 @@ export async function startRun(
         .update(pullRuns)
         .set({ status: "failed", error: "lease expired; resumed by a new run", finishedAt: now })
         .where(and(eq(pullRuns.runId, resumable.runId), eq(pullRuns.status, "running"))),
-      counterInsert(db, [{ metric: "sluice_pull_runs_total", labels: { source: stream.source, stream: stream.stream, status: "failed" }, value: 1 }], { ifChanged: true }),
+      counterInsert(
+        db,
+        [{ metric: "sluice_pull_runs_total", labels: { source: stream.source, stream: stream.stream, status: "failed" }, value: 1 }],
+        { ifChanged: true },
+      ),
     ]);
   }
 
@@ -122,8 +127,13 @@ export async function recordPage(
       })
       .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.pages, page - 1), eq(pullRuns.status, "running")))
       .returning({ runId: pullRuns.runId }),
-    counterInsert(db, [{ metric: "sluice_pull_pages_total", labels: { source: run.source, stream: run.stream }, value: 1 }], { ifChanged: true }),
-    db.update(pullLeases).set({ expiresAt: isoIn(leaseSeconds) }).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
+    counterInsert(db, [{ metric: "sluice_pull_pages_total", labels: { source: run.source, stream: run.stream }, value: 1 }], {
+      ifChanged: true,
+    }),
+    db
+      .update(pullLeases)
+      .set({ expiresAt: isoIn(leaseSeconds) })
+      .where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
     ...completion,
   ]);
   return result.length === 1;
@@ -145,8 +155,15 @@ function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | 
         // A run that saw no cursor values keeps the previous cursor.
         set: { cursor: sql`coalesce(excluded.cursor, ${pullState.cursor})`, runId: run.runId, updatedAt: now },
       }),
-    db.update(pullRuns).set({ status: "completed", nextPage: null, finishedAt: now, cursorMax }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
-    counterInsert(db, [{ metric: "sluice_pull_runs_total", labels: { source: run.source, stream: run.stream, status: "completed" }, value: 1 }], { ifChanged: true }),
+    db
+      .update(pullRuns)
+      .set({ status: "completed", nextPage: null, finishedAt: now, cursorMax })
+      .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
+    counterInsert(
+      db,
+      [{ metric: "sluice_pull_runs_total", labels: { source: run.source, stream: run.stream, status: "completed" }, value: 1 }],
+      { ifChanged: true },
+    ),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
   ] as const;
 }
@@ -155,13 +172,23 @@ function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | 
 export async function failRun(d1: D1Database, run: PullRun, error: string): Promise<void> {
   const db = drizzle(d1);
   await db.batch([
-    db.update(pullRuns).set({ status: "failed", error, finishedAt: new Date().toISOString() }).where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
-    counterInsert(db, [{ metric: "sluice_pull_runs_total", labels: { source: run.source, stream: run.stream, status: "failed" }, value: 1 }], { ifChanged: true }),
+    db
+      .update(pullRuns)
+      .set({ status: "failed", error, finishedAt: new Date().toISOString() })
+      .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.status, "running"))),
+    counterInsert(
+      db,
+      [{ metric: "sluice_pull_runs_total", labels: { source: run.source, stream: run.stream, status: "failed" }, value: 1 }],
+      { ifChanged: true },
+    ),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
   ]);
 }
 
 export async function committedCursor(d1: D1Database, source: string, stream: string): Promise<string | null> {
-  const [state] = await drizzle(d1).select().from(pullState).where(and(eq(pullState.source, source), eq(pullState.stream, stream)));
+  const [state] = await drizzle(d1)
+    .select()
+    .from(pullState)
+    .where(and(eq(pullState.source, source), eq(pullState.stream, stream)));
   return state?.cursor ?? null;
 }

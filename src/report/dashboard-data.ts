@@ -20,13 +20,24 @@ export interface DashboardData {
   streams: StreamHealth[];
   freshness: { source: string; table: string; status: string; ageSeconds: number | null; checkedAt: string }[];
   runs: { runId: string; status: string; startedAt: string; elapsedMs: number | null; failures: number; skipped: number; errors: number }[];
-  pulls: { runId: string; source: string; stream: string; status: string; pages: number; records: number; error: string | null; startedAt: string }[];
+  pulls: {
+    runId: string;
+    source: string;
+    stream: string;
+    status: string;
+    pages: number;
+    records: number;
+    error: string | null;
+    startedAt: string;
+  }[];
 }
 
 export async function loadDashboard(db: D1Database, config: SluiceConfig, now = new Date()): Promise<DashboardData> {
   const [hourly, loads, dead, freshness, runs, pulls] = await db.batch([
     ...streamStatements(db, now),
-    db.prepare("SELECT source, table_name AS \"table\", status, age_seconds AS ageSeconds, checked_at AS checkedAt FROM _sluice_source_freshness ORDER BY 1, 2"),
+    db.prepare(
+      'SELECT source, table_name AS "table", status, age_seconds AS ageSeconds, checked_at AS checkedAt FROM _sluice_source_freshness ORDER BY 1, 2',
+    ),
     db.prepare(
       `SELECT r.run_id AS runId, r.status, r.started_at AS startedAt, r.elapsed_ms AS elapsedMs,
          (SELECT count(*) FROM _sluice_model_results m WHERE m.run_id = r.run_id AND m.status IN ('fail', 'warn')) AS failures,
@@ -34,7 +45,9 @@ export async function loadDashboard(db: D1Database, config: SluiceConfig, now = 
          (SELECT count(*) FROM _sluice_model_results m WHERE m.run_id = r.run_id AND m.status = 'error') AS errors
        FROM _sluice_model_runs r ORDER BY r.started_at DESC LIMIT 8`,
     ),
-    db.prepare("SELECT run_id AS runId, source, stream, status, pages, records, error, started_at AS startedAt FROM _sluice_pull_runs ORDER BY started_at DESC LIMIT 8"),
+    db.prepare(
+      "SELECT run_id AS runId, source, stream, status, pages, records, error, started_at AS startedAt FROM _sluice_pull_runs ORDER BY started_at DESC LIMIT 8",
+    ),
   ]);
   return {
     streams: streamHealth(config, now, [hourly!, loads!, dead!]),
@@ -54,7 +67,11 @@ export async function loadStreamHealth(db: D1Database, config: SluiceConfig, now
 function streamStatements(db: D1Database, now: Date): D1PreparedStatement[] {
   const since = new Date(now.getTime() - 23 * 3_600_000).toISOString().slice(0, 13);
   return [
-    db.prepare("SELECT source, stream, hour, sum(count) AS n FROM _sluice_webhook_counts WHERE outcome = 'accepted' AND hour >= ?1 GROUP BY 1, 2, 3").bind(since),
+    db
+      .prepare(
+        "SELECT source, stream, hour, sum(count) AS n FROM _sluice_webhook_counts WHERE outcome = 'accepted' AND hour >= ?1 GROUP BY 1, 2, 3",
+      )
+      .bind(since),
     db.prepare(
       "SELECT source, stream, sum(CASE WHEN kind = 'ingest' THEN records ELSE 0 END) AS accepted, sum(inserted) AS loaded, sum(quarantined) AS quarantined, max(finished_at) AS last FROM _sluice_loads GROUP BY 1, 2",
     ),
@@ -72,7 +89,11 @@ function streamHealth(config: SluiceConfig, now: Date, [hourly, loads, dead]: [D
     if (index >= 0) series[index] += row.n;
     byHour.set(key(row), series);
   }
-  const loadBy = new Map((loads.results as { source: string; stream: string; accepted: number; loaded: number; quarantined: number; last: string | null }[]).map((r) => [key(r), r]));
+  const loadBy = new Map(
+    (loads.results as { source: string; stream: string; accepted: number; loaded: number; quarantined: number; last: string | null }[]).map(
+      (r) => [key(r), r],
+    ),
+  );
   const deadBy = new Map((dead.results as { source: string; stream: string; n: number }[]).map((r) => [key(r), r.n]));
   return declaredStreams(config).map(({ source, stream }) => {
     const id = `${source}/${stream}`;

@@ -13,15 +13,17 @@ import { isAdminToken } from "../lib/auth.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { assertNotBlocked, authFailure } from "../lib/rate-limit.ts";
 import { getManifest } from "../models/manifest.ts";
-import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
-import { layout, lineageOf, type Lineage } from "./lineage-graph.ts";
 import { sameOriginOnly } from "./csrf.ts";
+import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
+import { type Lineage, layout, lineageOf } from "./lineage-graph.ts";
 import { endSession, hasSession, revokeAllSessions, startSession } from "./session.ts";
 
 export const dashboardRoutes = new Hono<AppEnv>();
 
 // The pages' own CSP: their inline style, forms to this origin only, never framed.
-const pageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] } });
+const pageHeaders = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] },
+});
 dashboardRoutes.use("/", pageHeaders);
 dashboardRoutes.use("/sign-in", pageHeaders);
 // Every state-changing route, whatever the request's content type.
@@ -120,7 +122,9 @@ dashboardRoutes.get("/", async (c) => {
             <button type="submit">Sign out</button>
           </form>{" "}
           <form class="inline" method="post" action="/sign-out-everywhere">
-            <button type="submit" title="Ends every dashboard session, in every browser">Sign out everywhere</button>
+            <button type="submit" title="Ends every dashboard session, in every browser">
+              Sign out everywhere
+            </button>
           </form>
         </div>
       </header>
@@ -162,7 +166,14 @@ const Streams: FC<{ data: DashboardData }> = ({ data }) => (
     <table>
       <thead>
         <tr>
-          <th>Source</th><th>Stream</th><th>Last 24 h</th><th>Last received</th><th>Accepted</th><th>Loaded</th><th>Quarantined</th><th>Dead-lettered</th>
+          <th>Source</th>
+          <th>Stream</th>
+          <th>Last 24 h</th>
+          <th>Last received</th>
+          <th>Accepted</th>
+          <th>Loaded</th>
+          <th>Quarantined</th>
+          <th>Dead-lettered</th>
         </tr>
       </thead>
       <tbody>
@@ -170,7 +181,9 @@ const Streams: FC<{ data: DashboardData }> = ({ data }) => (
           <tr data-source={s.source}>
             <td>{s.source}</td>
             <td>{s.stream}</td>
-            <td><Bars values={s.hourly} /></td>
+            <td>
+              <Bars values={s.hourly} />
+            </td>
             <td>{s.lastReceived ?? "never"}</td>
             <td>{s.accepted}</td>
             <td>{s.loaded}</td>
@@ -194,7 +207,8 @@ const Bars: FC<{ values: number[] }> = ({ values }) => {
   );
 };
 
-const statusClass = (status: string) => (["pass", "success", "completed"].includes(status) ? "ok" : ["warn", "running"].includes(status) ? "warn" : "bad");
+const statusClass = (status: string) =>
+  ["pass", "success", "completed"].includes(status) ? "ok" : ["warn", "running"].includes(status) ? "warn" : "bad";
 
 const Freshness: FC<{ data: DashboardData }> = ({ data }) => (
   <section id="freshness">
@@ -204,7 +218,9 @@ const Freshness: FC<{ data: DashboardData }> = ({ data }) => (
       <tbody>
         {data.freshness.map((f) => (
           <tr>
-            <td>{f.source}.{f.table}</td>
+            <td>
+              {f.source}.{f.table}
+            </td>
             <td class={statusClass(f.status)}>{f.status}</td>
             <td>{f.ageSeconds === null ? "no data" : `${Math.round(f.ageSeconds / 60)} min old`}</td>
             <td>checked {f.checkedAt}</td>
@@ -225,7 +241,9 @@ const Runs: FC<{ data: DashboardData }> = ({ data }) => (
             <td>{r.runId}</td>
             <td class={statusClass(r.status)}>{r.status}</td>
             <td>{r.startedAt}</td>
-            <td>{r.errors} errors, {r.failures} test failures, {r.skipped} skipped</td>
+            <td>
+              {r.errors} errors, {r.failures} test failures, {r.skipped} skipped
+            </td>
           </tr>
         ))}
       </tbody>
@@ -240,9 +258,13 @@ const Pulls: FC<{ data: DashboardData }> = ({ data }) => (
       <tbody>
         {data.pulls.map((p) => (
           <tr>
-            <td>{p.source}/{p.stream}</td>
+            <td>
+              {p.source}/{p.stream}
+            </td>
             <td class={statusClass(p.status)}>{p.status}</td>
-            <td>{p.pages} pages, {p.records} records</td>
+            <td>
+              {p.pages} pages, {p.records} records
+            </td>
             <td>{p.error ?? ""}</td>
           </tr>
         ))}
@@ -258,7 +280,13 @@ const LineageSvg: FC<{ lineage: Lineage }> = ({ lineage }) => {
   const [w, h, gx, gy] = [170, 26, 200, 34];
   const pos = (id: string) => ({ cx: 10 + (x.get(id) ?? 0) * gx, cy: 10 + (y.get(id) ?? 0) * gy });
   return (
-    <svg id="lineage-graph" width={columns * gx + 20} height={rows * gy + 20} role="img" aria-label="lineage: sources, streams, models and reports">
+    <svg
+      id="lineage-graph"
+      width={columns * gx + 20}
+      height={rows * gy + 20}
+      role="img"
+      aria-label="lineage: sources, streams, models and reports"
+    >
       {lineage.edges.map((e) => {
         const a = pos(e.from);
         const b = pos(e.to);

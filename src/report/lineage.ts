@@ -14,7 +14,14 @@ lineageRoutes.use("/v1/lineage", requireToken("admin"));
 lineageRoutes.get("/v1/lineage", (c) => {
   const { nodes, edges } = lineageOf(c.var.runtime.config, getManifest());
   const key = new Map(nodes.map((node, i) => [node.id, `n${i}`]));
-  const shapes = { source: ["([", "])"], stream: ["[(", ")]"], seed: ["[/", "/]"], model: ["[", "]"], snapshot: ["[[", "]]"], report: ["{{", "}}"] } as const;
+  const shapes = {
+    source: ["([", "])"],
+    stream: ["[(", ")]"],
+    seed: ["[/", "/]"],
+    model: ["[", "]"],
+    snapshot: ["[[", "]]"],
+    report: ["{{", "}}"],
+  } as const;
   const mermaid = [
     "flowchart LR",
     ...nodes.map((n) => `  ${key.get(n.id)}${shapes[n.type][0]}"${n.label}"${shapes[n.type][1]}`),

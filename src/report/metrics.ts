@@ -20,7 +20,11 @@ interface Family {
 
 /** Counters: sums of the per-minute rollups the code paths write (lib/rollups.ts). */
 const counterFamilies: (Family & { name: Counter })[] = [
-  { name: "sluice_webhooks_total", help: "Webhook deliveries by source, outcome and rejection reason.", labels: ["source", "outcome", "reason"] },
+  {
+    name: "sluice_webhooks_total",
+    help: "Webhook deliveries by source, outcome and rejection reason.",
+    labels: ["source", "outcome", "reason"],
+  },
   { name: "sluice_records_loaded_total", help: "Records loaded as new (or, for merge, updated) rows.", labels: ["source", "stream"] },
   { name: "sluice_records_duplicate_total", help: "Records whose key was already loaded.", labels: ["source", "stream"] },
   { name: "sluice_records_quarantined_total", help: "Records sent to quarantine.", labels: ["source", "stream"] },
@@ -37,9 +41,24 @@ const counterFamilies: (Family & { name: Counter })[] = [
 
 /** Gauges: current values, read from the state they describe. */
 const gaugeFamilies: (Family & { sql: string })[] = [
-  { name: "sluice_source_freshness_age_seconds", help: "Age of the newest loaded record of each source table at its last check.", labels: ["source", "table"], sql: "SELECT source, table_name AS \"table\", age_seconds AS value FROM _sluice_source_freshness WHERE age_seconds IS NOT NULL" },
-  { name: "sluice_dead_letters", help: "Dead-lettered messages not yet redriven.", labels: ["queue"], sql: "SELECT queue, count(*) AS value FROM _sluice_dead_letters WHERE status = 'open' GROUP BY 1" },
-  { name: "sluice_quarantine_open", help: "Quarantined records not yet retried.", labels: ["source", "stream"], sql: "SELECT source, stream, count(*) AS value FROM _sluice_quarantine WHERE status = 'open' GROUP BY 1, 2" },
+  {
+    name: "sluice_source_freshness_age_seconds",
+    help: "Age of the newest loaded record of each source table at its last check.",
+    labels: ["source", "table"],
+    sql: 'SELECT source, table_name AS "table", age_seconds AS value FROM _sluice_source_freshness WHERE age_seconds IS NOT NULL',
+  },
+  {
+    name: "sluice_dead_letters",
+    help: "Dead-lettered messages not yet redriven.",
+    labels: ["queue"],
+    sql: "SELECT queue, count(*) AS value FROM _sluice_dead_letters WHERE status = 'open' GROUP BY 1",
+  },
+  {
+    name: "sluice_quarantine_open",
+    help: "Quarantined records not yet retried.",
+    labels: ["source", "stream"],
+    sql: "SELECT source, stream, count(*) AS value FROM _sluice_quarantine WHERE status = 'open' GROUP BY 1, 2",
+  },
 ];
 
 metricsRoutes.get("/metrics", async (c) => {
@@ -56,7 +75,11 @@ metricsRoutes.get("/metrics", async (c) => {
   for (const f of counterFamilies) {
     const rows = counters.get(f.name) ?? [];
     // A counter with no label set yet still reads 0, so it exists from the first scrape.
-    family(f, "counter", rows.length > 0 ? rows.map((r) => ({ ...r.labels, value: r.value })) : f.labels.length === 0 ? [{ value: 0 }] : []);
+    family(
+      f,
+      "counter",
+      rows.length > 0 ? rows.map((r) => ({ ...r.labels, value: r.value })) : f.labels.length === 0 ? [{ value: 0 }] : [],
+    );
   }
   for (const [i, f] of gaugeFamilies.entries()) family(f, "gauge", gauges[i]!.results as Record<string, unknown>[]);
   return c.text(`${lines.join("\n")}\n`, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });

@@ -4,15 +4,15 @@
  * /v1/loads` the load ledger, newest first; `GET /v1/runs` the model runs.
  */
 import { zValidator } from "@hono/zod-validator";
-import { Hono } from "hono";
 import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
 import { z } from "zod";
 import { authSecretNames } from "../config/index.ts";
 import { loads, modelResults, modelRuns } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
-import { SluiceError } from "../lib/errors.ts";
 import { requireToken } from "../lib/auth.ts";
+import { SluiceError } from "../lib/errors.ts";
 import { rawTableName } from "../lib/sql.ts";
 import { loadStreamHealth } from "./dashboard-data.ts";
 
@@ -41,7 +41,11 @@ const validQuery = zValidator("query", listQuery, (result) => {
 opsRoutes.get("/v1/sources", async (c) => {
   const { config, settings } = c.var.runtime;
   const health = new Map((await loadStreamHealth(c.env.DB, config)).map((s) => [`${s.source}/${s.stream}`, s]));
-  const streamOf = (source: string, stream: string, declared: { disposition: string; schema?: unknown; contract?: string; description?: string | undefined }) => {
+  const streamOf = (
+    source: string,
+    stream: string,
+    declared: { disposition: string; schema?: unknown; contract?: string; description?: string | undefined },
+  ) => {
     const h = health.get(`${source}/${stream}`);
     return {
       name: stream,
@@ -76,7 +80,11 @@ opsRoutes.get("/v1/sources", async (c) => {
       description: source.description ?? null,
       endpoint: `/v1/pulls/${name}/{stream}/run`,
       secrets_configured: secretsSet(authSecretNames(source.auth)),
-      streams: Object.entries(source.resources).map(([stream, declared]) => ({ ...streamOf(name, stream, declared), schedule: declared.schedule, path: declared.path })),
+      streams: Object.entries(source.resources).map(([stream, declared]) => ({
+        ...streamOf(name, stream, declared),
+        schedule: declared.schedule,
+        path: declared.path,
+      })),
     })),
   ];
   return c.json({ sources });

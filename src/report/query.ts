@@ -66,7 +66,8 @@ export function planReportQuery(report: ReportDefinition, query: URLSearchParams
   return { sql, params, limit, order, format: formatOf(query.get("format"), accept) };
 }
 
-const unordered = "this report has no sort order to page by (it declares no key or defaultOrder, and no sort was asked for), so it serves one page and takes no cursor";
+const unordered =
+  "this report has no sort order to page by (it declares no key or defaultOrder, and no sort was asked for), so it serves one page and takes no cursor";
 
 /** The requested sort first (`col` or `-col`, a declared sort column), then the default order, then the key. */
 function sortOrder(report: ReportDefinition, sort: string | null): { column: string; direction: "asc" | "desc" }[] {
@@ -102,7 +103,10 @@ function keysetCondition(order: { column: string; direction: "asc" | "desc" }[],
 
 export function encodeCursor(row: Record<string, unknown>, order: { column: string }[]): string {
   const json = JSON.stringify(order.map((o) => row[o.column] ?? null));
-  return btoa(String.fromCharCode(...new TextEncoder().encode(json))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...new TextEncoder().encode(json)))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 const cursorSchema = z.array(z.union([z.string(), z.number(), z.null()]));

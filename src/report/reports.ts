@@ -23,8 +23,12 @@ import { type RecentReport, recentReport, rememberReport } from "./recent.ts";
 
 export const reportRoutes = new Hono<AppEnv & { Variables: { grant: Grant } }>();
 
-reportRoutes.use("/v1/reports", (c, next) => cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next));
-reportRoutes.use("/v1/reports/*", (c, next) => cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next));
+reportRoutes.use("/v1/reports", (c, next) =>
+  cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next),
+);
+reportRoutes.use("/v1/reports/*", (c, next) =>
+  cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next),
+);
 reportRoutes.use("/v1/reports", requireToken("report"));
 reportRoutes.use("/v1/reports/*", requireToken("report"));
 
@@ -59,7 +63,12 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   const cacheControl = `private, max-age=${report.maxAge}`;
   const recent = lookUp ? recentReport(variant) : undefined;
   const etag = recent?.etag ?? `"${(await sha256Hex(variant)).slice(0, 32)}"`;
-  if (c.req.header("if-none-match")?.split(/\s*,\s*/).includes(etag)) {
+  if (
+    c.req
+      .header("if-none-match")
+      ?.split(/\s*,\s*/)
+      .includes(etag)
+  ) {
     return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl, Vary: "Accept" });
   }
   if (recent) return reply(recent, "HIT", cacheControl);
@@ -68,7 +77,12 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
   const hit = lookUp ? await cache?.match(cacheKey) : undefined;
   if (hit) {
-    const stored: RecentReport = { body: await hit.text(), headers: storedHeaders(hit.headers), etag, expiresAt: Date.now() + report.maxAge * 1000 };
+    const stored: RecentReport = {
+      body: await hit.text(),
+      headers: storedHeaders(hit.headers),
+      etag,
+      expiresAt: Date.now() + report.maxAge * 1000,
+    };
     rememberReport(variant, stored);
     return reply(stored, "HIT", cacheControl);
   }
@@ -87,7 +101,8 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
     ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>, D1Result<FreshnessRow> | undefined];
   } catch (error) {
     const exists = await env.DB.prepare("SELECT count(*) AS n FROM pragma_table_info(?1)").bind(report.model).first<number>("n");
-    if (!exists) throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
+    if (!exists)
+      throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
     throw error;
   }
   const rows = result.results.slice(0, plan.limit);
@@ -97,9 +112,13 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   if (nextCursor) headers.Link = `<${withCursor(url, nextCursor)}>; rel="next"`;
   let body: string;
   if (plan.format === "csv") {
-    body = toCsv(columns.results.map((col) => col.name), rows, report.csv);
+    body = toCsv(
+      columns.results.map((col) => col.name),
+      rows,
+      report.csv,
+    );
   } else if (plan.format === "ndjson") {
-    body = rows.map((row) => JSON.stringify(row) + "\n").join("");
+    body = rows.map((row) => `${JSON.stringify(row)}\n`).join("");
   } else {
     body = JSON.stringify({
       report: name,
@@ -119,7 +138,9 @@ reportRoutes.get("/v1/reports/:name", async (c) => {
   if (cache && store) {
     // The Cache API keeps nothing marked private; the stored copy is public to the cache only,
     // under a key only an authorized request reaches, and clients still get `private`.
-    c.executionCtx.waitUntil(cache.put(cacheKey, new Response(body, { headers: { ...headers, "Cache-Control": `public, max-age=${report.maxAge}` } })));
+    c.executionCtx.waitUntil(
+      cache.put(cacheKey, new Response(body, { headers: { ...headers, "Cache-Control": `public, max-age=${report.maxAge}` } })),
+    );
   }
   return reply(served, "MISS", cacheControl);
 });
@@ -172,7 +193,10 @@ function modelFreshness(report: ReportDefinition, rows: readonly FreshnessRow[])
 }
 
 function canonicalQuery(query: URLSearchParams): string {
-  return [...query.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  return [...query.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join("&");
 }
 
 function withCursor(url: URL, cursor: string): string {

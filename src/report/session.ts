@@ -57,7 +57,10 @@ export async function revokeAllSessions(c: Context<AppEnv>): Promise<number> {
   const [bumped] = await drizzle(c.var.runtime.env.DB)
     .insert(sessionGeneration)
     .values({ id: row, generation: 1, changedAt: new Date().toISOString() })
-    .onConflictDoUpdate({ target: sessionGeneration.id, set: { generation: sql`${sessionGeneration.generation} + 1`, changedAt: new Date().toISOString() } })
+    .onConflictDoUpdate({
+      target: sessionGeneration.id,
+      set: { generation: sql`${sessionGeneration.generation} + 1`, changedAt: new Date().toISOString() },
+    })
     .returning({ generation: sessionGeneration.generation });
   return bumped!.generation;
 }

@@ -6,12 +6,12 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { unstable_readConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import pipeline from "../../pipeline/sluice.config.ts";
+import { projectRoot } from "../../scripts/lib/dev-server.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import { projectCrons } from "../../src/schedules.ts";
-import { projectRoot } from "../../scripts/lib/dev-server.ts";
 
 interface Binding {
   binding: string;

@@ -3,8 +3,8 @@
  * and every limiter's period is the one Sluice states in Retry-After.
  */
 import { join } from "node:path";
-import { unstable_readConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import { projectRoot } from "../../scripts/lib/dev-server.ts";
 
 interface RateLimitBinding {

@@ -19,7 +19,10 @@ const pull = (resources: Record<string, object>) => ({
   kind: "rest" as const,
   baseUrl: "https://api.example.com",
   resources: Object.fromEntries(
-    Object.entries(resources).map(([name, spec]) => [name, { path: `/${name}`, paginator: { type: "single_page" }, schedule: "0 * * * *", ...spec }]),
+    Object.entries(resources).map(([name, spec]) => [
+      name,
+      { path: `/${name}`, paginator: { type: "single_page" }, schedule: "0 * * * *", ...spec },
+    ]),
   ),
 });
 
@@ -48,7 +51,9 @@ describe("table names", () => {
 
   it("refuses a stream named like a replace stream's staging table", () => {
     const message = refusal({ pulls: { a: pull({ b: { disposition: "replace" }, b__staging: {} }) } });
-    expect(message).toContain("stream a/b__staging would land in table raw_a__b__staging, which the staging table of stream a/b already uses");
+    expect(message).toContain(
+      "stream a/b__staging would land in table raw_a__b__staging, which the staging table of stream a/b already uses",
+    );
   });
 
   it("refuses a table name too long for the identifiers Sluice derives from it", () => {
@@ -101,7 +106,11 @@ describe("declared columns", () => {
 
   it("types mapped columns by their paths in the schema", () => {
     const schema = z.object({ data: z.object({ object: z.object({ id: z.string(), amount: z.number().int() }) }) });
-    const config = parseConfig({ sources: { lab: webhook({ events: {}, mapped: { schema, columns: { charge_id: "data.object.id", amount: "$.data.object.amount" } } }) } });
+    const config = parseConfig({
+      sources: {
+        lab: webhook({ events: {}, mapped: { schema, columns: { charge_id: "data.object.id", amount: "$.data.object.amount" } } }),
+      },
+    });
     expect(declaredColumns(config.sources.lab!.streams.mapped!)).toEqual([
       { name: "charge_id", type: "text" },
       { name: "amount", type: "integer" },

@@ -32,7 +32,10 @@ describe("production bundle", () => {
 describe("npm run deploy", () => {
   it("requires a known environment before touching anything remote", () => {
     for (const args of [[], ["--env", "prod"]]) {
-      const result = spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/deploy.ts", ...args], { cwd: projectRoot, encoding: "utf8" });
+      const result = spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/deploy.ts", ...args], {
+        cwd: projectRoot,
+        encoding: "utf8",
+      });
       expect(result.status).toBe(2);
       expect(result.stderr).toContain("usage: npm run deploy -- --env <staging|production>");
     }

@@ -35,7 +35,8 @@ function getLocalR2Object(key: string): string {
   const wrangler = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [wrangler, "r2", "object", "get", `sluice-raw/${key}`, "--local", "--persist-to", server.persistTo, "--file", file];
   const result = spawnSync(process.execPath, args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
-  if (result.status !== 0) throw new Error(`wrangler r2 object get ${key} failed:\n${result.stdout}\n${result.stderr}\n${server.output().slice(-4000)}`);
+  if (result.status !== 0)
+    throw new Error(`wrangler r2 object get ${key} failed:\n${result.stdout}\n${result.stderr}\n${server.output().slice(-4000)}`);
   return file;
 }
 
@@ -84,7 +85,13 @@ FROM read_parquet([${list}], hive_partitioning = true) ORDER BY _sluice_key`,
       // Typed for the reader: integers as BIGINT, timestamps as instants, and the day from the path.
       const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet([${list}], hive_partitioning = true)`);
       const types = Object.fromEntries(described.getRowObjectsJson().map((c) => [c.column_name, c.column_type]));
-      expect(types).toMatchObject({ id: "BIGINT", amount: "DOUBLE", paid: "BOOLEAN", paid_at: "TIMESTAMP WITH TIME ZONE", meta: "VARCHAR" });
+      expect(types).toMatchObject({
+        id: "BIGINT",
+        amount: "DOUBLE",
+        paid: "BOOLEAN",
+        paid_at: "TIMESTAMP WITH TIME ZONE",
+        meta: "VARCHAR",
+      });
       const days = await conn.runAndReadAll(
         `SELECT CAST(dt AS VARCHAR) AS dt, count(*) AS n FROM read_parquet([${list}], hive_partitioning = true) GROUP BY dt ORDER BY dt`,
       );
@@ -97,7 +104,10 @@ FROM read_parquet([${list}], hive_partitioning = true) ORDER BY _sluice_key`,
       db.closeSync();
     }
 
-    const state = queryLocalD1(server.persistTo, `SELECT day, parts, rows, last_load_id FROM _sluice_lake_partitions WHERE table_name = '${table}' ORDER BY day`);
+    const state = queryLocalD1(
+      server.persistTo,
+      `SELECT day, parts, rows, last_load_id FROM _sluice_lake_partitions WHERE table_name = '${table}' ORDER BY day`,
+    );
     expect(state).toEqual([
       { day: "2031-05-01", parts: 1, rows: 3, last_load_id: "ld_01b" },
       { day: "2031-05-02", parts: 1, rows: 1, last_load_id: "ld_01c" },

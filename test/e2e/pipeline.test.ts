@@ -4,11 +4,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../support/wait.ts";
 import { type DevServer, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { adminToken, reportToken, testSecrets } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
 import { signedRequest } from "../support/sign.ts";
+import { waitFor } from "../support/wait.ts";
 
 let server: DevServer;
 
@@ -49,7 +49,8 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
     });
     expect(loads.reduce((sum, load) => sum + load.inserted, 0)).toBe(3);
     expect(loads.reduce((sum, load) => sum + load.duplicates, 0)).toBe(1);
-    for (const load of loads) expect(load.r2Key).toMatch(/^raw\/generic\/events\/dt=\d{4}-\d{2}-\d{2}\/hr=\d{2}\/ld_[0-9a-z]{26}\.ndjson\.gz$/);
+    for (const load of loads)
+      expect(load.r2Key).toMatch(/^raw\/generic\/events\/dt=\d{4}-\d{2}-\d{2}\/hr=\d{2}\/ld_[0-9a-z]{26}\.ndjson\.gz$/);
 
     const cron = await fetch(`${server.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/15 * * * *")}`);
     expect(cron.status).toBe(200);
@@ -64,7 +65,8 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
 
   it("rejects bad input over HTTP with the error body and enqueues nothing", async () => {
     type Load = { loadId: string; records: number; inserted: number };
-    const loads = () => fetch(`${server.url}/v1/loads?limit=500`, { headers: admin }).then(async (r) => ((await r.json()) as { loads: Load[] }).loads);
+    const loads = () =>
+      fetch(`${server.url}/v1/loads?limit=500`, { headers: admin }).then(async (r) => ((await r.json()) as { loads: Load[] }).loads);
     const before = new Set((await loads()).map((load) => load.loadId));
 
     const forged = await fetch(await genericWebhook(server.url, { body: "{}", secret: "forged" }));
@@ -97,7 +99,9 @@ describe("webhook → queue → R2 + D1 → model on cron → report", () => {
     // A sentinel: one good delivery sent after the bad ones. Once it is loaded, anything the bad
     // ones had enqueued would have been delivered before it or in its batch, so the only new
     // load must be the sentinel's one record.
-    const sentinel = await fetch(await genericWebhook(server.url, { body: JSON.stringify({ type: "sentinel" }), eventId: `e2e-sentinel-${Date.now()}` }));
+    const sentinel = await fetch(
+      await genericWebhook(server.url, { body: JSON.stringify({ type: "sentinel" }), eventId: `e2e-sentinel-${Date.now()}` }),
+    );
     expect(sentinel.status).toBe(202);
     const since = await until("the sentinel's load", async () => {
       const added = (await loads()).filter((load) => !before.has(load.loadId));

@@ -31,7 +31,12 @@ interface Delivery {
   headers: () => Promise<Record<string, string>>;
 }
 
-const stripeBody = JSON.stringify({ id: "evt_e2e_stripe", object: "event", type: "charge.succeeded", data: { object: { id: "ch_1", object: "charge", amount: 1099 } } });
+const stripeBody = JSON.stringify({
+  id: "evt_e2e_stripe",
+  object: "event",
+  type: "charge.succeeded",
+  data: { object: { id: "ch_1", object: "charge", amount: 1099 } },
+});
 const githubBody = JSON.stringify({ action: "opened", number: 7, pull_request: { id: 1 } });
 const shopifyBody = JSON.stringify({ id: 450789469, total_price: "598.94" });
 const slackBody = JSON.stringify({ type: "event_callback", event_id: "Ev_e2e_slack", event: { type: "reaction_added", reaction: "tada" } });

@@ -4,10 +4,10 @@
  * served on a local port.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../support/wait.ts";
 import { type DevServer, queryLocalD1, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { startFakeApi } from "../support/fake-api.ts";
 import { adminToken, testSecrets } from "../support/fixtures.ts";
+import { waitFor } from "../support/wait.ts";
 
 let server: DevServer;
 let api: Awaited<ReturnType<typeof startFakeApi>>;
@@ -15,7 +15,14 @@ let api: Awaited<ReturnType<typeof startFakeApi>>;
 beforeAll(async () => {
   api = await startFakeApi();
   server = await startDevServer({
-    vars: { ...testSecrets, GITHUB_API_URL: api.url, GITHUB_REPO: "acme/widgets", GITHUB_TOKEN: "fake-token", STRIPE_API_URL: api.url, STRIPE_API_KEY: "fake-token" },
+    vars: {
+      ...testSecrets,
+      GITHUB_API_URL: api.url,
+      GITHUB_REPO: "acme/widgets",
+      GITHUB_TOKEN: "fake-token",
+      STRIPE_API_URL: api.url,
+      STRIPE_API_KEY: "fake-token",
+    },
   });
 });
 
@@ -34,7 +41,9 @@ describe("scheduled pulls end to end", () => {
     expect(fired.status).toBe(200);
 
     const runs = await until("both runs to complete", async () => {
-      const body = (await (await fetch(`${server.url}/v1/pulls`, { headers: admin })).json()) as { runs: { source: string; status: string; pages: number; records: number }[] };
+      const body = (await (await fetch(`${server.url}/v1/pulls`, { headers: admin })).json()) as {
+        runs: { source: string; status: string; pages: number; records: number }[];
+      };
       return body.runs.length === 2 && body.runs.every((r) => r.status !== "running") ? body.runs : undefined;
     });
     expect(runs.map((r) => [r.source, r.status, r.pages, r.records]).sort()).toEqual([

@@ -32,7 +32,14 @@ describe("per-key reconciliation", () => {
       db.close();
       // Five keys answered 2xx and five outcomes in D1, yet `b` has two and `d` none.
       const accepted = new Set(["a", "b", "c", "d", "e"].map((key) => `github\u0000${key}`));
-      expect(reconcileKeys(persistTo, ["github"], accepted)).toEqual({ loaded: 1, quarantined: 1, dead_lettered: 1, lost: 1, duplicated: 1, unexpected: 1 });
+      expect(reconcileKeys(persistTo, ["github"], accepted)).toEqual({
+        loaded: 1,
+        quarantined: 1,
+        dead_lettered: 1,
+        lost: 1,
+        duplicated: 1,
+        unexpected: 1,
+      });
     } finally {
       rmSync(persistTo, { recursive: true, force: true });
     }
@@ -52,7 +59,9 @@ describe("soak", () => {
     expect(result.duplicates_sent).toBe(expected.filter((p) => p.duplicate).length);
     expect(result.claim_checks).toBeGreaterThan(40);
     // The scan looks for real values: every secret and token the Worker was given.
-    expect(knownSecrets).toEqual(expect.arrayContaining(["whsec_test_stripe_secret", "test-admin-token", "test-scoped-token", "test-hash-salt"]));
+    expect(knownSecrets).toEqual(
+      expect.arrayContaining(["whsec_test_stripe_secret", "test-admin-token", "test-scoped-token", "test-hash-salt"]),
+    );
   }, 600_000);
 
   it("with 5% injected faults, still exact", async () => {

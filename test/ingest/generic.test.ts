@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { utf8 } from "../../src/lib/crypto.ts";
 import { webhookSourceSchema } from "../../src/config/schema.ts";
 import { generic } from "../../src/ingest/generic.ts";
 import { verifyDelivery } from "../../src/ingest/providers.ts";
 import { routeToStream } from "../../src/ingest/streams.ts";
+import { utf8 } from "../../src/lib/crypto.ts";
 
 const bytes = (text: string) => utf8(text);
 
@@ -15,7 +15,14 @@ const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 
 const sourceWith = (signature: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  webhookSourceSchema.parse({ provider: "generic", secrets: ["S"], signature, streams: { events: {} }, defaultStream: "events", ...extra }) as never;
+  webhookSourceSchema.parse({
+    provider: "generic",
+    secrets: ["S"],
+    signature,
+    streams: { events: {} },
+    defaultStream: "events",
+    ...extra,
+  }) as never;
 
 describe("generic verifier configured for other providers", () => {
   it("HMAC-SHA1 in hex with a prefix (e.g. GitHub's legacy X-Hub-Signature)", async () => {
@@ -56,7 +63,11 @@ describe("generic verifier configured for other providers", () => {
     const byHeader = sourceWith({ header: "x-sig" }, { route: { header: "X-Event" }, keyHeader: "X-Id" });
     expect(generic.classify({ headers, body: bytes(""), now: 0 }, {}, byHeader)).toEqual({ key: "id-1", keySigned: false, route: "a.b" });
     const byPath = sourceWith({ header: "x-sig" }, { route: { path: "meta.kind" } });
-    expect(generic.classify({ headers, body: bytes(""), now: 0 }, { meta: { kind: "k" } }, byPath)).toEqual({ key: undefined, keySigned: true, route: "k" });
+    expect(generic.classify({ headers, body: bytes(""), now: 0 }, { meta: { kind: "k" } }, byPath)).toEqual({
+      key: undefined,
+      keySigned: true,
+      route: "k",
+    });
   });
 
   it("signs the event id with `{id}` in signedContent: the key is then covered by the signature", async () => {
@@ -69,7 +80,10 @@ describe("generic verifier configured for other providers", () => {
     const signature = hex(await mac("SHA-256", "k", `evt_41.${ts}.${body}`));
     const headers = new Headers({ "x-signature": signature, "x-timestamp": ts, "x-event-id": "evt_41" });
     await expect(verifyDelivery({ headers, body: bytes(body), now: Date.now() }, source, ["k"])).resolves.toBeUndefined();
-    expect(generic.classify({ headers, body: bytes(body), now: 0 }, JSON.parse(body), source)).toMatchObject({ key: "evt_41", keySigned: true });
+    expect(generic.classify({ headers, body: bytes(body), now: 0 }, JSON.parse(body), source)).toMatchObject({
+      key: "evt_41",
+      keySigned: true,
+    });
 
     // The captured delivery replayed under the id of a later event: refused.
     const replayed = new Headers({ "x-signature": signature, "x-timestamp": ts, "x-event-id": "evt_42" });
@@ -124,7 +138,12 @@ describe("stream routing", () => {
   });
 
   it("treats regex characters in patterns literally", () => {
-    const dotted = webhookSourceSchema.parse({ provider: "stripe", secrets: ["S"], streams: { a: { match: ["charge.succeeded"] }, events: {} }, defaultStream: "events" });
+    const dotted = webhookSourceSchema.parse({
+      provider: "stripe",
+      secrets: ["S"],
+      streams: { a: { match: ["charge.succeeded"] }, events: {} },
+      defaultStream: "events",
+    });
     expect(routeToStream(dotted, "chargeXsucceeded")).toBe("events");
     expect(routeToStream(dotted, "charge.succeeded")).toBe("a");
   });

@@ -4,10 +4,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parse.ts";
-import { SluiceError } from "../../src/lib/errors.ts";
-import { verifyDelivery } from "../../src/ingest/providers.ts";
 import pipeline from "../../pipeline/sluice.config.ts";
+import { parseConfig } from "../../src/config/parse.ts";
+import { verifyDelivery } from "../../src/ingest/providers.ts";
+import { SluiceError } from "../../src/lib/errors.ts";
 import { secrets } from "../support/fixtures.ts";
 import { type Provider, signers } from "../support/sign.ts";
 
@@ -70,7 +70,9 @@ describe("verifier properties", () => {
           if (how === "flip") changed[at % body.length] = (body[at % body.length]! + delta) % 256;
           if (how === "append") changed[body.length] = delta;
           await verifyDelivery({ headers, body: body as never, now: Date.now() }, source, [secrets[provider]]);
-          await expect(verifyDelivery({ headers, body: changed as never, now: Date.now() }, source, [secrets[provider]])).rejects.toMatchObject({
+          await expect(
+            verifyDelivery({ headers, body: changed as never, now: Date.now() }, source, [secrets[provider]]),
+          ).rejects.toMatchObject({
             code: "bad_signature",
           });
         },

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { webhookSourceSchema } from "../../src/config/schema.ts";
-import { utf8 } from "../../src/lib/crypto.ts";
 import { verifyDelivery } from "../../src/ingest/providers.ts";
+import { utf8 } from "../../src/lib/crypto.ts";
 import type { RecordMessage } from "../../src/messages.ts";
 import { secrets } from "../support/fixtures.ts";
 import { sha256Hex } from "../support/http.ts";
@@ -14,7 +14,7 @@ const sourceOf = (provider: "github" | "shopify" | "standard") =>
   webhookSourceSchema.parse({ provider, secrets: ["S"], streams: { events: {} }, defaultStream: "events" });
 
 describe("published test vectors", () => {
-  it("GitHub: secret \"It's a Secret to Everybody\", body \"Hello, World!\"", async () => {
+  it('GitHub: secret "It\'s a Secret to Everybody", body "Hello, World!"', async () => {
     const headers = new Headers({
       "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
     });
@@ -32,14 +32,18 @@ describe("published test vectors", () => {
       "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
     });
     const delivery = { headers, body: bytes('{"test": 2432232314}'), now: 1614265330 * 1000 };
-    await expect(verifyDelivery(delivery, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])).resolves.toBeUndefined();
+    await expect(
+      verifyDelivery(delivery, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
+    ).resolves.toBeUndefined();
     // The same message five minutes and one second later is stale.
     await expect(
-      verifyDelivery({ ...delivery, now: (1614265330 + 301) * 1000 }, sourceOf("standard") as never, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
+      verifyDelivery({ ...delivery, now: (1614265330 + 301) * 1000 }, sourceOf("standard") as never, [
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      ]),
     ).rejects.toMatchObject({ code: "stale_timestamp" });
   });
 
-  it("Shopify: secret test_secret_key, body {\"foo\": \"bar\"}", async () => {
+  it('Shopify: secret test_secret_key, body {"foo": "bar"}', async () => {
     const headers = new Headers({ "x-shopify-hmac-sha256": "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=" });
     const delivery = { headers, body: bytes('{"foo": "bar"}'), now: Date.now() };
     await expect(verifyDelivery(delivery, sourceOf("shopify") as never, ["test_secret_key"])).resolves.toBeUndefined();
@@ -128,7 +132,8 @@ const cases: Case[] = [
   },
 ];
 
-const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
+const errorOf = async (response: Response) =>
+  ((await response.json()) as { error: { code: string; message: string; requestId: string } }).error;
 
 describe.each(cases)("$provider: happy", ({ provider, body, options, key, stream, unclaimed, keySigned }) => {
   it(`accepts a signed event, keys it by the provider's id and routes it to "${stream}"`, async () => {
@@ -182,8 +187,7 @@ describe.each(cases)("$provider: bad input", ({ provider, body, options }) => {
     mutate(headers);
     return new Request(`${origin}/v1/webhooks/${provider}`, { method: "POST", headers, body: payload });
   };
-  const signatureHeader = (headers: Record<string, string>) =>
-    Object.keys(headers).find((name) => /signature|hmac/.test(name))!;
+  const signatureHeader = (headers: Record<string, string>) => Object.keys(headers).find((name) => /signature|hmac/.test(name))!;
 
   it("401 bad_signature: missing signature header", async () => {
     const error = await expectRejected(await withHeaders((h) => delete h[signatureHeader(h)]), 401, "bad_signature");
@@ -241,7 +245,6 @@ describe.each(cases)("$provider: bad input", ({ provider, body, options }) => {
     expect(response.headers.get("allow")).toBe("POST");
     expect((await errorOf(response)).code).toBe("method_not_allowed");
   });
-
 });
 
 describe.each(cases.filter((c) => c.timestamped))("$provider: timestamps", ({ provider, body, options }) => {
@@ -286,7 +289,11 @@ describe("protocol handshakes", () => {
   });
 
   it("Slack: answers url_verification with its challenge and loads nothing", async () => {
-    const body = JSON.stringify({ token: "Jhj5dZrVaK7ZwHHjRyZWjbDl", challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", type: "url_verification" });
+    const body = JSON.stringify({
+      token: "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+      challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+      type: "url_verification",
+    });
     const response = await post(await signedRequest(origin, "slack", body));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" });

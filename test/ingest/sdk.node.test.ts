@@ -9,8 +9,8 @@ import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
 import pipeline from "../../pipeline/sluice.config.ts";
 import { parseConfig } from "../../src/config/parse.ts";
-import { utf8 } from "../../src/lib/crypto.ts";
 import { verifyDelivery } from "../../src/ingest/providers.ts";
+import { utf8 } from "../../src/lib/crypto.ts";
 import { secrets } from "../support/fixtures.ts";
 
 const config = parseConfig(pipeline);
@@ -23,14 +23,18 @@ describe("signed by the providers' SDKs", () => {
     const stripe = new Stripe("sk_test_sluice");
     const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: secrets.stripe });
     await expect(verify("stripe", { "stripe-signature": header })).resolves.toBeUndefined();
-    await expect(verify("stripe", { "stripe-signature": header }, body + " ")).rejects.toMatchObject({ code: "bad_signature" });
+    await expect(verify("stripe", { "stripe-signature": header }, `${body} `)).rejects.toMatchObject({ code: "bad_signature" });
     // And Stripe's own verifier agrees with the header Sluice accepts.
     expect(stripe.webhooks.constructEvent(body, header, secrets.stripe).id).toBe("evt_sdk");
   });
 
   it("stripe: a header 10 minutes old is stale", async () => {
     const stripe = new Stripe("sk_test_sluice");
-    const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: secrets.stripe, timestamp: Math.floor(Date.now() / 1000) - 600 });
+    const header = stripe.webhooks.generateTestHeaderString({
+      payload: body,
+      secret: secrets.stripe,
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
     await expect(verify("stripe", { "stripe-signature": header })).rejects.toMatchObject({ code: "stale_timestamp" });
   });
 

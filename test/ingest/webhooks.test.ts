@@ -2,9 +2,9 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { beforeEach, describe, expect, it } from "vitest";
 import { scheduleFlush } from "../../src/ingest/counts.ts";
 import { createLogger } from "../../src/lib/log.ts";
+import { gunzip } from "../../src/load/raw-zone.ts";
 import type { RecordMessage } from "../../src/messages.ts";
 import { genericSecret } from "../support/fixtures.ts";
-import { gunzip } from "../../src/load/raw-zone.ts";
 import { genericWebhook, hmacHex, sha256Hex } from "../support/http.ts";
 import { deliver } from "../support/queue.ts";
 import { call, handler, origin, recordingQueue, type Sent } from "../support/worker.ts";
@@ -104,8 +104,13 @@ describe("POST /v1/webhooks/generic: happy", () => {
     // Through the loader: the raw-zone line keeps both.
     const result = await deliver([{ id: "bound-1", timestamp: new Date(), attempts: 1, body: ingest.sent[0]!.text }]);
     expect(result.explicitAcks).toEqual(["bound-1"]);
-    const row = await env.DB.prepare("SELECT _sluice_source_object AS object FROM raw_generic__events WHERE _sluice_key = 'evt_bound'").first<{ object: string }>();
-    const lines = (await gunzip(await (await env.RAW.get(row!.object))!.arrayBuffer())).trim().split("\n").map((line) => JSON.parse(line));
+    const row = await env.DB.prepare(
+      "SELECT _sluice_source_object AS object FROM raw_generic__events WHERE _sluice_key = 'evt_bound'",
+    ).first<{ object: string }>();
+    const lines = (await gunzip(await (await env.RAW.get(row!.object))!.arrayBuffer()))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines.find((line) => line.key === "evt_bound")).toMatchObject({ bodyHash, keySigned: false });
   });
 
@@ -274,7 +279,7 @@ describe("webhook counts", () => {
   it("counts accepted and rejected deliveries by source, stream and reason, written after the response", async () => {
     // Let the counts of earlier tests land first.
     await scheduleFlush(env.DB, createLogger());
-    const before = await countsNow();
+    const countedBefore = await countsNow();
     const ctx = createExecutionContext();
     const send = (request: Request) => handler.fetch!(request as never, { ...env, INGEST: ingest.queue }, ctx);
 
@@ -285,10 +290,10 @@ describe("webhook counts", () => {
     expect((await send(new Request(`${origin}/v1/webhooks/generic`, { method: "DELETE" }))).status).toBe(405);
     await waitOnExecutionContext(ctx);
 
-    const after = await countsNow();
-    expect(after("generic", "accepted", "", "events") - before("generic", "accepted", "", "events")).toBe(2);
-    expect(after("generic", "rejected", "bad_signature") - before("generic", "rejected", "bad_signature")).toBe(1);
-    expect(after("(unknown)", "rejected", "unknown_source") - before("(unknown)", "rejected", "unknown_source")).toBe(1);
-    expect(after("generic", "rejected", "method_not_allowed") - before("generic", "rejected", "method_not_allowed")).toBe(1);
+    const countedAfter = await countsNow();
+    expect(countedAfter("generic", "accepted", "", "events") - countedBefore("generic", "accepted", "", "events")).toBe(2);
+    expect(countedAfter("generic", "rejected", "bad_signature") - countedBefore("generic", "rejected", "bad_signature")).toBe(1);
+    expect(countedAfter("(unknown)", "rejected", "unknown_source") - countedBefore("(unknown)", "rejected", "unknown_source")).toBe(1);
+    expect(countedAfter("generic", "rejected", "method_not_allowed") - countedBefore("generic", "rejected", "method_not_allowed")).toBe(1);
   });
 });

@@ -16,7 +16,11 @@ const delivered = async () => (await (await fetch(`${env.FAKE_API_URL}/__admin/h
 describe("alerts", () => {
   it("fires once per incident, resolves once, and fires again if it comes back", async () => {
     const rt = runtime();
-    const incident = { kind: "test_failed" as const, subject: "test.sluice.unique_orders_id", message: "Got 2 results, configured to fail if != 0" };
+    const incident = {
+      kind: "test_failed" as const,
+      subject: "test.sluice.unique_orders_id",
+      message: "Got 2 results, configured to fail if != 0",
+    };
     expect(await raiseAlert(rt, incident)).toBe(true);
     expect(await raiseAlert(rt, incident)).toBe(false); // the next cron tick: still failing, no repeat
     expect(await resolveAlert(rt, "test_failed", incident.subject, "the test passes again")).toBe(true);
@@ -24,11 +28,18 @@ describe("alerts", () => {
     expect(await raiseAlert(rt, incident)).toBe(true);
 
     expect(await delivered()).toEqual([
-      { text: ":rotating_light: Sluice test failed: test.sluice.unique_orders_id. Got 2 results, configured to fail if != 0 <https://sluice.example.com/|Open the dashboard>" },
-      { text: ":white_check_mark: Resolved: Sluice test failed: test.sluice.unique_orders_id. the test passes again <https://sluice.example.com/|Open the dashboard>" },
-      { text: ":rotating_light: Sluice test failed: test.sluice.unique_orders_id. Got 2 results, configured to fail if != 0 <https://sluice.example.com/|Open the dashboard>" },
+      {
+        text: ":rotating_light: Sluice test failed: test.sluice.unique_orders_id. Got 2 results, configured to fail if != 0 <https://sluice.example.com/|Open the dashboard>",
+      },
+      {
+        text: ":white_check_mark: Resolved: Sluice test failed: test.sluice.unique_orders_id. the test passes again <https://sluice.example.com/|Open the dashboard>",
+      },
+      {
+        text: ":rotating_light: Sluice test failed: test.sluice.unique_orders_id. Got 2 results, configured to fail if != 0 <https://sluice.example.com/|Open the dashboard>",
+      },
     ]);
-    const [row] = (await env.DB.prepare("SELECT status, notifications FROM _sluice_alerts WHERE subject = ?1").bind(incident.subject).all()).results;
+    const [row] = (await env.DB.prepare("SELECT status, notifications FROM _sluice_alerts WHERE subject = ?1").bind(incident.subject).all())
+      .results;
     expect(row).toEqual({ status: "open", notifications: 3 });
   });
 

@@ -23,7 +23,7 @@ describe("SluiceError", () => {
   });
 
   it("renders the error body contract", () => {
-    expect(errorBody(new SluiceError("unknown_report", "no report named \"x\""), "req_1")).toEqual({
+    expect(errorBody(new SluiceError("unknown_report", 'no report named "x"'), "req_1")).toEqual({
       error: { code: "unknown_report", message: 'no report named "x"', requestId: "req_1" },
     });
   });

@@ -26,7 +26,10 @@ describe("rate limits", () => {
     }
     expect(statuses).toEqual([202, 202, 202, 429, 429]);
     expect(last!.headers.get("Retry-After")).toBe("10");
-    expect(await errorOf(last!)).toMatchObject({ code: "rate_limited", message: 'too many deliveries to source "generic"; retry after 10 s' });
+    expect(await errorOf(last!)).toMatchObject({
+      code: "rate_limited",
+      message: 'too many deliveries to source "generic"; retry after 10 s',
+    });
   });
 
   it("answers 429 to an address that keeps failing authentication, then refuses it outright", async () => {
@@ -39,7 +42,10 @@ describe("rate limits", () => {
     expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(55);
     expect((await errorOf(limited)).code).toBe("rate_limited");
     // While blocked, even the right token is refused: guessing learns nothing.
-    const right = await call(new Request(`${origin}/v1/loads`, { headers: { ...headers, authorization: `Bearer ${adminToken}` } }), overrides);
+    const right = await call(
+      new Request(`${origin}/v1/loads`, { headers: { ...headers, authorization: `Bearer ${adminToken}` } }),
+      overrides,
+    );
     expect(right.status).toBe(429);
     // Another address is unaffected.
     const other = await call(new Request(`${origin}/v1/loads`, { headers: { ...headers, "cf-connecting-ip": "198.51.100.7" } }), overrides);
@@ -52,7 +58,11 @@ describe("rate limits", () => {
       call(
         new Request(`${origin}/v1/webhooks/generic`, {
           method: "POST",
-          headers: { "content-type": "application/json", "x-sluice-signature": `sha256=${"0".repeat(64)}`, "cf-connecting-ip": "192.0.2.44" },
+          headers: {
+            "content-type": "application/json",
+            "x-sluice-signature": `sha256=${"0".repeat(64)}`,
+            "cf-connecting-ip": "192.0.2.44",
+          },
           body: "{}",
         }),
         overrides,
@@ -100,9 +110,18 @@ describe("rate limits", () => {
       }
       expect(statuses).toEqual([202, 202, 202, 429]);
       expect(last!.headers.get("Retry-After")).toBe("10");
-      expect(await errorOf(last!)).toMatchObject({ code: "rate_limited", message: 'too many deliveries to source "github"; retry after 10 s' });
+      expect(await errorOf(last!)).toMatchObject({
+        code: "rate_limited",
+        message: 'too many deliveries to source "github"; retry after 10 s',
+      });
       // Other sources count against WEBHOOK_LIMITER, untouched by github's budget.
-      expect((await call(await signedRequest(origin, "stripe", JSON.stringify({ id: "evt_own_limiter", data: { object: { object: "charge" } } })))).status).toBe(202);
+      expect(
+        (
+          await call(
+            await signedRequest(origin, "stripe", JSON.stringify({ id: "evt_own_limiter", data: { object: { object: "charge" } } })),
+          )
+        ).status,
+      ).toBe(202);
     } finally {
       delete github.rateLimit;
     }
@@ -114,7 +133,13 @@ describe("rate limits", () => {
       const forged = await call(
         new Request(`${origin}/v1/webhooks/standard`, {
           method: "POST",
-          headers: { "content-type": "application/json", "webhook-id": `msg_${i}`, "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA", "cf-connecting-ip": `198.51.100.${20 + i}` },
+          headers: {
+            "content-type": "application/json",
+            "webhook-id": `msg_${i}`,
+            "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+            "webhook-signature": "v1,AAAA",
+            "cf-connecting-ip": `198.51.100.${20 + i}`,
+          },
           body: "{}",
         }),
         overrides,
@@ -172,11 +197,15 @@ describe("fault injection", () => {
 
   it("cannot be turned on in staging or production", () => {
     for (const SLUICE_ENV of ["staging", "production"]) {
-      expect(() => parseSettings({ ...env, SLUICE_ENV, SLUICE_FAULTS: "0.05" } as Env, getConfig())).toThrow(`SLUICE_FAULTS is for local runs only; unset it in ${SLUICE_ENV}`);
+      expect(() => parseSettings({ ...env, SLUICE_ENV, SLUICE_FAULTS: "0.05" } as Env, getConfig())).toThrow(
+        `SLUICE_FAULTS is for local runs only; unset it in ${SLUICE_ENV}`,
+      );
     }
     // It fails closed: a Worker that does not say it is local cannot inject faults either.
     const { SLUICE_ENV: _local, ...unmarked } = env;
-    expect(() => parseSettings({ ...unmarked, SLUICE_FAULTS: "0.05" } as unknown as Env, getConfig())).toThrow("SLUICE_FAULTS is for local runs only; unset it in a Worker whose SLUICE_ENV is not local");
+    expect(() => parseSettings({ ...unmarked, SLUICE_FAULTS: "0.05" } as unknown as Env, getConfig())).toThrow(
+      "SLUICE_FAULTS is for local runs only; unset it in a Worker whose SLUICE_ENV is not local",
+    );
     expect(parseSettings({ ...env, SLUICE_FAULTS: "0.05" } as Env, getConfig()).faults?.faults.d1).toBe(0.05);
     expect(parseSettings(env, getConfig()).faults).toBeUndefined();
   });
@@ -208,10 +237,15 @@ describe("bench baseline", () => {
 
   it("lifts no limit in production: the Worker refuses to serve rather than serve unlimited", async () => {
     const overrides = { SLUICE_ENV: "production", SLUICE_BENCH_BASELINE: "1", WEBHOOK_LIMITER: env.TIGHT_WEBHOOK_LIMITER } as Partial<Env>;
-    const response = await call(await genericWebhook(origin, { body: JSON.stringify({ type: "bench-in-prod" }), eventId: "bench-in-prod" }), overrides);
+    const response = await call(
+      await genericWebhook(origin, { body: JSON.stringify({ type: "bench-in-prod" }), eventId: "bench-in-prod" }),
+      overrides,
+    );
     expect(response.status).toBe(500);
     expect(await errorOf(response)).toMatchObject({ code: "internal", message: "internal error" });
     // Locally it still serves the benchmark's baseline route.
-    expect((await call(new Request(`${origin}/__bench/baseline`, { method: "POST" }), { SLUICE_BENCH_BASELINE: "1" } as Partial<Env>)).status).toBe(202);
+    expect(
+      (await call(new Request(`${origin}/__bench/baseline`, { method: "POST" }), { SLUICE_BENCH_BASELINE: "1" } as Partial<Env>)).status,
+    ).toBe(202);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isIdentifier, quoteIdent, rawTableName } from "../../src/lib/sql.ts";
 import { SluiceError } from "../../src/lib/errors.ts";
+import { isIdentifier, quoteIdent, rawTableName } from "../../src/lib/sql.ts";
 
 describe("quoteIdent", () => {
   it("quotes plain identifiers", () => {

@@ -6,8 +6,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { reconcile } from "../../src/load/reconcile.ts";
 import { readCounters } from "../../src/lib/rollups.ts";
+import { reconcile } from "../../src/load/reconcile.ts";
 import { sha256Hex } from "../support/http.ts";
 import { consumeWith, labRuntime, rows } from "../support/pipeline.ts";
 import { recordMessage } from "../support/queue.ts";
@@ -136,7 +136,9 @@ describe("keys the signature covers, pulls and merge keep today's rule", () => {
     const runtime = labRuntime({ signed: {} });
     const hash = await sha256Hex("one body");
     await consumeWith(runtime, [recordMessage("evt_s", { v: 1 }, { source: "lab", stream: "signed", bodyHash: hash })]);
-    await consumeWith(runtime, [recordMessage("evt_s", { v: 2 }, { source: "lab", stream: "signed", bodyHash: await sha256Hex("another") })]);
+    await consumeWith(runtime, [
+      recordMessage("evt_s", { v: 2 }, { source: "lab", stream: "signed", bodyHash: await sha256Hex("another") }),
+    ]);
     expect(await rows("SELECT _sluice_key, v FROM raw_lab__signed")).toEqual([{ _sluice_key: "evt_s", v: 1 }]);
     expect(await rows("SELECT * FROM _sluice_keys WHERE source = 'lab' AND key LIKE 'evt_s%'")).toEqual([]);
   });

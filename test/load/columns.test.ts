@@ -12,7 +12,10 @@ const lab = (key: string, payload: unknown, stream: string) => recordMessage(key
 
 /** The stored field map of a table: field (JSON Pointer) to column. */
 async function fieldMap(table: string): Promise<Record<string, string>> {
-  const map = await rows<{ field: string; column_name: string }>("SELECT field, column_name FROM _sluice_columns WHERE table_name = ?1", table);
+  const map = await rows<{ field: string; column_name: string }>(
+    "SELECT field, column_name FROM _sluice_columns WHERE table_name = ?1",
+    table,
+  );
   return Object.fromEntries(map.map((row) => [row.field, row.column_name]));
 }
 
@@ -21,7 +24,11 @@ async function rowsByField(table: string): Promise<Record<string, Record<string,
   const map = await fieldMap(table);
   const result: Record<string, Record<string, unknown>> = {};
   for (const row of await rows<Record<string, unknown>>(`SELECT * FROM "${table}" ORDER BY _sluice_key`)) {
-    result[String(row._sluice_key)] = Object.fromEntries(Object.entries(map).filter(([, column]) => row[column] != null).map(([field, column]) => [field, row[column]]));
+    result[String(row._sluice_key)] = Object.fromEntries(
+      Object.entries(map)
+        .filter(([, column]) => row[column] != null)
+        .map(([field, column]) => [field, row[column]]),
+    );
   }
   return result;
 }
@@ -97,10 +104,19 @@ describe("column names", () => {
 
   it("quarantines a record with more fields than the stream's maxFields, with the reason", async () => {
     const runtime = labRuntime({ capped: { maxFields: 3 } });
-    await consumeWith(runtime, [lab("cap-ok", { a: 1, b: { c: 2, d: 3 } }, "capped"), lab("cap-over", { a: 1, b: { c: 2, d: 3 }, e: 4 }, "capped")]);
-    expect(await rows("SELECT _sluice_key, a, b__c, b__d FROM raw_lab__capped")).toEqual([{ _sluice_key: "cap-ok", a: 1, b__c: 2, b__d: 3 }]);
+    await consumeWith(runtime, [
+      lab("cap-ok", { a: 1, b: { c: 2, d: 3 } }, "capped"),
+      lab("cap-over", { a: 1, b: { c: 2, d: 3 }, e: 4 }, "capped"),
+    ]);
+    expect(await rows("SELECT _sluice_key, a, b__c, b__d FROM raw_lab__capped")).toEqual([
+      { _sluice_key: "cap-ok", a: 1, b__c: 2, b__d: 3 },
+    ]);
     expect(await rows("SELECT key, reason, record FROM _sluice_quarantine WHERE stream = 'capped'")).toEqual([
-      { key: "cap-over", reason: "record has more than 3 fields (the stream's maxFields); nothing of it was loaded", record: JSON.stringify({ a: 1, b: { c: 2, d: 3 }, e: 4 }) },
+      {
+        key: "cap-over",
+        reason: "record has more than 3 fields (the stream's maxFields); nothing of it was loaded",
+        record: JSON.stringify({ a: 1, b: { c: 2, d: 3 }, e: 4 }),
+      },
     ]);
   });
 
@@ -110,7 +126,9 @@ describe("column names", () => {
     // Another isolate gave 名前 a column this isolate has not seen (here, one no rule would pick).
     await env.DB.batch([
       env.DB.prepare('ALTER TABLE raw_lab__raced ADD COLUMN "name_jp" TEXT'),
-      env.DB.prepare("INSERT INTO _sluice_columns (table_name, field, column_name, load_id) VALUES ('raw_lab__raced', '/名前', 'name_jp', 'other')"),
+      env.DB.prepare(
+        "INSERT INTO _sluice_columns (table_name, field, column_name, load_id) VALUES ('raw_lab__raced', '/名前', 'name_jp', 'other')",
+      ),
     ]);
     const result = await consumeWith(runtime, [lab("r-2", { id: 2, 名前: "Grace" }, "raced")]);
     expect(result.explicitAcks).toHaveLength(1);
@@ -118,7 +136,15 @@ describe("column names", () => {
       { _sluice_key: "r-1", id: 1, name_jp: null },
       { _sluice_key: "r-2", id: 2, name_jp: "Grace" },
     ]);
-    expect(await columnNames("raw_lab__raced")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "_sluice_load_seq", "id", "name_jp"]);
+    expect(await columnNames("raw_lab__raced")).toEqual([
+      "_sluice_key",
+      "_sluice_load_id",
+      "_sluice_received_at",
+      "_sluice_source_object",
+      "_sluice_load_seq",
+      "id",
+      "name_jp",
+    ]);
     expect(await fieldMap("raw_lab__raced")).toEqual({ "/id": "id", "/名前": "name_jp" });
   });
 
@@ -138,7 +164,16 @@ describe("column names", () => {
     const map = await fieldMap("raw_lab__legacy");
     expect(map).toMatchObject({ "/名前": "_field", "/A": "a" });
     expect(map["/住所"]).toMatch(/^_field_[0-9a-f]{8}$/);
-    expect(await columnNames("raw_lab__legacy")).toEqual(["_sluice_key", "_sluice_load_id", "_sluice_received_at", "_sluice_source_object", "_field", "a", "_sluice_load_seq", map["/住所"]]);
+    expect(await columnNames("raw_lab__legacy")).toEqual([
+      "_sluice_key",
+      "_sluice_load_id",
+      "_sluice_received_at",
+      "_sluice_source_object",
+      "_field",
+      "a",
+      "_sluice_load_seq",
+      map["/住所"],
+    ]);
     expect(await rows(`SELECT _sluice_key, _field, a, "${map["/住所"]}" AS address FROM raw_lab__legacy ORDER BY _sluice_key`)).toEqual([
       { _sluice_key: "new-1", _field: "Grace", a: 2, address: null },
       { _sluice_key: "new-2", _field: "Edsger", a: null, address: "Arlington" },

@@ -59,7 +59,10 @@ describe("INGEST consumer: happy", () => {
     expect(object!.customMetadata).toMatchObject({ loadId, source: "generic", stream: "events", records: "3" });
     expect(object!.customMetadata!.schemaHash).toMatch(/^[0-9a-f]{16}$/);
     expect(object!.customMetadata!.receivedFrom! <= object!.customMetadata!.receivedTo!).toBe(true);
-    const lines = (await gunzip(await object!.arrayBuffer())).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await gunzip(await object!.arrayBuffer()))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatchObject({ key: "load-a", source: "generic", stream: "events", payload: { type: "a", n: 1 } });
     expect(lines[0].deliveryId).toMatch(/^req_test_/);
@@ -74,19 +77,14 @@ describe("INGEST consumer: happy", () => {
     const rows = await rowsFor(["redeliver-1"]);
     expect(rows).toEqual([first]);
 
-    const latest = await env.DB.prepare(
-      "SELECT * FROM _sluice_loads WHERE load_id != ?1 AND records = 1 ORDER BY started_at DESC LIMIT 1",
-    )
+    const latest = await env.DB.prepare("SELECT * FROM _sluice_loads WHERE load_id != ?1 AND records = 1 ORDER BY started_at DESC LIMIT 1")
       .bind(first!._sluice_load_id)
       .first<Record<string, unknown>>();
     expect(latest).toMatchObject({ inserted: 0, duplicates: 1 });
   });
 
   it("loads each stream of a mixed batch into its own table, object and ledger row", async () => {
-    const messages = [
-      recordMessage("mixed-1", { a: 1 }),
-      recordMessage("mixed-2", { b: 2 }, { stream: "audit" }),
-    ];
+    const messages = [recordMessage("mixed-1", { a: 1 }), recordMessage("mixed-2", { b: 2 }, { stream: "audit" })];
     const result = await deliver(messages);
     expect(result.explicitAcks).toHaveLength(2);
 
@@ -124,7 +122,10 @@ describe("INGEST consumer: happy", () => {
     expect(await ledgerFor(row!._sluice_load_id)).toMatchObject({ records: 2, inserted: 2, quarantined: 0 });
 
     const object = await env.RAW.get(row!._sluice_source_object);
-    const lines = (await gunzip(await object!.arrayBuffer())).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await gunzip(await object!.arrayBuffer()))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines[1].key).toBe("huge-1");
     expect(lines[1].payload).toEqual(payload);
   });
@@ -205,7 +206,9 @@ describe("INGEST consumer: messages as text", () => {
       ["text-good-1", 1],
       ["text-good-2", 2],
     ]);
-    const row = await env.DB.prepare("SELECT * FROM _sluice_dead_letters WHERE message_id = ?1").bind(poison.id).first<Record<string, unknown>>();
+    const row = await env.DB.prepare("SELECT * FROM _sluice_dead_letters WHERE message_id = ?1")
+      .bind(poison.id)
+      .first<Record<string, unknown>>();
     expect(row).toMatchObject({ queue: "sluice-ingest", kind: null, source: null, attempts: 1, status: "open", body: poison.body });
     expect(String(row!.reason)).toMatch(/^not valid JSON: /);
   });
@@ -220,16 +223,31 @@ describe("INGEST consumer: messages as text", () => {
   it("routes page tasks and model-run continuations sent as text to their stages", async () => {
     // A continuation of a run that is not running is acked with nothing to do; a page task of an
     // unknown run likewise. Neither is mistaken for a record and dead-lettered.
-    const run = { id: "text-model-run", timestamp: new Date(), attempts: 1, body: JSON.stringify({ v: 1, kind: "model_run", runId: "run_not_running" }) };
+    const run = {
+      id: "text-model-run",
+      timestamp: new Date(),
+      attempts: 1,
+      body: JSON.stringify({ v: 1, kind: "model_run", runId: "run_not_running" }),
+    };
     const page = {
       id: "text-page",
       timestamp: new Date(),
       attempts: 1,
-      body: JSON.stringify({ v: 1, kind: "page", source: "github_api", stream: "issues", runId: "pr_missing", page: 1, url: "https://api.example/x" }),
+      body: JSON.stringify({
+        v: 1,
+        kind: "page",
+        source: "github_api",
+        stream: "issues",
+        runId: "pr_missing",
+        page: 1,
+        url: "https://api.example/x",
+      }),
     };
     const result = await deliver([run, page]);
     expect(result.explicitAcks.sort()).toEqual([page.id, run.id].sort());
-    const dead = await env.DB.prepare("SELECT count(*) AS n FROM _sluice_dead_letters WHERE message_id IN ('text-model-run', 'text-page')").first("n");
+    const dead = await env.DB.prepare(
+      "SELECT count(*) AS n FROM _sluice_dead_letters WHERE message_id IN ('text-model-run', 'text-page')",
+    ).first("n");
     expect(dead).toBe(0);
   });
 });
@@ -264,7 +282,9 @@ describe("dead-letter queue consumer", () => {
     const garbled = { id: "dlq-garbled-1", timestamp: new Date(), attempts: 10, body: "\u0000not json" };
     const result = await deliver([readable, garbled], { queue: "sluice-ingest-dlq" });
     expect(result.ackAll).toBe(true);
-    const rows = await env.DB.prepare("SELECT message_id, key, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2) ORDER BY message_id")
+    const rows = await env.DB.prepare(
+      "SELECT message_id, key, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2) ORDER BY message_id",
+    )
       .bind(readable.id, garbled.id)
       .all();
     expect(rows.results).toEqual([

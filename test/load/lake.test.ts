@@ -3,7 +3,7 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
 import { createLogger } from "../../src/lib/log.ts";
-import { compactLake, lakeObjectKey, type LakeResult } from "../../src/load/lake.ts";
+import { compactLake, type LakeResult, lakeObjectKey } from "../../src/load/lake.ts";
 
 const runtime = () => createRuntime(env, "scheduled");
 
@@ -37,10 +37,50 @@ async function insert(table: string, rows: Row[]): Promise<void> {
 const day1 = "2031-05-01";
 const day2 = "2031-05-02";
 const orders: Row[] = [
-  { key: "o-1", loadId: "ld_01a", receivedAt: `${day1}T08:00:00.000Z`, id: "9007199254740993", amount: 12.5, note: "first — ünïcode", paid: 1, paidAt: "2031-05-01T07:59:59.123456Z", meta: '{"tags":["a","b"],"n":1.0}' },
-  { key: "o-2", loadId: "ld_01a", receivedAt: `${day1}T09:30:00.000Z`, id: "-42", amount: null, note: null, paid: 0, paidAt: "2031-05-01T12:30:00+02:00", meta: null },
-  { key: "o-3", loadId: "ld_01b", receivedAt: `${day1}T23:59:59.999Z`, id: null, amount: 0, note: "", paid: null, paidAt: null, meta: "[]" },
-  { key: "o-4", loadId: "ld_01c", receivedAt: `${day2}T00:00:00.000Z`, id: "7", amount: -1e-9, note: "second day", paid: 1, paidAt: "2031-05-02T00:00Z", meta: '{"x":null}' },
+  {
+    key: "o-1",
+    loadId: "ld_01a",
+    receivedAt: `${day1}T08:00:00.000Z`,
+    id: "9007199254740993",
+    amount: 12.5,
+    note: "first — ünïcode",
+    paid: 1,
+    paidAt: "2031-05-01T07:59:59.123456Z",
+    meta: '{"tags":["a","b"],"n":1.0}',
+  },
+  {
+    key: "o-2",
+    loadId: "ld_01a",
+    receivedAt: `${day1}T09:30:00.000Z`,
+    id: "-42",
+    amount: null,
+    note: null,
+    paid: 0,
+    paidAt: "2031-05-01T12:30:00+02:00",
+    meta: null,
+  },
+  {
+    key: "o-3",
+    loadId: "ld_01b",
+    receivedAt: `${day1}T23:59:59.999Z`,
+    id: null,
+    amount: 0,
+    note: "",
+    paid: null,
+    paidAt: null,
+    meta: "[]",
+  },
+  {
+    key: "o-4",
+    loadId: "ld_01c",
+    receivedAt: `${day2}T00:00:00.000Z`,
+    id: "7",
+    amount: -1e-9,
+    note: "second day",
+    paid: 1,
+    paidAt: "2031-05-02T00:00Z",
+    meta: '{"x":null}',
+  },
 ];
 
 /** The rows D1 holds for one day, as the lake must hold them: INT64 as BigInt, TIMESTAMP as epoch microseconds. */
@@ -76,7 +116,9 @@ const mine = (result: LakeResult, table: string) => result.tables.filter((t) => 
 
 const stateOf = async (table: string) =>
   (
-    await env.DB.prepare("SELECT day, parts, rows, last_load_id, compacted_at FROM _sluice_lake_partitions WHERE table_name = ?1 ORDER BY day")
+    await env.DB.prepare(
+      "SELECT day, parts, rows, last_load_id, compacted_at FROM _sluice_lake_partitions WHERE table_name = ?1 ORDER BY day",
+    )
       .bind(table)
       .all()
   ).results;

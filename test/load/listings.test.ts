@@ -23,7 +23,8 @@ const combinations = (status: string): Filter[] => {
 };
 
 /** One row per (source, stream, status): eight rows, so every filter and pair of filters tells them apart. */
-const fixtures = (statuses: [string, string]) => sources.flatMap((source) => streams.flatMap((stream) => statuses.map((status) => ({ source, stream, status }))));
+const fixtures = (statuses: [string, string]) =>
+  sources.flatMap((source) => streams.flatMap((stream) => statuses.map((status) => ({ source, stream, status }))));
 
 const matches = (row: Filter, filter: Filter) => Object.entries(filter).every(([name, value]) => row[name as keyof Filter] === value);
 const ours = (row: Filter) => sources.includes(row.source!);
@@ -48,7 +49,12 @@ describe("GET /v1/quarantine filters", () => {
     const listed = ((await response.json()) as { quarantine: (Filter & { key: string })[] }).quarantine;
     for (const row of listed) expect(matches(row, filter)).toBe(true);
     const expected = rows.filter((row) => matches(row, filter));
-    expect(listed.filter(ours).map(({ source, stream, status }) => ({ source, stream, status })).reverse()).toEqual(expected);
+    expect(
+      listed
+        .filter(ours)
+        .map(({ source, stream, status }) => ({ source, stream, status }))
+        .reverse(),
+    ).toEqual(expected);
   });
 
   it("refuses a status it does not know", async () => {
@@ -77,7 +83,12 @@ describe("GET /v1/dead-letters filters", () => {
     const listed = ((await response.json()) as { dead_letters: Filter[] }).dead_letters;
     for (const row of listed) expect(matches(row, filter)).toBe(true);
     const expected = rows.filter((row) => matches(row, filter));
-    expect(listed.filter(ours).map(({ source, stream, status }) => ({ source, stream, status })).reverse()).toEqual(expected);
+    expect(
+      listed
+        .filter(ours)
+        .map(({ source, stream, status }) => ({ source, stream, status }))
+        .reverse(),
+    ).toEqual(expected);
   });
 
   it("refuses a status it does not know", async () => {

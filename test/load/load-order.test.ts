@@ -11,9 +11,13 @@ import { recordMessage } from "../support/queue.ts";
 const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
   recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
 
-const seqOf = (loadId: string) => rows<{ load_seq: number }>("SELECT load_seq FROM _sluice_loads WHERE load_id = ?1", loadId).then((r) => r[0]!.load_seq);
+const seqOf = (loadId: string) =>
+  rows<{ load_seq: number }>("SELECT load_seq FROM _sluice_loads WHERE load_id = ?1", loadId).then((r) => r[0]!.load_seq);
 const indexes = (table: string) =>
-  rows<{ name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name LIKE '%seq%'", table);
+  rows<{ name: string; sql: string }>(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name LIKE '%seq%'",
+    table,
+  );
 
 describe("_sluice_load_seq", () => {
   it("grows with each load in commit order, across streams, and is indexed", async () => {
@@ -48,7 +52,9 @@ describe("_sluice_load_seq", () => {
     expect((await consumeWith(runtime, [lab("new-1", { n: 2 }, "legacy")])).explicitAcks).toHaveLength(1);
     await consumeWith(runtime, [lab("new-2", { n: 3 }, "legacy")]);
 
-    const loaded = await rows<{ _sluice_key: string; _sluice_load_seq: number | null }>("SELECT _sluice_key, _sluice_load_seq FROM raw_lab__legacy ORDER BY n");
+    const loaded = await rows<{ _sluice_key: string; _sluice_load_seq: number | null }>(
+      "SELECT _sluice_key, _sluice_load_seq FROM raw_lab__legacy ORDER BY n",
+    );
     expect(loaded.map((r) => [r._sluice_key, r._sluice_load_seq === null])).toEqual([
       ["old-1", true],
       ["new-1", false],
@@ -72,14 +78,21 @@ describe("_sluice_load_seq", () => {
 
   it("survives a replace swap, which keeps the index", async () => {
     const runtime = labPullRuntime({ swapped: { disposition: "replace" } });
-    const commit = (id: string) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "swapped" } });
+    const commit = (id: string) => ({
+      id,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { v: 1, kind: "replace_commit", source: "lab", stream: "swapped" },
+    });
     await consumeWith(runtime, [lab("s-1", { n: 1 }, "swapped")]);
     await consumeWith(runtime, [commit("swap-1")]);
     const [before] = await rows<{ _sluice_load_seq: number }>("SELECT _sluice_load_seq FROM raw_lab__swapped");
     await consumeWith(runtime, [lab("s-2", { n: 2 }, "swapped")]);
     await consumeWith(runtime, [commit("swap-2")]);
 
-    const [after] = await rows<{ _sluice_key: string; _sluice_load_seq: number }>("SELECT _sluice_key, _sluice_load_seq FROM raw_lab__swapped");
+    const [after] = await rows<{ _sluice_key: string; _sluice_load_seq: number }>(
+      "SELECT _sluice_key, _sluice_load_seq FROM raw_lab__swapped",
+    );
     expect(after!._sluice_key).toBe("s-2");
     expect(after!._sluice_load_seq).toBeGreaterThan(before!._sluice_load_seq);
     expect((await indexes("raw_lab__swapped")).map((i) => i.name)).toEqual(["raw_lab__swapped__seq_idx"]);

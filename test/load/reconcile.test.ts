@@ -17,7 +17,9 @@ const lab = (key: string, payload: unknown, stream: string) => recordMessage(key
 
 /** What intake records for deliveries it answered 2xx. */
 const accepted = (stream: string, count: number) =>
-  env.DB.prepare("INSERT INTO _sluice_webhook_counts (hour, source, stream, outcome, reason, count) VALUES ('2026-12-01T00', 'lab', ?1, 'accepted', '', ?2)")
+  env.DB.prepare(
+    "INSERT INTO _sluice_webhook_counts (hour, source, stream, outcome, reason, count) VALUES ('2026-12-01T00', 'lab', ?1, 'accepted', '', ?2)",
+  )
     .bind(stream, count)
     .run();
 
@@ -74,7 +76,9 @@ describe("GET /v1/reconcile", () => {
     const result = await consumeWith(runtime, [lab("x-2", { n: 2 }, "dropped")]);
     expect(result.explicitAcks).toHaveLength(1);
 
-    const [ledger] = await rows("SELECT records, inserted, duplicates FROM _sluice_loads WHERE stream = 'dropped' ORDER BY load_seq DESC LIMIT 1");
+    const [ledger] = await rows(
+      "SELECT records, inserted, duplicates FROM _sluice_loads WHERE stream = 'dropped' ORDER BY load_seq DESC LIMIT 1",
+    );
     expect(ledger).toEqual({ records: 1, inserted: 0, duplicates: 0 });
     expect(await balanceOf("dropped")).toMatchObject({ accepted: 2, processed: 2, loaded: 1, duplicates: 0, rows: 1, adds_up: false });
   });
@@ -82,10 +86,26 @@ describe("GET /v1/reconcile", () => {
   it("counts duplicates across every chunk of a large load's keys", async () => {
     await consumeWith(labRuntime({ chunked: {} }), [lab("c-1", { n: 1 }, "chunked"), lab("c-2", { n: 2 }, "chunked")]);
     const table = "raw_lab__chunked";
-    const entry = { loadId: "ld_chunked", kind: "replay" as const, source: "lab", stream: "chunked", records: 4, filtered: 0, r2Key: "raw/x", bytes: 0, startedAt: new Date().toISOString() };
+    const entry = {
+      loadId: "ld_chunked",
+      kind: "replay" as const,
+      source: "lab",
+      stream: "chunked",
+      records: 4,
+      filtered: 0,
+      r2Key: "raw/x",
+      bytes: 0,
+      startedAt: new Date().toISOString(),
+    };
     // Two chunks of distinct keys (c-1 and c-2 known, c-9 new) plus one repeat within the load.
     const keys = { distinct: ['[["c-1",null,0],["c-9",null,0]]', '[["c-2",null,0]]'], repeats: 1, mergeRows: 0, boundKeys: false };
-    const results = await env.DB.batch([nextLoadSeq(env.DB), ...ledgerOpen(env.DB, table, entry, keys), ledgerClose(env.DB, table, entry.loadId, keys)]);
-    expect(results.at(-1)!.results).toEqual([{ inserted: 0, duplicates: 3, quarantined: 0, key_conflicts: 0, load_seq: expect.any(Number) }]);
+    const results = await env.DB.batch([
+      nextLoadSeq(env.DB),
+      ...ledgerOpen(env.DB, table, entry, keys),
+      ledgerClose(env.DB, table, entry.loadId, keys),
+    ]);
+    expect(results.at(-1)!.results).toEqual([
+      { inserted: 0, duplicates: 3, quarantined: 0, key_conflicts: 0, load_seq: expect.any(Number) },
+    ]);
   });
 });

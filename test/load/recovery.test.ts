@@ -12,7 +12,10 @@ import { call, origin, recordingQueue } from "../support/worker.ts";
 const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
   recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
 const admin = (path: string, init: RequestInit = {}) =>
-  new Request(`${origin}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...init.headers } });
+  new Request(`${origin}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...init.headers },
+  });
 
 /** A D1 whose batches fail at the statement at `index`, as a real mid-batch failure would. */
 function failingMidBatch(index: number): D1Database {
@@ -41,7 +44,10 @@ describe("faults never lose or duplicate", () => {
     const [error] = await rows<{ error: string }>("SELECT error FROM _sluice_message_errors WHERE message_id = ?1", messages[0]!.id);
     expect(error!.error).toContain("could not load lab/faulty into D1");
 
-    const retry = await consumeWith(labRuntime({ faulty: {} }), messages.map((m) => ({ ...m, attempts: 2 })));
+    const retry = await consumeWith(
+      labRuntime({ faulty: {} }),
+      messages.map((m) => ({ ...m, attempts: 2 })),
+    );
     expect(retry.explicitAcks).toHaveLength(30);
     expect(await rows("SELECT _sluice_key, i, length(pad) AS pad FROM raw_lab__faulty ORDER BY i")).toEqual(
       Array.from({ length: 30 }, (_, i) => ({ _sluice_key: `mid-${i}`, i, pad: 40_000 })),
@@ -55,7 +61,9 @@ describe("faults never lose or duplicate", () => {
       expect((await consumeWith(runtime, [{ ...message, attempts: attempt }])).explicitAcks).toEqual([message.id]);
     }
     expect(await rows("SELECT _sluice_key, v FROM raw_lab__thrice")).toEqual([{ _sluice_key: "thrice-1", v: 1 }]);
-    const loads = await rows<{ inserted: number; duplicates: number }>("SELECT inserted, duplicates FROM _sluice_loads WHERE stream = 'thrice' ORDER BY started_at");
+    const loads = await rows<{ inserted: number; duplicates: number }>(
+      "SELECT inserted, duplicates FROM _sluice_loads WHERE stream = 'thrice' ORDER BY started_at",
+    );
     expect(loads).toEqual([
       { inserted: 1, duplicates: 0 },
       { inserted: 0, duplicates: 1 },
@@ -64,11 +72,27 @@ describe("faults never lose or duplicate", () => {
   });
 
   it("a poison message is dead-lettered at once with its reason, not retried", async () => {
-    const poison: TestMessage = { id: "poison-1", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "record", source: "lab", stream: "Not A Stream!", key: "k", receivedAt: new Date().toISOString(), deliveryId: "d", payload: {} } };
+    const poison: TestMessage = {
+      id: "poison-1",
+      timestamp: new Date(),
+      attempts: 1,
+      body: {
+        v: 1,
+        kind: "record",
+        source: "lab",
+        stream: "Not A Stream!",
+        key: "k",
+        receivedAt: new Date().toISOString(),
+        deliveryId: "d",
+        payload: {},
+      },
+    };
     const result = await consumeWith(labRuntime({}), [poison]);
     expect(result.explicitAcks).toEqual(["poison-1"]);
     expect(result.retryMessages).toEqual([]);
-    const [dead] = await rows<{ reason: string; attempts: number }>("SELECT reason, attempts FROM _sluice_dead_letters WHERE message_id = 'poison-1'");
+    const [dead] = await rows<{ reason: string; attempts: number }>(
+      "SELECT reason, attempts FROM _sluice_dead_letters WHERE message_id = 'poison-1'",
+    );
     expect(dead).toEqual({ reason: 'bad_request: not a valid SQL identifier: "raw_lab__Not A Stream!"', attempts: 1 });
   });
 
@@ -97,7 +121,11 @@ describe("a consumer that throws at random points", () => {
       }
       pending = pending.filter((message) => !acked.includes(message.id));
     }
-    if (pending.length > 0) await deliver(pending.map((message) => ({ ...message, attempts: 11 })), { queue: "sluice-ingest-dlq" });
+    if (pending.length > 0)
+      await deliver(
+        pending.map((message) => ({ ...message, attempts: 11 })),
+        { queue: "sluice-ingest-dlq" },
+      );
     return pending;
   }
 
@@ -120,7 +148,10 @@ describe("a consumer that throws at random points", () => {
 
     // Redrive, then the queue delivers the redriven messages once more, with the fault gone.
     const ingest = recordingQueue(env.INGEST);
-    const response = await call(admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: open.map((row) => row.id) }) }), { INGEST: ingest.queue });
+    const response = await call(
+      admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: open.map((row) => row.id) }) }),
+      { INGEST: ingest.queue },
+    );
     expect(await response.json()).toEqual({ redriven: dead.length });
     const redriven = ingest.sent.map((sent, i) => ({ id: `redriven-${i}`, timestamp: new Date(), attempts: 1, body: sent.body }));
     expect((await deliver(redriven)).explicitAcks).toHaveLength(dead.length);
@@ -136,7 +167,9 @@ describe("limits in practice", () => {
     const runtime = labRuntime({ big: {} });
     const result = await consumeWith(runtime, [lab("big-1", { blob: "b".repeat(1_500_000), n: 1 }, "big"), lab("big-2", { n: 2 }, "big")]);
     expect(result.explicitAcks).toHaveLength(2);
-    const loaded = await rows<{ _sluice_key: string; blob: string | null; n: number }>("SELECT _sluice_key, blob, n FROM raw_lab__big ORDER BY _sluice_key");
+    const loaded = await rows<{ _sluice_key: string; blob: string | null; n: number }>(
+      "SELECT _sluice_key, blob, n FROM raw_lab__big ORDER BY _sluice_key",
+    );
     // 1.5 MB is past one row's budget, so the value is a pointer into the raw zone; nothing is dropped.
     expect(loaded).toEqual([
       { _sluice_key: "big-1", blob: expect.stringMatching(/^\{"\$ref":"raw\/lab\/big\/dt=[^"#]+#\d+"\}$/), n: 1 },
@@ -152,9 +185,9 @@ describe("limits in practice", () => {
     const runtime = labRuntime({ wide: {} });
     const messages = Array.from({ length: 100 }, (_, i) => lab(`wide-${i}`, { i, blob: "w".repeat(100_000) }, "wide"));
     expect((await consumeWith(runtime, messages)).explicitAcks).toHaveLength(100);
-    expect(await rows("SELECT count(*) AS n, count(DISTINCT i) AS d, min(i) AS lo, max(i) AS hi, sum(length(blob)) AS bytes FROM raw_lab__wide")).toEqual([
-      { n: 100, d: 100, lo: 0, hi: 99, bytes: 10_000_000 },
-    ]);
+    expect(
+      await rows("SELECT count(*) AS n, count(DISTINCT i) AS d, min(i) AS lo, max(i) AS hi, sum(length(blob)) AS bytes FROM raw_lab__wide"),
+    ).toEqual([{ n: 100, d: 100, lo: 0, hi: 99, bytes: 10_000_000 }]);
     expect(await rows("SELECT count(*) AS n FROM raw_lab__wide WHERE blob <> ?1", "w".repeat(100_000))).toEqual([{ n: 0 }]);
   });
 });
@@ -163,7 +196,10 @@ describe("replay from the raw zone", () => {
   it("replaying a day's raw objects into an emptied table restores exactly the same rows", async () => {
     const runtime = labRuntime({ replayed: {} });
     const day = "2025-05-05";
-    await consumeWith(runtime, Array.from({ length: 5 }, (_, i) => lab(`rp-${i}`, { i, kind: i % 2 ? "odd" : "even" }, "replayed", `${day}T0${i}:00:00.000Z`)));
+    await consumeWith(
+      runtime,
+      Array.from({ length: 5 }, (_, i) => lab(`rp-${i}`, { i, kind: i % 2 ? "odd" : "even" }, "replayed", `${day}T0${i}:00:00.000Z`)),
+    );
     await consumeWith(runtime, [lab("rp-5", { i: 5, kind: "odd" }, "replayed", `${day}T09:00:00.000Z`)]);
     const before = await rows("SELECT _sluice_key, _sluice_received_at, i, kind FROM raw_lab__replayed ORDER BY _sluice_key");
     expect(before).toHaveLength(6);
@@ -173,7 +209,12 @@ describe("replay from the raw zone", () => {
     const today = new Date().toISOString().slice(0, 10);
     const ingest = recordingQueue(env.INGEST);
     const replayRuntime = labRuntime({ replayed: {} }, { INGEST: ingest.queue });
-    const days = await planReplay(replayRuntime, { source: "lab", stream: "replayed", from: `${today}T00:00:00.000Z`, to: `${today}T23:59:59.999Z` });
+    const days = await planReplay(replayRuntime, {
+      source: "lab",
+      stream: "replayed",
+      from: `${today}T00:00:00.000Z`,
+      to: `${today}T23:59:59.999Z`,
+    });
     expect(days).toHaveLength(1);
 
     // Drive the queued tasks through the consumer as the queue would.
@@ -186,7 +227,10 @@ describe("replay from the raw zone", () => {
 
     expect(await rows("SELECT _sluice_key, _sluice_received_at, i, kind FROM raw_lab__replayed ORDER BY _sluice_key")).toEqual(before);
     // Replaying again adds nothing.
-    await consumeWith(replayRuntime, objectTasks.map((t) => ({ ...t, id: `${t.id}-again` })));
+    await consumeWith(
+      replayRuntime,
+      objectTasks.map((t) => ({ ...t, id: `${t.id}-again` })),
+    );
     expect(await rows("SELECT count(*) AS n FROM raw_lab__replayed")).toEqual([{ n: 6 }]);
     const kinds = await rows("SELECT DISTINCT kind FROM _sluice_loads WHERE stream = 'replayed' ORDER BY kind");
     expect(kinds).toEqual([{ kind: "ingest" }, { kind: "replay" }]);
@@ -196,7 +240,13 @@ describe("replay from the raw zone", () => {
 describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", () => {
   it("POST /v1/replay queues one task per stream and day", async () => {
     const ingest = recordingQueue(env.INGEST);
-    const response = await call(admin("/v1/replay", { method: "POST", body: JSON.stringify({ source: "generic", stream: "events", from: "2026-01-01T00:00:00Z", to: "2026-01-03T12:00:00Z" }) }), { INGEST: ingest.queue });
+    const response = await call(
+      admin("/v1/replay", {
+        method: "POST",
+        body: JSON.stringify({ source: "generic", stream: "events", from: "2026-01-01T00:00:00Z", to: "2026-01-03T12:00:00Z" }),
+      }),
+      { INGEST: ingest.queue },
+    );
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({
       queued: 3,
@@ -227,7 +277,9 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
     const [q] = await rows<{ id: number }>("SELECT id FROM _sluice_quarantine WHERE key = 'fix-1'");
 
     const ingest = recordingQueue(env.INGEST);
-    const response = await call(admin("/v1/quarantine/retry", { method: "POST", body: JSON.stringify({ ids: [q!.id] }) }), { INGEST: ingest.queue });
+    const response = await call(admin("/v1/quarantine/retry", { method: "POST", body: JSON.stringify({ ids: [q!.id] }) }), {
+      INGEST: ingest.queue,
+    });
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ retried: 1, fallbacks: [], skipped: [] });
     expect(ingest.sent[0]!.body).toMatchObject({ kind: "record", key: "fix-1", origin: "redrive", payload: { n: "not a number" } });
@@ -238,8 +290,12 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
     const redriven = ingest.sent.map((s, i) => ({ id: `redrive-${i}`, timestamp: new Date(), attempts: 1, body: s.body }));
     expect((await consumeWith(fixed, redriven)).explicitAcks).toHaveLength(1);
     // The schema's union declares n a number, so the text value lands in its variant column.
-    expect(await rows("SELECT _sluice_key, n, n__v_text FROM raw_lab__fixable")).toEqual([{ _sluice_key: "fix-1", n: null, n__v_text: "not a number" }]);
-    expect(await rows("SELECT kind FROM _sluice_loads WHERE stream = 'fixable' ORDER BY started_at DESC LIMIT 1")).toEqual([{ kind: "redrive" }]);
+    expect(await rows("SELECT _sluice_key, n, n__v_text FROM raw_lab__fixable")).toEqual([
+      { _sluice_key: "fix-1", n: null, n__v_text: "not a number" },
+    ]);
+    expect(await rows("SELECT kind FROM _sluice_loads WHERE stream = 'fixable' ORDER BY started_at DESC LIMIT 1")).toEqual([
+      { kind: "redrive" },
+    ]);
   });
 
   it("POST /v1/dead-letters/redrive sends dead letters back to their queue", async () => {
@@ -248,12 +304,16 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
     const [dead] = await rows<{ id: number }>("SELECT id FROM _sluice_dead_letters WHERE message_id = ?1", message.id);
 
     const ingest = recordingQueue(env.INGEST);
-    const response = await call(admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: [dead!.id] }) }), { INGEST: ingest.queue });
+    const response = await call(admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: [dead!.id] }) }), {
+      INGEST: ingest.queue,
+    });
     expect(await response.json()).toEqual({ redriven: 1 });
     expect(ingest.sent.map((s) => s.body)).toEqual([message.body]);
     expect(await rows("SELECT status FROM _sluice_dead_letters WHERE id = ?1", dead!.id)).toEqual([{ status: "redriven" }]);
     // A second redrive finds nothing open.
-    const again = await call(admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: [dead!.id] }) }), { INGEST: ingest.queue });
+    const again = await call(admin("/v1/dead-letters/redrive", { method: "POST", body: JSON.stringify({ ids: [dead!.id] }) }), {
+      INGEST: ingest.queue,
+    });
     expect(await again.json()).toEqual({ redriven: 0 });
   });
 

@@ -3,18 +3,18 @@
  * a quarantine row, a dead letter), nor any API response, and a hash is never hashed again. Proved
  * on the bytes of this run's own D1 database files (test/support/d1-files-setup.ts).
  */
-import { createMessageBatch, createExecutionContext, env, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { resourceSchema } from "../../src/config/pull-schema.ts";
 import type { AppEnv, Runtime } from "../../src/env.ts";
+import { errorBody, toSluiceError } from "../../src/lib/errors.ts";
+import { createLogger } from "../../src/lib/log.ts";
 import { consumeDeadLetterBatch, redriveDeadLetters } from "../../src/load/dead-letters.ts";
 import { retryQuarantined } from "../../src/load/quarantine.ts";
 import { loadRoutes } from "../../src/load/routes.ts";
-import { resourceSchema } from "../../src/config/pull-schema.ts";
 import { naturalKey } from "../../src/pull/page.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { errorBody, toSluiceError } from "../../src/lib/errors.ts";
 import { adminToken } from "../support/fixtures.ts";
 import { sha256Hex } from "../support/http.ts";
 import { consumeWith, labRuntime, rows, type TestMessage } from "../support/pipeline.ts";
@@ -40,7 +40,12 @@ const protectedStreams = {
     redact: ["password"],
     hash: ["email"],
   },
-  vault_mapped: { map: (r: Record<string, unknown>) => ({ ...r, plan: String(r.plan ?? "") }), schema: z.looseObject({ plan: z.string().min(1) }), redact: ["password"], hash: ["email"] },
+  vault_mapped: {
+    map: (r: Record<string, unknown>) => ({ ...r, plan: String(r.plan ?? "") }),
+    schema: z.looseObject({ plan: z.string().min(1) }),
+    redact: ["password"],
+    hash: ["email"],
+  },
 };
 const relaxed = {
   vault: { ...protectedStreams.vault, schema: z.looseObject({ plan: z.string().optional() }) },
@@ -69,7 +74,11 @@ function api(runtime: Runtime) {
     return c.json(errorBody(failure, "req_test"), failure.status);
   });
   return (path: string, init: RequestInit = {}) =>
-    app.request(path, { ...init, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...init.headers } }, env);
+    app.request(
+      path,
+      { ...init, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...init.headers } },
+      env,
+    );
 }
 
 async function deadLetter(runtime: Runtime, messages: TestMessage[]) {
@@ -97,7 +106,20 @@ describe("redacted and hashed fields never reach D1 in clear", () => {
       lab("qmap-1", "vault_mapped", secrets()),
       lab("qt-1", "vault_throws", secrets()),
       // Not a valid message (no delivery id), but it names its stream: dead-lettered at once.
-      { id: `bad-${run}`, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "record", source: "lab", stream: "vault", key: "bad-1", receivedAt: new Date().toISOString(), payload: secrets() } },
+      {
+        id: `bad-${run}`,
+        timestamp: new Date(),
+        attempts: 1,
+        body: {
+          v: 1,
+          kind: "record",
+          source: "lab",
+          stream: "vault",
+          key: "bad-1",
+          receivedAt: new Date().toISOString(),
+          payload: secrets(),
+        },
+      },
     ]);
     expect(loaded.explicitAcks).toHaveLength(7);
     // A key whose type changes is held back by the load plan, after the record was prepared.
@@ -106,7 +128,20 @@ describe("redacted and hashed fields never reach D1 in clear", () => {
     // Records and pulled pages that ran out of retries, from the dead-letter queue.
     const dead = await deadLetter(runtime, [
       { ...lab("dl-1", "vault", secrets()), id: `dl-1-${run}`, attempts: 10 },
-      { id: `dl-2-${run}`, timestamp: new Date(), attempts: 10, body: { v: 1, kind: "records", source: "lab", stream: "vault", receivedAt: new Date().toISOString(), deliveryId: "page_1", records: [{ key: "dl-2", payload: secrets() }] } },
+      {
+        id: `dl-2-${run}`,
+        timestamp: new Date(),
+        attempts: 10,
+        body: {
+          v: 1,
+          kind: "records",
+          source: "lab",
+          stream: "vault",
+          receivedAt: new Date().toISOString(),
+          deliveryId: "page_1",
+          records: [{ key: "dl-2", payload: secrets() }],
+        },
+      },
     ]);
     expect(dead.ackAll).toBe(true);
 
@@ -115,16 +150,25 @@ describe("redacted and hashed fields never reach D1 in clear", () => {
     expect(row).toMatchObject({ email: hashed, note: visible });
     expect(row).not.toHaveProperty("password");
 
-    const held = await rows<{ key: string; record: string }>("SELECT key, record FROM _sluice_quarantine WHERE key IN ('q-1', 'qr-1', 'qm-1', 'qmap-1', 'qt-1') ORDER BY key");
+    const held = await rows<{ key: string; record: string }>(
+      "SELECT key, record FROM _sluice_quarantine WHERE key IN ('q-1', 'qr-1', 'qm-1', 'qmap-1', 'qt-1') ORDER BY key",
+    );
     expect(held.map((q) => q.key)).toEqual(["q-1", "qm-1", "qmap-1", "qr-1", "qt-1"]);
     for (const q of held) {
       expect(JSON.parse(q.record)).toMatchObject({ note: visible, email: hashed });
       expect(JSON.parse(q.record)).not.toHaveProperty("password");
     }
     // A transform's own message may quote the values; the reason keeps neither.
-    expect(await rows("SELECT reason FROM _sluice_quarantine WHERE key = 'qt-1'")).toEqual([{ reason: "transform failed: cannot map [redacted] with [redacted]" }]);
+    expect(await rows("SELECT reason FROM _sluice_quarantine WHERE key = 'qt-1'")).toEqual([
+      { reason: "transform failed: cannot map [redacted] with [redacted]" },
+    ]);
 
-    const letters = await rows<{ message_id: string; body: string }>("SELECT message_id, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2, ?3)", `bad-${run}`, `dl-1-${run}`, `dl-2-${run}`);
+    const letters = await rows<{ message_id: string; body: string }>(
+      "SELECT message_id, body FROM _sluice_dead_letters WHERE message_id IN (?1, ?2, ?3)",
+      `bad-${run}`,
+      `dl-1-${run}`,
+      `dl-2-${run}`,
+    );
     expect(letters).toHaveLength(3);
     for (const letter of letters) {
       const body = JSON.parse(letter.body) as { payload?: unknown; records?: { payload: unknown }[]; redacted?: boolean };
@@ -160,16 +204,31 @@ describe("redacted and hashed fields never reach D1 in clear", () => {
     )
       .bind(`legacy-${run}`, record, new Date().toISOString())
       .run();
-    const body = JSON.stringify({ v: 1, kind: "record", source: "lab", stream: "vault", key: `legacy-${run}`, receivedAt: new Date().toISOString(), deliveryId: "req_legacy", payload: JSON.parse(record) });
-    await env.DB.prepare("INSERT INTO _sluice_dead_letters (queue, message_id, kind, source, stream, key, attempts, reason, body) VALUES ('sluice-ingest', ?1, 'record', 'lab', 'vault', ?2, 10, 'old', ?3)")
+    const body = JSON.stringify({
+      v: 1,
+      kind: "record",
+      source: "lab",
+      stream: "vault",
+      key: `legacy-${run}`,
+      receivedAt: new Date().toISOString(),
+      deliveryId: "req_legacy",
+      payload: JSON.parse(record),
+    });
+    await env.DB.prepare(
+      "INSERT INTO _sluice_dead_letters (queue, message_id, kind, source, stream, key, attempts, reason, body) VALUES ('sluice-ingest', ?1, 'record', 'lab', 'vault', ?2, 10, 'old', ?3)",
+    )
       .bind(`legacy-${run}`, `legacy-${run}`, body)
       .run();
 
     const hashed = await sha256Hex(`${salt}${oldEmail}`);
-    const quarantined = (await (await call("/v1/quarantine?source=lab&stream=vault&limit=500")).json()) as { quarantine: { key: string; record: string }[] };
+    const quarantined = (await (await call("/v1/quarantine?source=lab&stream=vault&limit=500")).json()) as {
+      quarantine: { key: string; record: string }[];
+    };
     const legacy = quarantined.quarantine.find((q) => q.key === `legacy-${run}`)!;
     expect(JSON.parse(legacy.record)).toEqual({ note: "legacy", email: hashed });
-    const letters = (await (await call("/v1/dead-letters?source=lab&stream=vault&limit=500")).json()) as { dead_letters: { messageId: string; body: string }[] };
+    const letters = (await (await call("/v1/dead-letters?source=lab&stream=vault&limit=500")).json()) as {
+      dead_letters: { messageId: string; body: string }[];
+    };
     const letter = letters.dead_letters.find((d) => d.messageId === `legacy-${run}`)!;
     expect(JSON.parse(letter.body)).toMatchObject({ payload: { note: "legacy", email: hashed }, redacted: true });
   });
@@ -211,10 +270,22 @@ describe("a hash is never hashed again", () => {
 
     const { runtime, lines } = withLog(strict);
     const { result, sent } = await retryAndLoad(runtime, q!.id);
-    expect(result).toEqual({ retried: 1, fallbacks: [{ id: q!.id, key, reason: `raw object ${q!.r2_key} is missing`, received_at_changed: false }], skipped: [] });
+    expect(result).toEqual({
+      retried: 1,
+      fallbacks: [{ id: q!.id, key, reason: `raw object ${q!.r2_key} is missing`, received_at_changed: false }],
+      skipped: [],
+    });
     expect(sent[0]!.body).toMatchObject({ key, receivedAt, ...mark });
-    expect(lines.find((l) => l.event === "quarantine.retry_fallback")).toMatchObject({ level: "warn", id: q!.id, key, receivedAt, receivedAtChanged: false });
-    expect(await rows(`SELECT email, _sluice_received_at FROM raw_lab__${stream} WHERE _sluice_key = ?1`, key)).toEqual([{ email: hashed, _sluice_received_at: receivedAt }]);
+    expect(lines.find((l) => l.event === "quarantine.retry_fallback")).toMatchObject({
+      level: "warn",
+      id: q!.id,
+      key,
+      receivedAt,
+      receivedAtChanged: false,
+    });
+    expect(await rows(`SELECT email, _sluice_received_at FROM raw_lab__${stream} WHERE _sluice_key = ?1`, key)).toEqual([
+      { email: hashed, _sluice_received_at: receivedAt },
+    ]);
   });
 
   it("a row kept before quarantine stored receipt times is redriven with its quarantine time, logged and listed as such", async () => {
@@ -230,7 +301,12 @@ describe("a hash is never hashed again", () => {
     const { runtime, lines } = withLog(strict);
     const { result, sent } = await retryAndLoad(runtime, q!.id);
     expect(result.fallbacks).toEqual([{ id: q!.id, key, reason: "the row names no raw-zone line", received_at_changed: true }]);
-    expect(lines.find((l) => l.event === "quarantine.retry_fallback")).toMatchObject({ level: "warn", key, receivedAt: quarantinedAt, receivedAtChanged: true });
+    expect(lines.find((l) => l.event === "quarantine.retry_fallback")).toMatchObject({
+      level: "warn",
+      key,
+      receivedAt: quarantinedAt,
+      receivedAtChanged: true,
+    });
     // Kept in clear before this version, so it is redacted and hashed on this load, once.
     expect(sent[0]!.body).not.toHaveProperty("redacted");
     expect(await rows("SELECT email, _sluice_received_at FROM raw_lab__vault WHERE _sluice_key = ?1", key)).toEqual([
@@ -267,7 +343,9 @@ describe("a hash is never hashed again", () => {
     expect(JSON.parse(letter!.body)).toMatchObject({ $ref: `dead-letters/sluice-ingest/${key}.json` });
 
     const recorded = recordingQueue(env.INGEST);
-    expect(await redriveDeadLetters({ ...unsalted, env: { ...unsalted.env, INGEST: recorded.queue } }, { ids: [letter!.id], limit: 10 })).toBe(1);
+    expect(
+      await redriveDeadLetters({ ...unsalted, env: { ...unsalted.env, INGEST: recorded.queue } }, { ids: [letter!.id], limit: 10 }),
+    ).toBe(1);
     expect(recorded.sent.map((s) => s.body)).toEqual([message.body]);
   });
 
@@ -276,14 +354,24 @@ describe("a hash is never hashed again", () => {
     const key = `dl-again-${run}`;
     await deadLetter(strict, [{ ...lab(key, "vault", secrets({ plan: "pro" })), id: key, attempts: 10 }]);
     const [letter] = await rows<{ body: string }>("SELECT body FROM _sluice_dead_letters WHERE message_id = ?1", key);
-    expect((await consumeWith(strict, [{ id: `${key}-redrive`, timestamp: new Date(), attempts: 1, body: JSON.parse(letter!.body) }])).explicitAcks).toHaveLength(1);
+    expect(
+      (await consumeWith(strict, [{ id: `${key}-redrive`, timestamp: new Date(), attempts: 1, body: JSON.parse(letter!.body) }]))
+        .explicitAcks,
+    ).toHaveLength(1);
     expect(await rows("SELECT email FROM raw_lab__vault WHERE _sluice_key = ?1", key)).toEqual([{ email: hashed }]);
   });
 });
 
 describe("pulled records are not keyed by a field their stream protects", () => {
   const resource = (fields: Record<string, unknown>) =>
-    resourceSchema.parse({ path: "/users", schedule: "0 * * * *", paginator: { type: "single_page" }, disposition: "merge", primaryKey: ["email"], ...fields });
+    resourceSchema.parse({
+      path: "/users",
+      schedule: "0 * * * *",
+      paginator: { type: "single_page" },
+      disposition: "merge",
+      primaryKey: ["email"],
+      ...fields,
+    });
 
   it("keys by content when the primary key is hashed or redacted, and by the primary key otherwise", () => {
     const record = { email, plan: "pro" };
@@ -291,6 +379,11 @@ describe("pulled records are not keyed by a field their stream protects", () => 
     expect(naturalKey(resource({ hash: ["email"] }), record)).toBeUndefined();
     expect(naturalKey(resource({ hash: ["$.email"] }), record)).toBeUndefined();
     expect(naturalKey(resource({ redact: ["email"] }), record)).toBeUndefined();
-    expect(naturalKey(resource({ primaryKey: ["plan"], incremental: { cursorField: "email", param: "since", initialValue: "" }, hash: ["email"] }), record)).toBeUndefined();
+    expect(
+      naturalKey(
+        resource({ primaryKey: ["plan"], incremental: { cursorField: "email", param: "since", initialValue: "" }, hash: ["email"] }),
+        record,
+      ),
+    ).toBeUndefined();
   });
 });

@@ -8,14 +8,27 @@ const lab = (key: string, payload: unknown, stream: string, receivedAt?: string)
   recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
 
 const columnsOf = async (table: string) =>
-  Object.fromEntries((await rows<{ name: string; type: string }>("SELECT name, type FROM pragma_table_info(?1)", table)).map((c) => [c.name, c.type]));
+  Object.fromEntries(
+    (await rows<{ name: string; type: string }>("SELECT name, type FROM pragma_table_info(?1)", table)).map((c) => [c.name, c.type]),
+  );
 
 describe("typed tables and schema evolution", () => {
   const runtime = labRuntime({ evolving: {} });
 
   it("infers typed columns, flattening nested objects and keeping arrays and deep values as JSON", async () => {
     await consumeWith(runtime, [
-      lab("ev-1", { id: 1, amount: 9.5, paid: true, at: "2026-01-02T03:04:05Z", customer: { name: "Ada", address: { city: "London", geo: { lat: 1 } } }, tags: ["a", "b"] }, "evolving"),
+      lab(
+        "ev-1",
+        {
+          id: 1,
+          amount: 9.5,
+          paid: true,
+          at: "2026-01-02T03:04:05Z",
+          customer: { name: "Ada", address: { city: "London", geo: { lat: 1 } } },
+          tags: ["a", "b"],
+        },
+        "evolving",
+      ),
     ]);
     expect(await columnsOf("raw_lab__evolving")).toMatchObject({
       _sluice_key: "TEXT",
@@ -29,7 +42,14 @@ describe("typed tables and schema evolution", () => {
       tags: "JSON",
     });
     const [row] = await rows("SELECT * FROM raw_lab__evolving WHERE _sluice_key = 'ev-1'");
-    expect(row).toMatchObject({ id: 1, amount: 9.5, paid: 1, customer__name: "Ada", customer__address__geo: '{"lat":1}', tags: '["a","b"]' });
+    expect(row).toMatchObject({
+      id: 1,
+      amount: 9.5,
+      paid: 1,
+      customer__name: "Ada",
+      customer__address__geo: '{"lat":1}',
+      tags: '["a","b"]',
+    });
     const [version] = await rows<{ version: number; change: string; hash: string }>(
       "SELECT * FROM _sluice_schema_versions WHERE source = 'lab' AND stream = 'evolving' ORDER BY version",
     );
@@ -123,7 +143,12 @@ describe("write dispositions", () => {
   it("replace: loads go to a staging table and a commit swaps it in whole", async () => {
     const runtime = labPullRuntime({ snapshot: { disposition: "replace" } });
     await consumeWith(runtime, [lab("s1-a", { n: 1 }, "snapshot"), lab("s1-b", { n: 2 }, "snapshot")]);
-    const commit = { id: "commit-1", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "snapshot" } };
+    const commit = {
+      id: "commit-1",
+      timestamp: new Date(),
+      attempts: 1,
+      body: { v: 1, kind: "replace_commit", source: "lab", stream: "snapshot" },
+    };
     expect((await consumeWith(runtime, [commit])).explicitAcks).toEqual(["commit-1"]);
     expect(await rows("SELECT n FROM raw_lab__snapshot ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }]);
 
@@ -171,7 +196,10 @@ describe("transforms in the consumer", () => {
 
     const object = await env.RAW.get(String(row!._sluice_source_object));
     const { gunzip } = await import("../../src/load/raw-zone.ts");
-    const raw = (await gunzip(await object!.arrayBuffer())).trim().split("\n").map((l) => JSON.parse(l));
+    const raw = (await gunzip(await object!.arrayBuffer()))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(raw[0].payload.password).toBe("hunter2");
   });
 
@@ -216,7 +244,12 @@ describe("column cache", () => {
 describe("review regressions", () => {
   it("replace: the swap succeeds while a view reads the table", async () => {
     const runtime = labPullRuntime({ viewed: { disposition: "replace" } });
-    const commit = (id: string) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "viewed" } });
+    const commit = (id: string) => ({
+      id,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { v: 1, kind: "replace_commit", source: "lab", stream: "viewed" },
+    });
     await consumeWith(runtime, [lab("v1", { n: 1 }, "viewed")]);
     await consumeWith(runtime, [commit("vc-1")]);
     await env.DB.prepare('CREATE VIEW IF NOT EXISTS "stg_viewed" AS SELECT n FROM raw_lab__viewed').run();
@@ -228,7 +261,10 @@ describe("review regressions", () => {
   it("loads a record whose flattened field names are longer than SQLite identifiers allow", async () => {
     const runtime = labRuntime({ long: {} });
     const part = "x".repeat(70);
-    const result = await consumeWith(runtime, [lab("long-1", { [part]: { [part]: { [part]: 1 } } }, "long"), lab("long-2", { ok: true }, "long")]);
+    const result = await consumeWith(runtime, [
+      lab("long-1", { [part]: { [part]: { [part]: 1 } } }, "long"),
+      lab("long-2", { ok: true }, "long"),
+    ]);
     expect(result.explicitAcks).toHaveLength(2);
     const columns = (await rows<{ name: string }>("SELECT name FROM pragma_table_info('raw_lab__long')")).map((c) => c.name);
     expect(columns.some((name) => name.length <= 120 && name.startsWith("xxxx"))).toBe(true);
@@ -276,7 +312,14 @@ describe("redactRaw keeps no original anywhere", () => {
 
     // Replay the object into an emptied table: the same one row, with the same hash.
     await env.DB.prepare("DELETE FROM raw_lab__guarded").run();
-    await consumeWith(runtime, [{ id: "g-replay", timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replay_object", source: "lab", stream: "guarded", r2Key: row!._sluice_source_object } }]);
+    await consumeWith(runtime, [
+      {
+        id: "g-replay",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { v: 1, kind: "replay_object", source: "lab", stream: "guarded", r2Key: row!._sluice_source_object },
+      },
+    ]);
     expect(await rows("SELECT email FROM raw_lab__guarded")).toEqual([{ email: row!.email }]);
   });
 });
@@ -285,7 +328,12 @@ describe("replace commits arriving out of order", () => {
   it("retries a commit that arrives before its records, and empties the table for a run of zero records", async () => {
     const runtime = labPullRuntime({ refresh: { disposition: "replace" } });
     const since = new Date(Date.now() - 1000).toISOString();
-    const commit = (id: string, records: number) => ({ id, timestamp: new Date(), attempts: 1, body: { v: 1, kind: "replace_commit", source: "lab", stream: "refresh", since, records } });
+    const commit = (id: string, records: number) => ({
+      id,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { v: 1, kind: "replace_commit", source: "lab", stream: "refresh", since, records },
+    });
 
     const early = await consumeWith(runtime, [commit("rc-early", 2)]);
     expect(early.retryMessages.map((m) => m.msgId)).toEqual(["rc-early"]);

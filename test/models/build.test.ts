@@ -22,7 +22,8 @@ describe("buildManifest", () => {
   });
 
   it("renders Jinja loops and sets while discovering refs", () => {
-    const sql = "{% set parts = ['a', 'b'] %}{% for p in parts %}select * from {{ ref(p) }}{% if not loop.last %} union all {% endif %}{% endfor %}";
+    const sql =
+      "{% set parts = ['a', 'b'] %}{% for p in parts %}select * from {{ ref(p) }}{% if not loop.last %} union all {% endif %}{% endfor %}";
     const manifest = build([
       { path: "models/a.sql", sql: "select 1 as x" },
       { path: "models/b.sql", sql: "select 2 as x" },
@@ -63,7 +64,9 @@ describe("buildManifest", () => {
 
   it("rejects a model, or a model's alias, that would be built into a stream's table", () => {
     expect(() => build([{ path: "models/raw_generic__events.sql", sql: "select 1 as x" }])).toThrow(
-      new BuildError('models/raw_generic__events.sql: model "raw_generic__events" would be built as raw_generic__events, the table stream generic/events lands in; rename it'),
+      new BuildError(
+        'models/raw_generic__events.sql: model "raw_generic__events" would be built as raw_generic__events, the table stream generic/events lands in; rename it',
+      ),
     );
     expect(() => build([{ path: "models/x.sql", sql: "{{ config(alias='RAW_generic__events') }}select 1 as x" }])).toThrow(
       'model "x" would be built as RAW_generic__events, the table stream generic/events lands in',

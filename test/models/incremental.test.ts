@@ -20,7 +20,8 @@ const latestSql = `select id, status, updated_at from {{ ref('events_src') }}
 where updated_at > (select coalesce(max(updated_at), '') from {{ this }})
 {% endif %}`;
 
-const run = (m: ReturnType<typeof manifest>, fullRefresh = false) => runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: m, fullRefresh });
+const run = (m: ReturnType<typeof manifest>, fullRefresh = false) =>
+  runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: m, fullRefresh });
 const insert = (values: string) => env.DB.prepare(`INSERT INTO inc_source (id, status, updated_at) VALUES ${values}`).run();
 
 describe("incremental models across runs", () => {
@@ -69,9 +70,15 @@ describe("incremental models across runs", () => {
 
     const widened = manifest("select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}", "on_schema_change='fail'");
     const failed = await run(widened);
-    expect(failed.results.find((r) => r.uniqueId === "model.inc.latest")).toMatchObject({ status: "error", message: "new columns extra and on_schema_change is fail" });
+    expect(failed.results.find((r) => r.uniqueId === "model.inc.latest")).toMatchObject({
+      status: "error",
+      message: "new columns extra and on_schema_change is fail",
+    });
 
-    const appended = manifest("select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}", "on_schema_change='append_new_columns'");
+    const appended = manifest(
+      "select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}",
+      "on_schema_change='append_new_columns'",
+    );
     await run(appended);
     expect(await rows("SELECT count(*) AS n, count(extra) AS with_extra FROM latest")).toEqual([{ n: 3, with_extra: 1 }]);
   });
@@ -100,7 +107,11 @@ select id, tier, updated_at from snap_source
     await env.DB.prepare("CREATE TABLE snap_source (id INTEGER, tier TEXT, updated_at TEXT)").run();
     await env.DB.prepare("INSERT INTO snap_source VALUES (1, 'free', '2026-01-01'), (2, 'free', '2026-01-01')").run();
     const m = snapshotManifest();
-    expect(m.nodes[0]).toMatchObject({ uniqueId: "snapshot.inc.customers_snapshot", resourceType: "snapshot", config: { materialized: "snapshot", unique_key: "id" } });
+    expect(m.nodes[0]).toMatchObject({
+      uniqueId: "snapshot.inc.customers_snapshot",
+      resourceType: "snapshot",
+      config: { materialized: "snapshot", unique_key: "id" },
+    });
 
     await run(m);
     await env.DB.prepare("UPDATE snap_source SET tier = 'pro', updated_at = '2026-02-01' WHERE id = 1").run();
@@ -108,7 +119,9 @@ select id, tier, updated_at from snap_source
     await env.DB.prepare("INSERT INTO snap_source VALUES (3, 'free', '2026-03-01')").run();
     await run(m); // id 2 unchanged: no new version
 
-    expect(await rows("SELECT id, tier, dbt_valid_from, dbt_valid_to, dbt_scd_id FROM customers_snapshot ORDER BY id, dbt_valid_from")).toEqual([
+    expect(
+      await rows("SELECT id, tier, dbt_valid_from, dbt_valid_to, dbt_scd_id FROM customers_snapshot ORDER BY id, dbt_valid_from"),
+    ).toEqual([
       { id: 1, tier: "free", dbt_valid_from: "2026-01-01", dbt_valid_to: "2026-02-01", dbt_scd_id: "1|2026-01-01" },
       { id: 1, tier: "pro", dbt_valid_from: "2026-02-01", dbt_valid_to: null, dbt_scd_id: "1|2026-02-01" },
       { id: 2, tier: "free", dbt_valid_from: "2026-01-01", dbt_valid_to: null, dbt_scd_id: "2|2026-01-01" },
@@ -118,7 +131,11 @@ select id, tier, updated_at from snap_source
 
   it("fails the build when a snapshot lacks its strategy settings", () => {
     expect(() =>
-      buildManifest({ models: [], snapshots: [{ path: "snapshots/s.sql", sql: "{% snapshot s %}select 1{% endsnapshot %}" }], sources: {} }),
+      buildManifest({
+        models: [],
+        snapshots: [{ path: "snapshots/s.sql", sql: "{% snapshot s %}select 1{% endsnapshot %}" }],
+        sources: {},
+      }),
     ).toThrow("snapshots/s.sql: snapshot s needs strategy='timestamp', unique_key and updated_at");
   });
 });

@@ -20,7 +20,12 @@ const created = (day: number, hour: number) => Date.UTC(2032, 0, day, hour) / 10
 const charge = (event: string, id: string, status: string, createdAt: number, receivedAt?: string) =>
   recordMessage(
     event,
-    { id: event, type: `charge.${status}`, created: createdAt, data: { object: { id, object: "charge", amount: 1200, currency: "usd", status, customer: "cus_l" } } },
+    {
+      id: event,
+      type: `charge.${status}`,
+      created: createdAt,
+      data: { object: { id, object: "charge", amount: 1200, currency: "usd", status, customer: "cus_l" } },
+    },
     { source: "stripe", stream: "charges", ...(receivedAt ? { receivedAt } : {}) },
   );
 
@@ -29,13 +34,22 @@ const runFct = async () => {
   expect(summary.status).toBe("success");
 };
 
-const charges = () => rows<{ charge_id: string; status: string; created_at: string }>("SELECT charge_id, status, created_at FROM fct_charges ORDER BY charge_id");
+const charges = () =>
+  rows<{ charge_id: string; status: string; created_at: string }>(
+    "SELECT charge_id, status, created_at FROM fct_charges ORDER BY charge_id",
+  );
 
 /** The example pipeline, with a charges schema that refuses amounts, as a broken deploy would. */
 function brokenSchema(runtime: Runtime): Runtime {
   const stripe = runtime.config.sources.stripe!;
-  const charges = { ...stripe.streams.charges!, schema: z.looseObject({ data: z.looseObject({ object: z.looseObject({ amount: z.string() }) }) }) };
-  return { ...runtime, config: { ...runtime.config, sources: { ...runtime.config.sources, stripe: { ...stripe, streams: { ...stripe.streams, charges } } } } };
+  const charges = {
+    ...stripe.streams.charges!,
+    schema: z.looseObject({ data: z.looseObject({ object: z.looseObject({ amount: z.string() }) }) }),
+  };
+  return {
+    ...runtime,
+    config: { ...runtime.config, sources: { ...runtime.config.sources, stripe: { ...stripe, streams: { ...stripe.streams, charges } } } },
+  };
 }
 
 describe("fct_charges takes late loads", () => {
@@ -51,8 +65,12 @@ describe("fct_charges takes late loads", () => {
       .bind(created(1, 8))
       .run();
     await runFct();
-    expect(await rows("SELECT count(*) AS n FROM pragma_table_info('raw_stripe__charges') WHERE name = '_sluice_load_seq'")).toEqual([{ n: 1 }]);
-    expect(await rows("SELECT name FROM sqlite_master WHERE name = 'raw_stripe__charges__seq_idx'")).toEqual([{ name: "raw_stripe__charges__seq_idx" }]);
+    expect(await rows("SELECT count(*) AS n FROM pragma_table_info('raw_stripe__charges') WHERE name = '_sluice_load_seq'")).toEqual([
+      { n: 1 },
+    ]);
+    expect(await rows("SELECT name FROM sqlite_master WHERE name = 'raw_stripe__charges__seq_idx'")).toEqual([
+      { name: "raw_stripe__charges__seq_idx" },
+    ]);
     expect(await charges()).toEqual([{ charge_id: "ch_old", status: "succeeded", created_at: "2032-01-01T08:00:00.000Z" }]);
   });
 
@@ -80,9 +98,16 @@ describe("fct_charges takes late loads", () => {
 
     // The schema is fixed and the quarantine retried: the record keeps its original receive time.
     const ingest = recordingQueue(env.INGEST);
-    expect(await retryQuarantined({ ...runtime, env: { ...runtime.env, INGEST: ingest.queue } }, { source: "stripe", stream: "charges", limit: 10 })).toMatchObject({ retried: 1, fallbacks: [] });
+    expect(
+      await retryQuarantined(
+        { ...runtime, env: { ...runtime.env, INGEST: ingest.queue } },
+        { source: "stripe", stream: "charges", limit: 10 },
+      ),
+    ).toMatchObject({ retried: 1, fallbacks: [] });
     await deliver(ingest.sent.map((sent, i) => ({ id: `retry-${i}`, timestamp: new Date(), attempts: 1, body: sent.body })));
-    expect(await rows("SELECT _sluice_received_at FROM raw_stripe__charges WHERE _sluice_key = 'evt_q1'")).toEqual([{ _sluice_received_at: longAgo }]);
+    expect(await rows("SELECT _sluice_received_at FROM raw_stripe__charges WHERE _sluice_key = 'evt_q1'")).toEqual([
+      { _sluice_received_at: longAgo },
+    ]);
 
     await runFct();
     expect(await charges()).toContainEqual({ charge_id: "ch_q1", status: "succeeded", created_at: "2032-01-03T09:00:00.000Z" });
@@ -90,10 +115,16 @@ describe("fct_charges takes late loads", () => {
 
   it("one time format in a column: events without `created` fall back to the receive time, in the same format", async () => {
     await deliver([
-      recordMessage("evt_f1", { id: "evt_f1", data: { object: { id: "ch_f1", status: "succeeded", amount: 1 } } }, { source: "stripe", stream: "charges", receivedAt: "2032-01-05T08:00:00.000Z" }),
+      recordMessage(
+        "evt_f1",
+        { id: "evt_f1", data: { object: { id: "ch_f1", status: "succeeded", amount: 1 } } },
+        { source: "stripe", stream: "charges", receivedAt: "2032-01-05T08:00:00.000Z" },
+      ),
       charge("evt_f2", "ch_f2", "succeeded", created(5, 9)),
     ]);
-    const formats = await rows<{ created_at: string }>("SELECT created_at FROM stg_stripe__charges WHERE charge_id IN ('ch_f1', 'ch_f2') ORDER BY created_at");
+    const formats = await rows<{ created_at: string }>(
+      "SELECT created_at FROM stg_stripe__charges WHERE charge_id IN ('ch_f1', 'ch_f2') ORDER BY created_at",
+    );
     expect(formats.map((r) => r.created_at)).toEqual(["2032-01-05T08:00:00.000Z", "2032-01-05T09:00:00.000Z"]);
   });
 });

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
 import { compileNode } from "../../src/models/compile.ts";
 import { runModels } from "../../src/models/runner.ts";
-import { rows } from "../support/pipeline.ts";
 import { shopFiles, shopManifest } from "../support/fixture-project.ts";
+import { rows } from "../support/pipeline.ts";
 
 const runtime = () => createRuntime(env, "scheduled");
 
@@ -14,7 +14,17 @@ describe("the fixture dbt project: parse", () => {
 
   it("reads seeds, models, YAML tests, singular tests and docs", () => {
     const ids = manifest.nodes.map((n) => n.uniqueId);
-    expect(ids).toEqual(expect.arrayContaining(["seed.shop.raw_customers", "model.shop.stg_orders", "model.shop.customers", "test.shop.assert_payments_are_positive", "test.shop.unique_customers_customer_id", "test.shop.relationships_orders_customer_id", "test.shop.accepted_values_orders_status"]));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        "seed.shop.raw_customers",
+        "model.shop.stg_orders",
+        "model.shop.customers",
+        "test.shop.assert_payments_are_positive",
+        "test.shop.unique_customers_customer_id",
+        "test.shop.relationships_orders_customer_id",
+        "test.shop.accepted_values_orders_status",
+      ]),
+    );
     expect(node("raw_customers").seed!.columns).toEqual([
       { name: "id", type: "integer" },
       { name: "first_name", type: "text" },
@@ -32,16 +42,20 @@ describe("the fixture dbt project: parse", () => {
     expect(node("customers").config.materialized).toBe("table");
     expect(node("completed_orders").config.materialized).toBe("ephemeral");
     // Properties YAML sits between the project file and config().
-    expect(node("order_events").config).toMatchObject({ materialized: "incremental", unique_key: "order_id", on_schema_change: "append_new_columns" });
+    expect(node("order_events").config).toMatchObject({
+      materialized: "incremental",
+      unique_key: "order_id",
+      on_schema_change: "append_new_columns",
+    });
     expect(manifest.nodes.find((n) => n.name === "not_null_orders_amount")!.config.severity).toBe("warn");
   });
 
   it("orders the build so tests run before what is built on the models they test", () => {
     const order = manifest.nodes.map((n) => n.uniqueId);
-    const before = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
-    before("seed.shop.raw_orders", "model.shop.stg_orders");
-    before("test.shop.unique_orders_order_id", "model.shop.completed_by_customer");
-    before("model.shop.customers", "test.shop.relationships_orders_customer_id");
+    const comesBefore = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
+    comesBefore("seed.shop.raw_orders", "model.shop.stg_orders");
+    comesBefore("test.shop.unique_orders_order_id", "model.shop.completed_by_customer");
+    comesBefore("model.shop.customers", "test.shop.relationships_orders_customer_id");
   });
 
   it("renders Jinja loops, vars, is_incremental and ephemeral CTEs (golden SQL)", () => {
@@ -69,11 +83,39 @@ select * from counts`,
   });
 
   it.each([
-    ["a missing ref", { models: [{ path: "models/x.sql", sql: "select 1\nfrom {{ ref('nope') }}" }] }, "models/x.sql:2: ref('nope') names no model, seed or snapshot"],
-    ["a cycle", { models: [{ path: "models/a.sql", sql: "select * from {{ ref('b') }}" }, { path: "models/b.sql", sql: "select * from {{ ref('a') }}" }] }, "dependency cycle: a -> b -> a"],
+    [
+      "a missing ref",
+      { models: [{ path: "models/x.sql", sql: "select 1\nfrom {{ ref('nope') }}" }] },
+      "models/x.sql:2: ref('nope') names no model, seed or snapshot",
+    ],
+    [
+      "a cycle",
+      {
+        models: [
+          { path: "models/a.sql", sql: "select * from {{ ref('b') }}" },
+          { path: "models/b.sql", sql: "select * from {{ ref('a') }}" },
+        ],
+      },
+      "dependency cycle: a -> b -> a",
+    ],
     ["invalid YAML", { properties: [{ path: "models/bad.yml", yaml: "models:\n  - name: [oops" }] }, /^models\/bad\.yml: invalid YAML: /],
-    ["an unknown config key in the project file", { projectYaml: "name: shop\nmodels:\n  shop:\n    +materialised: table\n" }, 'unknown config key "+materialised"'],
-    ["an unknown test", { properties: [{ path: "models/t.yml", yaml: "models:\n  - name: customers\n    columns:\n      - name: customer_id\n        tests: [is_even]\n" }] }, 'models/t.yml: unknown test "is_even"'],
+    [
+      "an unknown config key in the project file",
+      { projectYaml: "name: shop\nmodels:\n  shop:\n    +materialised: table\n" },
+      'unknown config key "+materialised"',
+    ],
+    [
+      "an unknown test",
+      {
+        properties: [
+          {
+            path: "models/t.yml",
+            yaml: "models:\n  - name: customers\n    columns:\n      - name: customer_id\n        tests: [is_even]\n",
+          },
+        ],
+      },
+      'models/t.yml: unknown test "is_even"',
+    ],
   ])("fails the build on %s", (_, override, message) => {
     const files = shopFiles();
     const merged = {
@@ -98,11 +140,51 @@ describe("the fixture dbt project: build", () => {
     expect(byId["model.shop.completed_orders"]).toBeUndefined(); // ephemeral: never built
 
     expect(await rows("SELECT * FROM customers ORDER BY customer_id")).toEqual([
-      { customer_id: 1, first_name: "Michael", last_name: "P.", first_order: "2018-01-01", most_recent_order: "2018-01-09", number_of_orders: 3, customer_lifetime_value: 56 },
-      { customer_id: 2, first_name: "Shawn", last_name: "M.", first_order: "2018-01-05", most_recent_order: "2018-01-05", number_of_orders: 1, customer_lifetime_value: 25 },
-      { customer_id: 3, first_name: "Kathleen", last_name: "P.", first_order: "2018-01-02", most_recent_order: "2018-01-05", number_of_orders: 2, customer_lifetime_value: 37 },
-      { customer_id: 4, first_name: "Jimmy", last_name: "C.", first_order: "2018-01-07", most_recent_order: "2018-01-07", number_of_orders: 1, customer_lifetime_value: 6 },
-      { customer_id: 5, first_name: "Katherine", last_name: "R.", first_order: "2018-01-11", most_recent_order: "2018-01-11", number_of_orders: 1, customer_lifetime_value: 23 },
+      {
+        customer_id: 1,
+        first_name: "Michael",
+        last_name: "P.",
+        first_order: "2018-01-01",
+        most_recent_order: "2018-01-09",
+        number_of_orders: 3,
+        customer_lifetime_value: 56,
+      },
+      {
+        customer_id: 2,
+        first_name: "Shawn",
+        last_name: "M.",
+        first_order: "2018-01-05",
+        most_recent_order: "2018-01-05",
+        number_of_orders: 1,
+        customer_lifetime_value: 25,
+      },
+      {
+        customer_id: 3,
+        first_name: "Kathleen",
+        last_name: "P.",
+        first_order: "2018-01-02",
+        most_recent_order: "2018-01-05",
+        number_of_orders: 2,
+        customer_lifetime_value: 37,
+      },
+      {
+        customer_id: 4,
+        first_name: "Jimmy",
+        last_name: "C.",
+        first_order: "2018-01-07",
+        most_recent_order: "2018-01-07",
+        number_of_orders: 1,
+        customer_lifetime_value: 6,
+      },
+      {
+        customer_id: 5,
+        first_name: "Katherine",
+        last_name: "R.",
+        first_order: "2018-01-11",
+        most_recent_order: "2018-01-11",
+        number_of_orders: 1,
+        customer_lifetime_value: 23,
+      },
     ]);
     expect(await rows("SELECT order_id, coupon_amount, gift_card_amount, amount FROM orders WHERE order_id = 3")).toEqual([
       { order_id: 3, coupon_amount: 1, gift_card_amount: 29, amount: 30 },
@@ -114,7 +196,10 @@ describe("the fixture dbt project: build", () => {
     ]);
     expect(await rows("SELECT type FROM sqlite_master WHERE name = 'stg_orders'")).toEqual([{ type: "view" }]);
     expect(await rows("SELECT count(*) AS n FROM order_events")).toEqual([{ n: 8 }]);
-    const stored = await rows("SELECT unique_id, resource_type, status, failures FROM _sluice_model_results WHERE run_id = ?1 AND resource_type = 'test' ORDER BY unique_id LIMIT 2", summary.runId);
+    const stored = await rows(
+      "SELECT unique_id, resource_type, status, failures FROM _sluice_model_results WHERE run_id = ?1 AND resource_type = 'test' ORDER BY unique_id LIMIT 2",
+      summary.runId,
+    );
     expect(stored).toEqual([
       { unique_id: "test.shop.accepted_values_orders_status", resource_type: "test", status: "pass", failures: 0 },
       { unique_id: "test.shop.assert_payments_are_positive", resource_type: "test", status: "pass", failures: 0 },
@@ -128,15 +213,27 @@ describe("the fixture dbt project: build", () => {
     const seeds = files.seeds!.map((s) => (s.path.endsWith("raw_orders.csv") ? { ...s, csv: `${s.csv}9,99,2018-01-12,placed\n` } : s));
     const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest({ seeds }) });
     const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
-    expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({ status: "fail", failures: 1, message: "Got 1 result, configured to fail if != 0" });
+    expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({
+      status: "fail",
+      failures: 1,
+      message: "Got 1 result, configured to fail if != 0",
+    });
     expect(byId["test.shop.not_null_orders_amount"]).toMatchObject({ status: "warn", failures: 1 });
-    expect(byId["model.shop.completed_by_customer"]).toMatchObject({ status: "skipped", message: "skipped: upstream model.shop.orders failed a test" });
+    expect(byId["model.shop.completed_by_customer"]).toMatchObject({
+      status: "skipped",
+      message: "skipped: upstream model.shop.orders failed a test",
+    });
     expect(byId["model.shop.customers"]).toMatchObject({ status: "success" });
     expect(summary.status).toBe("error");
   });
 
   it("builds only the selection, with the tests of the selected models", async () => {
-    const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest(), select: ["+customers"], exclude: ["tag:payments"] });
+    const summary = await runModels(runtime(), {
+      trigger: "manual",
+      manifest: shopManifest(),
+      select: ["+customers"],
+      exclude: ["tag:payments"],
+    });
     const ids = summary.results.map((r) => r.uniqueId);
     expect(ids).toContain("model.shop.customers");
     expect(ids).toContain("test.shop.unique_customers_customer_id");
@@ -167,7 +264,10 @@ describe("a run that outlives its invocation", () => {
     expect(invocations).toBe(built);
     expect(summary.status).toBe("success");
     expect(summary.results).toHaveLength(built);
-    const stored = await rows<{ n: number; d: number }>("SELECT count(*) AS n, count(DISTINCT unique_id) AS d FROM _sluice_model_results WHERE run_id = ?1", runId);
+    const stored = await rows<{ n: number; d: number }>(
+      "SELECT count(*) AS n, count(DISTINCT unique_id) AS d FROM _sluice_model_results WHERE run_id = ?1",
+      runId,
+    );
     expect(stored).toEqual([{ n: built, d: built }]);
     expect(await rows("SELECT status FROM _sluice_model_runs WHERE run_id = ?1", runId)).toEqual([{ status: "success" }]);
 

@@ -1,18 +1,24 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { adminToken } from "../support/fixtures.ts";
-import { recordMessage, deliver } from "../support/queue.ts";
+import { deliver, recordMessage } from "../support/queue.ts";
 import { call, origin } from "../support/worker.ts";
 
 const admin = (path: string, init: RequestInit = {}) =>
-  call(new Request(`${origin}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" } }));
+  call(
+    new Request(`${origin}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" } }),
+  );
 
 describe("models ops API", () => {
   it("POST /v1/models/build with an empty body builds everything and answers run_results", async () => {
     await deliver([recordMessage("route-1", { type: "t" })]);
     const response = await admin("/v1/models/build", { method: "POST", body: "{}" });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { run_id: string; status: string; results: { unique_id: string; status: string; adapter_response: unknown }[] };
+    const body = (await response.json()) as {
+      run_id: string;
+      status: string;
+      results: { unique_id: string; status: string; adapter_response: unknown }[];
+    };
     expect(body.status).toBe("success");
     expect(body.results.map((r) => [r.unique_id, r.status])).toEqual(
       expect.arrayContaining([
@@ -27,7 +33,10 @@ describe("models ops API", () => {
   });
 
   it("builds a selection, and rejects a bad selector or body with 400", async () => {
-    const response = await admin("/v1/models/build", { method: "POST", body: JSON.stringify({ select: "stg_generic__events", command: "run" }) });
+    const response = await admin("/v1/models/build", {
+      method: "POST",
+      body: JSON.stringify({ select: "stg_generic__events", command: "run" }),
+    });
     const body = (await response.json()) as { results: { unique_id: string }[] };
     expect(body.results.map((r) => r.unique_id)).toEqual(["model.sluice.stg_generic__events"]);
     expect((await admin("/v1/models/build", { method: "POST", body: JSON.stringify({ select: "nosuchmethod:x" }) })).status).toBe(400);
@@ -36,7 +45,9 @@ describe("models ops API", () => {
 
   it("GET /v1/models lists nodes with config, tests and last status", async () => {
     await admin("/v1/models/build", { method: "POST", body: "{}" });
-    const body = (await (await admin("/v1/models")).json()) as { nodes: { unique_id: string; tests: string[]; last_status: string | null; config: { materialized: string } }[] };
+    const body = (await (await admin("/v1/models")).json()) as {
+      nodes: { unique_id: string; tests: string[]; last_status: string | null; config: { materialized: string } }[];
+    };
     const model = body.nodes.find((n) => n.unique_id === "model.sluice.events_per_day")!;
     expect(model.config.materialized).toBe("table");
     expect(model.tests).toEqual(expect.arrayContaining(["test.sluice.unique_events_per_day_day"]));
@@ -47,7 +58,11 @@ describe("models ops API", () => {
     await deliver([recordMessage("fresh-1", { type: "t" })]);
     await admin("/v1/models/build", { method: "POST", body: JSON.stringify({}) });
     const body = (await (await admin("/v1/freshness")).json()) as { sources: Record<string, unknown>[] };
-    expect(body.sources.find((s) => s.source === "generic" && s.table === "events")).toMatchObject({ status: "pass", warnAfterSeconds: 86_400, errorAfterSeconds: 604_800 });
+    expect(body.sources.find((s) => s.source === "generic" && s.table === "events")).toMatchObject({
+      status: "pass",
+      warnAfterSeconds: 86_400,
+      errorAfterSeconds: 604_800,
+    });
   });
 
   it("GET /v1/lineage links sources, streams, models and reports, with Mermaid", async () => {

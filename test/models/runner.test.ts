@@ -25,7 +25,15 @@ const node = (name: string, rawSql: string, parents: string[] = [], materialized
   dependsOn: { nodes: parents.map((p) => `model.test.${p}`), sources: [] },
 });
 
-const manifestOf = (...nodes: ModelNode[]): Manifest => ({ version: 2, project: "test", generatedAt: "", vars: {}, nodes, sources: [], docs: {} });
+const manifestOf = (...nodes: ModelNode[]): Manifest => ({
+  version: 2,
+  project: "test",
+  generatedAt: "",
+  vars: {},
+  nodes,
+  sources: [],
+  docs: {},
+});
 
 describe("model runs on the cron", () => {
   it("rebuilds the example models from loaded events and records the run", async () => {
@@ -40,8 +48,20 @@ describe("model runs on the cron", () => {
 
     const days = await env.DB.prepare("SELECT * FROM events_per_day WHERE day IN ('2001-02-03', '2001-02-04') ORDER BY day").all();
     expect(days.results).toEqual([
-      { day: "2001-02-03", events: 3, event_types: 2, first_received_at: "2001-02-03T10:00:00.000Z", last_received_at: "2001-02-03T23:59:59.000Z" },
-      { day: "2001-02-04", events: 1, event_types: 1, first_received_at: "2001-02-04T00:00:00.000Z", last_received_at: "2001-02-04T00:00:00.000Z" },
+      {
+        day: "2001-02-03",
+        events: 3,
+        event_types: 2,
+        first_received_at: "2001-02-03T10:00:00.000Z",
+        last_received_at: "2001-02-03T23:59:59.000Z",
+      },
+      {
+        day: "2001-02-04",
+        events: 1,
+        event_types: 1,
+        first_received_at: "2001-02-04T00:00:00.000Z",
+        last_received_at: "2001-02-04T00:00:00.000Z",
+      },
     ]);
     const kind = await env.DB.prepare("SELECT type FROM sqlite_master WHERE name = 'stg_generic__events'").first("type");
     expect(kind).toBe("view");
@@ -49,7 +69,9 @@ describe("model runs on the cron", () => {
     const run = await env.DB.prepare("SELECT * FROM _sluice_model_runs ORDER BY started_at DESC LIMIT 1").first<Record<string, unknown>>();
     expect(run).toMatchObject({ trigger: "cron", cron: "*/15 * * * *", status: "success" });
     // Every node of the example project ran, and none failed.
-    const statuses = await env.DB.prepare("SELECT DISTINCT status FROM _sluice_model_results WHERE run_id = ?1 ORDER BY status").bind(run!.run_id).all();
+    const statuses = await env.DB.prepare("SELECT DISTINCT status FROM _sluice_model_results WHERE run_id = ?1 ORDER BY status")
+      .bind(run!.run_id)
+      .all();
     expect(statuses.results).toEqual([{ status: "pass" }, { status: "success" }]);
     expect(run!.elapsed_ms).toBeGreaterThanOrEqual(0);
     const results = await env.DB.prepare(
@@ -66,7 +88,9 @@ describe("model runs on the cron", () => {
   it("runs a model with its own schedule on that cron, and not on the models' schedule", async () => {
     const latestResults = async () => {
       const run = await env.DB.prepare("SELECT run_id FROM _sluice_model_runs ORDER BY started_at DESC LIMIT 1").first<string>("run_id");
-      return (await env.DB.prepare("SELECT unique_id FROM _sluice_model_results WHERE run_id = ?1").bind(run).all<{ unique_id: string }>()).results.map((r) => r.unique_id);
+      return (
+        await env.DB.prepare("SELECT unique_id FROM _sluice_model_results WHERE run_id = ?1").bind(run).all<{ unique_id: string }>()
+      ).results.map((r) => r.unique_id);
     };
     await fireCron("*/15 * * * *");
     expect(await latestResults()).not.toContain("model.sluice.open_issues");
@@ -139,7 +163,16 @@ describe("model runner", () => {
 describe("the example pipeline's marts", () => {
   it("turns Stripe charge events into fct_charges and daily_revenue, keeping the latest version of each charge", async () => {
     const charge = (event: string, id: string, amount: number, status: string, created: number) =>
-      recordMessage(event, { id: event, type: `charge.${status}`, created, data: { object: { id, object: "charge", amount, currency: "usd", status, customer: "cus_1" } } }, { source: "stripe", stream: "charges" });
+      recordMessage(
+        event,
+        {
+          id: event,
+          type: `charge.${status}`,
+          created,
+          data: { object: { id, object: "charge", amount, currency: "usd", status, customer: "cus_1" } },
+        },
+        { source: "stripe", stream: "charges" },
+      );
     await deliver([
       charge("evt_m1", "ch_m1", 1000, "pending", Date.UTC(2031, 0, 2, 10) / 1000),
       charge("evt_m2", "ch_m1", 1000, "succeeded", Date.UTC(2031, 0, 2, 11) / 1000),
@@ -148,13 +181,19 @@ describe("the example pipeline's marts", () => {
     ]);
     const summary = await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+daily_revenue", "+customers"] });
     expect(summary.status).toBe("success");
-    expect(await env.DB.prepare("SELECT charge_id, status, amount FROM fct_charges WHERE charge_id LIKE 'ch_m%' ORDER BY charge_id").all().then((r) => r.results)).toEqual([
+    expect(
+      await env.DB.prepare("SELECT charge_id, status, amount FROM fct_charges WHERE charge_id LIKE 'ch_m%' ORDER BY charge_id")
+        .all()
+        .then((r) => r.results),
+    ).toEqual([
       { charge_id: "ch_m1", status: "succeeded", amount: 10 },
       { charge_id: "ch_m2", status: "succeeded", amount: 25.5 },
       { charge_id: "ch_m3", status: "failed", amount: 9.99 },
     ]);
-    expect(await env.DB.prepare("SELECT * FROM daily_revenue WHERE day = '2031-01-02'").all().then((r) => r.results)).toEqual([
-      { day: "2031-01-02", currency: "USD", charges: 2, revenue: 35.5 },
-    ]);
+    expect(
+      await env.DB.prepare("SELECT * FROM daily_revenue WHERE day = '2031-01-02'")
+        .all()
+        .then((r) => r.results),
+    ).toEqual([{ day: "2031-01-02", currency: "USD", charges: 2, revenue: 35.5 }]);
   });
 });

@@ -37,14 +37,41 @@ const make = (resourceType: SelectableNode["resourceType"], name: string, path: 
 const nodes: SelectableNode[] = [
   make("seed", "raw_customers", "seeds/raw_customers.csv"),
   make("seed", "raw_orders", "seeds/raw_orders.csv"),
-  make("model", "stg_customers", "models/staging/stg_customers.sql", { parents: ["raw_customers"], tags: ["staging"], config: { materialized: "view" } }),
-  make("model", "stg_orders", "models/staging/stg_orders.sql", { parents: ["raw_orders"], tags: ["staging", "nightly"], config: { materialized: "view" } }),
-  make("model", "stg_charges", "models/staging/stripe/stg_charges.sql", { sources: [["stripe", "charges"]], tags: ["staging"], config: { materialized: "view" } }),
-  make("model", "stg_issues", "models/staging/github/stg_issues.sql", { sources: [["github", "issues"]], tags: ["staging"], config: { materialized: "view" } }),
-  make("model", "orders", "models/marts/orders.sql", { parents: ["stg_orders", "stg_charges"], tags: ["nightly"], config: { materialized: "table", meta: { owner: "finance" } } }),
+  make("model", "stg_customers", "models/staging/stg_customers.sql", {
+    parents: ["raw_customers"],
+    tags: ["staging"],
+    config: { materialized: "view" },
+  }),
+  make("model", "stg_orders", "models/staging/stg_orders.sql", {
+    parents: ["raw_orders"],
+    tags: ["staging", "nightly"],
+    config: { materialized: "view" },
+  }),
+  make("model", "stg_charges", "models/staging/stripe/stg_charges.sql", {
+    sources: [["stripe", "charges"]],
+    tags: ["staging"],
+    config: { materialized: "view" },
+  }),
+  make("model", "stg_issues", "models/staging/github/stg_issues.sql", {
+    sources: [["github", "issues"]],
+    tags: ["staging"],
+    config: { materialized: "view" },
+  }),
+  make("model", "orders", "models/marts/orders.sql", {
+    parents: ["stg_orders", "stg_charges"],
+    tags: ["nightly"],
+    config: { materialized: "table", meta: { owner: "finance" } },
+  }),
   make("model", "customers", "models/marts/customers.sql", { parents: ["stg_customers", "orders"], config: { materialized: "table" } }),
-  make("model", "fct_issue_events", "models/marts/fct_issue_events.sql", { parents: ["stg_issues"], tags: ["nightly"], config: { materialized: "incremental" } }),
-  make("model", "legacy_orders", "models/marts/legacy_orders.sql", { parents: ["stg_orders"], config: { materialized: "table", enabled: false } }),
+  make("model", "fct_issue_events", "models/marts/fct_issue_events.sql", {
+    parents: ["stg_issues"],
+    tags: ["nightly"],
+    config: { materialized: "incremental" },
+  }),
+  make("model", "legacy_orders", "models/marts/legacy_orders.sql", {
+    parents: ["stg_orders"],
+    config: { materialized: "table", enabled: false },
+  }),
   make("snapshot", "orders_snapshot", "snapshots/orders_snapshot.sql", { parents: ["stg_orders"] }),
   make("test", "unique_orders_order_id", "models/marts/_marts.yml", { parents: ["orders"] }),
   make("test", "not_null_stg_orders_order_id", "models/staging/_staging.yml", { parents: ["stg_orders"] }),
@@ -60,9 +87,20 @@ const names = (select?: string[], exclude?: string[]) => [...selectNodes(nodes, 
 const sorted = (...list: string[]) => list.sort();
 
 const enabled = sorted(
-  "raw_customers", "raw_orders", "stg_customers", "stg_orders", "stg_charges", "stg_issues", "orders", "customers",
-  "fct_issue_events", "orders_snapshot", "unique_orders_order_id", "not_null_stg_orders_order_id",
-  "relationships_stg_orders_customer_id", "assert_positive_charges",
+  "raw_customers",
+  "raw_orders",
+  "stg_customers",
+  "stg_orders",
+  "stg_charges",
+  "stg_issues",
+  "orders",
+  "customers",
+  "fct_issue_events",
+  "orders_snapshot",
+  "unique_orders_order_id",
+  "not_null_stg_orders_order_id",
+  "relationships_stg_orders_customer_id",
+  "assert_positive_charges",
 );
 
 describe("selectNodes", () => {
@@ -84,7 +122,15 @@ describe("selectNodes", () => {
 
     it("matches names with * wildcards", () => {
       expect(names(["stg_*"])).toEqual(
-        sorted("stg_customers", "stg_orders", "stg_charges", "stg_issues", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "assert_positive_charges"),
+        sorted(
+          "stg_customers",
+          "stg_orders",
+          "stg_charges",
+          "stg_issues",
+          "not_null_stg_orders_order_id",
+          "relationships_stg_orders_customer_id",
+          "assert_positive_charges",
+        ),
       );
       expect(names(["*_snapshot"])).toEqual(["orders_snapshot"]);
     });
@@ -101,20 +147,34 @@ describe("selectNodes", () => {
 
     it("selects by tag", () => {
       expect(names(["tag:nightly"])).toEqual(
-        sorted("stg_orders", "orders", "fct_issue_events", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "unique_orders_order_id"),
+        sorted(
+          "stg_orders",
+          "orders",
+          "fct_issue_events",
+          "not_null_stg_orders_order_id",
+          "relationships_stg_orders_customer_id",
+          "unique_orders_order_id",
+        ),
       );
       expect(names(["tag:nope"])).toEqual([]);
     });
 
     it("selects by folder, with or without a trailing slash, and by file", () => {
       const staging = sorted(
-        "stg_customers", "stg_orders", "stg_charges", "stg_issues",
-        "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "assert_positive_charges",
+        "stg_customers",
+        "stg_orders",
+        "stg_charges",
+        "stg_issues",
+        "not_null_stg_orders_order_id",
+        "relationships_stg_orders_customer_id",
+        "assert_positive_charges",
       );
       expect(names(["path:models/staging"])).toEqual(staging);
       expect(names(["path:models/staging/"])).toEqual(staging);
       expect(names(["path:models/staging/stripe"])).toEqual(sorted("stg_charges", "assert_positive_charges"));
-      expect(names(["path:models/staging/stg_orders.sql"])).toEqual(sorted("stg_orders", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id"));
+      expect(names(["path:models/staging/stg_orders.sql"])).toEqual(
+        sorted("stg_orders", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id"),
+      );
       expect(names(["path:seeds"])).toEqual(sorted("raw_customers", "raw_orders"));
       expect(names(["path:tests/assert_positive_charges.sql"])).toEqual(["assert_positive_charges"]);
       expect(names(["path:models/stag"])).toEqual([]);
@@ -160,7 +220,12 @@ describe("selectNodes", () => {
   });
 
   describe("graph operators", () => {
-    const ordersTests = ["unique_orders_order_id", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "assert_positive_charges"];
+    const ordersTests = [
+      "unique_orders_order_id",
+      "not_null_stg_orders_order_id",
+      "relationships_stg_orders_customer_id",
+      "assert_positive_charges",
+    ];
 
     it("+x adds all ancestors", () => {
       expect(names(["+orders"])).toEqual(sorted("orders", "stg_orders", "stg_charges", "raw_orders", ...ordersTests));
@@ -169,22 +234,42 @@ describe("selectNodes", () => {
     it("x+ adds all descendants", () => {
       expect(names(["orders+"])).toEqual(sorted("orders", "customers", "unique_orders_order_id"));
       expect(names(["raw_orders+"])).toEqual(
-        sorted("raw_orders", "stg_orders", "orders", "customers", "orders_snapshot", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "unique_orders_order_id"),
+        sorted(
+          "raw_orders",
+          "stg_orders",
+          "orders",
+          "customers",
+          "orders_snapshot",
+          "not_null_stg_orders_order_id",
+          "relationships_stg_orders_customer_id",
+          "unique_orders_order_id",
+        ),
       );
     });
 
     it("n+x and x+n limit the generations", () => {
       expect(names(["1+orders"])).toEqual(sorted("orders", "stg_orders", "stg_charges", ...ordersTests));
-      expect(names(["2+customers"])).toEqual(sorted("customers", "stg_customers", "orders", "raw_customers", "stg_orders", "stg_charges", ...ordersTests));
+      expect(names(["2+customers"])).toEqual(
+        sorted("customers", "stg_customers", "orders", "raw_customers", "stg_orders", "stg_charges", ...ordersTests),
+      );
       expect(names(["stg_orders+1"])).toEqual(
-        sorted("stg_orders", "orders", "orders_snapshot", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "unique_orders_order_id"),
+        sorted(
+          "stg_orders",
+          "orders",
+          "orders_snapshot",
+          "not_null_stg_orders_order_id",
+          "relationships_stg_orders_customer_id",
+          "unique_orders_order_id",
+        ),
       );
       expect(names(["0+orders+0"])).toEqual(names(["orders"]));
       expect(names(["1+stg_orders+1"])).toEqual(sorted("raw_orders", ...names(["stg_orders+1"])));
     });
 
     it("+x+ adds both", () => {
-      expect(names(["+customers+"])).toEqual(sorted("customers", "stg_customers", "orders", "raw_customers", "stg_orders", "stg_charges", "raw_orders", ...ordersTests));
+      expect(names(["+customers+"])).toEqual(
+        sorted("customers", "stg_customers", "orders", "raw_customers", "stg_orders", "stg_charges", "raw_orders", ...ordersTests),
+      );
       expect(names(["+stg_issues+"])).toEqual(sorted("stg_issues", "fct_issue_events"));
     });
 
@@ -199,7 +284,16 @@ describe("selectNodes", () => {
 
     it("applies operators to every node a method matches", () => {
       expect(names(["tag:nightly+"])).toEqual(
-        sorted("stg_orders", "orders", "customers", "fct_issue_events", "orders_snapshot", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id", "unique_orders_order_id"),
+        sorted(
+          "stg_orders",
+          "orders",
+          "customers",
+          "fct_issue_events",
+          "orders_snapshot",
+          "not_null_stg_orders_order_id",
+          "relationships_stg_orders_customer_id",
+          "unique_orders_order_id",
+        ),
       );
     });
   });
@@ -213,7 +307,9 @@ describe("selectNodes", () => {
     });
 
     it("intersects comma-separated expressions", () => {
-      expect(names(["tag:nightly,path:models/staging"])).toEqual(sorted("stg_orders", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id"));
+      expect(names(["tag:nightly,path:models/staging"])).toEqual(
+        sorted("stg_orders", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id"),
+      );
       expect(names(["+orders,resource_type:seed"])).toEqual(["raw_orders"]);
       expect(names(["tag:nightly,config.materialized:incremental stg_customers"])).toEqual(
         sorted("fct_issue_events", "stg_customers", "relationships_stg_orders_customer_id"),
@@ -225,7 +321,14 @@ describe("selectNodes", () => {
   describe("exclude", () => {
     it("removes excluded nodes and their tests", () => {
       expect(names(["+orders"], ["stg_charges"])).toEqual(
-        sorted("orders", "stg_orders", "raw_orders", "unique_orders_order_id", "not_null_stg_orders_order_id", "relationships_stg_orders_customer_id"),
+        sorted(
+          "orders",
+          "stg_orders",
+          "raw_orders",
+          "unique_orders_order_id",
+          "not_null_stg_orders_order_id",
+          "relationships_stg_orders_customer_id",
+        ),
       );
     });
 
@@ -239,8 +342,12 @@ describe("selectNodes", () => {
     });
 
     it("excludes from every node when nothing is selected, with the same syntax as select", () => {
-      expect(names(undefined, ["tag:staging"])).toEqual(sorted("raw_customers", "raw_orders", "orders", "customers", "fct_issue_events", "orders_snapshot", "unique_orders_order_id"));
-      expect(names(undefined, ["source:stripe+ path:seeds resource_type:test"])).toEqual(sorted("stg_issues", "fct_issue_events", "stg_customers", "stg_orders", "orders_snapshot"));
+      expect(names(undefined, ["tag:staging"])).toEqual(
+        sorted("raw_customers", "raw_orders", "orders", "customers", "fct_issue_events", "orders_snapshot", "unique_orders_order_id"),
+      );
+      expect(names(undefined, ["source:stripe+ path:seeds resource_type:test"])).toEqual(
+        sorted("stg_issues", "fct_issue_events", "stg_customers", "stg_orders", "orders_snapshot"),
+      );
       expect(names(["tag:nightly"], ["tag:nightly,resource_type:model"])).toEqual([]);
     });
   });

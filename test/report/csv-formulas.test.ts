@@ -41,7 +41,11 @@ async function csvRows(report: string): Promise<string[][]> {
 beforeAll(async () => {
   const result = await deliver(
     titles.map(([number, title], i) =>
-      recordMessage(`csv-${number}`, { id: 700_000 + i, number, title, state: "open", updated_at: `2042-01-0${i + 1}T00:00:00Z` }, { source: "github_api", stream: "issues" }),
+      recordMessage(
+        `csv-${number}`,
+        { id: 700_000 + i, number, title, state: "open", updated_at: `2042-01-0${i + 1}T00:00:00Z` },
+        { source: "github_api", stream: "issues" },
+      ),
     ),
   );
   expect(result.explicitAcks).toHaveLength(titles.length);

@@ -25,7 +25,8 @@ async function signIn(): Promise<string> {
   return response.headers.get("set-cookie")!.split(";")[0]!;
 }
 
-const post = (path: string, headers: Record<string, string>, body = "") => call(new Request(`${origin}${path}`, { method: "POST", headers, body }));
+const post = (path: string, headers: Record<string, string>, body = "") =>
+  call(new Request(`${origin}${path}`, { method: "POST", headers, body }));
 const page = (cookie: string) => call(new Request(`${origin}/`, { headers: { cookie } }));
 const generation = () => env.DB.prepare("SELECT generation FROM _sluice_session_generation").first<number>("generation");
 const modelRuns = async () => (await env.DB.prepare("SELECT count(*) AS n FROM _sluice_model_runs").first<number>("n")) ?? 0;
@@ -56,7 +57,9 @@ describe("dashboard sign-in: rate limit", () => {
   it("shares the budget with failed API tokens from the same address", async () => {
     const address = { "cf-connecting-ip": "203.0.113.78" };
     for (let i = 0; i < 2; i++) {
-      expect((await call(new Request(`${origin}/v1/loads`, { headers: { authorization: "Bearer wrong", ...address } }), tight)).status).toBe(401);
+      expect(
+        (await call(new Request(`${origin}/v1/loads`, { headers: { authorization: "Bearer wrong", ...address } }), tight)).status,
+      ).toBe(401);
     }
     expect((await call(signInRequest("still-wrong", address), tight)).status).toBe(429);
   });
@@ -94,7 +97,11 @@ describe("dashboard CSRF: every state-changing request, whatever its content typ
 
   it("refuses a cross-site sign-in, with any content type", async () => {
     const json = await call(
-      new Request(`${origin}/sign-in`, { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ token: adminToken }) }),
+      new Request(`${origin}/sign-in`, {
+        method: "POST",
+        headers: { origin: "https://evil.example", "content-type": "application/json" },
+        body: JSON.stringify({ token: adminToken }),
+      }),
     );
     expect(json.status).toBe(403);
     expect(json.headers.get("set-cookie")).toBeNull();
@@ -104,7 +111,10 @@ describe("dashboard CSRF: every state-changing request, whatever its content typ
 describe("dashboard sign-out", () => {
   it("refuses a cross-site sign-out: the session stays", async () => {
     const cookie = await signIn();
-    const attempts: Record<string, string>[] = [{ origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, { "content-type": "application/json" }];
+    const attempts: Record<string, string>[] = [
+      { origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+      { "content-type": "application/json" },
+    ];
     for (const headers of attempts) {
       const response = await post("/sign-out", { cookie, ...headers });
       expect(response.status).toBe(403);
@@ -154,11 +164,18 @@ describe("dashboard sessions: sign out everywhere", () => {
   it("refuses a cross-site or sessionless sign-out-everywhere, and revokes nothing", async () => {
     const cookie = await signIn();
     const before = await generation();
-    const cross = await post("/sign-out-everywhere", { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" });
+    const cross = await post("/sign-out-everywhere", {
+      cookie,
+      origin: "https://evil.example",
+      "content-type": "application/x-www-form-urlencoded",
+    });
     expect(cross.status).toBe(403);
     const sessionless = await post("/sign-out-everywhere", { origin, "content-type": "application/x-www-form-urlencoded" });
     expect(sessionless.status).toBe(401);
-    expect(((await sessionless.json()) as ErrorBody).error).toMatchObject({ code: "unauthorized", message: "sign in to the dashboard first" });
+    expect(((await sessionless.json()) as ErrorBody).error).toMatchObject({
+      code: "unauthorized",
+      message: "sign in to the dashboard first",
+    });
     expect(await generation()).toBe(before);
     expect((await page(cookie)).status).toBe(200);
   });

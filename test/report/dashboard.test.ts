@@ -4,7 +4,11 @@ import { adminToken, reportToken } from "../support/fixtures.ts";
 import { call, origin } from "../support/worker.ts";
 
 const form = (token: string) =>
-  new Request(`${origin}/sign-in`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: new URLSearchParams({ token }) });
+  new Request(`${origin}/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin },
+    body: new URLSearchParams({ token }),
+  });
 
 async function signIn(): Promise<string> {
   const response = await call(form(adminToken));
@@ -43,7 +47,13 @@ describe("dashboard: security", () => {
 
   it("rejects a cross-site form post to an action", async () => {
     const cookie = await signIn();
-    const response = await call(new Request(`${origin}/ui/build`, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: "" }));
+    const response = await call(
+      new Request(`${origin}/ui/build`, {
+        method: "POST",
+        headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+        body: "",
+      }),
+    );
     expect(response.status).toBe(403);
   });
 });
@@ -67,14 +77,27 @@ describe("dashboard: happy", () => {
 
   it("builds now from its button and says what it did", async () => {
     const cookie = await signIn();
-    const response = await call(new Request(`${origin}/ui/build`, { method: "POST", headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" }, body: "" }));
+    const response = await call(
+      new Request(`${origin}/ui/build`, {
+        method: "POST",
+        headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
+        body: "",
+      }),
+    );
     expect(response.status).toBe(303);
     // The example project builds cleanly over empty raw tables: every model succeeds and every test passes.
     const done = /^\/\?done=Build (run_[0-9a-z]+): success, (\d+) nodes$/.exec(decodeURIComponent(response.headers.get("location")!));
     expect(done).not.toBeNull();
     const [, runId, nodes] = done!;
-    expect(await env.DB.prepare("SELECT status FROM _sluice_model_runs WHERE run_id = ?1").bind(runId).all().then((r) => r.results)).toEqual([{ status: "success" }]);
-    const results = (await env.DB.prepare("SELECT status FROM _sluice_model_results WHERE run_id = ?1").bind(runId).all<{ status: string }>()).results;
+    expect(
+      await env.DB.prepare("SELECT status FROM _sluice_model_runs WHERE run_id = ?1")
+        .bind(runId)
+        .all()
+        .then((r) => r.results),
+    ).toEqual([{ status: "success" }]);
+    const results = (
+      await env.DB.prepare("SELECT status FROM _sluice_model_results WHERE run_id = ?1").bind(runId).all<{ status: string }>()
+    ).results;
     expect(results).toHaveLength(Number(nodes));
     expect(results.filter((r) => r.status !== "success" && r.status !== "pass")).toEqual([]);
   });

@@ -18,7 +18,11 @@ type Body = { rows: Record<string, unknown>[]; error: { code: string; message: s
 /** A Stripe charge event as the charges stream receives it, created on `day` (in 2041, so no other rows share it). */
 function charge(id: string, day: string, amount: number, currency: string, status = "succeeded") {
   const created = Date.parse(`${day}T12:00:00Z`) / 1000;
-  return recordMessage(`evt_${id}`, { id: `evt_${id}`, type: `charge.${status}`, created, data: { object: { id, amount, currency, status, customer: null } } }, { source: "stripe", stream: "charges" });
+  return recordMessage(
+    `evt_${id}`,
+    { id: `evt_${id}`, type: `charge.${status}`, created, data: { object: { id, amount, currency, status, customer: null } } },
+    { source: "stripe", stream: "charges" },
+  );
 }
 
 describe("example report daily_revenue: currency filter", () => {
@@ -37,7 +41,7 @@ describe("example report daily_revenue: currency filter", () => {
     it(`returns the day's revenue for currency=${currency}`, async () => {
       const response = await get(`/v1/reports/daily_revenue?currency=${currency}&from=2041-02-01&to=2041-02-28&sort=day`);
       expect(response.status).toBe(200);
-      expect((await response.json() as Body).rows).toEqual([
+      expect(((await response.json()) as Body).rows).toEqual([
         { day: "2041-02-01", currency: "USD", charges: 2, revenue: 35 },
         { day: "2041-02-02", currency: "USD", charges: 1, revenue: 40 },
       ]);
@@ -70,7 +74,8 @@ describe("a report with no sort order", () => {
     expect(body).toEqual({
       error: {
         code: "bad_request",
-        message: 'parameter "cursor": this report has no sort order to page by (it declares no key or defaultOrder, and no sort was asked for), so it serves one page and takes no cursor',
+        message:
+          'parameter "cursor": this report has no sort order to page by (it declares no key or defaultOrder, and no sort was asked for), so it serves one page and takes no cursor',
         requestId: expect.stringMatching(/.+/),
       },
     });

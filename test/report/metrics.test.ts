@@ -1,8 +1,8 @@
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { env } from "cloudflare:test";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
-import { scheduleFlush } from "../../src/ingest/counts.ts";
 import { createRuntime } from "../../src/env.ts";
+import { scheduleFlush } from "../../src/ingest/counts.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { runModels } from "../../src/models/runner.ts";
 import { adminToken, reportToken } from "../support/fixtures.ts";
@@ -37,17 +37,28 @@ describe("GET /metrics", () => {
     await call(await genericWebhook(origin, { body: '{"type":"m"}' }), { INGEST: ingest.queue });
     await scheduleFlush(env.DB, createLogger());
     // A load of one record, and a message that cannot be read (a dead letter), then a model run.
-    await deliver([recordMessage("metrics-1", { type: "m" }), { id: "metrics-dead", timestamp: new Date(), attempts: 1, body: { junk: true } }]);
+    await deliver([
+      recordMessage("metrics-1", { type: "m" }),
+      { id: "metrics-dead", timestamp: new Date(), attempts: 1, body: { junk: true } },
+    ]);
     await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+events_per_day"] });
 
     const after = await scrape();
     expect(value(after, "sluice_webhooks_total", { source: "generic", outcome: "rejected", reason: "bad_signature" })).toBe(
       value(before, "sluice_webhooks_total", { source: "generic", outcome: "rejected", reason: "bad_signature" }) + 1,
     );
-    expect(value(after, "sluice_webhooks_total", { source: "generic", outcome: "accepted" })).toBe(value(before, "sluice_webhooks_total", { source: "generic", outcome: "accepted" }) + 1);
-    expect(value(after, "sluice_records_loaded_total", { source: "generic", stream: "events" })).toBe(value(before, "sluice_records_loaded_total", { source: "generic", stream: "events" }) + 1);
-    expect(value(after, "sluice_dead_letters", { queue: "sluice-ingest" })).toBe(value(before, "sluice_dead_letters", { queue: "sluice-ingest" }) + 1);
-    expect(value(after, "sluice_model_results_total", { resource_type: "model", status: "success" })).toBeGreaterThan(value(before, "sluice_model_results_total", { resource_type: "model", status: "success" }));
+    expect(value(after, "sluice_webhooks_total", { source: "generic", outcome: "accepted" })).toBe(
+      value(before, "sluice_webhooks_total", { source: "generic", outcome: "accepted" }) + 1,
+    );
+    expect(value(after, "sluice_records_loaded_total", { source: "generic", stream: "events" })).toBe(
+      value(before, "sluice_records_loaded_total", { source: "generic", stream: "events" }) + 1,
+    );
+    expect(value(after, "sluice_dead_letters", { queue: "sluice-ingest" })).toBe(
+      value(before, "sluice_dead_letters", { queue: "sluice-ingest" }) + 1,
+    );
+    expect(value(after, "sluice_model_results_total", { resource_type: "model", status: "success" })).toBeGreaterThan(
+      value(before, "sluice_model_results_total", { resource_type: "model", status: "success" }),
+    );
     expect(value(after, "sluice_model_results_total", { resource_type: "test", status: "pass" })).toBeGreaterThan(0);
   });
 

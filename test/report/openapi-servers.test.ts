@@ -2,8 +2,9 @@
  * `/openapi.json` names the configured public URL (or a relative server), never the request's
  * Host, and is one document however many hosts ask for it.
  */
-import { describe, expect, it } from "vitest";
+
 import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config/index.ts";
 import { parseSettings } from "../../src/env.ts";
 import { openApiDocument } from "../../src/openapi.ts";
@@ -36,9 +37,13 @@ describe("GET /openapi.json: servers", () => {
 
   it("refuses a SLUICE_PUBLIC_URL that is not an http(s) URL", () => {
     for (const url of ["sluice.acme.dev", "javascript:alert(1)"]) {
-      expect(() => parseSettings({ ...env, SLUICE_PUBLIC_URL: url } as Env, getConfig())).toThrow("SLUICE_PUBLIC_URL must be an http(s) URL");
+      expect(() => parseSettings({ ...env, SLUICE_PUBLIC_URL: url } as Env, getConfig())).toThrow(
+        "SLUICE_PUBLIC_URL must be an http(s) URL",
+      );
     }
-    expect(parseSettings({ ...env, SLUICE_PUBLIC_URL: "https://sluice.acme.dev/" } as Env, getConfig()).publicUrl).toBe("https://sluice.acme.dev");
+    expect(parseSettings({ ...env, SLUICE_PUBLIC_URL: "https://sluice.acme.dev/" } as Env, getConfig()).publicUrl).toBe(
+      "https://sluice.acme.dev",
+    );
   });
 
   it("keeps one document per configured URL, not one per caller", () => {

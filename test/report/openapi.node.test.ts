@@ -18,13 +18,25 @@ describe("GET /openapi.json", () => {
 
   it("covers webhooks, every report with its typed params, and the ops API", () => {
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(["/v1/webhooks/{source}", "/v1/reports/daily_revenue", "/v1/reports/events_per_day", "/v1/models/build", "/v1/replay", "/v1/pulls", "/metrics"]),
+      expect.arrayContaining([
+        "/v1/webhooks/{source}",
+        "/v1/reports/daily_revenue",
+        "/v1/reports/events_per_day",
+        "/v1/models/build",
+        "/v1/replay",
+        "/v1/pulls",
+        "/metrics",
+      ]),
     );
     const params = document.paths["/v1/reports/events_per_day"]!.get!.parameters!;
     expect(params.find((p) => p.name === "min_events")!.schema).toMatchObject({ type: "integer", minimum: 0 });
     expect(params.find((p) => p.name === "from")!.schema).toMatchObject({ type: "string", format: "date" });
     expect(params.find((p) => p.name === "sort")!.schema.enum).toEqual(["day", "-day", "events", "-events"]);
-    const revenue = document.paths["/v1/reports/daily_revenue"]!.get!.parameters! as { name: string; in: string; schema: Record<string, unknown> }[];
+    const revenue = document.paths["/v1/reports/daily_revenue"]!.get!.parameters! as {
+      name: string;
+      in: string;
+      schema: Record<string, unknown>;
+    }[];
     expect(revenue.find((p) => p.name === "currency")!.schema).toMatchObject({ type: "string", pattern: "^[A-Za-z]{3}$" });
     expect(revenue.filter((p) => p.in === "header").map((p) => p.name)).toEqual(["if-none-match", "cache-control"]);
   });

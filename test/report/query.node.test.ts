@@ -17,13 +17,17 @@ describe("report filters", () => {
     const report = declare({ currency: z.enum(["usd", "eur"]), year: z.int().min(2000) });
     const plan = planReportQuery(report, new URLSearchParams({ currency: "eur", year: "2031" }), undefined);
     expect(plan.params).toEqual(["eur", 2031, 1001]);
-    expect(() => planReportQuery(report, new URLSearchParams({ currency: "usd' OR 1=1 --" }), undefined)).toThrow(/^parameter "currency": /);
+    expect(() => planReportQuery(report, new URLSearchParams({ currency: "usd' OR 1=1 --" }), undefined)).toThrow(
+      /^parameter "currency": /,
+    );
     expect(() => planReportQuery(report, new URLSearchParams({ year: "1999" }), undefined)).toThrow(/^parameter "year": /);
   });
 
   it("refuses a filter that is also a param, or named like an API parameter", () => {
     const param = { schema: z.string(), column: "currency" };
-    expect(() => reportSchema.parse({ description: "x", model: "m", params: { currency: param }, filters: { currency: z.string() } })).toThrow(/both a param and a filter/);
+    expect(() =>
+      reportSchema.parse({ description: "x", model: "m", params: { currency: param }, filters: { currency: z.string() } }),
+    ).toThrow(/both a param and a filter/);
     expect(() => reportSchema.parse({ description: "x", model: "m", filters: ["sort"] })).toThrow(/reserved/);
   });
 });

@@ -11,11 +11,16 @@ import { call, handler, origin } from "../support/worker.ts";
 
 const get = (path: string, headers: Record<string, string> = {}, overrides: Partial<Env> = {}) =>
   call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}`, ...headers } }), overrides);
-const json = async (response: Response) => (await response.json()) as { rows: Record<string, unknown>[]; meta: Record<string, unknown>; error: { code: string; message: string } };
+const json = async (response: Response) =>
+  (await response.json()) as { rows: Record<string, unknown>[]; meta: Record<string, unknown>; error: { code: string; message: string } };
 /** One request through the Worker, returned once its `waitUntil` work (the Cache API's put) is done. */
 async function fetchSettled(path: string, headers: Record<string, string> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await handler.fetch!(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}`, ...headers } }) as never, env, ctx);
+  const response = await handler.fetch!(
+    new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}`, ...headers } }) as never,
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -24,7 +29,8 @@ async function fetchSettled(path: string, headers: Record<string, string> = {}):
 beforeAll(async () => {
   const messages = [];
   for (let day = 1; day <= 5; day++) {
-    for (let n = 0; n < day; n++) messages.push(recordMessage(`rep-${day}-${n}`, { type: `t${n % 2}` }, { receivedAt: `2040-01-0${day}T0${n}:00:00.000Z` }));
+    for (let n = 0; n < day; n++)
+      messages.push(recordMessage(`rep-${day}-${n}`, { type: `t${n % 2}` }, { receivedAt: `2040-01-0${day}T0${n}:00:00.000Z` }));
   }
   await deliver(messages);
   await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+events_per_day", "+daily_revenue"] });
@@ -43,7 +49,9 @@ describe("reports API: happy", () => {
     ]);
     const cursor = page1.meta.next_cursor as string;
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(first.headers.get("link")).toBe(`</v1/reports/events_per_day?from=2040-01-01&to=2040-01-05&sort=day&limit=2&cursor=${cursor}>; rel="next"`);
+    expect(first.headers.get("link")).toBe(
+      `</v1/reports/events_per_day?from=2040-01-01&to=2040-01-05&sort=day&limit=2&cursor=${cursor}>; rel="next"`,
+    );
 
     const page2 = await json(await get(`/v1/reports/events_per_day?${range}&sort=day&limit=2&cursor=${cursor}`));
     expect(page2.rows.map((r) => r.day)).toEqual(["2040-01-03", "2040-01-04"]);
@@ -58,7 +66,10 @@ describe("reports API: happy", () => {
   it("gives JSON meta: columns and types, row count, generated_at, last run and freshness", async () => {
     const body = await json(await get(`/v1/reports/events_per_day?${range}`));
     expect(body.meta).toMatchObject({
-      columns: expect.arrayContaining([{ name: "day", type: "text" }, { name: "events", type: "integer" }]),
+      columns: expect.arrayContaining([
+        { name: "day", type: "text" },
+        { name: "events", type: "integer" },
+      ]),
       row_count: 5,
       last_run: { run_id: expect.stringMatching(/^run_/) },
       freshness: [expect.objectContaining({ source: "generic", table: "events" })],
@@ -67,7 +78,10 @@ describe("reports API: happy", () => {
   });
 
   it("serves RFC 4180 CSV (format=csv or Accept: text/csv) and NDJSON", async () => {
-    for (const request of [get(`/v1/reports/events_per_day?${range}&sort=day&format=csv`), get(`/v1/reports/events_per_day?${range}&sort=day`, { accept: "text/csv" })]) {
+    for (const request of [
+      get(`/v1/reports/events_per_day?${range}&sort=day&format=csv`),
+      get(`/v1/reports/events_per_day?${range}&sort=day`, { accept: "text/csv" }),
+    ]) {
       const response = await request;
       expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8; header=present");
       const text = await response.text();
@@ -83,7 +97,10 @@ describe("reports API: happy", () => {
     }
     const ndjson = await get(`/v1/reports/events_per_day?${range}&sort=day&format=ndjson`);
     expect(ndjson.headers.get("content-type")).toBe("application/x-ndjson");
-    const lines = (await ndjson.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await ndjson.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.events)).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -218,7 +235,12 @@ describe("reports API: security", () => {
     const statements: string[] = [];
     const recording = new Proxy(env.DB, {
       get(target, prop) {
-        if (prop === "prepare") return (sql: string) => (statements.push(sql), target.prepare(sql));
+        if (prop === "prepare") {
+          return (sql: string) => {
+            statements.push(sql);
+            return target.prepare(sql);
+          };
+        }
         const value = Reflect.get(target, prop);
         return typeof value === "function" ? value.bind(target) : value;
       },

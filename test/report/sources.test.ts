@@ -12,7 +12,16 @@ interface Source {
   provider: string;
   endpoint: string;
   secrets_configured: boolean;
-  streams: { name: string; table: string; typing: string; disposition: string; loaded: number; accepted: number; match?: string[]; schedule?: string }[];
+  streams: {
+    name: string;
+    table: string;
+    typing: string;
+    disposition: string;
+    loaded: number;
+    accepted: number;
+    match?: string[];
+    schedule?: string;
+  }[];
 }
 
 describe("GET /v1/sources", () => {

@@ -15,11 +15,16 @@ const tool = (aptPackage: string, present: boolean, aptArgs: string[] = []): Sys
 
 describe("planSystemTools", () => {
   it("does nothing when every program is there", () => {
-    expect(planSystemTools([tool("chromium", true), tool("prometheus", true)], { isRoot: false, hasAptGet: false })).toEqual({ action: "none" });
+    expect(planSystemTools([tool("chromium", true), tool("prometheus", true)], { isRoot: false, hasAptGet: false })).toEqual({
+      action: "none",
+    });
   });
 
   it("installs only what is missing with apt-get, after one update, when it runs as root", () => {
-    const plan = planSystemTools([tool("chromium", false), tool("prometheus", false, ["--no-install-recommends"])], { isRoot: true, hasAptGet: true });
+    const plan = planSystemTools([tool("chromium", false), tool("prometheus", false, ["--no-install-recommends"])], {
+      isRoot: true,
+      hasAptGet: true,
+    });
     expect(plan.action).toBe("install");
     if (plan.action !== "install") return;
     expect(plan.commands).toEqual([
@@ -29,15 +34,23 @@ describe("planSystemTools", () => {
     ]);
     expect(planSystemTools([tool("chromium", true), tool("prometheus", false)], { isRoot: true, hasAptGet: true })).toMatchObject({
       action: "install",
-      commands: [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "prometheus"]],
+      commands: [
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "prometheus"],
+      ],
     });
   });
 
   it("fails loudly with the exact command when it is not root", () => {
-    const plan = planSystemTools([tool("chromium", false), tool("prometheus", false, ["--no-install-recommends"])], { isRoot: false, hasAptGet: true });
+    const plan = planSystemTools([tool("chromium", false), tool("prometheus", false, ["--no-install-recommends"])], {
+      isRoot: false,
+      hasAptGet: true,
+    });
     expect(plan.action).toBe("fail");
     if (plan.action !== "fail") return;
-    expect(plan.message).toContain("sudo apt-get update && sudo apt-get install -y -qq chromium && sudo apt-get install -y -qq --no-install-recommends prometheus");
+    expect(plan.message).toContain(
+      "sudo apt-get update && sudo apt-get install -y -qq chromium && sudo apt-get install -y -qq --no-install-recommends prometheus",
+    );
     expect(plan.message).toContain("chromium, for the chromium test");
     expect(plan.message).toContain("only when it runs as root");
   });

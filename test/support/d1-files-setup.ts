@@ -56,13 +56,15 @@ export default async function setup(project: TestProject) {
         const found: Record<string, string[]> = Object.fromEntries(needles.map((needle) => [needle, []]));
         for (const files of databases(started)) {
           // A file can vanish while another run shuts down; it is then not this run's.
-          const bytes = new Map(files.flatMap((file) => {
-            try {
-              return [[file, readFileSync(file)] as const];
-            } catch {
-              return [];
-            }
-          }));
+          const bytes = new Map(
+            files.flatMap((file) => {
+              try {
+                return [[file, readFileSync(file)] as const];
+              } catch {
+                return [];
+              }
+            }),
+          );
           if (![...bytes.values()].some((b) => b.includes(locate))) continue;
           located.push(files);
           for (const needle of needles) {

@@ -10,7 +10,10 @@ import { startFakeApi } from "./fake-api.ts";
 export default async function setup(project: TestProject) {
   const api = await startFakeApi();
   const redirecting = await startFakeApi();
-  const elsewhere = await startFakeApi({ token: null, items: Array.from({ length: 95 }, (_, i) => ({ id: i + 1, name: `elsewhere ${i + 1}` })) });
+  const elsewhere = await startFakeApi({
+    token: null,
+    items: Array.from({ length: 95 }, (_, i) => ({ id: i + 1, name: `elsewhere ${i + 1}` })),
+  });
   project.provide("fakeApiUrl", api.url);
   project.provide("redirectingApiUrl", redirecting.url);
   project.provide("otherOriginApiUrl", elsewhere.url);

@@ -69,7 +69,12 @@ export function seedIssues(count: number, start = Date.UTC(2026, 0, 1)): Issue[]
 export function createFakeApi(initial: Partial<FakeState> = {}) {
   const state: FakeState = {
     issues: seedIssues(250),
-    customers: Array.from({ length: 230 }, (_, i) => ({ id: `cus_${String(i).padStart(5, "0")}`, object: "customer", email: `c${i}@example.com`, created: 1_700_000_000 + i })),
+    customers: Array.from({ length: 230 }, (_, i) => ({
+      id: `cus_${String(i).padStart(5, "0")}`,
+      object: "customer",
+      email: `c${i}@example.com`,
+      created: 1_700_000_000 + i,
+    })),
     items: Array.from({ length: 95 }, (_, i) => ({ id: i + 1, name: `item ${i + 1}` })),
     faults: [],
     requests: [],
@@ -113,7 +118,9 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
     if (c.req.path.startsWith("/__admin")) return next();
     state.requests.push({ method: c.req.method, path: c.req.path, query: c.req.query(), headers: c.req.header(), at: Date.now() });
     const page = Number(c.req.query("page") ?? 1);
-    const fault = state.faults.find((f) => c.req.path.startsWith(f.path) && (f.page === undefined || f.page === page) && (f.times ?? 1) > 0);
+    const fault = state.faults.find(
+      (f) => c.req.path.startsWith(f.path) && (f.page === undefined || f.page === page) && (f.times ?? 1) > 0,
+    );
     if (fault?.redirectTo !== undefined) {
       if (fault.times !== undefined) fault.times -= 1;
       return c.redirect(fault.redirectTo + c.req.path.slice(fault.path.length) + new URL(c.req.url).search, (fault.status ?? 302) as 302);
@@ -134,7 +141,8 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
   // OAuth2 client credentials (RFC 6749 §4.4): the client authenticates with Basic auth.
   app.post("/oauth/token", async (c) => {
     const form = await c.req.parseBody();
-    if (c.req.header("authorization") !== `Basic ${btoa(`${state.client.id}:${state.client.secret}`)}`) return c.json({ error: "invalid_client" }, 401);
+    if (c.req.header("authorization") !== `Basic ${btoa(`${state.client.id}:${state.client.secret}`)}`)
+      return c.json({ error: "invalid_client" }, 401);
     if (form.grant_type !== "client_credentials") return c.json({ error: "unsupported_grant_type" }, 400);
     return c.json({ access_token: state.token, token_type: "bearer", expires_in: 3600 });
   });
@@ -148,7 +156,8 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
     const start = (page - 1) * perPage;
     let slice = matching.slice(start, start + perPage);
     if (fault?.shortPage !== undefined) slice = slice.slice(0, fault.shortPage);
-    if (state.newFieldFromPage !== null && page >= state.newFieldFromPage) slice = slice.map((i) => ({ ...i, milestone_title: `M${page}` }));
+    if (state.newFieldFromPage !== null && page >= state.newFieldFromPage)
+      slice = slice.map((i) => ({ ...i, milestone_title: `M${page}` }));
     const url = new URL(c.req.url);
     const link = (p: number, rel: string) => {
       const target = new URL(url);
@@ -188,7 +197,9 @@ export function createFakeApi(initial: Partial<FakeState> = {}) {
 }
 
 /** Serves a fake API on a free local port. */
-export async function startFakeApi(initial: Partial<FakeState> = {}): Promise<{ url: string; state: FakeState; close: () => Promise<void> }> {
+export async function startFakeApi(
+  initial: Partial<FakeState> = {},
+): Promise<{ url: string; state: FakeState; close: () => Promise<void> }> {
   const { app, state } = createFakeApi(initial);
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {

@@ -36,7 +36,10 @@ export function labPullRuntime(resources: Streams): Runtime {
         kind: "rest",
         baseUrl: "https://api.example.com",
         resources: Object.fromEntries(
-          Object.entries(resources).map(([name, spec]) => [name, { ...spec, path: `/${name}`, paginator: { type: "single_page" }, schedule: "0 * * * *" }]),
+          Object.entries(resources).map(([name, spec]) => [
+            name,
+            { ...spec, path: `/${name}`, paginator: { type: "single_page" }, schedule: "0 * * * *" },
+          ]),
         ),
       },
     },
@@ -54,5 +57,9 @@ export async function consumeWith(runtime: Runtime, messages: TestMessage[], que
 }
 
 export async function rows<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]> {
-  return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+  return (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .all<T>()
+  ).results;
 }

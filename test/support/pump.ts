@@ -22,7 +22,8 @@ export class CapturedQueue {
     for (const message of messages) this.pending.push(CapturedQueue.decode(message.body, message.contentType));
   }
   private static decode(body: unknown, contentType: QueueContentType | undefined): unknown {
-    if (contentType !== "text" || typeof body !== "string") throw new Error(`queue messages are sent as JSON text, not ${contentType ?? "v8"}`);
+    if (contentType !== "text" || typeof body !== "string")
+      throw new Error(`queue messages are sent as JSON text, not ${contentType ?? "v8"}`);
     return JSON.parse(body);
   }
   take(): unknown[] {

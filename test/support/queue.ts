@@ -1,7 +1,7 @@
 /** Delivers message batches to the real Worker's queue handler and reports acks and retries. */
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
-import { handler } from "./worker.ts";
 import type { RecordMessage } from "../../src/messages.ts";
+import { handler } from "./worker.ts";
 
 let sequence = 0;
 

@@ -11,7 +11,9 @@ const bytesOf = (body: Body) => (typeof body === "string" ? encoder.encode(body)
 
 async function hmac(key: string | Uint8Array, ...parts: Body[]): Promise<Uint8Array> {
   const raw = typeof key === "string" ? encoder.encode(key) : key;
-  const cryptoKey = await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const cryptoKey = await crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const chunks = parts.map(bytesOf);
   const data = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;

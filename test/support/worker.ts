@@ -19,7 +19,8 @@ export interface Sent {
 
 /** Sluice sends every message as JSON text (see src/messages.ts); anything else fails the test. */
 function sentAs(body: unknown, contentType: QueueContentType | undefined): Sent {
-  if (contentType !== "text" || typeof body !== "string") throw new Error(`queue messages are sent as JSON text, not ${contentType ?? "v8"}`);
+  if (contentType !== "text" || typeof body !== "string")
+    throw new Error(`queue messages are sent as JSON text, not ${contentType ?? "v8"}`);
   return { body: JSON.parse(body), text: body, contentType };
 }
 
