@@ -1,5 +1,5 @@
 /**
- * `npm test`: builds the model manifest, type-checks, makes sure the programs the end-to-end
+ * `npm test`: builds the model manifest, checks format and lint (Biome), type-checks, makes sure the programs the end-to-end
  * tests drive are installed (see lib/system-tools.ts), then runs every vitest project (workerd
  * unit and integration tests, and end-to-end tests against a real `wrangler dev`). Ends with a
  * plain `N passed, N failed` line so CI can tell a run that tested nothing from a green one.
@@ -14,7 +14,7 @@ import { ensureSystemTools } from "./lib/system-tools.ts";
 const bin = (name: string) => join(projectRoot, "node_modules", ".bin", name);
 const run = (command: string, args: string[]) => spawnSync(command, args, { cwd: projectRoot, stdio: "inherit" }).status ?? 1;
 
-// `--fast` (the test:unit and test:e2e scripts) leaves the type-check to the editor and `npm test`.
+// `--fast` (the test:unit and test:e2e scripts) leaves lint and the type-check to the editor and `npm test`.
 const fast = process.argv[2] === "--fast";
 const vitestArgs = process.argv.slice(fast ? 3 : 2);
 const steps: [string, string[]][] = [
@@ -22,6 +22,7 @@ const steps: [string, string[]][] = [
   ...(fast
     ? []
     : ([
+        [bin("biome"), ["check", "."]],
         [bin("tsc"), ["-p", "tsconfig.json"]],
         [bin("tsc"), ["-p", "tsconfig.node.json"]],
       ] as [string, string[]][])),
