@@ -51,20 +51,23 @@ export function parseFaults(spec: string | undefined): Faults | undefined {
 }
 
 export class FaultInjector {
-  constructor(
-    readonly faults: Faults,
-    private readonly random: () => number = Math.random,
-  ) {}
+  readonly faults: Faults;
+  readonly #random: () => number;
+
+  constructor(faults: Faults, random: () => number = Math.random) {
+    this.faults = faults;
+    this.#random = random;
+  }
 
   /** Throws an injected fault with the kind's probability. */
   maybeFail(kind: FaultKind, where: string): void {
-    if (this.faults[kind] > 0 && this.random() < this.faults[kind]) throw new InjectedFault(kind, where);
+    if (this.faults[kind] > 0 && this.#random() < this.faults[kind]) throw new InjectedFault(kind, where);
   }
 
   /** Runs `operation`, failing it with the kind's probability either before it starts or after it completes. */
   async around<T>(kind: FaultKind, where: string, operation: () => Promise<T>): Promise<T> {
-    const fail = this.faults[kind] > 0 && this.random() < this.faults[kind];
-    const afterwards = fail && this.random() < 0.5;
+    const fail = this.faults[kind] > 0 && this.#random() < this.faults[kind];
+    const afterwards = fail && this.#random() < 0.5;
     if (fail && !afterwards) throw new InjectedFault(kind, `${where} (before)`);
     const result = await operation();
     if (afterwards) throw new InjectedFault(kind, `${where} (after it completed)`);
