@@ -1,3 +1,7 @@
+// Reads the lake's Parquet inside workerd with hyparquet, the reader that runs there, to check
+// every type and part boundary quickly. test/e2e/lake.test.ts reads the same files with DuckDB,
+// an independent engine, to prove that outside tools can query the lake: the two prove different
+// things, so both stay.
 import { env } from "cloudflare:test";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
