@@ -6,6 +6,15 @@
 import { z } from "zod";
 import { defineConfig } from "../src/config/schema.ts";
 
+/** A Stripe event whose `data.object` has the given fields (and any others). */
+const stripeEvent = (object: z.ZodRawShape) =>
+  z.looseObject({
+    id: z.string(),
+    type: z.string().optional(),
+    created: z.number().int().optional(),
+    data: z.looseObject({ object: z.looseObject(object) }),
+  });
+
 export default defineConfig({
   sources: {
     stripe: {
@@ -16,31 +25,17 @@ export default defineConfig({
         // The fields the models read are declared, so their columns exist before the first event.
         charges: {
           match: ["charge"],
-          schema: z.looseObject({
+          schema: stripeEvent({
             id: z.string(),
-            type: z.string().optional(),
-            created: z.number().int().optional(),
-            data: z.looseObject({
-              object: z.looseObject({
-                id: z.string(),
-                amount: z.number().int().optional(),
-                currency: z.string().optional(),
-                status: z.string().optional(),
-                customer: z.string().nullable().optional(),
-              }),
-            }),
+            amount: z.number().int().optional(),
+            currency: z.string().optional(),
+            status: z.string().optional(),
+            customer: z.string().nullable().optional(),
           }),
         },
         customers: {
           match: ["customer"],
-          schema: z.looseObject({
-            id: z.string(),
-            type: z.string().optional(),
-            created: z.number().int().optional(),
-            data: z.looseObject({
-              object: z.looseObject({ id: z.string(), email: z.string().nullable().optional(), name: z.string().nullable().optional() }),
-            }),
-          }),
+          schema: stripeEvent({ id: z.string(), email: z.string().nullable().optional(), name: z.string().nullable().optional() }),
         },
         invoices: { match: ["invoice"] },
         payment_intents: { match: ["payment_intent"] },

@@ -1,7 +1,8 @@
 /**
- * `npm test`: builds the model manifest, checks format and lint (Biome), type-checks, makes sure the programs the end-to-end
- * tests drive are installed (see lib/system-tools.ts), then runs every vitest project (workerd
- * unit and integration tests, and end-to-end tests against a real `wrangler dev`). Ends with a
+ * `npm test`: builds the model manifest, checks format and lint (Biome) and copy-paste (jscpd,
+ * see .jscpd.json), type-checks, makes sure the programs the end-to-end tests drive are installed
+ * (see lib/system-tools.ts), then runs every vitest project (workerd unit and integration tests,
+ * and end-to-end tests against a real `wrangler dev`). Ends with a
  * plain `N passed, N failed` line so CI can tell a run that tested nothing from a green one.
  * Extra arguments go to vitest, e.g. `npm test -- test/ingest`.
  */
@@ -23,6 +24,7 @@ const steps: [string, string[]][] = [
     ? []
     : ([
         [bin("biome"), ["check", "."]],
+        [bin("jscpd"), []],
         [bin("tsc"), ["-p", "tsconfig.json"]],
         [bin("tsc"), ["-p", "tsconfig.node.json"]],
       ] as [string, string[]][])),

@@ -11,6 +11,7 @@
  */
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import type { z } from "zod";
 import { deadLetters, messageErrors } from "./db/schema.ts";
 import type { Runtime } from "./env.ts";
 import { type AlertKind, raiseAlert } from "./lib/alerts.ts";
@@ -58,6 +59,29 @@ export async function settle(
     if (outcome) message.retry({ delaySeconds: outcome.retryAfterSeconds });
     else message.ack();
   }
+}
+
+/**
+ * Settles, one by one, the messages `schema` can read, with the options and work `handle` gives
+ * each; returns the messages it cannot read, for the ingest consumer to dead-letter.
+ */
+export async function settleEach<T>(
+  runtime: Runtime,
+  messages: readonly Message<unknown>[],
+  schema: z.ZodType<T>,
+  handle: (task: T, message: Message<unknown>) => { options: SettleOptions; work: () => Promise<WorkOutcome> },
+): Promise<Message<unknown>[]> {
+  const unreadable: Message<unknown>[] = [];
+  for (const message of messages) {
+    const parsed = schema.safeParse(messageBody(message));
+    if (!parsed.success) {
+      unreadable.push(message);
+      continue;
+    }
+    const { options, work } = handle(parsed.data, message);
+    await settle(runtime, [message], options, work);
+  }
+  return unreadable;
 }
 
 async function settleFailure(

@@ -7,35 +7,21 @@
  * the ingest consumer to dead-letter.
  */
 import type { Runtime } from "../env.ts";
-import { messageBody, pageMessageSchema } from "../messages.ts";
-import { settle } from "../settle.ts";
+import { pageMessageSchema } from "../messages.ts";
+import { settleEach } from "../settle.ts";
 import { handlePage } from "./page.ts";
 
-export async function consumePullMessages(
-  messages: readonly Message<unknown>[],
-  runtime: Runtime,
-  queue: string,
-): Promise<Message<unknown>[]> {
-  const unreadable: Message<unknown>[] = [];
-  for (const message of messages) {
-    const parsed = pageMessageSchema.safeParse(messageBody(message));
-    if (!parsed.success) {
-      unreadable.push(message);
-      continue;
-    }
-    const task = parsed.data;
+export function consumePullMessages(messages: readonly Message<unknown>[], runtime: Runtime, queue: string): Promise<Message<unknown>[]> {
+  return settleEach(runtime, messages, pageMessageSchema, (task, message) => {
     const log = runtime.log.child({ source: task.source, stream: task.stream, runId: task.runId, page: task.page });
-    await settle(
-      runtime,
-      [message],
-      { queue, log, event: "pull.page_failed", alert: { kind: "pull_failed", subject: `${task.source}/${task.stream}` } },
-      async () => {
+    return {
+      options: { queue, log, event: "pull.page_failed", alert: { kind: "pull_failed", subject: `${task.source}/${task.stream}` } },
+      work: async () => {
         const outcome = await handlePage(runtime, task, message.attempts);
         if (outcome.ack) return;
         log.warn("pull.retry", { delaySeconds: outcome.delaySeconds, attempts: message.attempts });
         return { retryAfterSeconds: outcome.delaySeconds };
       },
-    );
-  }
-  return unreadable;
+    };
+  });
 }

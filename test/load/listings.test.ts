@@ -29,6 +29,21 @@ const fixtures = (statuses: [string, string]) =>
 const matches = (row: Filter, filter: Filter) => Object.entries(filter).every(([name, value]) => row[name as keyof Filter] === value);
 const ours = (row: Filter) => sources.includes(row.source!);
 
+/** Lists `path` with `filter` and checks it returns exactly the fixture rows the filter matches. */
+async function expectFiltered(path: string, list: string, filter: Filter, rows: Filter[]) {
+  const response = await get(`${path}?${new URLSearchParams({ ...filter, limit: "500" })}`);
+  expect(response.status).toBe(200);
+  const listed = ((await response.json()) as Record<string, Filter[]>)[list]!;
+  for (const row of listed) expect(matches(row, filter)).toBe(true);
+  const expected = rows.filter((row) => matches(row, filter));
+  expect(
+    listed
+      .filter(ours)
+      .map(({ source, stream, status }) => ({ source, stream, status }))
+      .reverse(),
+  ).toEqual(expected);
+}
+
 describe("GET /v1/quarantine filters", () => {
   const rows = fixtures(["open", "retried"]);
 
@@ -43,19 +58,7 @@ describe("GET /v1/quarantine filters", () => {
     );
   });
 
-  it.each(combinations("retried"))("applies %j together", async (filter) => {
-    const response = await get(`/v1/quarantine?${new URLSearchParams({ ...filter, limit: "500" })}`);
-    expect(response.status).toBe(200);
-    const listed = ((await response.json()) as { quarantine: (Filter & { key: string })[] }).quarantine;
-    for (const row of listed) expect(matches(row, filter)).toBe(true);
-    const expected = rows.filter((row) => matches(row, filter));
-    expect(
-      listed
-        .filter(ours)
-        .map(({ source, stream, status }) => ({ source, stream, status }))
-        .reverse(),
-    ).toEqual(expected);
-  });
+  it.each(combinations("retried"))("applies %j together", (filter) => expectFiltered("/v1/quarantine", "quarantine", filter, rows));
 
   it("refuses a status it does not know", async () => {
     const response = await get("/v1/quarantine?status=closed");
@@ -77,19 +80,7 @@ describe("GET /v1/dead-letters filters", () => {
     );
   });
 
-  it.each(combinations("redriven"))("applies %j together", async (filter) => {
-    const response = await get(`/v1/dead-letters?${new URLSearchParams({ ...filter, limit: "500" })}`);
-    expect(response.status).toBe(200);
-    const listed = ((await response.json()) as { dead_letters: Filter[] }).dead_letters;
-    for (const row of listed) expect(matches(row, filter)).toBe(true);
-    const expected = rows.filter((row) => matches(row, filter));
-    expect(
-      listed
-        .filter(ours)
-        .map(({ source, stream, status }) => ({ source, stream, status }))
-        .reverse(),
-    ).toEqual(expected);
-  });
+  it.each(combinations("redriven"))("applies %j together", (filter) => expectFiltered("/v1/dead-letters", "dead_letters", filter, rows));
 
   it("refuses a status it does not know", async () => {
     const response = await get("/v1/dead-letters?status=closed");

@@ -5,11 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumeWith, labPullRuntime, labRuntime, rows } from "../support/pipeline.ts";
-import { recordMessage } from "../support/queue.ts";
-
-const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
-  recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
+import { consumeWith, labRecord as lab, labPullRuntime, labRuntime, rows } from "../support/pipeline.ts";
 
 const seqOf = (loadId: string) =>
   rows<{ load_seq: number }>("SELECT load_seq FROM _sluice_loads WHERE load_id = ?1", loadId).then((r) => r[0]!.load_seq);

@@ -5,12 +5,10 @@ import { createRuntime } from "../../src/env.ts";
 import { readRawObject } from "../../src/load/raw-zone.ts";
 import { planReplay } from "../../src/load/replay.ts";
 import { adminToken } from "../support/fixtures.ts";
-import { consumeWith, labRuntime, rows, type TestMessage } from "../support/pipeline.ts";
+import { consumeWith, labRecord as lab, labRuntime, rows, type TestMessage } from "../support/pipeline.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
 import { call, origin, recordingQueue } from "../support/worker.ts";
 
-const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
-  recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
 const admin = (path: string, init: RequestInit = {}) =>
   new Request(`${origin}${path}`, {
     ...init,

@@ -1,11 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { consumeWith, labPullRuntime, labRuntime, rows } from "../support/pipeline.ts";
-import { recordMessage } from "../support/queue.ts";
-
-const lab = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
-  recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
+import { consumeWith, labRecord as lab, labPullRuntime, labRuntime, rows } from "../support/pipeline.ts";
 
 const columnsOf = async (table: string) =>
   Object.fromEntries(

@@ -17,6 +17,15 @@ const lastRun = async (source: string, stream: string) =>
     )
   )[0]!;
 
+/** One manual pull of GitHub issues with the fake API's faults set, run to its end. */
+const issuesRunWith = async (faults: unknown[]) => {
+  await fakeApi("/__admin/faults", faults);
+  const p = pullRuntime();
+  await startPull(p.runtime, "github_api", "issues", "manual");
+  await pump(p);
+  return { p, run: await lastRun("github_api", "issues") };
+};
+
 const clean = async () => {
   await fakeApi("/__admin/reset", { issues: 250 });
   for (const table of ["_sluice_pull_runs", "_sluice_pull_state", "_sluice_pull_leases"])
@@ -128,11 +137,7 @@ describe("GitHub issues: Link paging, since, merge by id", () => {
   });
 
   it("stops with an error when a next link points to itself", async () => {
-    await fakeApi("/__admin/faults", [{ path: "/repos", page: 2, selfLink: true, times: 5 }]);
-    const p = pullRuntime();
-    await startPull(p.runtime, "github_api", "issues", "manual");
-    await pump(p);
-    const run = await lastRun("github_api", "issues");
+    const { run } = await issuesRunWith([{ path: "/repos", page: 2, selfLink: true, times: 5 }]);
     expect(run).toMatchObject({ status: "failed", pages: 1 });
     expect(run.error).toBe("paginator loop: page 2 links to itself");
   });
@@ -148,21 +153,14 @@ describe("GitHub issues: Link paging, since, merge by id", () => {
   });
 
   it("retries 500 twice, then succeeds, with every issue loaded once", async () => {
-    await fakeApi("/__admin/faults", [{ path: "/repos", page: 2, status: 500, times: 2 }]);
-    const p = pullRuntime();
-    await startPull(p.runtime, "github_api", "issues", "manual");
-    await pump(p);
+    const { p, run } = await issuesRunWith([{ path: "/repos", page: 2, status: 500, times: 2 }]);
     expect(p.delays).toHaveLength(2);
-    expect(await lastRun("github_api", "issues")).toMatchObject({ status: "completed", records: 250 });
+    expect(run).toMatchObject({ status: "completed", records: 250 });
     expect(await rows("SELECT count(*) AS n FROM raw_github_api__issues")).toEqual([{ n: 250 }]);
   });
 
   it("fails the run once 5xx retries run out, keeping the page to resume from", async () => {
-    await fakeApi("/__admin/faults", [{ path: "/repos", page: 2, status: 502, times: 50 }]);
-    const p = pullRuntime();
-    await startPull(p.runtime, "github_api", "issues", "manual");
-    await pump(p);
-    const run = await lastRun("github_api", "issues");
+    const { run } = await issuesRunWith([{ path: "/repos", page: 2, status: 502, times: 50 }]);
     expect(run).toMatchObject({ status: "failed", pages: 1 });
     expect(run.error).toBe("HTTP 502, and still failing after 5 retries");
     expect(JSON.parse(String(run.next_page))).toMatchObject({ page: 2 });

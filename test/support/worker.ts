@@ -5,6 +5,7 @@
  */
 import { createExecutionContext, env } from "cloudflare:test";
 import worker from "../../src/index.ts";
+import { reportToken } from "./fixtures.ts";
 
 /** The Worker as the runtime sees it: every handler takes (input, env, ctx). */
 export const handler = worker as ExportedHandler<Env, unknown>;
@@ -46,3 +47,7 @@ export async function call(request: Request, overrides: Partial<Env> = {}): Prom
 }
 
 export const origin = "https://sluice.test";
+
+/** GET `path` from the Worker with a report token. */
+export const getWithReportToken = (path: string) =>
+  call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }));
