@@ -4,11 +4,11 @@
  * A cron may own several jobs; one failing does not stop the others.
  */
 import type { Runtime } from "./env.ts";
-import { sweepAlerts } from "./lib/alerts.ts";
-import { foldOldMinutes } from "./lib/rollups.ts";
 import { compactLake } from "./load/lake.ts";
 import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
+import { sweepAlerts } from "./ops/alerts.ts";
+import { foldOldMinutes } from "./ops/rollups.ts";
 import { dueResources, startPull } from "./pull/planner.ts";
 import { scheduledNodes } from "./schedules.ts";
 
