@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { compileNode } from "../src/models/compile.ts";
+import { compileNode } from "../src/models/compile-node.ts";
 import { selectedIds } from "../src/models/selection.ts";
 import { projectRoot } from "./lib/dev-server.ts";
 import { compileProject } from "./lib/project.ts";

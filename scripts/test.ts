@@ -18,7 +18,7 @@ const run = (command: string, args: string[]) => spawnSync(command, args, { cwd:
 const fast = process.argv[2] === "--fast";
 const vitestArgs = process.argv.slice(fast ? 3 : 2);
 const steps: [string, string[]][] = [
-  [bin("node"), ["scripts/build-manifest.ts"]],
+  [bin("node"), ["scripts/compile-manifest.ts"]],
   ...(fast
     ? []
     : ([

@@ -1,5 +1,5 @@
 /**
- * Reads a dbt-style project folder (the pipeline) into the build step's input: the project file,
+ * Reads a dbt-style project folder (the pipeline) into the manifest compile's input: the project file,
  * models, properties YAML, seeds, singular tests and docs, plus the sources Sluice's config
  * declares. Shared by `npm run build` and the offline `sluice compile` and `sluice ls`.
  */
@@ -8,7 +8,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../../src/config/parse.ts";
-import { buildManifest, type ProjectFiles } from "../../src/models/build.ts";
+import { compileManifest, type ProjectFiles } from "../../src/models/compile/index.ts";
 import type { Manifest } from "../../src/models/project.ts";
 
 async function filesUnder(
@@ -52,7 +52,7 @@ function projectPaths(yaml: string | undefined): { models: string[]; seeds: stri
   try {
     project = (yaml ? parseYaml(yaml) : {}) ?? {};
   } catch {
-    // buildManifest reports invalid YAML with its message.
+    // compileManifest reports invalid YAML with its message.
   }
   const list = (key: string, fallback: string) => (Array.isArray(project[key]) ? (project[key] as string[]) : [fallback]);
   return {
@@ -79,5 +79,5 @@ export async function readProjectFiles(root: string): Promise<ProjectFiles> {
 }
 
 export async function compileProject(root: string): Promise<Manifest> {
-  return buildManifest(await readProjectFiles(root));
+  return compileManifest(await readProjectFiles(root));
 }

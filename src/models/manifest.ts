@@ -1,5 +1,5 @@
 /**
- * The compiled project: what `npm run build` (scripts/build-manifest.ts) writes to
+ * The compiled project: what `npm run build` (scripts/compile-manifest.ts) writes to
  * .sluice/manifest.json from pipeline/models, and what the Worker bundles. Nodes are stored in
  * dependency order, so the runner never parses or sorts at run time.
  */

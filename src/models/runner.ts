@@ -20,7 +20,7 @@ import { newRunId } from "../lib/ids.ts";
 import { sendMessage } from "../messages.ts";
 import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
 import { counterInsert } from "../ops/rollups.ts";
-import { compileNode } from "./compile.ts";
+import { compileNode } from "./compile-node.ts";
 import { checkFreshness } from "./freshness.ts";
 import { forgetLastRuns } from "./last-run.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";

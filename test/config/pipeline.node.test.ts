@@ -74,7 +74,7 @@ describe(".dev.vars.example", () => {
 
 describe("npm run build", () => {
   const build = (pipelineDir: string) =>
-    spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/build-manifest.ts"], {
+    spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/compile-manifest.ts"], {
       cwd: projectRoot,
       encoding: "utf8",
       env: { ...process.env, SLUICE_PIPELINE_DIR: pipelineDir, SLUICE_MANIFEST_OUT: join(pipelineDir, "manifest.json") },
@@ -94,7 +94,7 @@ describe("npm run build", () => {
       writeFileSync(join(dir, "models", "broken.sql"), "select *\nfrom {{ ref('nope') }}\n");
       const failed = build(dir);
       expect(failed.status).toBe(1);
-      expect(failed.stderr).toContain("sluice build failed: models/broken.sql:2: ref('nope') names no model");
+      expect(failed.stderr).toContain("sluice compile failed: models/broken.sql:2: ref('nope') names no model");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
