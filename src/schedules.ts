@@ -4,7 +4,7 @@
  * `npm run build` writes them into wrangler.toml's [triggers].
  */
 import type { SluiceConfig } from "./config/index.ts";
-import type { Manifest } from "./models/project.ts";
+import type { Manifest } from "./models/manifest-schema.ts";
 
 export function projectCrons(config: SluiceConfig, manifest: Manifest): string[] {
   const crons = new Set<string>([config.models.schedule, config.lake.schedule]);

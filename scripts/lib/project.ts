@@ -9,7 +9,7 @@ import { join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../../src/config/parse.ts";
 import { compileManifest, type ProjectFiles } from "../../src/models/compile/index.ts";
-import type { Manifest } from "../../src/models/project.ts";
+import type { Manifest } from "../../src/models/manifest-schema.ts";
 
 async function filesUnder(
   root: string,

@@ -256,7 +256,7 @@ const longestTableSuffix = "__staging__load_idx".length;
 /**
  * Each stream lands in `raw_<source>__<stream>`, so `a__b` + `c` and `a` + `b__c` would share a
  * table (SQLite compares names without case); a replace stream's staging table is reserved too.
- * Model names are checked against these when the project is built.
+ * Model names are checked against these when the manifest is compiled.
  */
 function checkTableNames(
   config: {

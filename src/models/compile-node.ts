@@ -6,7 +6,7 @@
  * into the manifest, once, at `npm run build`.
  */
 import { quoteIdent } from "../lib/sql.ts";
-import type { Manifest, ManifestNode } from "./project.ts";
+import type { Manifest, ManifestNode } from "./manifest-schema.ts";
 import { renderSql } from "./render.ts";
 
 export interface CompileOptions {

@@ -9,7 +9,7 @@ import { sourceFreshness } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { isIdentifier, quoteIdent } from "../lib/sql.ts";
 import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
-import type { Manifest, SourceTable } from "./project.ts";
+import type { Manifest, SourceTable } from "./manifest-schema.ts";
 
 const periodSeconds = { minute: 60, hour: 3600, day: 86_400 } as const;
 

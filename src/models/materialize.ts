@@ -6,7 +6,7 @@
  */
 import { columnTypes, sqlTypes } from "../db/column-types.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import type { ManifestNode } from "./project.ts";
+import type { ManifestNode } from "./manifest-schema.ts";
 
 export interface Materialized {
   rowsAffected: number | null;

@@ -1,7 +1,7 @@
 /**
  * The model runner, dbt's `build`: the bundled manifest in, materialized relations and a run
- * record out. Nodes run in build order (seeds, models, tests, each after its parents and after
- * the tests of its parents). A node whose parent failed, or one of whose parents failed an
+ * record out. Nodes run in the manifest's order (seeds, models, tests, each after its parents and
+ * after the tests of its parents). A node whose parent failed, or one of whose parents failed an
  * error-severity test, is skipped rather than built over bad data. Every run writes
  * `_sluice_model_runs`, and every node `_sluice_model_results`, in the shape of run_results.
  * A run is a state machine in D1: each node's result is stored as it finishes, and a run that

@@ -15,7 +15,7 @@
  */
 import { SluiceError } from "../lib/errors.ts";
 import { compileGlob, type GlobMatcher } from "../lib/glob.ts";
-import type { Manifest } from "./project.ts";
+import type { Manifest } from "./manifest-schema.ts";
 
 export interface SelectableNode {
   uniqueId: string;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import pipeline from "../../pipeline/sluice.config.ts";
-import { projectRoot } from "../../scripts/lib/dev-server.ts";
+import { repoRoot } from "../../scripts/lib/dev-server.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import { projectCrons } from "../../src/schedules.ts";
 
@@ -20,7 +20,7 @@ interface Binding {
 interface Consumer {
   queue: string;
 }
-const wrangler = unstable_readConfig({ config: join(projectRoot, "wrangler.toml") }) as {
+const wrangler = unstable_readConfig({ config: join(repoRoot, "wrangler.toml") }) as {
   d1_databases: Binding[];
   r2_buckets: Binding[];
   queues: { producers?: Binding[]; consumers?: Consumer[] };
@@ -51,7 +51,7 @@ describe("wrangler.toml", () => {
   });
 
   it("schedules exactly the crons the project derives (npm run build writes them)", () => {
-    const manifest = JSON.parse(readFileSync(join(projectRoot, ".sluice", "manifest.json"), "utf8"));
+    const manifest = JSON.parse(readFileSync(join(repoRoot, ".sluice", "manifest.json"), "utf8"));
     expect(wrangler.triggers.crons).toEqual(projectCrons(config, manifest));
     expect(wrangler.triggers.crons).toEqual(expect.arrayContaining([config.models.schedule, config.lake.schedule, "0 * * * *"]));
   });
@@ -63,7 +63,7 @@ describe("wrangler.toml", () => {
 
 describe(".dev.vars.example", () => {
   it("names every secret the pipeline and the API read", () => {
-    const names = readFileSync(join(projectRoot, ".dev.vars.example"), "utf8")
+    const names = readFileSync(join(repoRoot, ".dev.vars.example"), "utf8")
       .split("\n")
       .filter((line) => /^[A-Z]/.test(line))
       .map((line) => line.split("=")[0]);
@@ -74,8 +74,8 @@ describe(".dev.vars.example", () => {
 
 describe("npm run build", () => {
   const build = (pipelineDir: string) =>
-    spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/compile-manifest.ts"], {
-      cwd: projectRoot,
+    spawnSync(join(repoRoot, "node_modules", ".bin", "node"), ["scripts/compile-manifest.ts"], {
+      cwd: repoRoot,
       encoding: "utf8",
       env: { ...process.env, SLUICE_PIPELINE_DIR: pipelineDir, SLUICE_MANIFEST_OUT: join(pipelineDir, "manifest.json") },
     });

@@ -1,8 +1,8 @@
 import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
+import type { Manifest, ModelNode } from "../../src/models/manifest-schema.ts";
 import { materialize } from "../../src/models/materialize.ts";
-import type { Manifest, ModelNode } from "../../src/models/project.ts";
 import { runModels } from "../../src/models/runner.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
 import { handler } from "../support/worker.ts";

@@ -9,7 +9,7 @@
  * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
  * and checked (refs.ts); the run order (order.ts).
  */
-import type { Manifest } from "../project.ts";
+import type { Manifest } from "../manifest-schema.ts";
 import { type ProjectFiles, readInputs } from "./inputs.ts";
 import { CompileError, NodeSet } from "./nodes.ts";
 import { runOrder } from "./order.ts";

@@ -4,7 +4,7 @@
  * tables: Sluice's streams, described further by the `sources:` of properties YAML.
  */
 import { parse as parseYaml } from "yaml";
-import type { SourceTable } from "../project.ts";
+import type { SourceTable } from "../manifest-schema.ts";
 import { type ProjectFile, projectFileSchema } from "../project-file.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "../properties.ts";
 import { CompileError } from "./nodes.ts";

@@ -3,7 +3,7 @@
  * node with its merged, validated config, or a CompileError naming the file. The node set keeps
  * every model, seed and snapshot name unique.
  */
-import { type ManifestNode, nodeConfigSchema } from "../project.ts";
+import { type ManifestNode, nodeConfigSchema } from "../manifest-schema.ts";
 import { mergeConfigs, type ProjectFile } from "../project-file.ts";
 import type { NodeProperties } from "../properties.ts";
 

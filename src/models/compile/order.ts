@@ -3,7 +3,7 @@
  * set with refs resolved. Out: the nodes in that order; a cycle is a CompileError naming its nodes.
  */
 import { topologicalOrder } from "../graph.ts";
-import type { ManifestNode } from "../project.ts";
+import type { ManifestNode } from "../manifest-schema.ts";
 import { CompileError } from "./nodes.ts";
 
 /**

@@ -3,7 +3,7 @@
  * Out: refs as unique ids. A ref to nothing is a CompileError naming the file and line; so is a
  * model, seed or snapshot whose relation is a stream's table, which building it would replace.
  */
-import type { SourceTable } from "../project.ts";
+import type { SourceTable } from "../manifest-schema.ts";
 import { CompileError, lineOf, type NodeSet } from "./nodes.ts";
 
 export function resolveRefs(nodes: NodeSet): void {

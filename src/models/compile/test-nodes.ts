@@ -5,7 +5,7 @@
  * dependencies, added to the node set; a second test of the same name gets a numeric suffix.
  */
 import { type GenericTest, genericTestNames, testSql } from "../generic-tests.ts";
-import type { ManifestNode } from "../project.ts";
+import type { ManifestNode } from "../manifest-schema.ts";
 import { type TestEntry, testsOf } from "../properties.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs } from "./inputs.ts";
