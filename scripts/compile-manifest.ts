@@ -8,9 +8,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { parseConfig } from "../src/config/parse.ts";
-import { projectCrons } from "../src/schedules.ts";
-import { compileProject } from "./lib/project.ts";
+import { pipelineCrons } from "../src/crons.ts";
+import { compileProject, loadPipelineConfig } from "./lib/project.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const pipelineDir = resolve(root, process.env.SLUICE_PIPELINE_DIR ?? "pipeline");
@@ -51,9 +50,8 @@ async function main() {
   await writeFile(outFile, `${JSON.stringify(manifest, null, 2)}\n`);
   if (outFile === resolve(root, ".sluice/manifest.json")) {
     await writeConfigModule();
-    const configPath = join(pipelineDir, "sluice.config.ts");
-    const config = parseConfig(existsSync(configPath) ? (await import(configPath)).default : {});
-    await syncCrons(projectCrons(config, manifest));
+    const config = await loadPipelineConfig(pipelineDir);
+    await syncCrons(pipelineCrons(config, manifest));
   }
   const count = (type: string) => manifest.nodes.filter((n) => n.resourceType === type).length;
   console.log(

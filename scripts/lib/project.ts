@@ -8,6 +8,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../../src/config/parse.ts";
+import type { SluiceConfig } from "../../src/config/schema.ts";
 import { compileManifest, type ProjectFiles } from "../../src/models/compile/index.ts";
 import type { Manifest } from "../../src/models/manifest-schema.ts";
 
@@ -36,10 +37,24 @@ async function projectYaml(root: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function declaredSources(root: string): Promise<Record<string, string[]>> {
+/**
+ * The pipeline's config (sluice.config.ts), validated; defaults where the folder has none. A
+ * config that fails validation is reported with the file's path.
+ */
+export async function loadPipelineConfig(root: string): Promise<SluiceConfig> {
   const configPath = join(root, "sluice.config.ts");
-  if (!existsSync(configPath)) return {};
-  const config = parseConfig((await import(configPath)).default);
+  if (!existsSync(configPath)) return parseConfig({});
+  const input: unknown = (await import(configPath)).default;
+  try {
+    return parseConfig(input);
+  } catch (error) {
+    throw new Error(`${relative(process.cwd(), configPath)}: ${(error as Error).message}`);
+  }
+}
+
+async function declaredSources(root: string): Promise<Record<string, string[]>> {
+  if (!existsSync(join(root, "sluice.config.ts"))) return {};
+  const config = await loadPipelineConfig(root);
   return {
     ...Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, Object.keys(source.streams)])),
     ...Object.fromEntries(Object.entries(config.pulls).map(([name, source]) => [name, Object.keys(source.resources)])),

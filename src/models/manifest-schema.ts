@@ -4,6 +4,7 @@
  * config, in an order where each node comes after everything it depends on.
  */
 import { z } from "zod";
+import { cronSchema } from "../lib/cron.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
 
@@ -14,7 +15,7 @@ export const nodeConfigSchema = z
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
     /** A cron on which this node is built (in addition to `models.schedule`). */
-    schedule: z.string().optional(),
+    schedule: cronSchema.optional(),
     unique_key: z.union([z.string(), z.array(z.string())]).optional(),
     /** Indexes on a table or incremental model, as dbt-postgres declares them. */
     indexes: z.array(z.object({ columns: z.array(z.string()).min(1), unique: z.boolean().default(false) })).default([]),

@@ -5,13 +5,13 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import pipeline from "../../pipeline/sluice.config.ts";
 import { repoRoot } from "../../scripts/lib/dev-server.ts";
 import { parseConfig } from "../../src/config/parse.ts";
-import { projectCrons } from "../../src/schedules.ts";
+import { pipelineCrons } from "../../src/crons.ts";
 
 interface Binding {
   binding: string;
@@ -52,7 +52,7 @@ describe("wrangler.toml", () => {
 
   it("schedules exactly the crons the project derives (npm run build writes them)", () => {
     const manifest = JSON.parse(readFileSync(join(repoRoot, ".sluice", "manifest.json"), "utf8"));
-    expect(wrangler.triggers.crons).toEqual(projectCrons(config, manifest));
+    expect(wrangler.triggers.crons).toEqual(pipelineCrons(config, manifest));
     expect(wrangler.triggers.crons).toEqual(expect.arrayContaining([config.models.schedule, config.lake.schedule, "0 * * * *"]));
   });
 
@@ -95,6 +95,24 @@ describe("npm run build", () => {
       const failed = build(dir);
       expect(failed.status).toBe(1);
       expect(failed.stderr).toContain("sluice compile failed: models/broken.sql:2: ref('nope') names no model");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("fails on an invalid cron in the pipeline config, naming the file and the expression", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-cron-"));
+    try {
+      mkdirSync(join(dir, "models"));
+      writeFileSync(join(dir, "models", "orders.sql"), "select 1 as id\n");
+      writeFileSync(join(dir, "sluice.config.ts"), 'export default { models: { schedule: "*/15 * * * 8" } };\n');
+      const failed = build(dir);
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toContain(
+        `sluice compile failed: ${relative(repoRoot, join(dir, "sluice.config.ts"))}: pipeline config is invalid:`,
+      );
+      expect(failed.stderr).toContain('invalid cron "*/15 * * * 8": Invalid value for dayOfWeek: 8');
+      expect(failed.stderr).toContain("at models.schedule");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -73,6 +73,24 @@ describe("compileManifest", () => {
     );
   });
 
+  it("rejects an invalid cron in a model's schedule, naming the file and the expression", () => {
+    expect(() => compile([{ path: "models/x.sql", sql: "{{ config(schedule='0 25 * * *') }}select 1" }])).toThrow(
+      new CompileError('models/x.sql: invalid config: schedule: invalid cron "0 25 * * *": Invalid value for hour: 25'),
+    );
+    const manifest = compile([{ path: "models/x.sql", sql: "{{ config(schedule='0 6 * * mon') }}select 1" }]);
+    expect(manifest.nodes[0]!.config.schedule).toBe("0 6 * * mon");
+  });
+
+  it("rejects an invalid cron set for a folder in the project file, naming the model it reaches", () => {
+    expect(() =>
+      compileManifest({
+        projectYaml: "name: demo\nmodels:\n  demo:\n    marts:\n      +schedule: '*/15 * * *'\n",
+        models: [{ path: "models/marts/x.sql", sql: "select 1" }],
+        sources,
+      }),
+    ).toThrow('models/marts/x.sql: invalid config: schedule: invalid cron "*/15 * * *": a cron has five fields');
+  });
+
   it("rejects an unknown config key and an unknown materialization", () => {
     expect(() => compile([{ path: "models/x.sql", sql: "{{ config(materialised='table') }}select 1" }])).toThrow(
       "models/x.sql: invalid config: unknown config key materialised",
