@@ -56,11 +56,6 @@ export async function materializeTable(db: D1Database, name: string, sql: string
   return { rowsAffected: count ?? 0 };
 }
 
-/** Kept for callers that name the materialization. */
-export async function materialize(db: D1Database, name: string, materialized: "table" | "view", sql: string): Promise<Materialized> {
-  return materialized === "view" ? materializeView(db, name, sql) : materializeTable(db, name, sql);
-}
-
 /**
  * Incremental: the new rows go to a staging table; then, in one batch, target rows with the same
  * unique key are deleted and the new rows inserted. Keys compare with IS, so a NULL key replaces

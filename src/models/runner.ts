@@ -284,8 +284,9 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
 /**
  * Creates the raw tables that models read, with their declared columns, if no record has landed
  * yet, so that a model over a quiet source builds empty instead of failing on a missing table.
- * A table from before the load-order column gets it (as the loader would), so models that read
- * `_sluice_load_seq` build even over a source that has not loaded since the upgrade.
+ * A table without the load-order column (created by a Sluice that had none) gets it, as the
+ * loader would, so models that read `_sluice_load_seq` build even over a source that has loaded
+ * nothing since.
  */
 async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest: Manifest): Promise<void> {
   const statements = new Map<string, string>();
