@@ -6,8 +6,8 @@
  */
 import { parseConfig } from "../src/config/parse.ts";
 import { createRuntime } from "../src/env.ts";
-import { buildManifest } from "../src/models/build.ts";
-import { compileNode } from "../src/models/compile.ts";
+import { compileManifest } from "../src/models/compile/index.ts";
+import { compileNode } from "../src/models/compile-node.ts";
 import { runModels } from "../src/models/runner.ts";
 
 const models: Record<string, string> = {
@@ -27,7 +27,7 @@ const models: Record<string, string> = {
     "{{ config(materialized='incremental', unique_key='order_id', indexes=[{'columns': ['updated_at']}]) }}\nselect order_id, status, amount, updated_at from {{ ref('stg_orders') }}\n{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}",
 };
 
-const manifest = buildManifest({
+const manifest = compileManifest({
   projectYaml: "name: bench\nmodels:\n  bench:\n    +materialized: table\n",
   models: Object.entries(models).map(([path, sql]) => ({ path: `models/${path}`, sql })),
   sources: { bench: ["orders"] },

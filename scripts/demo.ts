@@ -6,11 +6,11 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { projectRoot } from "./lib/dev-server.ts";
+import { repoRoot } from "./lib/dev-server.ts";
 
 const baseUrl = process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.PORT ?? "8787"}`;
 const vars = Object.fromEntries(
-  readFileSync(join(projectRoot, ".dev.vars"), "utf8")
+  readFileSync(join(repoRoot, ".dev.vars"), "utf8")
     .split("\n")
     .filter((line) => /^[A-Z_][A-Z0-9_]*=/.test(line))
     .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1).trim()]),

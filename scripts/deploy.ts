@@ -5,7 +5,7 @@
  * Credentials come from `wrangler login` or CLOUDFLARE_API_TOKEN; see docs/deploy.md.
  */
 import { spawnSync } from "node:child_process";
-import { projectRoot, wranglerCommand } from "./lib/dev-server.ts";
+import { repoRoot, wranglerCommand } from "./lib/dev-server.ts";
 
 const environments = ["staging", "production"];
 const args = process.argv.slice(2);
@@ -21,7 +21,7 @@ if (!env || !environments.includes(env)) {
 
 const step = (args: string[]) => {
   console.log(`\n$ wrangler ${args.join(" ")}`);
-  const status = spawnSync(...wranglerCommand(args), { cwd: projectRoot, stdio: "inherit" }).status ?? 1;
+  const status = spawnSync(...wranglerCommand(args), { cwd: repoRoot, stdio: "inherit" }).status ?? 1;
   if (status !== 0) process.exit(status);
 };
 step(["d1", "migrations", "apply", "DB", "--remote", "--env", env]);

@@ -7,9 +7,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { compileNode } from "../src/models/compile.ts";
+import { compileNode } from "../src/models/compile-node.ts";
 import { selectedIds } from "../src/models/selection.ts";
-import { projectRoot } from "./lib/dev-server.ts";
+import { repoRoot } from "./lib/dev-server.ts";
 import { compileProject } from "./lib/project.ts";
 
 const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--full-refresh] [--url URL]
@@ -33,7 +33,7 @@ const reads: Record<string, string> = {
 
 function adminToken(): string | undefined {
   if (process.env.SLUICE_ADMIN_TOKEN) return process.env.SLUICE_ADMIN_TOKEN;
-  const devVars = join(projectRoot, ".dev.vars");
+  const devVars = join(repoRoot, ".dev.vars");
   if (!existsSync(devVars)) return undefined;
   const line = readFileSync(devVars, "utf8")
     .split("\n")
@@ -65,7 +65,7 @@ async function main() {
   const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
 
   if (command === "compile" || command === "ls") {
-    const manifest = await compileProject(resolve(projectRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
+    const manifest = await compileProject(resolve(repoRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
     const chosen = selectedIds(manifest, select, exclude);
     for (const node of manifest.nodes.filter((n) => chosen.has(n.uniqueId))) {
       if (command === "ls") console.log(node.uniqueId);

@@ -6,11 +6,11 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { applyLocalMigrations, projectRoot } from "./lib/dev-server.ts";
+import { applyLocalMigrations, repoRoot } from "./lib/dev-server.ts";
 
-const devVars = join(projectRoot, ".dev.vars");
+const devVars = join(repoRoot, ".dev.vars");
 if (!existsSync(devVars)) {
-  copyFileSync(join(projectRoot, ".dev.vars.example"), devVars);
+  copyFileSync(join(repoRoot, ".dev.vars.example"), devVars);
   console.log("sluice: created .dev.vars from .dev.vars.example (local secrets; git ignores it)");
 }
 
@@ -21,16 +21,8 @@ const port = process.env.PORT ?? "8787";
 console.log(`sluice: starting wrangler dev on http://127.0.0.1:${port}`);
 const child = spawn(
   process.execPath,
-  [
-    join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js"),
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    port,
-    ...process.argv.slice(2),
-  ],
-  { cwd: projectRoot, stdio: "inherit" },
+  [join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)],
+  { cwd: repoRoot, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -9,17 +9,17 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { projectRoot } from "./lib/dev-server.ts";
+import { repoRoot } from "./lib/dev-server.ts";
 import { ensureSystemTools } from "./lib/system-tools.ts";
 
-const bin = (name: string) => join(projectRoot, "node_modules", ".bin", name);
-const run = (command: string, args: string[]) => spawnSync(command, args, { cwd: projectRoot, stdio: "inherit" }).status ?? 1;
+const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+const run = (command: string, args: string[]) => spawnSync(command, args, { cwd: repoRoot, stdio: "inherit" }).status ?? 1;
 
 // `--fast` (the test:unit and test:e2e scripts) leaves lint and the type-check to the editor and `npm test`.
 const fast = process.argv[2] === "--fast";
 const vitestArgs = process.argv.slice(fast ? 3 : 2);
 const steps: [string, string[]][] = [
-  [bin("node"), ["scripts/build-manifest.ts"]],
+  [bin("node"), ["scripts/compile-manifest.ts"]],
   ...(fast
     ? []
     : ([
@@ -42,7 +42,7 @@ if (runsEndToEnd(vitestArgs) && !ensureSystemTools()) {
   process.exit(1);
 }
 
-const resultsFile = join(projectRoot, ".sluice", "test-results.json");
+const resultsFile = join(repoRoot, ".sluice", "test-results.json");
 rmSync(resultsFile, { force: true });
 const status = run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...vitestArgs]);
 
@@ -66,6 +66,6 @@ function runsEndToEnd(args: readonly string[]): boolean {
   }
   if (projects.length > 0 && !projects.includes("e2e")) return false;
   if (filters.length === 0) return true;
-  const files = readdirSync(join(projectRoot, "test", "e2e")).map((name) => `test/e2e/${name}`);
+  const files = readdirSync(join(repoRoot, "test", "e2e")).map((name) => `test/e2e/${name}`);
   return files.some((file) => filters.some((filter) => file.includes(filter.replace(/^\.\//, ""))));
 }

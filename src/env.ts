@@ -44,13 +44,19 @@ const baseSettingsSchema = z.object({
   SLUICE_HASH_SALT: z.string().default(""),
 });
 
-export interface ReportGrant {
-  token: string;
-  /** The reports the token may read; null for all of them. */
+/** What a request's token may do: read every report (`reports` null) or some, and the ops API if admin. */
+export interface Grant {
+  admin: boolean;
   reports: string[] | null;
 }
 
-function parseGrant(entry: string): ReportGrant {
+/** A configured report token and the reports it may read. */
+export interface ReportToken {
+  token: string;
+  reports: Grant["reports"];
+}
+
+function parseReportToken(entry: string): ReportToken {
   const at = entry.lastIndexOf("@");
   if (at <= 0) return { token: entry, reports: null };
   return {
@@ -65,7 +71,7 @@ function parseGrant(entry: string): ReportGrant {
 export interface Settings {
   logLevel: z.infer<typeof baseSettingsSchema>["LOG_LEVEL"];
   /** Report tokens; a token written `<token>@<report>+<report>` may read only those reports. */
-  reportTokens: ReportGrant[];
+  reportTokens: ReportToken[];
   adminTokens: string[];
   benchBaseline: boolean;
   hashSalt: string;
@@ -103,7 +109,7 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
   }
   return {
     logLevel: base.LOG_LEVEL,
-    reportTokens: base.REPORT_TOKENS.map(parseGrant),
+    reportTokens: base.REPORT_TOKENS.map(parseReportToken),
     adminTokens: base.ADMIN_TOKENS,
     benchBaseline,
     hashSalt: base.SLUICE_HASH_SALT,
@@ -138,7 +144,7 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
   if (cached && cached.config === config) return cached;
   const settings = parseSettings(env, config);
   const secrets = [
-    ...settings.reportTokens.map((grant) => grant.token),
+    ...settings.reportTokens.map((report) => report.token),
     ...settings.adminTokens,
     ...Object.values(settings.secrets).flat(),
     settings.hashSalt,
@@ -157,5 +163,5 @@ export function createRuntime(env: Env, entry: EntryPoint, config: SluiceConfig 
 /** Hono's type parameters for Sluice's HTTP app. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { runtime: Runtime; requestId: string; source?: WebhookSource; grant?: { admin: boolean; reports: string[] | null } };
+  Variables: { runtime: Runtime; requestId: string; source?: WebhookSource; grant?: Grant };
 }

@@ -1,12 +1,12 @@
 /** Sluice's Worker: wiring only. Each entry point parses env once and hands off to its stage. */
 import { app } from "./app.ts";
+import { runCronJobs } from "./cron-jobs.ts";
 import { createRuntime } from "./env.ts";
 import { consumeIngestBatch } from "./load/consumer.ts";
 import { consumeDeadLetterBatch, isDeadLetterQueue } from "./load/dead-letters.ts";
 import { isModelRunTask, isPageTask } from "./messages.ts";
 import { continueModelRuns } from "./models/continue.ts";
 import { consumePullMessages } from "./pull/consumer.ts";
-import { runScheduled } from "./scheduled.ts";
 
 export default {
   fetch: app.fetch,
@@ -28,6 +28,6 @@ export default {
   },
 
   async scheduled(controller, env) {
-    await runScheduled(controller, createRuntime(env, "scheduled"));
+    await runCronJobs(controller, createRuntime(env, "scheduled"));
   },
 } satisfies ExportedHandler<Env, unknown>;

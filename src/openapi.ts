@@ -8,7 +8,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { SluiceConfig } from "./config/index.ts";
 import type { AppEnv } from "./env.ts";
-import { deadLetterQuery, quarantineQuery, replayBody, selection } from "./load/routes.ts";
+import { openRowFilterSchema } from "./load/open-rows.ts";
+import { deadLetterQuery, quarantineQuery, replayBody } from "./load/routes.ts";
 import { buildBody } from "./models/routes.ts";
 
 type Json = Record<string, unknown>;
@@ -131,14 +132,14 @@ function routes(config: SluiceConfig): RouteConfig[] {
     ["/v1/reconcile", "get", "Accepted, loaded, quarantined and dead-lettered, per stream"],
     ["/v1/replay", "post", "Replay the raw zone over a time range", replayBody],
     ["/v1/quarantine", "get", "Quarantined records, redacted and hashed as their streams say; every filter given applies", quarantineQuery],
-    ["/v1/quarantine/retry", "post", "Re-drive quarantined records", selection],
+    ["/v1/quarantine/retry", "post", "Re-drive quarantined records", openRowFilterSchema],
     [
       "/v1/dead-letters",
       "get",
       "Dead letters, their payloads redacted and hashed as their streams say; every filter given applies",
       deadLetterQuery,
     ],
-    ["/v1/dead-letters/redrive", "post", "Re-enqueue dead letters", selection],
+    ["/v1/dead-letters/redrive", "post", "Re-enqueue dead letters", openRowFilterSchema],
     ["/v1/pulls", "get", "Pull runs and cursors"],
     ["/v1/pulls/{source}/{stream}/run", "post", "Start or resume a pull run"],
     ["/v1/models", "get", "Model nodes with config, tests and last status"],

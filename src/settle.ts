@@ -14,11 +14,11 @@ import { drizzle } from "drizzle-orm/d1";
 import type { z } from "zod";
 import { deadLetters, messageErrors } from "./db/schema.ts";
 import type { Runtime } from "./env.ts";
-import { type AlertKind, raiseAlert } from "./lib/alerts.ts";
 import { type ErrorCode, SluiceError, toSluiceError } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
 import { backoffSeconds } from "./lib/retry.ts";
 import { messageBody, messageText, UnreadableMessage } from "./messages.ts";
+import { type AlertKind, raiseAlert } from "./ops/alerts.ts";
 
 /** What a unit of work may ask for instead of an ack; work that returns nothing is acked. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a work function that returns nothing (void) means "ack".

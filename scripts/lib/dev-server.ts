@@ -9,10 +9,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const projectRoot = resolve(import.meta.dirname, "../..");
+/** The Sluice checkout (package.json, wrangler.toml), as opposed to the pipeline's dbt project. */
+export const repoRoot = resolve(import.meta.dirname, "../..");
 // Wrangler runs on the Node that runs this script (Node 24 from node_modules/.bin under npm),
 // never on whatever `node` a shebang would find first on PATH.
-const wranglerJs = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+const wranglerJs = join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
 export const wranglerCommand = (args: string[]) => [process.execPath, [wranglerJs, ...args]] as const;
 
 export interface DevServer {
@@ -47,7 +48,7 @@ export function applyLocalMigrations(persistTo?: string, configPath?: string): v
     ...(persistTo ? ["--persist-to", persistTo] : []),
     ...(configPath ? ["-c", configPath] : []),
   ];
-  const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wranglerCommand(args), { cwd: repoRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) {
     throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
   }
@@ -56,7 +57,7 @@ export function applyLocalMigrations(persistTo?: string, configPath?: string): v
 /** Runs one SQL statement against a local D1 state folder and returns its rows. */
 export function queryLocalD1<Row = Record<string, unknown>>(persistTo: string, sql: string): Row[] {
   const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--command", sql];
-  const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wranglerCommand(args), { cwd: repoRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
   const parsed = JSON.parse(result.stdout) as { results: Row[] }[];
   return parsed[0]?.results ?? [];
@@ -99,7 +100,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       "--show-interactive-dev-session=false",
       ...(options.configPath ? ["-c", options.configPath] : []),
     ]),
-    { cwd: projectRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    { cwd: repoRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -1,5 +1,5 @@
 /**
- * Reads a dbt-style project folder (the pipeline) into the build step's input: the project file,
+ * Reads a dbt-style project folder (the pipeline) into the manifest compile's input: the project file,
  * models, properties YAML, seeds, singular tests and docs, plus the sources Sluice's config
  * declares. Shared by `npm run build` and the offline `sluice compile` and `sluice ls`.
  */
@@ -8,8 +8,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../../src/config/parse.ts";
-import { buildManifest, type ProjectFiles } from "../../src/models/build.ts";
-import type { Manifest } from "../../src/models/project.ts";
+import type { SluiceConfig } from "../../src/config/schema.ts";
+import { compileManifest, type ProjectFiles } from "../../src/models/compile/index.ts";
+import type { Manifest } from "../../src/models/manifest-schema.ts";
 
 async function filesUnder(
   root: string,
@@ -36,10 +37,24 @@ async function projectYaml(root: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function declaredSources(root: string): Promise<Record<string, string[]>> {
+/**
+ * The pipeline's config (sluice.config.ts), validated; defaults where the folder has none. A
+ * config that fails validation is reported with the file's path.
+ */
+export async function loadPipelineConfig(root: string): Promise<SluiceConfig> {
   const configPath = join(root, "sluice.config.ts");
-  if (!existsSync(configPath)) return {};
-  const config = parseConfig((await import(configPath)).default);
+  if (!existsSync(configPath)) return parseConfig({});
+  const input: unknown = (await import(configPath)).default;
+  try {
+    return parseConfig(input);
+  } catch (error) {
+    throw new Error(`${relative(process.cwd(), configPath)}: ${(error as Error).message}`);
+  }
+}
+
+async function declaredSources(root: string): Promise<Record<string, string[]>> {
+  if (!existsSync(join(root, "sluice.config.ts"))) return {};
+  const config = await loadPipelineConfig(root);
   return {
     ...Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, Object.keys(source.streams)])),
     ...Object.fromEntries(Object.entries(config.pulls).map(([name, source]) => [name, Object.keys(source.resources)])),
@@ -52,7 +67,7 @@ function projectPaths(yaml: string | undefined): { models: string[]; seeds: stri
   try {
     project = (yaml ? parseYaml(yaml) : {}) ?? {};
   } catch {
-    // buildManifest reports invalid YAML with its message.
+    // compileManifest reports invalid YAML with its message.
   }
   const list = (key: string, fallback: string) => (Array.isArray(project[key]) ? (project[key] as string[]) : [fallback]);
   return {
@@ -79,5 +94,5 @@ export async function readProjectFiles(root: string): Promise<ProjectFiles> {
 }
 
 export async function compileProject(root: string): Promise<Manifest> {
-  return buildManifest(await readProjectFiles(root));
+  return compileManifest(await readProjectFiles(root));
 }

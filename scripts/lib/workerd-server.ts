@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { applyLocalMigrations, projectRoot, wranglerCommand } from "./dev-server.ts";
+import { applyLocalMigrations, repoRoot, wranglerCommand } from "./dev-server.ts";
 
 export interface WorkerdServer {
   url: string;
@@ -35,7 +35,7 @@ export function buildBundle(outdir: string, options: { configPath?: string; env?
     options.configPath ?? "wrangler.toml",
     ...(options.env ? ["--env", options.env] : []),
   ];
-  const result = spawnSync(...wranglerCommand(args), { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(...wranglerCommand(args), { cwd: repoRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
   // wrangler names the bundle after the config's `main` (index.ts gives index.js).
   const entry = readdirSync(outdir).find((name) => name.endsWith(".js"));
@@ -44,7 +44,7 @@ export function buildBundle(outdir: string, options: { configPath?: string; env?
 }
 
 export async function startWorkerd(options: { vars: Record<string, string>; configPath?: string }): Promise<WorkerdServer> {
-  const configPath = join(projectRoot, options.configPath ?? "wrangler.toml");
+  const configPath = join(repoRoot, options.configPath ?? "wrangler.toml");
   const persistTo = mkdtempSync(join(tmpdir(), "sluice-workerd-"));
   applyLocalMigrations(persistTo, configPath);
   const scriptPath = buildBundle(join(persistTo, "dist"), { configPath }).entry;

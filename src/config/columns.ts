@@ -33,7 +33,7 @@ const declaredByStream = new WeakMap<StreamConfig, DeclaredField[]>();
 /**
  * The fields a stream's schema declares, flattened as records are (down to `maxDepth`), or, for a
  * stream with column mappings, the mapped columns typed by their paths. A schema that cannot be
- * read as columns is a config error: config validation calls this, so the build fails, rather
+ * read as columns is a config error: config validation calls this, so the manifest compile fails, rather
  * than the stream silently declaring no columns.
  */
 export function declaredFields(stream: Pick<StreamConfig, "schema" | "maxDepth" | "columns">): DeclaredField[] {

@@ -4,6 +4,7 @@
  * stream with a path, a data selector, a paginator, an optional incremental cursor and a cron.
  */
 import { z } from "zod";
+import { cronSchema } from "../lib/cron.ts";
 import { streamSchema } from "./stream-schema.ts";
 
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "env var names are UPPER_SNAKE_CASE");
@@ -77,7 +78,7 @@ export const resourceSchema = streamSchema.and(
     dataSelector: path.default(""),
     paginator: paginatorSchema,
     incremental: incrementalSchema.optional(),
-    schedule: z.string().min(9),
+    schedule: cronSchema,
   }),
 );
 

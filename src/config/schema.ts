@@ -4,6 +4,7 @@
  * streams, models, reports) are checked here, once, so no request can smuggle one in.
  */
 import { z } from "zod";
+import { cronSchema } from "../lib/cron.ts";
 import { restSourceSchema } from "./pull-schema.ts";
 import { type StreamConfig, streamSchema } from "./stream-schema.ts";
 
@@ -171,13 +172,13 @@ export const sluiceConfigSchema = z
     models: z
       .object({
         /** The cron expression on which the model runner builds every model. */
-        schedule: z.string().min(9),
+        schedule: cronSchema,
       })
       .default({ schedule: "*/15 * * * *" }),
     lake: z
       .object({
         /** The cron on which typed tables are compacted to Parquet in R2 (`lake/<table>/dt=…/`). */
-        schedule: z.string().min(9),
+        schedule: cronSchema,
       })
       .default({ schedule: "30 * * * *" }),
     reports: z.record(name, reportSchema).default({}),
@@ -256,7 +257,7 @@ const longestTableSuffix = "__staging__load_idx".length;
 /**
  * Each stream lands in `raw_<source>__<stream>`, so `a__b` + `c` and `a` + `b__c` would share a
  * table (SQLite compares names without case); a replace stream's staging table is reserved too.
- * Model names are checked against these when the project is built.
+ * Model names are checked against these when the manifest is compiled.
  */
 function checkTableNames(
   config: {

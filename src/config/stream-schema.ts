@@ -61,7 +61,7 @@ export const streamSchema = z
     if (stream.cursor && stream.disposition !== "merge") {
       ctx.addIssue({ code: "custom", path: ["cursor"], message: "cursor applies to merge streams only" });
     }
-    // The declared columns are read now, so a schema that cannot give them fails the build.
+    // The declared columns are read now, so a schema that cannot give them fails config validation.
     try {
       declaredFields(stream);
     } catch (error) {

@@ -331,7 +331,7 @@ export const alerts = sqliteTable(
 export type Alert = typeof alerts.$inferSelect;
 
 /**
- * Per-minute counter rollups, written by the code paths themselves (see lib/rollups.ts) and
+ * Per-minute counter rollups, written by the code paths themselves (see ops/rollups.ts) and
  * summed by `/metrics`. `labels` is the label set as JSON; minute `0000-00-00T00:00` holds
  * every minute older than an hour, and the history from before rollups existed.
  */

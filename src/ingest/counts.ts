@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { webhookCounts } from "../db/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { counterInsert } from "../lib/rollups.ts";
+import { counterInsert } from "../ops/rollups.ts";
 
 export type Outcome = (typeof webhookCounts.$inferInsert)["outcome"];
 

@@ -5,14 +5,12 @@
  * runs in constant time, against every token, whichever matches.
  */
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv, Grant } from "../env.ts";
+import { equalDigests, sha256 } from "./crypto.ts";
 import { SluiceError } from "./errors.ts";
 import { assertNotBlocked, authFailure } from "./rate-limit.ts";
 
 export type TokenScope = "report" | "admin";
-
-/** What the request's token may do: every report (null), some reports, or nothing. */
-export type Grant = { admin: boolean; reports: string[] | null };
 
 function bearer(header: string | undefined): string {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
@@ -41,8 +39,8 @@ async function grantOf(token: string, settings: Settings, scope: TokenScope): Pr
   // Compare digests, every one of them, so timing reveals neither length nor which token matched.
   const presented = await sha256(token);
   const known = await tokenDigests(settings);
-  const admin = known.admin.map((digest) => equalBytes(presented, digest));
-  const reports = scope === "report" ? known.reports.map((digest) => equalBytes(presented, digest)) : [];
+  const admin = known.admin.map((digest) => equalDigests(presented, digest));
+  const reports = scope === "report" ? known.reports.map((digest) => equalDigests(presented, digest)) : [];
   if (admin.includes(true)) return { admin: true, reports: null };
   const index = reports.indexOf(true);
   return index < 0 ? undefined : { admin: false, reports: settings.reportTokens[index]!.reports };
@@ -51,16 +49,6 @@ async function grantOf(token: string, settings: Settings, scope: TokenScope): Pr
 /** Whether `token` is one of the admin tokens, compared as every other token is. */
 export async function isAdminToken(token: string, settings: Settings): Promise<boolean> {
   return (await grantOf(token, settings, "admin"))?.admin === true;
-}
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
-  return diff === 0;
 }
 
 export function requireToken(scope: TokenScope) {

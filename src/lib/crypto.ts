@@ -1,4 +1,8 @@
-/** WebCrypto helpers shared by webhook verifiers, token checks and record keys. */
+/**
+ * WebCrypto helpers: HMAC for webhook signatures and dashboard sessions, SHA-256 for record keys
+ * and token digests, and Sluice's one constant-time comparison (`equalDigests`), which bearer
+ * tokens, webhook signatures and session cookies are all checked with.
+ */
 const encoder = new TextEncoder();
 
 export type Bytes = Uint8Array<ArrayBuffer>;
@@ -26,9 +30,12 @@ export function shortHash(text: string): string {
   return hash.toString(16).padStart(8, "0");
 }
 
+export async function sha256(data: string | Bytes): Promise<Bytes> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? utf8(data) : data));
+}
+
 export async function sha256Hex(data: string | Bytes): Promise<string> {
-  const bytes = typeof data === "string" ? utf8(data) : data;
-  return toHex(await crypto.subtle.digest("SHA-256", bytes));
+  return toHex(await sha256(data));
 }
 
 export type HmacAlgorithm = "sha256" | "sha1";
@@ -91,19 +98,23 @@ export function concatBytes(...parts: (string | Uint8Array)[]): Bytes {
 }
 
 /**
+ * Equality of two digests in time that depends only on their length, which for digests of one
+ * algorithm is fixed. Compare digests, never the secrets themselves, so that the length of a
+ * secret does not show either.
+ */
+export function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/**
  * Constant-time equality. Both sides are hashed first, so inputs of different lengths take the
  * same time and the comparison never leaks the expected length; equal digests mean equal inputs.
  */
 export async function timingSafeEqual(a: string | Bytes, b: string | Bytes): Promise<boolean> {
-  const [ha, hb] = await Promise.all([
-    crypto.subtle.digest("SHA-256", typeof a === "string" ? utf8(a) : a),
-    crypto.subtle.digest("SHA-256", typeof b === "string" ? utf8(b) : b),
-  ]);
-  const x = new Uint8Array(ha);
-  const y = new Uint8Array(hb);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
-  return diff === 0;
+  const [x, y] = await Promise.all([sha256(a), sha256(b)]);
+  return equalDigests(x, y);
 }
 
 /** True if `candidate` equals any of `allowed`, checking every entry so timing reveals nothing. */

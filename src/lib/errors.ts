@@ -1,6 +1,9 @@
 /**
  * Sluice's one error vocabulary. Every failure that crosses a stage boundary is a SluiceError
- * with a code; the code alone decides the HTTP status and whether a queue message is retried.
+ * with a code. The code decides the HTTP status. Whether the work is retried is the error's
+ * `retryable`: its code's by default, set by the code that throws when it knows better (a pull
+ * whose API answered 4xx is terminal, 5xx or 429 retryable). Queue consumers act on it in
+ * settle.ts: retry with backoff, or record a dead letter at once.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -54,8 +57,10 @@ export class SluiceError extends Error {
 }
 
 /**
- * Wraps anything thrown by a binding (D1, R2, a queue) so that callers see a SluiceError.
- * Binding failures are transient unless proven otherwise, so the default is retryable.
+ * Wraps anything else thrown (a binding, a library) as a SluiceError with the `fallback` code,
+ * whose retryability it takes. The default, `internal`, is terminal; queue consumers pass a
+ * retryable code (settle.ts: `storage_unavailable`), since a binding's failure is transient
+ * unless proven otherwise.
  */
 export function toSluiceError(error: unknown, fallback: ErrorCode = "internal", details?: Record<string, unknown>): SluiceError {
   if (error instanceof SluiceError) return error;

@@ -15,8 +15,8 @@ import { SluiceError } from "../lib/errors.ts";
 import { backoffSeconds } from "../lib/retry.ts";
 import { messageText, queueFor } from "../messages.ts";
 import { type DeadLetterEntry, recordDeadLetters } from "../settle.ts";
+import { type OpenRowFilter, openRowsWhere } from "./open-rows.ts";
 import { protectMessageBody } from "./protect.ts";
-import { type OpenSelection, openRowsWhere } from "./selection.ts";
 
 const deadLetterSuffix = "-dlq";
 
@@ -89,10 +89,8 @@ export async function consumeDeadLetterBatch(batch: MessageBatch<unknown>, runti
   batch.ackAll();
 }
 
-export type RedriveFilter = OpenSelection;
-
 /** Sends open dead letters back to the queue they came from and marks them redriven. */
-export async function redriveDeadLetters(runtime: Runtime, filter: RedriveFilter): Promise<number> {
+export async function redriveDeadLetters(runtime: Runtime, filter: OpenRowFilter): Promise<number> {
   const db = drizzle(runtime.env.DB);
   const rows = await db.select().from(deadLetters).where(openRowsWhere(deadLetters, filter)).orderBy(deadLetters.id).limit(filter.limit);
   for (const row of rows) {

@@ -6,7 +6,7 @@
 import type { StreamConfig } from "../config/schema.ts";
 import { chunkRows } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
-import { raiseAlert } from "../lib/alerts.ts";
+import { raiseAlert } from "../ops/alerts.ts";
 import type { LoadKeys } from "./ledger.ts";
 import type { RawLine } from "./raw-zone.ts";
 

@@ -14,8 +14,8 @@ import { addColumnSql, addLoadSeqSql, createTableSql, indexSql, loadSeqColumn, s
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
-import { addLoadCounters } from "../lib/rollups.ts";
 import { rawTableName } from "../lib/sql.ts";
+import { addLoadCounters } from "../ops/rollups.ts";
 import { fieldColumnsInsert, forgetColumns, knownShape, readShape, rememberShape, schemaHash, type TableShape } from "./column-cache.ts";
 import { columnNamer } from "./column-names.ts";
 import { planEvolution } from "./evolve.ts";

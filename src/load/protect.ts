@@ -71,8 +71,8 @@ export async function protectMessageBody(runtime: Runtime, body: unknown, withou
 }
 
 /**
- * A quarantine row as the ops API shows it. Rows from before quarantine applied redaction (no
- * `recordForm`) get it applied now, with the stream's current redact and hash.
+ * A quarantine row as the ops API shows it. A row without `recordForm` was kept unredacted (by a
+ * Sluice that did not yet redact quarantine); it is shown with the stream's current redact and hash.
  */
 export async function quarantineRowForView(runtime: Runtime, row: QuarantineRow): Promise<QuarantineRow> {
   if (row.recordForm !== null) return row;

@@ -12,8 +12,8 @@ import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { sendMessage, toRecordMessage } from "../messages.ts";
+import { type OpenRowFilter, openRowsWhere } from "./open-rows.ts";
 import { type RawLine, rawRef, readRawObject } from "./raw-zone.ts";
-import { type OpenSelection, openRowsWhere } from "./selection.ts";
 import type { RecordForm } from "./transform.ts";
 
 const maxRecordChars = 500_000;
@@ -72,8 +72,6 @@ export function quarantineInsert(db: D1Database, entry: QuarantineEntry): D1Prep
   return db.prepare(sql).bind(...params);
 }
 
-export type RetryFilter = OpenSelection;
-
 /** A record redriven from its quarantine copy because its raw-zone line could not be read. */
 export interface RetryFallback {
   id: number;
@@ -97,7 +95,7 @@ export interface RetryResult {
  * the raw zone; only if that is gone is the quarantine copy redriven, with its mark (so a hash is
  * not hashed again), which is logged and listed in the result.
  */
-export async function retryQuarantined(runtime: Runtime, filter: RetryFilter): Promise<RetryResult> {
+export async function retryQuarantined(runtime: Runtime, filter: OpenRowFilter): Promise<RetryResult> {
   const db = drizzle(runtime.env.DB);
   const rows = await db.select().from(quarantine).where(openRowsWhere(quarantine, filter)).orderBy(quarantine.id).limit(filter.limit);
   const result: RetryResult = { retried: 0, fallbacks: [], skipped: [] };

@@ -13,6 +13,7 @@ import type { AppEnv } from "../env.ts";
 import { requireToken } from "../lib/auth.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { redriveDeadLetters } from "./dead-letters.ts";
+import { openRowFilterSchema } from "./open-rows.ts";
 import { protectMessageBody, quarantineRowForView } from "./protect.ts";
 import { retryQuarantined } from "./quarantine.ts";
 import { reconcile } from "./reconcile.ts";
@@ -27,14 +28,6 @@ for (const path of ["/v1/reconcile", "/v1/replay", "/v1/quarantine", "/v1/quaran
 const invalid = (result: { success: boolean; error?: z.core.$ZodError }) => {
   if (!result.success) throw new SluiceError("bad_request", z.prettifyError(result.error!));
 };
-
-export const selection = z.object({
-  // At most 90 ids, so a selection stays inside D1's 100 bound parameters.
-  ids: z.array(z.number().int().positive()).max(90).optional(),
-  source: z.string().optional(),
-  stream: z.string().optional(),
-  limit: z.number().int().min(1).max(1000).default(100),
-});
 
 /** The listings' filters; every one given applies (AND). */
 const listQuery = z.object({
@@ -90,7 +83,7 @@ loadRoutes.get("/v1/quarantine", zValidator("query", quarantineQuery, invalid), 
   return c.json({ quarantine: await Promise.all(rows.map((row) => quarantineRowForView(c.var.runtime, row))) });
 });
 
-loadRoutes.post("/v1/quarantine/retry", zValidator("json", selection, invalid), async (c) => {
+loadRoutes.post("/v1/quarantine/retry", zValidator("json", openRowFilterSchema, invalid), async (c) => {
   return c.json(await retryQuarantined(c.var.runtime, c.req.valid("json")), 202);
 });
 
@@ -114,6 +107,6 @@ loadRoutes.get("/v1/dead-letters", zValidator("query", deadLetterQuery, invalid)
   return c.json({ dead_letters: shown });
 });
 
-loadRoutes.post("/v1/dead-letters/redrive", zValidator("json", selection, invalid), async (c) => {
+loadRoutes.post("/v1/dead-letters/redrive", zValidator("json", openRowFilterSchema, invalid), async (c) => {
   return c.json({ redriven: await redriveDeadLetters(c.var.runtime, c.req.valid("json")) }, 202);
 });

@@ -7,9 +7,9 @@
 import { drizzle } from "drizzle-orm/d1";
 import { sourceFreshness } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
-import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { isIdentifier, quoteIdent } from "../lib/sql.ts";
-import type { Manifest, SourceTable } from "./project.ts";
+import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
+import type { Manifest, SourceTable } from "./manifest-schema.ts";
 
 const periodSeconds = { minute: 60, hour: 3600, day: 86_400 } as const;
 

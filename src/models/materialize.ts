@@ -6,7 +6,7 @@
  */
 import { columnTypes, sqlTypes } from "../db/column-types.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import type { ManifestNode } from "./project.ts";
+import type { ManifestNode } from "./manifest-schema.ts";
 
 export interface Materialized {
   rowsAffected: number | null;
@@ -54,11 +54,6 @@ export async function materializeTable(db: D1Database, name: string, sql: string
   const count = await db.prepare(`SELECT count(*) AS n FROM ${tmp}`).first<number>("n");
   await swapIn(db, tmpName(name), name, indexes);
   return { rowsAffected: count ?? 0 };
-}
-
-/** Kept for callers that name the materialization. */
-export async function materialize(db: D1Database, name: string, materialized: "table" | "view", sql: string): Promise<Materialized> {
-  return materialized === "view" ? materializeView(db, name, sql) : materializeTable(db, name, sql);
 }
 
 /**

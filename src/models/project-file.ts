@@ -4,7 +4,7 @@
  * other key replaces), then its properties YAML, then its in-file `config()`.
  */
 import { z } from "zod";
-import { configKeys } from "./project.ts";
+import { configKeys } from "./manifest-schema.ts";
 
 export const projectFileSchema = z.looseObject({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the project name must be an identifier"),

@@ -1,7 +1,7 @@
 /**
  * Renders Jinja SQL with `@huggingface/jinja`, a pure interpreter (workerd forbids compiling
- * templates into functions). The same code runs at build time, to discover refs, sources and
- * config, and in the Worker, to produce the SQL that runs. Supplies dbt's context: `ref`,
+ * templates into functions). The same code runs in the manifest compile, to discover refs,
+ * sources and config, and in the Worker, to produce the SQL that runs. Supplies dbt's context: `ref`,
  * `source`, `config`, `var`, `this`, `is_incremental()` and `doc()`.
  */
 import { parse, Template, tokenize } from "@huggingface/jinja";

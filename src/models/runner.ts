@@ -1,7 +1,7 @@
 /**
  * The model runner, dbt's `build`: the bundled manifest in, materialized relations and a run
- * record out. Nodes run in build order (seeds, models, tests, each after its parents and after
- * the tests of its parents). A node whose parent failed, or one of whose parents failed an
+ * record out. Nodes run in the manifest's order (seeds, models, tests, each after its parents and
+ * after the tests of its parents). A node whose parent failed, or one of whose parents failed an
  * error-severity test, is skipped rather than built over bad data. Every run writes
  * `_sluice_model_runs`, and every node `_sluice_model_results`, in the shape of run_results.
  * A run is a state machine in D1: each node's result is stored as it finishes, and a run that
@@ -15,12 +15,12 @@ import { type SluiceConfig, streamConfig } from "../config/index.ts";
 import { addLoadSeqSql, createTableSql, loadSeqColumn, loadSeqIndexSql } from "../db/raw-tables.ts";
 import { modelResults, modelRuns } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
-import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
-import { counterInsert } from "../lib/rollups.ts";
 import { sendMessage } from "../messages.ts";
-import { compileNode } from "./compile.ts";
+import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
+import { counterInsert } from "../ops/rollups.ts";
+import { compileNode } from "./compile-node.ts";
 import { checkFreshness } from "./freshness.ts";
 import { forgetLastRuns } from "./last-run.ts";
 import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
@@ -284,8 +284,9 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
 /**
  * Creates the raw tables that models read, with their declared columns, if no record has landed
  * yet, so that a model over a quiet source builds empty instead of failing on a missing table.
- * A table from before the load-order column gets it (as the loader would), so models that read
- * `_sluice_load_seq` build even over a source that has not loaded since the upgrade.
+ * A table without the load-order column (created by a Sluice that had none) gets it, as the
+ * loader would, so models that read `_sluice_load_seq` build even over a source that has loaded
+ * nothing since.
  */
 async function ensureSourceTables(db: D1Database, config: SluiceConfig, manifest: Manifest): Promise<void> {
   const statements = new Map<string, string>();

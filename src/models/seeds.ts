@@ -1,7 +1,7 @@
 /**
- * Seeds: CSV files (LF or CRLF) parsed with papaparse at build time, each column typed from its
- * values as dbt infers them (integers, then numbers, then booleans, then ISO timestamps, else
- * text), unless `column_types` names the type.
+ * Seeds: CSV files (LF or CRLF) parsed with papaparse when the manifest is compiled, each column
+ * typed from its values as dbt infers them (integers, then numbers, then booleans, then ISO
+ * timestamps, else text), unless `column_types` names the type.
  */
 import Papa from "papaparse";
 import type { ColumnType } from "../db/column-types.ts";

@@ -5,11 +5,11 @@
  */
 import type { Resource, RestSource } from "../config/pull-schema.ts";
 import type { Runtime } from "../env.ts";
-import { raiseAlert, resolveAlert } from "../lib/alerts.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getPath } from "../lib/paths.ts";
 import { type PageMessage, recordMessagesFor, sendAll, sendMessage } from "../messages.ts";
+import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
 import { authorize, forgetToken } from "./auth.ts";
 import { nextPage } from "./paginate.ts";
 import { fetchWithinOrigin, jitteredBackoff, maxCursor, retryAfterSeconds } from "./request.ts";

@@ -7,8 +7,8 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { type PullRun, pullLeases, pullRuns, pullState } from "../db/schema.ts";
 import { newRunId } from "../lib/ids.ts";
-import { counterInsert } from "../lib/rollups.ts";
 import type { PageMessage } from "../messages.ts";
+import { counterInsert } from "../ops/rollups.ts";
 
 /** How long a run may go without fetching a page before another start may take over. */
 export const leaseSeconds = 15 * 60;

@@ -3,7 +3,7 @@
  * `GET /v1/lineage` and the dashboard's server-rendered SVG.
  */
 import { declaredStreams, type SluiceConfig } from "../config/index.ts";
-import type { Manifest } from "../models/project.ts";
+import type { Manifest } from "../models/manifest-schema.ts";
 
 export interface LineageNode {
   id: string;

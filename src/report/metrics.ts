@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env.ts";
 import { requireToken } from "../lib/auth.ts";
-import { type Counter, readCounters } from "../lib/rollups.ts";
+import { type Counter, readCounters } from "../ops/rollups.ts";
 
 export const metricsRoutes = new Hono<AppEnv>();
 metricsRoutes.use("/metrics", requireToken("admin"));
@@ -18,7 +18,7 @@ interface Family {
   labels: string[];
 }
 
-/** Counters: sums of the per-minute rollups the code paths write (lib/rollups.ts). */
+/** Counters: sums of the per-minute rollups the code paths write (ops/rollups.ts). */
 const counterFamilies: (Family & { name: Counter })[] = [
   {
     name: "sluice_webhooks_total",

@@ -5,13 +5,13 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import pipeline from "../../pipeline/sluice.config.ts";
-import { projectRoot } from "../../scripts/lib/dev-server.ts";
+import { repoRoot } from "../../scripts/lib/dev-server.ts";
 import { parseConfig } from "../../src/config/parse.ts";
-import { projectCrons } from "../../src/schedules.ts";
+import { pipelineCrons } from "../../src/crons.ts";
 
 interface Binding {
   binding: string;
@@ -20,7 +20,7 @@ interface Binding {
 interface Consumer {
   queue: string;
 }
-const wrangler = unstable_readConfig({ config: join(projectRoot, "wrangler.toml") }) as {
+const wrangler = unstable_readConfig({ config: join(repoRoot, "wrangler.toml") }) as {
   d1_databases: Binding[];
   r2_buckets: Binding[];
   queues: { producers?: Binding[]; consumers?: Consumer[] };
@@ -51,8 +51,8 @@ describe("wrangler.toml", () => {
   });
 
   it("schedules exactly the crons the project derives (npm run build writes them)", () => {
-    const manifest = JSON.parse(readFileSync(join(projectRoot, ".sluice", "manifest.json"), "utf8"));
-    expect(wrangler.triggers.crons).toEqual(projectCrons(config, manifest));
+    const manifest = JSON.parse(readFileSync(join(repoRoot, ".sluice", "manifest.json"), "utf8"));
+    expect(wrangler.triggers.crons).toEqual(pipelineCrons(config, manifest));
     expect(wrangler.triggers.crons).toEqual(expect.arrayContaining([config.models.schedule, config.lake.schedule, "0 * * * *"]));
   });
 
@@ -63,7 +63,7 @@ describe("wrangler.toml", () => {
 
 describe(".dev.vars.example", () => {
   it("names every secret the pipeline and the API read", () => {
-    const names = readFileSync(join(projectRoot, ".dev.vars.example"), "utf8")
+    const names = readFileSync(join(repoRoot, ".dev.vars.example"), "utf8")
       .split("\n")
       .filter((line) => /^[A-Z]/.test(line))
       .map((line) => line.split("=")[0]);
@@ -74,8 +74,8 @@ describe(".dev.vars.example", () => {
 
 describe("npm run build", () => {
   const build = (pipelineDir: string) =>
-    spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/build-manifest.ts"], {
-      cwd: projectRoot,
+    spawnSync(join(repoRoot, "node_modules", ".bin", "node"), ["scripts/compile-manifest.ts"], {
+      cwd: repoRoot,
       encoding: "utf8",
       env: { ...process.env, SLUICE_PIPELINE_DIR: pipelineDir, SLUICE_MANIFEST_OUT: join(pipelineDir, "manifest.json") },
     });
@@ -94,7 +94,25 @@ describe("npm run build", () => {
       writeFileSync(join(dir, "models", "broken.sql"), "select *\nfrom {{ ref('nope') }}\n");
       const failed = build(dir);
       expect(failed.status).toBe(1);
-      expect(failed.stderr).toContain("sluice build failed: models/broken.sql:2: ref('nope') names no model");
+      expect(failed.stderr).toContain("sluice compile failed: models/broken.sql:2: ref('nope') names no model");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("fails on an invalid cron in the pipeline config, naming the file and the expression", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-cron-"));
+    try {
+      mkdirSync(join(dir, "models"));
+      writeFileSync(join(dir, "models", "orders.sql"), "select 1 as id\n");
+      writeFileSync(join(dir, "sluice.config.ts"), 'export default { models: { schedule: "*/15 * * * 8" } };\n');
+      const failed = build(dir);
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toContain(
+        `sluice compile failed: ${relative(repoRoot, join(dir, "sluice.config.ts"))}: pipeline config is invalid:`,
+      );
+      expect(failed.stderr).toContain('invalid cron "*/15 * * * 8": Invalid value for dayOfWeek: 8');
+      expect(failed.stderr).toContain("at models.schedule");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

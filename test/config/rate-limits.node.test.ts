@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
-import { projectRoot } from "../../scripts/lib/dev-server.ts";
+import { repoRoot } from "../../scripts/lib/dev-server.ts";
 
 interface RateLimitBinding {
   name: string;
@@ -15,7 +15,7 @@ interface RateLimitBinding {
 
 const environments = [undefined, "staging", "production"] as const;
 const limitersOf = (env: string | undefined) =>
-  (unstable_readConfig({ config: join(projectRoot, "wrangler.toml"), env }, {}) as { ratelimits: RateLimitBinding[] }).ratelimits;
+  (unstable_readConfig({ config: join(repoRoot, "wrangler.toml"), env }, {}) as { ratelimits: RateLimitBinding[] }).ratelimits;
 
 /** The periods src/lib/rate-limit.ts answers in Retry-After (it imports the Worker's types, which Node lacks). */
 const limitPeriods = { WEBHOOK_LIMITER: 10, AUTH_FAILURE_LIMITER: 60 };

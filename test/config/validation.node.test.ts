@@ -117,3 +117,24 @@ describe("declared columns", () => {
     ]);
   });
 });
+
+describe("crons", () => {
+  it("refuses an invalid models, lake or pull schedule, naming the expression and where it is", () => {
+    expect(refusal({ models: { schedule: "61 * * * *" } })).toBe(
+      'pipeline config is invalid:\n✖ invalid cron "61 * * * *": Invalid value for minute: 61\n  → at models.schedule',
+    );
+    expect(refusal({ lake: { schedule: "0 0 ? * *" } })).toContain('invalid cron "0 0 ? * *": Cron Triggers do not take ?; use *');
+    const message = refusal({ pulls: { api: pull({ items: { schedule: "0 * * *" } }) } });
+    expect(message).toContain('invalid cron "0 * * *": a cron has five fields separated by single spaces');
+    expect(message).toContain("pulls.api.resources.items.schedule");
+  });
+
+  it("refuses a cron nine characters long that is no cron, which a length check let through", () => {
+    expect(refusal({ models: { schedule: "every day" } })).toContain('invalid cron "every day"');
+  });
+
+  it("accepts Cloudflare's cron dialect", () => {
+    const config = parseConfig({ models: { schedule: "10 7 * * mon-fri" }, lake: { schedule: "59 23 LW * *" } });
+    expect(config.models.schedule).toBe("10 7 * * mon-fri");
+  });
+});

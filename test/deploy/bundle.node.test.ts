@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { projectRoot } from "../../scripts/lib/dev-server.ts";
+import { repoRoot } from "../../scripts/lib/dev-server.ts";
 import { buildBundle } from "../../scripts/lib/workerd-server.ts";
 
 const budgetBytes = 1024 * 1024;
@@ -16,7 +16,7 @@ const budgetBytes = 1024 * 1024;
 describe("production bundle", () => {
   for (const env of [undefined, "staging", "production"]) {
     it(`builds for ${env ?? "the top-level config"} within 1 MiB gzipped`, () => {
-      const bundle = buildBundle(join(projectRoot, "dist", env ?? "default"), env ? { env } : {});
+      const bundle = buildBundle(join(repoRoot, "dist", env ?? "default"), env ? { env } : {});
       const gzipped = gzipSync(readFileSync(bundle.entry)).byteLength;
       expect(gzipped).toBeGreaterThan(50_000); // the whole Worker, not an empty stub
       expect(gzipped).toBeLessThanOrEqual(budgetBytes);
@@ -32,8 +32,8 @@ describe("production bundle", () => {
 describe("npm run deploy", () => {
   it("requires a known environment before touching anything remote", () => {
     for (const args of [[], ["--env", "prod"]]) {
-      const result = spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/deploy.ts", ...args], {
-        cwd: projectRoot,
+      const result = spawnSync(join(repoRoot, "node_modules", ".bin", "node"), ["scripts/deploy.ts", ...args], {
+        cwd: repoRoot,
         encoding: "utf8",
       });
       expect(result.status).toBe(2);

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, projectRoot, startDevServer } from "../../scripts/lib/dev-server.ts";
+import { type DevServer, repoRoot, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { adminToken, testSecrets } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
 
@@ -57,8 +57,8 @@ describe("the dashboard in Chromium", () => {
       await Promise.all([page.waitForURL(/\?done=/), page.click('form[action="/ui/build"] button')]);
       expect(await page.locator("#actions .ok").textContent()).toMatch(/^Build run_[0-9a-z]+: success, \d+ nodes$/);
 
-      mkdirSync(join(projectRoot, "test", "artifacts"), { recursive: true });
-      await page.screenshot({ path: join(projectRoot, "test", "artifacts", "dashboard.png"), fullPage: true });
+      mkdirSync(join(repoRoot, "test", "artifacts"), { recursive: true });
+      await page.screenshot({ path: join(repoRoot, "test", "artifacts", "dashboard.png"), fullPage: true });
       expect(errors).toEqual([]);
     } finally {
       await browser.close();

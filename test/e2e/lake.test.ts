@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, projectRoot, queryLocalD1, startDevServer } from "../../scripts/lib/dev-server.ts";
+import { type DevServer, queryLocalD1, repoRoot, startDevServer } from "../../scripts/lib/dev-server.ts";
 import { testSecrets } from "../support/fixtures.ts";
 
 const lakeCron = "30 * * * *";
@@ -32,9 +32,9 @@ afterAll(async () => {
 function getLocalR2Object(key: string): string {
   const file = join(downloads, key);
   mkdirSync(dirname(file), { recursive: true });
-  const wrangler = join(projectRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+  const wrangler = join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [wrangler, "r2", "object", "get", `sluice-raw/${key}`, "--local", "--persist-to", server.persistTo, "--file", file];
-  const result = spawnSync(process.execPath, args, { cwd: projectRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  const result = spawnSync(process.execPath, args, { cwd: repoRoot, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (result.status !== 0)
     throw new Error(`wrangler r2 object get ${key} failed:\n${result.stdout}\n${result.stderr}\n${server.output().slice(-4000)}`);
   return file;

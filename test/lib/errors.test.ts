@@ -22,6 +22,13 @@ describe("SluiceError", () => {
     expect(toSluiceError(wrapped)).toBe(wrapped);
   });
 
+  it("takes retryability from the code unless the thrower sets it, and a foreign error from its fallback", () => {
+    expect(new SluiceError("bad_request", "x", { retryable: true }).retryable).toBe(true);
+    expect(new SluiceError("storage_unavailable", "x", { retryable: false }).retryable).toBe(false);
+    expect(toSluiceError(new Error("boom")).retryable).toBe(false);
+    expect(toSluiceError(new Error("boom")).code).toBe("internal");
+  });
+
   it("renders the error body contract", () => {
     expect(errorBody(new SluiceError("unknown_report", 'no report named "x"'), "req_1")).toEqual({
       error: { code: "unknown_report", message: 'no report named "x"', requestId: "req_1" },

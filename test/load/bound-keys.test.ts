@@ -6,8 +6,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { readCounters } from "../../src/lib/rollups.ts";
 import { reconcile } from "../../src/load/reconcile.ts";
+import { readCounters } from "../../src/ops/rollups.ts";
 import { sha256Hex } from "../support/http.ts";
 import { consumeWith, labRuntime, rows } from "../support/pipeline.ts";
 import { recordMessage } from "../support/queue.ts";

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
-import { buildManifest } from "../../src/models/build.ts";
+import { compileManifest } from "../../src/models/compile/index.ts";
 import { runModels } from "../../src/models/runner.ts";
 import { rows } from "../support/pipeline.ts";
 
 const manifest = (sql: string, config = "unique_key='id'") =>
-  buildManifest({
+  compileManifest({
     projectYaml: "name: inc\n",
     models: [
       { path: "models/events_src.sql", sql: "{{ config(materialized='table') }}\nselect * from inc_source" },
@@ -86,7 +86,7 @@ describe("incremental models across runs", () => {
 
 describe("snapshots (SCD2, timestamp strategy)", () => {
   const snapshotManifest = () =>
-    buildManifest({
+    compileManifest({
       projectYaml: "name: inc\n",
       models: [],
       snapshots: [
@@ -131,7 +131,7 @@ select id, tier, updated_at from snap_source
 
   it("fails the build when a snapshot lacks its strategy settings", () => {
     expect(() =>
-      buildManifest({
+      compileManifest({
         models: [],
         snapshots: [{ path: "snapshots/s.sql", sql: "{% snapshot s %}select 1{% endsnapshot %}" }],
         sources: {},

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
-import { compileNode } from "../../src/models/compile.ts";
+import { compileNode } from "../../src/models/compile-node.ts";
 import { runModels } from "../../src/models/runner.ts";
 import { shopFiles, shopManifest } from "../support/fixture-project.ts";
 import { rows } from "../support/pipeline.ts";

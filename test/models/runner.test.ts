@@ -1,8 +1,8 @@
 import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/env.ts";
-import { materialize } from "../../src/models/materialize.ts";
-import type { Manifest, ModelNode } from "../../src/models/project.ts";
+import type { Manifest, ModelNode } from "../../src/models/manifest-schema.ts";
+import { materializeTable, materializeView } from "../../src/models/materialize.ts";
 import { runModels } from "../../src/models/runner.ts";
 import { deliver, recordMessage } from "../support/queue.ts";
 import { handler } from "../support/worker.ts";
@@ -144,18 +144,18 @@ describe("model runner", () => {
   });
 
   it("keeps the previous table when a rebuild fails", async () => {
-    await materialize(env.DB, "kept_table", "table", "select 7 as n");
-    await expect(materialize(env.DB, "kept_table", "table", "select nope from nowhere")).rejects.toThrow(/no such table/);
+    await materializeTable(env.DB, "kept_table", "select 7 as n");
+    await expect(materializeTable(env.DB, "kept_table", "select nope from nowhere")).rejects.toThrow(/no such table/);
     expect(await env.DB.prepare('SELECT n FROM "kept_table"').first("n")).toBe(7);
   });
 
   it("switches a relation between view and table", async () => {
     const typeOf = () => env.DB.prepare("SELECT type FROM sqlite_master WHERE name = 'switching'").first("type");
-    await materialize(env.DB, "switching", "view", "select 1 as x");
+    await materializeView(env.DB, "switching", "select 1 as x");
     expect(await typeOf()).toBe("view");
-    expect(await materialize(env.DB, "switching", "table", "select 1 as x union all select 2")).toEqual({ rowsAffected: 2 });
+    expect(await materializeTable(env.DB, "switching", "select 1 as x union all select 2")).toEqual({ rowsAffected: 2 });
     expect(await typeOf()).toBe("table");
-    await materialize(env.DB, "switching", "view", "select 3 as x;");
+    await materializeView(env.DB, "switching", "select 3 as x;");
     expect(await typeOf()).toBe("view");
   });
 });

@@ -2,11 +2,11 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { projectRoot } from "../../scripts/lib/dev-server.ts";
+import { repoRoot } from "../../scripts/lib/dev-server.ts";
 
 const sluice = (...args: string[]) =>
-  spawnSync(join(projectRoot, "node_modules", ".bin", "node"), ["scripts/sluice.ts", ...args], {
-    cwd: projectRoot,
+  spawnSync(join(repoRoot, "node_modules", ".bin", "node"), ["scripts/sluice.ts", ...args], {
+    cwd: repoRoot,
     encoding: "utf8",
     env: { ...process.env, SLUICE_PIPELINE_DIR: "test/fixtures/shop" },
   });

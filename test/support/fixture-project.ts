@@ -3,7 +3,7 @@
  * The dbt-syntax fixture project in test/fixtures/shop, read through Vite's glob import (so the
  * workerd tests see the same files the build script would) and compiled with the real build step.
  */
-import { buildManifest, type ProjectFiles } from "../../src/models/build.ts";
+import { compileManifest, type ProjectFiles } from "../../src/models/compile/index.ts";
 
 const files = import.meta.glob("../fixtures/shop/**/*", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 
@@ -25,4 +25,4 @@ export function shopFiles(overrides: Partial<ProjectFiles> = {}): ProjectFiles {
   };
 }
 
-export const shopManifest = (overrides: Partial<ProjectFiles> = {}) => buildManifest(shopFiles(overrides));
+export const shopManifest = (overrides: Partial<ProjectFiles> = {}) => compileManifest(shopFiles(overrides));

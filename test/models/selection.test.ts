@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type SelectableNode, SelectionError, selectNodes } from "../../src/models/select.ts";
+import { type SelectableNode, SelectionError, selectNodes } from "../../src/models/selection.ts";
 
 /*
  * A small shop project:

@@ -1,12 +1,15 @@
 /**
- * Every cron the pipeline needs, derived from the project rather than kept in sync by hand: the
- * model schedule, any model or folder `schedule`, the lake compaction and each pull resource.
- * `npm run build` writes them into wrangler.toml's [triggers].
+ * Every cron the pipeline needs, derived from the config and the manifest rather than kept in sync
+ * by hand: the model schedule, any model or folder `schedule`, the lake compaction and each pull
+ * resource. The manifest compile (`npm run build`) writes them, verbatim, into wrangler.toml's
+ * [triggers]; each was checked as a cron when the config was validated or the manifest compiled
+ * (lib/cron.ts). Cloudflare hands the scheduled entry the exact text of the cron that fired, so
+ * cron-jobs.ts finds a cron's jobs by comparing that text with these.
  */
 import type { SluiceConfig } from "./config/index.ts";
-import type { Manifest } from "./models/project.ts";
+import type { Manifest } from "./models/manifest-schema.ts";
 
-export function projectCrons(config: SluiceConfig, manifest: Manifest): string[] {
+export function pipelineCrons(config: SluiceConfig, manifest: Manifest): string[] {
   const crons = new Set<string>([config.models.schedule, config.lake.schedule]);
   for (const source of Object.values(config.pulls)) for (const resource of Object.values(source.resources)) crons.add(resource.schedule);
   for (const node of manifest.nodes) if (node.config.schedule && node.config.enabled) crons.add(node.config.schedule);
@@ -14,7 +17,7 @@ export function projectCrons(config: SluiceConfig, manifest: Manifest): string[]
 }
 
 /** The nodes whose own schedule is `cron`, and those that have none (they run on `models.schedule`). */
-export function scheduledNodes(manifest: Manifest, cron: string): { own: string[]; unscheduled: string[]; scheduled: string[] } {
+export function nodesOnCron(manifest: Manifest, cron: string): { own: string[]; unscheduled: string[]; scheduled: string[] } {
   const own = manifest.nodes.filter((n) => n.config.schedule === cron && n.resourceType !== "test").map((n) => n.name);
   const scheduled = manifest.nodes.filter((n) => n.config.schedule !== undefined && n.resourceType !== "test").map((n) => n.name);
   const unscheduled = manifest.nodes.filter((n) => n.config.schedule === undefined && n.resourceType !== "test").map((n) => n.name);

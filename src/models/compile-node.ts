@@ -2,9 +2,11 @@
  * Compiles a node's Jinja into the SQL that runs on D1: `ref` becomes the referenced relation
  * (or, for an ephemeral model, a CTE inlined into this query), `source` the stream's table,
  * `this` the node's own relation, and `is_incremental()` whether this is an incremental run.
+ * This runs in the Worker, per run, as `dbt compile` does; compile/ compiles the project's files
+ * into the manifest, once, at `npm run build`.
  */
 import { quoteIdent } from "../lib/sql.ts";
-import type { Manifest, ManifestNode } from "./project.ts";
+import type { Manifest, ManifestNode } from "./manifest-schema.ts";
 import { renderSql } from "./render.ts";
 
 export interface CompileOptions {

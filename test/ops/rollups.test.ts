@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { allTimeMinute, type Counter, counterInsert, foldOldMinutes, readCounters } from "../../src/lib/rollups.ts";
+import { allTimeMinute, type Counter, counterInsert, foldOldMinutes, readCounters } from "../../src/ops/rollups.ts";
 
 /** One counter addition as a D1 statement, so it can share a batch with plain statements. */
 function addToCounter(

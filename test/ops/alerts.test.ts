@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.ts";
 import { createRuntime } from "../../src/env.ts";
-import { raiseAlert, resolveAlert } from "../../src/lib/alerts.ts";
+import { raiseAlert, resolveAlert } from "../../src/ops/alerts.ts";
 
 const hook = `hook-${crypto.randomUUID().slice(0, 8)}`;
 const runtime = () =>

@@ -1,9 +1,10 @@
 /**
- * The shape of the compiled project (the manifest), shared by the build step that writes it and
- * the Worker that reads it: every node (models, seeds, tests, snapshots) with its resolved
+ * The shape of the manifest, shared by the compile that writes it (compile/, at `npm run build`)
+ * and the Worker that reads it: every node (models, seeds, tests, snapshots) with its resolved
  * config, in an order where each node comes after everything it depends on.
  */
 import { z } from "zod";
+import { cronSchema } from "../lib/cron.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
 
@@ -14,7 +15,7 @@ export const nodeConfigSchema = z
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
     /** A cron on which this node is built (in addition to `models.schedule`). */
-    schedule: z.string().optional(),
+    schedule: cronSchema.optional(),
     unique_key: z.union([z.string(), z.array(z.string())]).optional(),
     /** Indexes on a table or incremental model, as dbt-postgres declares them. */
     indexes: z.array(z.object({ columns: z.array(z.string()).min(1), unique: z.boolean().default(false) })).default([]),
@@ -66,7 +67,7 @@ export const nodeSchema = z.object({
     sources: z.array(z.object({ source: z.string(), table: z.string() })),
   }),
   test: testSpec.optional(),
-  /** Seed data, typed at build time. */
+  /** Seed data, typed when the manifest is compiled. */
   seed: z
     .object({
       columns: z.array(z.object({ name: z.string(), type: z.enum(["integer", "real", "text", "bool", "timestamp", "json"]) })),
@@ -97,7 +98,7 @@ export const manifestSchema = z.object({
   project: z.string(),
   generatedAt: z.string(),
   vars: z.record(z.string(), z.unknown()).default({}),
-  /** In build order: every node after its parents, and after the tests of its parents. */
+  /** In run order: every node after its parents, and after the tests of its parents. */
   nodes: z.array(nodeSchema),
   sources: z.array(sourceTableSchema).default([]),
   docs: z.record(z.string(), z.string()).default({}),

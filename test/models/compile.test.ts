@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { BuildError, buildManifest } from "../../src/models/build.ts";
+import { CompileError, compileManifest } from "../../src/models/compile/index.ts";
 
 const sources = { generic: ["events"] };
-const build = (models: { path: string; sql: string }[]) => buildManifest({ project: "demo", models, sources });
+const compile = (models: { path: string; sql: string }[]) => compileManifest({ project: "demo", models, sources });
 
-describe("buildManifest", () => {
+describe("compileManifest", () => {
   it("orders models after the models they ref and records config, refs and sources", () => {
-    const manifest = build([
+    const manifest = compile([
       { path: "models/b.sql", sql: "{{ config(materialized='table', tags=['daily']) }}select * from {{ ref('a') }}" },
       { path: "models/a.sql", sql: "select * from {{ source('generic', 'events') }}" },
     ]);
@@ -24,7 +24,7 @@ describe("buildManifest", () => {
   it("renders Jinja loops and sets while discovering refs", () => {
     const sql =
       "{% set parts = ['a', 'b'] %}{% for p in parts %}select * from {{ ref(p) }}{% if not loop.last %} union all {% endif %}{% endfor %}";
-    const manifest = build([
+    const manifest = compile([
       { path: "models/a.sql", sql: "select 1 as x" },
       { path: "models/b.sql", sql: "select 2 as x" },
       { path: "models/both.sql", sql },
@@ -33,20 +33,20 @@ describe("buildManifest", () => {
   });
 
   it("names the file and line of an unknown ref", () => {
-    expect(() => build([{ path: "models/x.sql", sql: "select 1\nfrom\n{{ ref('missing') }}" }])).toThrow(
-      new BuildError("models/x.sql:3: ref('missing') names no model, seed or snapshot"),
+    expect(() => compile([{ path: "models/x.sql", sql: "select 1\nfrom\n{{ ref('missing') }}" }])).toThrow(
+      new CompileError("models/x.sql:3: ref('missing') names no model, seed or snapshot"),
     );
   });
 
   it("names the file and line of an undeclared source", () => {
-    expect(() => build([{ path: "models/x.sql", sql: "select *\nfrom {{ source('generic', 'nope') }}" }])).toThrow(
+    expect(() => compile([{ path: "models/x.sql", sql: "select *\nfrom {{ source('generic', 'nope') }}" }])).toThrow(
       "models/x.sql:2: source('generic', 'nope') is not declared",
     );
   });
 
   it("reports a cycle with its path", () => {
     expect(() =>
-      build([
+      compile([
         { path: "models/a.sql", sql: "select * from {{ ref('b') }}" },
         { path: "models/b.sql", sql: "select * from {{ ref('a') }}" },
       ]),
@@ -55,7 +55,7 @@ describe("buildManifest", () => {
 
   it("rejects two models with one name", () => {
     expect(() =>
-      build([
+      compile([
         { path: "models/a/x.sql", sql: "select 1" },
         { path: "models/b/x.sql", sql: "select 2" },
       ]),
@@ -63,26 +63,44 @@ describe("buildManifest", () => {
   });
 
   it("rejects a model, or a model's alias, that would be built into a stream's table", () => {
-    expect(() => build([{ path: "models/raw_generic__events.sql", sql: "select 1 as x" }])).toThrow(
-      new BuildError(
+    expect(() => compile([{ path: "models/raw_generic__events.sql", sql: "select 1 as x" }])).toThrow(
+      new CompileError(
         'models/raw_generic__events.sql: model "raw_generic__events" would be built as raw_generic__events, the table stream generic/events lands in; rename it',
       ),
     );
-    expect(() => build([{ path: "models/x.sql", sql: "{{ config(alias='RAW_generic__events') }}select 1 as x" }])).toThrow(
+    expect(() => compile([{ path: "models/x.sql", sql: "{{ config(alias='RAW_generic__events') }}select 1 as x" }])).toThrow(
       'model "x" would be built as RAW_generic__events, the table stream generic/events lands in',
     );
   });
 
+  it("rejects an invalid cron in a model's schedule, naming the file and the expression", () => {
+    expect(() => compile([{ path: "models/x.sql", sql: "{{ config(schedule='0 25 * * *') }}select 1" }])).toThrow(
+      new CompileError('models/x.sql: invalid config: schedule: invalid cron "0 25 * * *": Invalid value for hour: 25'),
+    );
+    const manifest = compile([{ path: "models/x.sql", sql: "{{ config(schedule='0 6 * * mon') }}select 1" }]);
+    expect(manifest.nodes[0]!.config.schedule).toBe("0 6 * * mon");
+  });
+
+  it("rejects an invalid cron set for a folder in the project file, naming the model it reaches", () => {
+    expect(() =>
+      compileManifest({
+        projectYaml: "name: demo\nmodels:\n  demo:\n    marts:\n      +schedule: '*/15 * * *'\n",
+        models: [{ path: "models/marts/x.sql", sql: "select 1" }],
+        sources,
+      }),
+    ).toThrow('models/marts/x.sql: invalid config: schedule: invalid cron "*/15 * * *": a cron has five fields');
+  });
+
   it("rejects an unknown config key and an unknown materialization", () => {
-    expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialised='table') }}select 1" }])).toThrow(
+    expect(() => compile([{ path: "models/x.sql", sql: "{{ config(materialised='table') }}select 1" }])).toThrow(
       "models/x.sql: invalid config: unknown config key materialised",
     );
-    expect(() => build([{ path: "models/x.sql", sql: "{{ config(materialized='ephemeralish') }}select 1" }])).toThrow(
+    expect(() => compile([{ path: "models/x.sql", sql: "{{ config(materialized='ephemeralish') }}select 1" }])).toThrow(
       /^models\/x\.sql: invalid config: materialized: /,
     );
   });
 
   it("rejects a template that does not parse", () => {
-    expect(() => build([{ path: "models/x.sql", sql: "select {{ 1 + }}" }])).toThrow(/^models\/x\.sql: cannot render template/);
+    expect(() => compile([{ path: "models/x.sql", sql: "select {{ 1 + }}" }])).toThrow(/^models\/x\.sql: cannot render template/);
   });
 });

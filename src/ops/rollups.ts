@@ -8,7 +8,7 @@
 import { getTableName, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { loads, metricMinutes } from "../db/schema.ts";
-import { quoteIdent } from "./sql.ts";
+import { quoteIdent } from "../lib/sql.ts";
 
 export const counters = [
   "sluice_webhooks_total",

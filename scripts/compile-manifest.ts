@@ -1,15 +1,15 @@
 /**
- * `npm run build`: compiles the pipeline's dbt-style project (project file, models, properties
- * YAML, seeds, singular tests, docs) into .sluice/manifest.json, which the Worker bundles.
+ * `npm run build`, the manifest compile: compiles the pipeline's dbt-style project (project file,
+ * models, properties YAML, seeds, singular tests, docs) into .sluice/manifest.json, which the
+ * Worker bundles. This is not a dbt build, which runs models on the Worker (`sluice build`).
  * Wrangler runs it before `dev` and `deploy` ([build] in wrangler.toml). The pipeline folder is
  * `pipeline/` unless SLUICE_PIPELINE_DIR names another.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { parseConfig } from "../src/config/parse.ts";
-import { projectCrons } from "../src/schedules.ts";
-import { compileProject } from "./lib/project.ts";
+import { pipelineCrons } from "../src/crons.ts";
+import { compileProject, loadPipelineConfig } from "./lib/project.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const pipelineDir = resolve(root, process.env.SLUICE_PIPELINE_DIR ?? "pipeline");
@@ -17,7 +17,7 @@ const outFile = resolve(root, process.env.SLUICE_MANIFEST_OUT ?? ".sluice/manife
 
 /**
  * The Worker imports the pipeline's config through .sluice/pipeline-config.ts, so that
- * SLUICE_PIPELINE_DIR chooses it at build time; a folder that holds only a dbt project has none.
+ * SLUICE_PIPELINE_DIR chooses it when the manifest is compiled; a folder that holds only a dbt project has none.
  */
 async function writeConfigModule() {
   const module = join(root, ".sluice", "pipeline-config.ts");
@@ -31,7 +31,7 @@ async function writeConfigModule() {
 
 /**
  * Writes the project's crons into wrangler.toml's `crons = [...]`, which is derived, not edited:
- * a model's new `schedule` reaches Cloudflare with the next build.
+ * a model's new `schedule` reaches Cloudflare with the next compile.
  */
 async function syncCrons(crons: string[]) {
   const path = join(root, "wrangler.toml");
@@ -40,7 +40,7 @@ async function syncCrons(crons: string[]) {
   const next = toml.replace(/^crons = \[.*\]$/m, line);
   if (next !== toml) {
     await writeFile(path, next);
-    console.log(`sluice build: wrangler.toml crons are now ${line.slice(8)}`);
+    console.log(`sluice compile: wrangler.toml crons are now ${line.slice(8)}`);
   }
 }
 
@@ -50,17 +50,16 @@ async function main() {
   await writeFile(outFile, `${JSON.stringify(manifest, null, 2)}\n`);
   if (outFile === resolve(root, ".sluice/manifest.json")) {
     await writeConfigModule();
-    const configPath = join(pipelineDir, "sluice.config.ts");
-    const config = parseConfig(existsSync(configPath) ? (await import(configPath)).default : {});
-    await syncCrons(projectCrons(config, manifest));
+    const config = await loadPipelineConfig(pipelineDir);
+    await syncCrons(pipelineCrons(config, manifest));
   }
   const count = (type: string) => manifest.nodes.filter((n) => n.resourceType === type).length;
   console.log(
-    `sluice build: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,
+    `sluice compile: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,
   );
 }
 
 main().catch((error: unknown) => {
-  console.error(`sluice build failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`sluice compile failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

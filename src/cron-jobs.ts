@@ -1,25 +1,28 @@
 /**
- * The `scheduled` entry: maps the cron that fired to the jobs it owns: pull runs of the resources
- * scheduled on it, Parquet compaction on `lake.schedule`, the model runner on `models.schedule`.
- * A cron may own several jobs; one failing does not stop the others.
+ * The `scheduled` entry. In: the cron that fired (`controller.cron`, the text of one of the crons
+ * in crons.ts). Out: the jobs that cron owns, run: pull runs of the resources scheduled on it,
+ * Parquet compaction on `lake.schedule`, the model runner on `models.schedule` and on any model's
+ * own `schedule`, and, on every tick, the alert sweep and the fold of old metric minutes. A cron
+ * may own several jobs; one failing does not stop the others.
  */
+
+import { nodesOnCron } from "./crons.ts";
 import type { Runtime } from "./env.ts";
-import { sweepAlerts } from "./lib/alerts.ts";
-import { foldOldMinutes } from "./lib/rollups.ts";
 import { compactLake } from "./load/lake.ts";
 import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
+import { sweepAlerts } from "./ops/alerts.ts";
+import { foldOldMinutes } from "./ops/rollups.ts";
 import { dueResources, startPull } from "./pull/planner.ts";
-import { scheduledNodes } from "./schedules.ts";
 
-export async function runScheduled(controller: ScheduledController, runtime: Runtime): Promise<void> {
+export async function runCronJobs(controller: ScheduledController, runtime: Runtime): Promise<void> {
   const { cron } = controller;
   const { config } = runtime;
   const jobs: (() => Promise<unknown>)[] = [];
   for (const { source, stream } of dueResources(runtime, cron)) jobs.push(() => startPull(runtime, source, stream, "cron"));
   if (cron === config.lake.schedule) jobs.push(() => compactLake(runtime, { now: new Date(controller.scheduledTime) }));
   // Models with their own `schedule` run on it; the rest run on `models.schedule`.
-  const nodes = scheduledNodes(getManifest(), cron);
+  const nodes = nodesOnCron(getManifest(), cron);
   if (cron === config.models.schedule) {
     jobs.push(() => runModels(runtime, { trigger: "cron", cron, ...(nodes.scheduled.length > 0 ? { exclude: nodes.scheduled } : {}) }));
   }

@@ -1,0 +1,51 @@
+/**
+ * The manifest compile: dbt's parse step, run by `npm run build` rather than at run time. In: the
+ * project's files (project file, models, properties YAML, seeds, singular tests, snapshots, docs)
+ * and Sluice's streams. Out: the manifest the Worker bundles. Every mistake is a CompileError
+ * naming the file (and, for refs and sources, the line) it came from.
+ *
+ * The phases, in order: read the inputs (inputs.ts); seeds (seed-nodes.ts); models, singular
+ * tests and snapshots, each template rendered once with recording hooks to learn its config,
+ * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
+ * and checked (refs.ts); the run order (order.ts).
+ */
+import type { Manifest } from "../manifest-schema.ts";
+import { type ProjectFiles, readInputs } from "./inputs.ts";
+import { CompileError, NodeSet } from "./nodes.ts";
+import { runOrder } from "./order.ts";
+import { assertNoStreamTables, resolveRefs } from "./refs.ts";
+import { addSeedNodes } from "./seed-nodes.ts";
+import { addTemplateNodes } from "./template-nodes.ts";
+import { addGenericTestNodes } from "./test-nodes.ts";
+
+export type { ProjectFiles } from "./inputs.ts";
+export { CompileError } from "./nodes.ts";
+
+export function compileManifest(files: ProjectFiles): Manifest {
+  try {
+    return compile(files);
+  } catch (error) {
+    if (error instanceof CompileError) throw error;
+    throw new CompileError((error as Error).message);
+  }
+}
+
+function compile(files: ProjectFiles): Manifest {
+  const inputs = readInputs(files);
+  const nodes = new NodeSet();
+  addSeedNodes(nodes, files.seeds ?? [], inputs);
+  addTemplateNodes(nodes, files, inputs);
+  addGenericTestNodes(nodes, inputs);
+  resolveRefs(nodes);
+  assertNoStreamTables(nodes, inputs.sources);
+  const { project, docs, sources } = inputs;
+  return {
+    version: 2,
+    project: project.name,
+    generatedAt: new Date().toISOString(),
+    vars: project.vars,
+    nodes: runOrder(nodes.nodes),
+    sources,
+    docs,
+  };
+}

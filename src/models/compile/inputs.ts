@@ -1,0 +1,132 @@
+/**
+ * The compile's first phase. In: the project's files as text. Out: the parsed project file,
+ * properties YAML (also indexed by the model or seed it describes), docs blocks, and the source
+ * tables: Sluice's streams, described further by the `sources:` of properties YAML.
+ */
+import { parse as parseYaml } from "yaml";
+import type { SourceTable } from "../manifest-schema.ts";
+import { type ProjectFile, projectFileSchema } from "../project-file.ts";
+import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "../properties.ts";
+import { CompileError } from "./nodes.ts";
+
+export interface ProjectFiles {
+  /** The project file's YAML; absent means a project with dbt's defaults, named by `project`. */
+  projectYaml?: string;
+  /** The project name when there is no project file (default `sluice`). */
+  project?: string;
+  /** Paths relative to the project folder, e.g. `models/staging/stg_orders.sql`. */
+  models: readonly { path: string; sql: string }[];
+  properties?: readonly { path: string; yaml: string }[];
+  seeds?: readonly { path: string; csv: string }[];
+  tests?: readonly { path: string; sql: string }[];
+  /** Files holding `{% snapshot name %} … {% endsnapshot %}` blocks. */
+  snapshots?: readonly { path: string; sql: string }[];
+  docs?: readonly { path: string; markdown: string }[];
+  /** Sluice's own sources (webhooks and pulls): source name to its streams. */
+  sources: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface CompileInputs {
+  project: ProjectFile;
+  properties: { path: string; file: PropertiesFile }[];
+  /** Each model's and seed's properties, under `models:<name>` or `seeds:<name>`. */
+  nodeProperties: Map<string, NodeProperties>;
+  docs: Record<string, string>;
+  sources: SourceTable[];
+}
+
+export function readInputs(files: ProjectFiles): CompileInputs {
+  const project = readProject(files);
+  const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, file: readProperties(path, yaml) }));
+  const docs = readDocs(files.docs ?? []);
+  const sources = readSources(project.name, files.sources, properties);
+  const nodeProperties = new Map<string, NodeProperties>();
+  for (const { file } of properties) {
+    for (const kind of ["models", "seeds"] as const)
+      for (const props of file[kind] ?? []) nodeProperties.set(`${kind}:${props.name}`, props);
+  }
+  return { project, properties, nodeProperties, docs, sources };
+}
+
+function readProject(files: ProjectFiles): ProjectFile {
+  let raw: unknown = { name: files.project ?? "sluice" };
+  if (files.projectYaml !== undefined) {
+    try {
+      raw = parseYaml(files.projectYaml) ?? {};
+    } catch (error) {
+      throw new CompileError(`project file: invalid YAML: ${(error as Error).message}`);
+    }
+  }
+  const parsed = projectFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CompileError(`project file: ${issue.path.join(".") || "name"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function readProperties(path: string, yaml: string): PropertiesFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(yaml) ?? {};
+  } catch (error) {
+    throw new CompileError(`${path}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const parsed = propertiesFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CompileError(`${path}: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** `{% docs name %}…{% enddocs %}` blocks from Markdown files. */
+function readDocs(files: readonly { path: string; markdown: string }[]): Record<string, string> {
+  const docs: Record<string, string> = {};
+  for (const file of files) {
+    for (const match of file.markdown.matchAll(/\{%-?\s*docs\s+([A-Za-z0-9_]+)\s*-?%\}([\s\S]*?)\{%-?\s*enddocs\s*-?%\}/g)) {
+      docs[match[1]!] = match[2]!.trim();
+    }
+  }
+  return docs;
+}
+
+/** Sources: Sluice's streams, plus (and described by) the `sources:` of properties YAML. */
+function readSources(
+  project: string,
+  declared: Readonly<Record<string, readonly string[]>>,
+  properties: { path: string; file: PropertiesFile }[],
+): SourceTable[] {
+  const tables = new Map<string, SourceTable>();
+  for (const [source, streams] of Object.entries(declared)) {
+    for (const table of streams) {
+      tables.set(`${source}.${table}`, {
+        uniqueId: `source.${project}.${source}.${table}`,
+        source,
+        table,
+        relation: `raw_${source}__${table}`,
+        description: "",
+        loadedAtField: "_sluice_received_at",
+        freshness: null,
+      });
+    }
+  }
+  for (const { file } of properties) {
+    for (const source of file.sources ?? []) {
+      for (const table of source.tables) {
+        const key = `${source.name}.${table.name}`;
+        const known = tables.get(key);
+        tables.set(key, {
+          uniqueId: `source.${project}.${source.name}.${table.name}`,
+          source: source.name,
+          table: table.name,
+          relation: table.identifier ?? known?.relation ?? `raw_${source.name}__${table.name}`,
+          description: table.description ?? source.description ?? "",
+          loadedAtField: table.loaded_at_field ?? source.loaded_at_field ?? "_sluice_received_at",
+          freshness: (table.freshness === undefined ? source.freshness : table.freshness) ?? null,
+        });
+      }
+    }
+  }
+  return [...tables.values()];
+}

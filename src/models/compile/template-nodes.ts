@@ -1,0 +1,64 @@
+/**
+ * Models, singular tests and snapshots: the nodes written as Jinja templates. In: their files and
+ * the compile's inputs. Out: one node per model file, test file and snapshot block, with its
+ * config merged in dbt's order (folder configs, properties YAML, inline `config()`) and its
+ * dependencies by name, added to the node set.
+ */
+import { treeConfigs } from "../project-file.ts";
+import { templateDependencies } from "./dependencies.ts";
+import type { CompileInputs, ProjectFiles } from "./inputs.ts";
+import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
+
+export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): void {
+  const { project } = inputs;
+  const templates = [
+    ...files.models.map((m) => ({ ...m, resourceType: "model" as const, name: fileName(m.path, ".sql") })),
+    ...(files.tests ?? []).map((t) => ({ ...t, resourceType: "test" as const, name: fileName(t.path, ".sql") })),
+    ...(files.snapshots ?? []).flatMap((file) => snapshotBlocks(file).map((block) => ({ ...block, resourceType: "snapshot" as const }))),
+  ];
+  for (const file of templates) {
+    const name = file.name;
+    const props = file.resourceType === "model" ? inputs.nodeProperties.get(`models:${name}`) : undefined;
+    let dependencies: ReturnType<typeof templateDependencies>;
+    try {
+      dependencies = templateDependencies(file, name, inputs);
+    } catch (error) {
+      if (error instanceof CompileError) throw error;
+      throw new CompileError(`${file.path}: cannot render template: ${(error as Error).message}`);
+    }
+    const layers =
+      file.resourceType === "model"
+        ? [
+            ...treeConfigs(project.models, fqnOf(project.name, file.path, "model-paths", project), file.path),
+            props?.config ?? {},
+            dependencies.inline,
+          ]
+        : file.resourceType === "snapshot"
+          ? [...treeConfigs(project.snapshots, [project.name, name], file.path), dependencies.inline]
+          : [
+              ...treeConfigs(project.data_tests, [project.name], file.path),
+              ...treeConfigs(project.tests, [project.name], file.path),
+              dependencies.inline,
+            ];
+    const defaults = { materialized: file.resourceType === "model" ? "view" : file.resourceType };
+    const config = resolveConfig(file.path, layers, defaults);
+    if (file.resourceType === "snapshot") {
+      if (config.strategy !== "timestamp" || !config.unique_key || !config.updated_at) {
+        throw new CompileError(`${file.path}: snapshot ${name} needs strategy='timestamp', unique_key and updated_at`);
+      }
+      config.materialized = "snapshot";
+    }
+    const node = baseNode(project.name, file.resourceType, name, file.path, config, props);
+    node.rawSql = file.sql;
+    node.dependsOn = { nodes: dependencies.refs, sources: dependencies.sources };
+    if (file.resourceType === "test") node.test = { kind: "singular" };
+    nodes.add(node);
+  }
+}
+
+/** The `{% snapshot name %} … {% endsnapshot %}` blocks of a snapshot file. */
+function snapshotBlocks(file: { path: string; sql: string }): { path: string; sql: string; name: string }[] {
+  const blocks = [...file.sql.matchAll(/\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g)];
+  if (blocks.length === 0) throw new CompileError(`${file.path}: no {% snapshot name %} … {% endsnapshot %} block`);
+  return blocks.map((match) => ({ path: file.path, name: match[1]!, sql: match[2]!.trim() }));
+}
