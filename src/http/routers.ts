@@ -6,7 +6,10 @@
  * admin token only where it was declared on a router of another class.
  *
  * The guard is part of each route's own handler chain, not a `use("*")`: routers are mounted at
- * `/`, where a wildcard middleware would reach every other router's routes as well.
+ * `/`, where a wildcard middleware would reach every other router's routes as well. So routes are
+ * added with `openapi()` (`hiddenRoute` for those left out of the document), never with `get()`
+ * or `post()`, which would skip the guard; test/http/route-guards.test.ts walks every served
+ * route and fails on one that answers without credentials outside its public allowlist.
  */
 import { createRoute, type Hook, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
@@ -68,15 +71,16 @@ export function createRouter<A extends AuthClass = "admin">(auth: A = "admin" as
   const router = new OpenAPIHono<ClassEnv<A>>({ defaultHook: refuseInvalid as Hook<unknown, ClassEnv<A>, string, undefined> });
   const register = router.openapi;
   const guard = guards[auth];
-  router.openapi = ((route: RouteConfig, ...rest: Parameters<typeof register>[1][]) =>
+  // The handler and hook pass through untouched; only the route gains the guard and its security.
+  router.openapi = ((route: RouteConfig, handler: never, hook?: never) =>
     register(
       {
         ...route,
         ...(security[auth] && route.security === undefined ? { security: security[auth] } : {}),
         middleware: [...(guard ? [guard] : []), ...[route.middleware ?? []].flat()],
       },
-      // biome-ignore lint/suspicious/noExplicitAny: the handler and hook pass through untouched
-      ...(rest as [any, any]),
+      handler,
+      hook,
     )) as unknown as typeof register;
   return router;
 }
