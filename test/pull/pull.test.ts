@@ -273,6 +273,9 @@ describe("ops API", () => {
   it("POST /v1/replay replays a pull source from its raw zone, as the dashboard's button does", async () => {
     const { call, origin } = await import("../support/worker.ts");
     const { adminToken } = await import("../support/fixtures.ts");
+    // Only this run's raw objects: earlier tests in this file pulled other versions of the issues.
+    const earlier = await env.RAW.list({ prefix: "raw/github_api/" });
+    await env.RAW.delete(earlier.objects.map((o) => o.key));
     const p = pullRuntime();
     await startPull(p.runtime, "github_api", "issues", "manual");
     await pump(p);
