@@ -1,12 +1,15 @@
 /**
- * The HTTP app: parses env once per request, gives every request an id, mounts each stage's
- * routes, and turns every error into `{ error: { code, message, requestId } }` with the status
- * from the one error table.
+ * The HTTP app: gives every request an id and its runtime (env parsed once per isolate, see
+ * `createRuntime`), mounts each stage's routers, and turns every error into
+ * `{ error: { code, message, requestId } }` with the status from the one error table. Each router
+ * belongs to one auth class (http/routers.ts), whose guard runs in front of every route declared
+ * on it; `/openapi.json` is generated from the routes mounted here.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { type AppEnv, createRuntime } from "./env.ts";
+import { createRouter, hiddenRoute, refuseInvalid } from "./http/routers.ts";
 import { webhookRoutes } from "./ingest/routes.ts";
 import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
 import { newRequestId } from "./lib/ids.ts";
@@ -17,15 +20,15 @@ import { modelRoutes } from "./models/routes.ts";
 import { runModels } from "./models/runner.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { pullRoutes } from "./pull/routes.ts";
-import { dashboardRoutes } from "./report/dashboard.tsx";
+import { dashboardRoutes, signInRoutes } from "./report/dashboard.tsx";
 import { dashboardActionRoutes } from "./report/dashboard-actions.ts";
 import { healthRoutes } from "./report/health.ts";
 import { lineageRoutes } from "./report/lineage.ts";
 import { metricsRoutes } from "./report/metrics.ts";
-import { opsRoutes } from "./report/ops.ts";
 import { reportRoutes } from "./report/reports.ts";
+import { sourceRoutes } from "./report/sources.ts";
 
-export const app = new Hono<AppEnv>();
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: refuseInvalid });
 
 // Security headers on every response, registered first so that even a failed start gets them: nosniff, frame denial, no referrer, HSTS. API answers are
 // data, never pages, so their CSP allows nothing; the HTML pages (dashboard, docs) set their own.
@@ -45,22 +48,26 @@ app.use(async (c, next) => {
 });
 
 // The ingest benchmark's baseline: the same app and middleware as a webhook, and nothing else.
-app.post("/__bench/baseline", (c) => {
+const benchRoutes = createRouter("public");
+benchRoutes.openapi(hiddenRoute("post", "/__bench/baseline"), (c) => {
   if (!c.var.runtime.settings.benchBaseline) throw new SluiceError("not_found", "no route for POST /__bench/baseline");
   return c.body(null, 202);
 });
 
-app.route("/", webhookRoutes);
+// Public, then signed webhooks, then tokens, then the dashboard's session: one router per class
+// and stage. Every route is declared on one of them; none is added to `app` itself.
+app.route("/", benchRoutes);
 app.route("/", healthRoutes);
+app.route("/", signInRoutes);
+app.route("/", webhookRoutes);
 app.route("/", reportRoutes);
-app.route("/", opsRoutes);
+app.route("/", sourceRoutes);
 app.route("/", loadRoutes);
 app.route("/", pullRoutes);
 app.route("/", modelRoutes);
 app.route("/", lineageRoutes);
 app.route("/", metricsRoutes);
 app.route("/", dashboardRoutes);
-app.route("/", openApiRoutes);
 // The console's buttons reach into the stages; the wiring, not the report stage, knows them.
 app.route(
   "/",
@@ -71,15 +78,13 @@ app.route(
     },
     redrive: async (runtime) => `Redrove ${await redriveDeadLetters(runtime, { limit: 1000 })} dead letters`,
     replay: async (runtime, source) => {
-      if (!Object.hasOwn(runtime.config.sources, source) && !Object.hasOwn(runtime.config.pulls, source)) {
-        throw new SluiceError("unknown_source", `no source named "${source}"`);
-      }
       const to = new Date();
       const tasks = await planReplay(runtime, { source, from: new Date(to.getTime() - 86_400_000).toISOString(), to: to.toISOString() });
       return `Queued ${tasks.length} replay tasks for ${source}`;
     },
   }),
 );
+app.route("/", openApiRoutes(app));
 
 app.notFound((c) => {
   throw new SluiceError("not_found", `no route for ${c.req.method} ${c.req.path}`);
@@ -90,8 +95,9 @@ app.onError((err, c) => {
   const error =
     err instanceof HTTPException
       ? new SluiceError(
-          ({ 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large" } as const)[err.status as 401] ??
-            "bad_request",
+          ({ 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "payload_too_large", 415: "unsupported_media_type" } as const)[
+            err.status as 401
+          ] ?? "bad_request",
           err.message || "request refused",
         )
       : toSluiceError(err);

@@ -4,10 +4,15 @@
  * path: check the signature headers, read and verify the body, parse, enqueue, answer. It makes
  * no D1 query; loading is the consumer's job.
  */
-import { type Context, Hono } from "hono";
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import type { SluiceConfig } from "../config/index.ts";
 import type { WebhookSource } from "../config/schema.ts";
 import type { AppEnv } from "../env.ts";
+import { errors } from "../http/responses.ts";
+import { createRouter, hiddenRoute } from "../http/routers.ts";
 import { type Bytes, sha256Hex } from "../lib/crypto.ts";
 import { SluiceError, toSluiceError } from "../lib/errors.ts";
 import { authFailure, enforceLimit, type LimiterBinding } from "../lib/rate-limit.ts";
@@ -18,13 +23,41 @@ import { verifySignature } from "./provider.ts";
 import { classifyDelivery, readSignature } from "./providers.ts";
 import { routeToStream } from "./streams.ts";
 
-export const webhookRoutes = new Hono<AppEnv>();
+// Authenticated by each provider's signature, which the handler checks once it has read the body.
+export const webhookRoutes = createRouter("webhook");
 
 const maxKeyLength = 512;
 
-webhookRoutes.post("/v1/webhooks/:source", async (c) => {
+/** A delivery: its body is read (within the size limit) and verified by the handler, never by a validator. */
+export const receiveWebhook = createRoute({
+  method: "post",
+  path: "/v1/webhooks/{source}",
+  summary: "Receive a signed webhook delivery",
+  description:
+    "Verified with the source's provider signature (Stripe, GitHub, Shopify, Slack, Standard Webhooks, or the configured generic HMAC).",
+  request: {
+    params: z.object({ source: z.string() }),
+    body: { required: true, content: { "application/json": { schema: {} } } },
+  },
+  responses: {
+    202: {
+      description: "Accepted and queued",
+      content: { "application/json": { schema: z.object({ accepted: z.literal(1), key: z.string() }) } },
+    },
+    200: { description: "A protocol handshake (GitHub ping, Slack URL verification)" },
+    ...errors(400, 401, 404, 405, 413, 429, 503),
+  },
+});
+
+/** The webhook route as `/openapi.json` shows it for a pipeline: `source` is one of its webhook sources. */
+export function webhookRouteFor(route: RouteConfig, config: SluiceConfig): RouteConfig[] {
+  const source = z.enum(Object.keys(config.sources) as [string, ...string[]]);
+  return [{ ...route, request: { ...route.request, params: z.object({ source }) } }];
+}
+
+webhookRoutes.openapi(receiveWebhook, async (c) => {
   const { runtime, requestId } = c.var;
-  const sourceName = c.req.param("source");
+  const sourceName = c.req.valid("param").source;
   const { headers } = c.req.raw;
   try {
     const source = sourceNamed(c, sourceName);
@@ -95,7 +128,7 @@ webhookRoutes.post("/v1/webhooks/:source", async (c) => {
 });
 
 // Any other method on a webhook path: 405 for a known source, 404 for an unknown one.
-webhookRoutes.all("/v1/webhooks/:source", async (c) => {
+webhookRoutes.openapi(hiddenRoute("all", "/v1/webhooks/{source}"), async (c) => {
   const name = c.req.param("source");
   try {
     sourceNamed(c, name);

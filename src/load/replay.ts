@@ -5,6 +5,7 @@
  * task loads its lines through the stream's current transforms and schema. Loads are idempotent,
  * so a replay never duplicates rows.
  */
+import { streamConfig } from "../config/index.ts";
 import { createTableSql, stagingTable, swapStagingSql } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
@@ -21,15 +22,28 @@ export interface ReplayRequest {
   to: string;
 }
 
-/** Queues one replay task per stream and day in the range; returns how many. */
+/**
+ * Checks a replay against the config and queues one task per stream and day in the range; the
+ * ops API and the dashboard's button both replay through here. Every source has a raw zone
+ * (pulled records are archived there as webhook deliveries are), so any declared source can be
+ * replayed.
+ */
 export async function planReplay(runtime: Runtime, request: ReplayRequest): Promise<ReplayDayMessage[]> {
-  const streams = request.stream ? [request.stream] : await streamsOf(runtime.env.RAW, request.source);
-  const tasks: ReplayDayMessage[] = [];
-  for (const stream of streams) {
-    for (const day of daysBetween(request.from, request.to)) {
-      tasks.push({ v: 1, kind: "replay_day", source: request.source, stream, day, from: request.from, to: request.to });
-    }
+  const { config } = runtime;
+  const { source, stream } = request;
+  if (!Object.hasOwn(config.sources, source) && !Object.hasOwn(config.pulls, source)) {
+    throw new SluiceError("unknown_source", `no source named "${source}"`);
   }
+  if (stream !== undefined && !streamConfig(config, source, stream)) {
+    throw new SluiceError("bad_request", `source "${source}" has no stream "${stream}"`);
+  }
+  const from = new Date(request.from).toISOString();
+  const to = new Date(request.to).toISOString();
+  const days = daysBetween(from, to);
+  const streams = stream !== undefined ? [stream] : await streamsOf(runtime.env.RAW, source);
+  const tasks: ReplayDayMessage[] = streams.flatMap((name) =>
+    days.map((day) => ({ v: 1 as const, kind: "replay_day" as const, source, stream: name, day, from, to })),
+  );
   await sendAll(runtime.env.INGEST, tasks);
   return tasks;
 }

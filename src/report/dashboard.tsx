@@ -2,32 +2,31 @@
  * The operations console at `/`: server-rendered with Hono JSX, no client framework. Sign-in
  * posts an admin token and gets a signed session cookie; the one screen shows every source and
  * stream, freshness, model runs, pull runs and the lineage graph (as SVG), with buttons to
- * replay, redrive and build now. Every POST must come from this origin (CSRF check, csrf.ts);
+ * replay, redrive and build now. Every POST must come from this origin (CSRF check, http/csrf.ts);
  * failed sign-ins are rate-limited per address; "sign out everywhere" revokes every session.
+ * Signing in and out is public; the console and everything it does need a session.
  */
-import { Hono } from "hono";
 import type { FC, PropsWithChildren } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../env.ts";
+import { sameOriginOnly } from "../http/csrf.ts";
+import { createRouter, hiddenRoute } from "../http/routers.ts";
+import { endSession, revokeAllSessions, startSession } from "../http/session.ts";
 import { isAdminToken } from "../lib/auth.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { assertNotBlocked, authFailure } from "../lib/rate-limit.ts";
 import { getManifest } from "../models/manifest.ts";
-import { sameOriginOnly } from "./csrf.ts";
 import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
 import { type Lineage, layout, lineageOf } from "./lineage-graph.ts";
-import { endSession, hasSession, revokeAllSessions, startSession } from "./session.ts";
 
-export const dashboardRoutes = new Hono<AppEnv>();
+export const signInRoutes = createRouter("public");
+export const dashboardRoutes = createRouter("session");
 
 // The pages' own CSP: their inline style, forms to this origin only, never framed.
 const pageHeaders = secureHeaders({
   contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] },
 });
 dashboardRoutes.use("/", pageHeaders);
-dashboardRoutes.use("/sign-in", pageHeaders);
-// Every state-changing route, whatever the request's content type.
-for (const path of ["/ui/*", "/sign-in", "/sign-out", "/sign-out-everywhere"]) dashboardRoutes.use(path, sameOriginOnly);
+signInRoutes.use("/sign-in", pageHeaders);
 
 const style = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
@@ -52,9 +51,9 @@ const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => 
 );
 
 // Browsers ask for it on every page; an empty answer keeps their consoles clean.
-dashboardRoutes.get("/favicon.ico", (c) => c.body(null, 204, { "Cache-Control": "public, max-age=86400" }));
+signInRoutes.openapi(hiddenRoute("get", "/favicon.ico"), (c) => c.body(null, 204, { "Cache-Control": "public, max-age=86400" }));
 
-dashboardRoutes.get("/sign-in", (c) =>
+signInRoutes.openapi(hiddenRoute("get", "/sign-in"), (c) =>
   c.html(
     <Page title="Sluice · sign in">
       <header>
@@ -77,8 +76,9 @@ dashboardRoutes.get("/sign-in", (c) =>
 );
 
 // Failed sign-ins count against the address as failed API tokens do (one budget for both), and
-// an address over it is refused before its token is checked.
-dashboardRoutes.post("/sign-in", async (c) => {
+// an address over it is refused before its token is checked. Like every POST here, it must come
+// from this origin, whatever the request's content type.
+signInRoutes.openapi({ ...hiddenRoute("post", "/sign-in"), middleware: [sameOriginOnly] }, async (c) => {
   assertNotBlocked(c.req.raw.headers);
   const form = await c.req.parseBody();
   const token = typeof form.token === "string" ? form.token : "";
@@ -94,21 +94,19 @@ dashboardRoutes.post("/sign-in", async (c) => {
 
 // Ends this browser's session only: the generation is shared by every session, so bumping it
 // here would sign every other admin out too. "Sign out everywhere" is the revocation.
-dashboardRoutes.post("/sign-out", (c) => {
+signInRoutes.openapi({ ...hiddenRoute("post", "/sign-out"), middleware: [sameOriginOnly] }, (c) => {
   endSession(c);
   return c.redirect("/sign-in", 303);
 });
 
-dashboardRoutes.post("/sign-out-everywhere", async (c) => {
-  if (!(await hasSession(c))) throw new SluiceError("unauthorized", "sign in to the dashboard first");
+dashboardRoutes.openapi(hiddenRoute("post", "/sign-out-everywhere"), async (c) => {
   const generation = await revokeAllSessions(c);
   c.var.runtime.log.warn("dashboard.sessions_revoked", { requestId: c.var.requestId, generation });
   endSession(c);
   return c.redirect("/sign-in", 303);
 });
 
-dashboardRoutes.get("/", async (c) => {
-  if (!(await hasSession(c))) return c.redirect("/sign-in", 302);
+dashboardRoutes.openapi(hiddenRoute("get", "/"), async (c) => {
   const { config } = c.var.runtime;
   const data = await loadDashboard(c.env.DB, config);
   const lineage = lineageOf(config, getManifest());

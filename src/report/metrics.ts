@@ -4,13 +4,23 @@
  * code path adds to in the same transaction as its work, gauges (freshness age, open dead
  * letters, open quarantine) from the state they describe.
  */
-import { Hono } from "hono";
-import type { AppEnv } from "../env.ts";
-import { requireToken } from "../lib/auth.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { errors } from "../http/responses.ts";
+import { createRouter } from "../http/routers.ts";
 import { type Counter, readCounters } from "../ops/rollups.ts";
 
-export const metricsRoutes = new Hono<AppEnv>();
-metricsRoutes.use("/metrics", requireToken("admin"));
+export const metricsRoutes = createRouter("admin");
+
+const metrics = createRoute({
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics",
+  responses: {
+    200: { description: "The Prometheus text exposition format", content: { "text/plain": { schema: z.string() } } },
+    ...errors(401, 429),
+  },
+});
 
 interface Family {
   name: string;
@@ -61,7 +71,7 @@ const gaugeFamilies: (Family & { sql: string })[] = [
   },
 ];
 
-metricsRoutes.get("/metrics", async (c) => {
+metricsRoutes.openapi(metrics, async (c) => {
   const db = c.env.DB;
   const [counters, gauges] = await Promise.all([readCounters(db), db.batch(gaugeFamilies.map((family) => db.prepare(family.sql)))]);
   const lines: string[] = [];

@@ -1,226 +1,138 @@
 /**
- * The reporting API. `GET /v1/reports` lists the reports a token may read; `GET
- * /v1/reports/:name` serves one as JSON (with `meta`), CSV (RFC 4180, formulas escaped: see
- * csv.ts) or NDJSON, a page at a time with an opaque keyset `cursor`. Responses carry an ETag and Cache-Control and are cached
- * through the Workers Cache API under a key that includes the model's last successful run, so a
- * rebuild invalidates them at once; `If-None-Match` gets 304.
+ * The reporting API (REPORT_TOKENS, or ADMIN_TOKENS). `GET /v1/reports` lists the reports a
+ * token may read; `GET /v1/reports/:name` serves one as JSON (with `meta`), CSV (RFC 4180,
+ * formulas escaped: see csv.ts) or NDJSON, a page at a time with an opaque keyset `cursor`. The
+ * handler plans the query (query.ts), asks the cache policy (cache-policy.ts) for a 304 or a
+ * cached answer, and otherwise runs the query (report-rows.ts) and renders it (render.ts).
  */
-import { getTableName } from "drizzle-orm";
-import { Hono } from "hono";
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
-import type { ReportDefinition } from "../config/index.ts";
-import { sourceFreshness } from "../db/schema.ts";
-import type { AppEnv, Grant } from "../env.ts";
-import { assertReportAllowed, requireToken } from "../lib/auth.ts";
-import { sha256Hex } from "../lib/crypto.ts";
+import { z } from "zod";
+import type { ReportDefinition, SluiceConfig } from "../config/index.ts";
+import { errors, jsonAnswer } from "../http/responses.ts";
+import { createRouter } from "../http/routers.ts";
+import { assertReportAllowed } from "../lib/auth.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { quoteIdent } from "../lib/sql.ts";
 import { lastSuccessfulRun } from "../models/last-run.ts";
 import { getManifest } from "../models/manifest.ts";
-import { toCsv } from "./csv.ts";
-import { encodeCursor, type Format, planReportQuery } from "./query.ts";
-import { type RecentReport, recentReport, rememberReport } from "./recent.ts";
+import { cachePolicy, openReportCache, reply, reportVariant } from "./cache-policy.ts";
+import { planReportQuery } from "./query.ts";
+import { renderReport } from "./render.ts";
+import { queryReport } from "./report-rows.ts";
 
-export const reportRoutes = new Hono<AppEnv & { Variables: { grant: Grant } }>();
+export const reportRoutes = createRouter("report");
 
-reportRoutes.use("/v1/reports", (c, next) =>
-  cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next),
-);
-reportRoutes.use("/v1/reports/*", (c, next) =>
-  cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next),
-);
-reportRoutes.use("/v1/reports", requireToken("report"));
-reportRoutes.use("/v1/reports/*", requireToken("report"));
+// Browsers' preflights carry no token, so CORS answers them before any route's guard.
+for (const path of ["/v1/reports", "/v1/reports/*"]) {
+  reportRoutes.use(path, (c, next) =>
+    cors({ origin: c.var.runtime.config.cors.origins, allowHeaders: ["Authorization", "If-None-Match"], exposeHeaders: ["ETag"] })(c, next),
+  );
+}
 
-reportRoutes.get("/v1/reports", (c) => {
+const reportSchema = z
+  .object({
+    report: z.string(),
+    rows: z.array(z.record(z.string(), z.unknown())),
+    meta: z.object({
+      columns: z.array(z.object({ name: z.string(), type: z.string().nullable() })),
+      row_count: z.int(),
+      generated_at: z.string(),
+      last_run: z.object({ run_id: z.string(), finished_at: z.string() }).nullable(),
+      freshness: z.array(z.record(z.string(), z.unknown())),
+      next_cursor: z.string().nullable(),
+    }),
+  })
+  .meta({ id: "Report" });
+
+const listReports = createRoute({
+  method: "get",
+  path: "/v1/reports",
+  summary: "The reports this token may read",
+  responses: { 200: jsonAnswer("Reports"), ...errors(401, 429) },
+});
+
+/** One report: served for every name, documented per report (see `reportRoutesFor`). */
+export const getReport = createRoute({
+  method: "get",
+  path: "/v1/reports/{name}",
+  summary: "One report's rows",
+  request: {
+    params: z.object({ name: z.string() }),
+    headers: z.object({
+      "if-none-match": z.string().optional().meta({ description: "An ETag this report gave out: 304 if it still holds" }),
+      "cache-control": z.string().optional().meta({ description: "no-cache answers afresh; no-store keeps the answer in no cache" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Rows of the report's model",
+      headers: z.object({ ETag: z.string(), "Cache-Control": z.string() }),
+      content: {
+        "application/json": { schema: reportSchema },
+        "text/csv": { schema: z.string() },
+        "application/x-ndjson": { schema: z.string() },
+      },
+    },
+    ...errors(304, 400, 401, 403, 404, 429, 503),
+  },
+});
+
+reportRoutes.openapi(listReports, (c) => {
   const grant = c.var.grant;
   const reports = Object.entries(c.var.runtime.config.reports)
     .filter(([name]) => grant.reports === null || grant.reports.includes(name))
     .map(([name, report]) => ({ name, description: report.description, model: report.model, url: `/v1/reports/${name}` }));
-  return c.json({ reports });
+  return c.json({ reports }, 200);
 });
 
-reportRoutes.get("/v1/reports/:name", async (c) => {
+reportRoutes.openapi(getReport, async (c) => {
   const { config, env } = c.var.runtime;
-  const name = c.req.param("name");
+  const { name } = c.req.valid("param");
   if (!Object.hasOwn(config.reports, name)) throw new SluiceError("unknown_report", `no report named "${name}"`);
   assertReportAllowed(c.var.grant, name);
   const report = config.reports[name]!;
   const url = new URL(c.req.url);
   const plan = planReportQuery(report, url.searchParams, c.req.header("accept"));
 
-  // A client's `Cache-Control: no-cache` asks for an answer read afresh, `no-store` for one kept
-  // nowhere; a report whose maxAge is 0 is never cached.
-  const asked = c.req.header("cache-control")?.toLowerCase() ?? "";
-  const lookUp = report.maxAge > 0 && !/\bno-cache\b/.test(asked);
-  const store = report.maxAge > 0 && !/\bno-store\b/.test(asked);
-
+  const policy = cachePolicy(report, c.req.header("cache-control"));
   const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
-  const lastRun = await lastSuccessfulRun(env.DB, uniqueId, { fresh: !lookUp });
-  // The cache key and ETag name the model's last successful run (a rebuild changes both) and the
-  // format, which an Accept header alone can choose.
-  const variant = `${name}/${lastRun?.runId ?? "none"}/${plan.format}?${canonicalQuery(url.searchParams)}`;
-  const cacheControl = `private, max-age=${report.maxAge}`;
-  const recent = lookUp ? recentReport(variant) : undefined;
-  const etag = recent?.etag ?? `"${(await sha256Hex(variant)).slice(0, 32)}"`;
-  if (
-    c.req
-      .header("if-none-match")
-      ?.split(/\s*,\s*/)
-      .includes(etag)
-  ) {
-    return c.body(null, 304, { ETag: etag, "Cache-Control": cacheControl, Vary: "Accept" });
+  const lastRun = await lastSuccessfulRun(env.DB, uniqueId, { fresh: !policy.lookUp });
+  const cache = await openReportCache(policy, reportVariant(name, lastRun?.runId, plan.format, url.searchParams));
+  if (cache.notModified(c.req.header("if-none-match"))) {
+    return c.body(null, 304, { ETag: cache.etag, "Cache-Control": policy.cacheControl, Vary: "Accept" }) as never;
   }
-  if (recent) return reply(recent, "HIT", cacheControl);
+  const cached = await cache.lookUp();
+  if (cached) return reply(cached, "HIT", policy.cacheControl) as never;
 
-  const cacheKey = new Request(`https://sluice.cache/reports/${variant}`);
-  const cache = typeof caches === "undefined" ? undefined : (caches as unknown as { default: Cache }).default;
-  const hit = lookUp ? await cache?.match(cacheKey) : undefined;
-  if (hit) {
-    const stored: RecentReport = {
-      body: await hit.text(),
-      headers: storedHeaders(hit.headers),
-      etag,
-      expiresAt: Date.now() + report.maxAge * 1000,
-    };
-    rememberReport(variant, stored);
-    return reply(stored, "HIT", cacheControl);
-  }
-
-  // One round trip: the model's columns, the page of rows and (for JSON) the sources' freshness.
-  // A model not built yet fails the query on its missing table, and is told apart by its
-  // missing columns.
-  let columns: D1Result<{ name: string; type: string }>;
-  let result: D1Result<Record<string, unknown>>;
-  let freshnessRows: D1Result<FreshnessRow> | undefined;
-  try {
-    [columns, result, freshnessRows] = (await env.DB.batch([
-      env.DB.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model),
-      env.DB.prepare(plan.sql).bind(...plan.params),
-      ...(plan.format === "json" ? [env.DB.prepare(freshnessSql)] : []),
-    ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>, D1Result<FreshnessRow> | undefined];
-  } catch (error) {
-    const exists = await env.DB.prepare("SELECT count(*) AS n FROM pragma_table_info(?1)").bind(report.model).first<number>("n");
-    if (!exists)
-      throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
-    throw error;
-  }
-  const rows = result.results.slice(0, plan.limit);
-  const nextCursor = result.results.length > plan.limit && plan.order.length > 0 ? encodeCursor(rows.at(-1)!, plan.order) : null;
-
-  const headers: Record<string, string> = { "Content-Type": contentTypes[plan.format], ETag: etag, Vary: "Accept" };
-  if (nextCursor) headers.Link = `<${withCursor(url, nextCursor)}>; rel="next"`;
-  let body: string;
-  if (plan.format === "csv") {
-    body = toCsv(
-      columns.results.map((col) => col.name),
-      rows,
-      report.csv,
-    );
-  } else if (plan.format === "ndjson") {
-    body = rows.map((row) => `${JSON.stringify(row)}\n`).join("");
-  } else {
-    body = JSON.stringify({
-      report: name,
-      rows,
-      meta: {
-        columns: columns.results.map((col) => ({ name: col.name, type: columnType(col.type, col.name, rows) })),
-        row_count: rows.length,
-        generated_at: new Date().toISOString(),
-        last_run: lastRun ? { run_id: lastRun.runId, finished_at: lastRun.finishedAt } : null,
-        freshness: modelFreshness(report, freshnessRows?.results ?? []),
-        next_cursor: nextCursor,
-      },
-    });
-  }
-  const served: RecentReport = { body, headers, etag, expiresAt: Date.now() + report.maxAge * 1000 };
-  if (store) rememberReport(variant, served);
-  if (cache && store) {
-    // The Cache API keeps nothing marked private; the stored copy is public to the cache only,
-    // under a key only an authorized request reaches, and clients still get `private`.
-    c.executionCtx.waitUntil(
-      cache.put(cacheKey, new Response(body, { headers: { ...headers, "Cache-Control": `public, max-age=${report.maxAge}` } })),
-    );
-  }
-  return reply(served, "MISS", cacheControl);
+  const result = await queryReport(env.DB, report, plan);
+  const served = cache.store(renderReport({ name, report, plan, url, result, lastRun }), (work) => c.executionCtx.waitUntil(work));
+  return reply(served, "MISS", policy.cacheControl) as never;
 });
 
-const contentTypes: Record<Format, string> = {
-  json: "application/json",
-  csv: "text/csv; charset=utf-8; header=present",
-  ndjson: "application/x-ndjson",
-};
-
-function reply(entry: RecentReport, cacheStatus: "HIT" | "MISS", cacheControl: string): Response {
-  return new Response(entry.body, { headers: { ...entry.headers, "Cache-Control": cacheControl, "X-Cache": cacheStatus } });
-}
-
-/** The headers a response keeps from the Cache API's copy (its Cache-Control is the cache's own). */
-function storedHeaders(headers: Headers): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name of ["Content-Type", "ETag", "Link", "Vary"]) {
-    const value = headers.get(name);
-    if (value !== null) kept[name] = value;
-  }
-  return kept;
-}
-
-// Raw SQL over drizzle's table name: it runs on every report miss.
-const freshnessSql = `SELECT source, table_name AS "table", status, max_loaded_at, checked_at FROM ${quoteIdent(getTableName(sourceFreshness))}`;
-
-interface FreshnessRow {
-  source: string;
-  table: string;
-  status: string;
-  max_loaded_at: string | null;
-  checked_at: string;
-}
-
-/** The freshness of the sources the report's model is built from. */
-function modelFreshness(report: ReportDefinition, rows: readonly FreshnessRow[]) {
-  const manifest = getManifest();
-  const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
-  const sources = new Set<string>();
-  const visit = (id: string | undefined, seen = new Set<string>()) => {
-    const node = id ? byId.get(id) : undefined;
-    if (!node || seen.has(node.uniqueId)) return;
-    seen.add(node.uniqueId);
-    for (const s of node.dependsOn.sources) sources.add(`${s.source}.${s.table}`);
-    for (const parent of node.dependsOn.nodes) visit(parent, seen);
-  };
-  visit(manifest.nodes.find((n) => n.name === report.model)?.uniqueId);
-  return rows.filter((r) => sources.has(`${r.source}.${r.table}`)).map((r) => ({ ...r }));
-}
-
-function canonicalQuery(query: URLSearchParams): string {
-  return [...query.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-    .join("&");
-}
-
-function withCursor(url: URL, cursor: string): string {
-  const next = new URL(url);
-  next.searchParams.set("cursor", cursor);
-  return `${next.pathname}${next.search}`;
-}
-
-type ColumnType = "integer" | "real" | "text" | "blob" | "numeric" | null;
-
 /**
- * A column's type for clients: SQLite's affinity from the declared type, or, where the model's
- * SQL declared none (CREATE TABLE … AS SELECT over expressions), the type of its first value.
+ * The report route as `/openapi.json` shows it for a pipeline: one path per report, with the
+ * report's own params, filters, sort orders and limit as typed query parameters.
  */
-function columnType(declared: string, column: string, rows: readonly Record<string, unknown>[]): ColumnType {
-  const upper = declared.toUpperCase();
-  if (upper.includes("INT")) return "integer";
-  if (/CHAR|CLOB|TEXT/.test(upper)) return "text";
-  if (upper.includes("BLOB")) return "blob";
-  if (/REAL|FLOA|DOUB/.test(upper)) return "real";
-  if (upper !== "") return "numeric";
-  const value = rows.find((row) => row[column] !== null && row[column] !== undefined)?.[column];
-  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "real";
-  if (typeof value === "string") return "text";
-  if (value instanceof ArrayBuffer || Array.isArray(value)) return "blob";
-  return null;
+export function reportRoutesFor(route: RouteConfig, config: SluiceConfig): RouteConfig[] {
+  return Object.entries(config.reports).map(([name, report]) => ({
+    ...route,
+    path: route.path.replace("{name}", name),
+    summary: report.description,
+    request: { query: reportQuery(report), ...(route.request?.headers ? { headers: route.request.headers } : {}) },
+    responses: { ...route.responses, 200: { ...route.responses[200], description: `Rows of ${report.model}` } },
+  }));
+}
+
+function reportQuery(report: ReportDefinition) {
+  const query: Record<string, z.ZodType> = {};
+  for (const [param, spec] of Object.entries(report.params)) {
+    query[param] = spec.schema.optional().meta({ description: spec.description ?? `${spec.column} ${spec.op} value` });
+  }
+  for (const [column, schema] of Object.entries(report.filters))
+    query[column] = schema.optional().meta({ description: `Rows whose ${column} equals the value` });
+  if (report.sort.length > 0) query.sort = z.enum(report.sort.flatMap((c) => [c, `-${c}`]) as [string, ...string[]]).optional();
+  query.limit = z.int().min(1).max(report.limit).optional();
+  query.cursor = z.string().optional().meta({ description: "meta.next_cursor of the previous page" });
+  query.format = z.enum(["json", "csv", "ndjson"]).optional();
+  return z.object(query);
 }

@@ -264,6 +264,14 @@ describe("ops API: replay, quarantine retry, dead-letter redrive, reconcile", ()
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
   });
 
+  it("POST /v1/replay refuses a body that is not JSON with 415, rather than reading it as empty", async () => {
+    const body = JSON.stringify({ source: "generic", from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z" });
+    const response = await call(admin("/v1/replay", { method: "POST", headers: { "content-type": "text/plain" }, body }));
+    expect(response.status).toBe(415);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error).toMatchObject({ code: "unsupported_media_type", message: "Unsupported Media Type" });
+  });
+
   it("POST /v1/replay needs an admin token", async () => {
     const response = await call(new Request(`${origin}/v1/replay`, { method: "POST", body: "{}" }));
     expect(response.status).toBe(401);

@@ -267,6 +267,43 @@ describe("ops API", () => {
     const unknown = await call(new Request(`${origin}/v1/pulls/nope/x/run`, { method: "POST", headers: auth }));
     expect(unknown.status).toBe(404);
   });
+
+  it("POST /v1/replay replays a pull source from its raw zone, as the dashboard's button does", async () => {
+    const { call, origin } = await import("../support/worker.ts");
+    const { adminToken } = await import("../support/fixtures.ts");
+    // Only this run's raw objects: earlier tests in this file pulled other versions of the issues.
+    const earlier = await env.RAW.list({ prefix: "raw/github_api/" });
+    await env.RAW.delete(earlier.objects.map((o) => o.key));
+    const p = pullRuntime();
+    await startPull(p.runtime, "github_api", "issues", "manual");
+    await pump(p);
+    const before = await rows("SELECT id, number, title, state, updated_at FROM raw_github_api__issues ORDER BY id");
+    expect(before).toHaveLength(250);
+    await env.DB.prepare("DELETE FROM raw_github_api__issues").run();
+
+    // Raw objects are keyed by when they landed: today.
+    const today = new Date().toISOString().slice(0, 10);
+    const replay = await call(
+      new Request(`${origin}/v1/replay`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ source: "github_api", from: `${today}T00:00:00Z`, to: `${today}T23:59:59Z` }),
+      }),
+      { INGEST: p.ingest as unknown as Queue },
+    );
+    expect(replay.status).toBe(202);
+    expect(await replay.json()).toEqual({ queued: 1, tasks: [{ source: "github_api", stream: "issues", day: today }] });
+    // The day task lists the run's raw objects and queues one task each; each loads its records again.
+    await pump(p);
+    expect(await rows("SELECT id, number, title, state, updated_at FROM raw_github_api__issues ORDER BY id")).toEqual(before);
+    const kinds = await rows(
+      "SELECT kind, sum(records) AS records FROM _sluice_loads WHERE source = 'github_api' GROUP BY kind ORDER BY kind",
+    );
+    expect(kinds).toEqual([
+      { kind: "ingest", records: 250 },
+      { kind: "replay", records: 250 },
+    ]);
+  });
 });
 
 describe("review regressions", () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { adminToken, reportToken } from "../support/fixtures.ts";
-import { call, origin } from "../support/worker.ts";
+import { call, origin, recordingQueue } from "../support/worker.ts";
 
 const form = (token: string) =>
   new Request(`${origin}/sign-in`, {
@@ -100,6 +100,43 @@ describe("dashboard: happy", () => {
     ).results;
     expect(results).toHaveLength(Number(nodes));
     expect(results.filter((r) => r.status !== "success" && r.status !== "pass")).toEqual([]);
+  });
+});
+
+describe("dashboard: replay button", () => {
+  const press = (cookie: string, source: string, overrides: Partial<Env> = {}) =>
+    call(
+      new Request(`${origin}/ui/replay`, {
+        method: "POST",
+        headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ source }),
+      }),
+      overrides,
+    );
+
+  it("replays a pull source's last 24 hours, planned as POST /v1/replay plans it", async () => {
+    const cookie = await signIn();
+    const now = new Date();
+    const day = now.toISOString().slice(0, 10);
+    await env.RAW.put(`raw/github_api/issues/dt=${day}/hr=00/button-test.ndjson.gz`, new Uint8Array());
+    const ingest = recordingQueue(env.INGEST);
+    const response = await press(cookie, "github_api", { INGEST: ingest.queue });
+    expect(response.status).toBe(303);
+    const days = ingest.sent.map((s) => s.body as { kind: string; source: string; stream: string; day: string });
+    expect(decodeURIComponent(response.headers.get("location")!)).toBe(`/?done=Queued ${days.length} replay tasks for github_api`);
+    // The last 24 hours span yesterday and today.
+    expect(days.map(({ kind, source, stream }) => ({ kind, source, stream }))).toEqual(
+      Array(2).fill({ kind: "replay_day", source: "github_api", stream: "issues" }),
+    );
+    expect(days.at(-1)!.day).toBe(day);
+  });
+
+  it("refuses an unknown source with the API's error", async () => {
+    const cookie = await signIn();
+    const response = await press(cookie, "nosuch");
+    expect(response.status).toBe(404);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({ code: "unknown_source", message: 'no source named "nosuch"' });
   });
 });
 

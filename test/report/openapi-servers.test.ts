@@ -5,6 +5,7 @@
 
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { app } from "../../src/app.ts";
 import { getConfig } from "../../src/config/index.ts";
 import { parseSettings } from "../../src/env.ts";
 import { openApiDocument } from "../../src/openapi.ts";
@@ -48,6 +49,6 @@ describe("GET /openapi.json: servers", () => {
 
   it("keeps one document per configured URL, not one per caller", () => {
     const config = getConfig();
-    expect(openApiDocument(config, undefined)).toBe(openApiDocument(config, undefined));
+    expect(openApiDocument(app, config, undefined)).toBe(openApiDocument(app, config, undefined));
   });
 });

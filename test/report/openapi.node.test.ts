@@ -2,11 +2,12 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, it } from "vitest";
 import pipeline from "../../pipeline/sluice.config.ts";
+import { app } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import { openApiDocument } from "../../src/openapi.ts";
 
 describe("GET /openapi.json", () => {
-  const document = openApiDocument(parseConfig(pipeline), "http://127.0.0.1:8787") as {
+  const document = openApiDocument(app, parseConfig(pipeline), "http://127.0.0.1:8787") as {
     openapi: string;
     paths: Record<string, Record<string, { parameters?: { name: string; schema: Record<string, unknown> }[] }>>;
   };

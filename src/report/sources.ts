@@ -1,36 +1,22 @@
 /**
- * The ops API (ADMIN_TOKENS): what operators and the `sluice` CLI read to see that nothing was
- * lost. `GET /v1/sources` lists every source with its streams, tables and health; `GET
- * /v1/loads` the load ledger, newest first; `GET /v1/runs` the model runs.
+ * `GET /v1/sources` (ADMIN_TOKENS): the console's table of sources as JSON, for operators and
+ * the `sluice` CLI. It spans the webhook and pull stages and reads the same stream health as the
+ * dashboard, so it lives with the dashboard's data rather than in either stage.
  */
-import { zValidator } from "@hono/zod-validator";
-import { and, desc, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute } from "@hono/zod-openapi";
 import { authSecretNames } from "../config/index.ts";
-import { loads, modelResults, modelRuns } from "../db/schema.ts";
-import type { AppEnv } from "../env.ts";
-import { requireToken } from "../lib/auth.ts";
-import { SluiceError } from "../lib/errors.ts";
+import { errors, jsonAnswer } from "../http/responses.ts";
+import { createRouter } from "../http/routers.ts";
 import { rawTableName } from "../lib/sql.ts";
 import { loadStreamHealth } from "./dashboard-data.ts";
 
-export const opsRoutes = new Hono<AppEnv>();
+export const sourceRoutes = createRouter("admin");
 
-opsRoutes.use("/v1/sources", requireToken("admin"));
-opsRoutes.use("/v1/loads", requireToken("admin"));
-opsRoutes.use("/v1/runs", requireToken("admin"));
-opsRoutes.use("/v1/runs/*", requireToken("admin"));
-
-const listQuery = z.object({
-  source: z.string().optional(),
-  stream: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-
-const validQuery = zValidator("query", listQuery, (result) => {
-  if (!result.success) throw new SluiceError("bad_request", z.prettifyError(result.error));
+const listSources = createRoute({
+  method: "get",
+  path: "/v1/sources",
+  summary: "Every webhook and pull source with its streams, tables and health",
+  responses: { 200: jsonAnswer("Sources"), ...errors(401, 429) },
 });
 
 /**
@@ -38,7 +24,7 @@ const validQuery = zValidator("query", listQuery, (result) => {
  * values), and per stream its table, typing, write disposition and health (the dashboard's
  * numbers: deliveries over 24 hours, last load, accepted, loaded, quarantined, dead-lettered).
  */
-opsRoutes.get("/v1/sources", async (c) => {
+sourceRoutes.openapi(listSources, async (c) => {
   const { config, settings } = c.var.runtime;
   const health = new Map((await loadStreamHealth(c.env.DB, config)).map((s) => [`${s.source}/${s.stream}`, s]));
   const streamOf = (
@@ -87,32 +73,5 @@ opsRoutes.get("/v1/sources", async (c) => {
       })),
     })),
   ];
-  return c.json({ sources });
-});
-
-opsRoutes.get("/v1/loads", validQuery, async (c) => {
-  const { source, stream, limit } = c.req.valid("query");
-  const filters = [source ? eq(loads.source, source) : undefined, stream ? eq(loads.stream, stream) : undefined];
-  const rows = await drizzle(c.env.DB)
-    .select()
-    .from(loads)
-    .where(and(...filters))
-    .orderBy(desc(loads.startedAt))
-    .limit(limit);
-  return c.json({ loads: rows });
-});
-
-opsRoutes.get("/v1/runs", validQuery, async (c) => {
-  const { limit } = c.req.valid("query");
-  const runs = await drizzle(c.env.DB).select().from(modelRuns).orderBy(desc(modelRuns.startedAt)).limit(limit);
-  return c.json({ runs });
-});
-
-opsRoutes.get("/v1/runs/:runId", async (c) => {
-  const runId = c.req.param("runId");
-  const db = drizzle(c.env.DB);
-  const [run] = await db.select().from(modelRuns).where(eq(modelRuns.runId, runId));
-  if (!run) throw new SluiceError("not_found", `no model run ${runId}`);
-  const results = await db.select().from(modelResults).where(eq(modelResults.runId, runId));
-  return c.json({ run, results });
+  return c.json({ sources }, 200);
 });

@@ -1,0 +1,70 @@
+/**
+ * A report's query, run. In: the planned SQL (query.ts). Out: the model's columns, one page of
+ * rows, the cursor of the next page, and the freshness of the sources the model is built from,
+ * all in one D1 round trip. A model not built yet fails the query on its missing table, and is
+ * told apart by its missing columns.
+ */
+import { getTableName } from "drizzle-orm";
+import type { ReportDefinition } from "../config/index.ts";
+import { sourceFreshness } from "../db/schema.ts";
+import { SluiceError } from "../lib/errors.ts";
+import { quoteIdent } from "../lib/sql.ts";
+import { getManifest } from "../models/manifest.ts";
+import { encodeCursor, type ReportQuery } from "./query.ts";
+
+export interface FreshnessRow {
+  source: string;
+  table: string;
+  status: string;
+  max_loaded_at: string | null;
+  checked_at: string;
+}
+
+export interface ReportRows {
+  columns: { name: string; type: string }[];
+  rows: Record<string, unknown>[];
+  nextCursor: string | null;
+  /** JSON answers only: the freshness of the model's upstream sources. */
+  freshness: FreshnessRow[];
+}
+
+// Raw SQL over drizzle's table name: it runs on every report miss.
+const freshnessSql = `SELECT source, table_name AS "table", status, max_loaded_at, checked_at FROM ${quoteIdent(getTableName(sourceFreshness))}`;
+
+export async function queryReport(db: D1Database, report: ReportDefinition, plan: ReportQuery): Promise<ReportRows> {
+  let columns: D1Result<{ name: string; type: string }>;
+  let result: D1Result<Record<string, unknown>>;
+  let freshnessRows: D1Result<FreshnessRow> | undefined;
+  try {
+    [columns, result, freshnessRows] = (await db.batch([
+      db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model),
+      db.prepare(plan.sql).bind(...plan.params),
+      ...(plan.format === "json" ? [db.prepare(freshnessSql)] : []),
+    ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>, D1Result<FreshnessRow> | undefined];
+  } catch (error) {
+    const exists = await db.prepare("SELECT count(*) AS n FROM pragma_table_info(?1)").bind(report.model).first<number>("n");
+    if (!exists)
+      throw new SluiceError("model_not_built", `model "${report.model}" has not been built yet; it builds on the next model run`);
+    throw error;
+  }
+  const rows = result.results.slice(0, plan.limit);
+  const nextCursor = result.results.length > plan.limit && plan.order.length > 0 ? encodeCursor(rows.at(-1)!, plan.order) : null;
+  return { columns: columns.results, rows, nextCursor, freshness: modelFreshness(report, freshnessRows?.results ?? []) };
+}
+
+/** The freshness of the sources the report's model is built from, found through the model's lineage. */
+function modelFreshness(report: ReportDefinition, rows: readonly FreshnessRow[]): FreshnessRow[] {
+  if (rows.length === 0) return [];
+  const manifest = getManifest();
+  const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
+  const sources = new Set<string>();
+  const visit = (id: string | undefined, seen = new Set<string>()) => {
+    const node = id ? byId.get(id) : undefined;
+    if (!node || seen.has(node.uniqueId)) return;
+    seen.add(node.uniqueId);
+    for (const s of node.dependsOn.sources) sources.add(`${s.source}.${s.table}`);
+    for (const parent of node.dependsOn.nodes) visit(parent, seen);
+  };
+  visit(manifest.nodes.find((n) => n.name === report.model)?.uniqueId);
+  return rows.filter((r) => sources.has(`${r.source}.${r.table}`)).map((r) => ({ ...r }));
+}
