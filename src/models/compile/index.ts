@@ -38,7 +38,7 @@ function compile(files: ProjectFiles): Manifest {
   addGenericTestNodes(nodes, inputs);
   resolveRefs(nodes);
   assertNoStreamTables(nodes, inputs.sources);
-  const { project, docs, sources } = inputs;
+  const { project, docs, sources, notRun } = inputs;
   return {
     version: 2,
     project: project.name,
@@ -47,5 +47,6 @@ function compile(files: ProjectFiles): Manifest {
     nodes: runOrder(nodes.nodes),
     sources,
     docs,
+    parsedNotRun: notRun.map(({ path, line, what }) => (line === undefined ? { path, what } : { path, line, what })),
   };
 }
