@@ -79,6 +79,7 @@ const refused: [string, string][] = [
     "packages-installed",
     "dbt_packages/dbt_utils: Sluice does not support dbt packages yet (remove them from dbt_packages/ and packages.yml)",
   ],
+  ["generic-test", "tests/generic/is_positive.sql:3: Sluice does not support custom generic tests ({% test %} blocks) yet"],
   ["macros", "macros/cents_to_dollars.sql: Sluice does not support macros yet (the macros folder must hold no .sql files)"],
 ];
 

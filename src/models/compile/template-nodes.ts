@@ -19,6 +19,11 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
   ];
   for (const file of templates) {
     const name = file.name;
+    const generic = file.resourceType === "test" ? /\{%-?\s*test\s/.exec(file.sql) : null;
+    if (generic) {
+      const line = file.sql.slice(0, generic.index).split("\n").length;
+      throw new CompileError(`${file.path}:${line}: Sluice does not support custom generic tests ({% test %} blocks) yet`);
+    }
     const props = file.resourceType === "model" ? inputs.nodeProperties.get(`models:${name}`) : undefined;
     let dependencies: ReturnType<typeof templateDependencies>;
     try {
