@@ -57,6 +57,7 @@ const refused: [string, string][] = [
     "test-warn-if",
     "models/schema.yml:9: warn_if: Sluice does not support the warn_if test config yet (severity: warn and severity: error are supported)",
   ],
+  ["test-unknown-argument", 'models/schema.yml:11: unknown argument "case_sensitive" for the accepted_values test'],
   ["test-name", "models/schema.yml:9: Sluice does not support custom test names (name) yet"],
   ["properties-unknown-key", 'models/schema.yml:6: unknown key "groups_of_things" in a properties file'],
   ["model-versions", "models/schema.yml:5: latest_version: Sluice does not support model versions yet"],
@@ -95,7 +96,13 @@ describe("nothing silent", () => {
       { path: "models/semantic.yml", line: 18, what: "saved query orders_by_day" },
     ]);
     const severities = manifest.nodes.filter((n) => n.resourceType === "test").map((n) => [n.name, n.config.severity]);
-    expect(Object.fromEntries(severities)).toEqual({ unique_orders_order_id: "error", not_null_orders_order_id: "warn" });
+    expect(Object.fromEntries(severities)).toEqual({
+      unique_orders_order_id: "error",
+      not_null_orders_order_id: "warn",
+      accepted_values_orders_status: "warn",
+    });
+    // Arguments under `arguments:` (dbt 1.10) are the test's arguments.
+    expect(manifest.nodes.find((n) => n.name === "accepted_values_orders_status")?.rawSql).toContain("not in ('placed', 'shipped')");
   });
 
   it.each(refused)("refuses %s, naming the file and line", async (name, message) => {

@@ -64,12 +64,16 @@ function testNode(
   const args = (spec && typeof spec === "object" ? spec : {}) as Record<string, unknown>;
   if (!genericTestNames.has(name))
     throw new CompileError(`${path}: unknown test "${name}" (Sluice runs unique, not_null, accepted_values and relationships)`);
-  const testColumn = (args.column_name as string | undefined) ?? column;
-  if (!testColumn) throw new CompileError(`${path}: the ${name} test on ${target} needs a column`);
-  const { config: testConfig, ...given } = args;
+  const { config: testConfig, arguments: nested, ...given } = args;
   // Config keys beside the arguments (`severity: warn`) are the test's config, as in dbt; `config:` wins.
+  // Arguments sit beside them or, since dbt 1.10, under `arguments:`.
   const topLevel = Object.fromEntries(Object.entries(given).filter(([key]) => configKeys.has(key)));
-  const testArgs = Object.fromEntries(Object.entries(given).filter(([key]) => !configKeys.has(key)));
+  const testArgs = {
+    ...Object.fromEntries(Object.entries(given).filter(([key]) => !configKeys.has(key))),
+    ...(nested && typeof nested === "object" ? (nested as Record<string, unknown>) : {}),
+  };
+  const testColumn = (testArgs.column_name as string | undefined) ?? column;
+  if (!testColumn) throw new CompileError(`${path}: the ${name} test on ${target} needs a column`);
   const config = resolveConfig(path, [topLevel, (testConfig ?? {}) as Record<string, unknown>], { materialized: "test" });
   let sql: string;
   try {

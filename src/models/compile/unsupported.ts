@@ -274,7 +274,11 @@ function checkTest(file: Located, keys: (string | number)[], entry: unknown): vo
     for (const [key, value] of Object.entries(spec)) {
       const at = [...keys, test, key];
       if (key === "config") checkConfig(file, at, value);
-      else if (testArguments[test]?.includes(key)) continue;
+      else if (key === "arguments" && isRecord(value)) {
+        for (const argument of Object.keys(value))
+          if (!testArguments[test]?.includes(argument))
+            file.refuse([...at, argument], `unknown argument "${argument}" for the ${test} test`);
+      } else if (testArguments[test]?.includes(key)) continue;
       else if (configKeys.has(key)) {
         const refusal = configRefusal(key, value);
         if (refusal) file.refuse(at, refusal);
