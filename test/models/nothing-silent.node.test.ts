@@ -3,10 +3,12 @@
  * naming the file and line, or lists it as "parsed, not run". The fixture in test/fixtures/unrun
  * is a project that compiles (base/) and, in cases/, one change each that Sluice refuses.
  */
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { repoRoot } from "../../scripts/lib/dev-server.ts";
 import { compileProject } from "../../scripts/lib/project.ts";
 
 const fixture = join(import.meta.dirname, "..", "fixtures", "unrun");
@@ -89,6 +91,7 @@ describe("nothing silent", () => {
     const manifest = await compileProject(await project());
     expect(manifest.parsedNotRun).toEqual([
       { path: "analyses/order_audit.sql", what: "analysis order_audit" },
+      { path: "dbt_project.yml", line: 10, what: "flags (dbt's own behaviour flags)" },
       { path: "models/schema.yml", line: 7, what: "data_type of order_id (documentation only)" },
       { path: "models/semantic.yml", line: 4, what: "exposure weekly_report" },
       { path: "models/semantic.yml", line: 10, what: "semantic model orders_semantic" },
@@ -103,6 +106,26 @@ describe("nothing silent", () => {
     });
     // Arguments under `arguments:` (dbt 1.10) are the test's arguments.
     expect(manifest.nodes.find((n) => n.name === "accepted_values_orders_status")?.rawSql).toContain("not in ('placed', 'shipped')");
+  });
+
+  it("npm run build prints what it parsed but does not run, and keeps it in the manifest", async () => {
+    const out = join(await project(), "manifest.json");
+    const result = spawnSync(join(repoRoot, "node_modules", ".bin", "node"), ["scripts/compile-manifest.ts"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      env: { ...process.env, SLUICE_PIPELINE_DIR: "test/fixtures/unrun/base", SLUICE_MANIFEST_OUT: out },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.split("\n").filter((line) => line.includes("parsed, not run"))).toEqual([
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/analyses/order_audit.sql analysis order_audit",
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/dbt_project.yml:10 flags (dbt's own behaviour flags)",
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/models/schema.yml:7 data_type of order_id (documentation only)",
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/models/semantic.yml:4 exposure weekly_report",
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/models/semantic.yml:10 semantic model orders_semantic",
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/models/semantic.yml:14 metric order_count",
+      "sluice compile: parsed, not run: test/fixtures/unrun/base/models/semantic.yml:18 saved query orders_by_day",
+    ]);
+    expect(JSON.parse(await readFile(out, "utf8")).parsedNotRun).toHaveLength(7);
   });
 
   it.each(refused)("refuses %s, naming the file and line", async (name, message) => {

@@ -122,6 +122,7 @@ const environmentKeys = new Set([
   "analysis-paths",
   "docs-paths",
   "asset-paths",
+  "query-comment",
 ]);
 const projectKeys = new Set(["name", "model-paths", "seed-paths", "test-paths", "snapshot-paths", "vars"]);
 const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests"];
@@ -130,11 +131,9 @@ const refusedProjectKeys: Record<string, string> = {
   "on-run-end": notYet("on-run-end hooks"),
   dispatch: notYet("dispatch configs"),
   quoting: notYet("quoting configs"),
-  flags: notYet("dbt flags"),
   "restrict-access": notYet("restrict-access"),
   sources: notYet("source configs in the project file"),
   unit_tests: notYet("unit tests"),
-  "query-comment": notYet("query-comment"),
 };
 /** Project-file configs for resource types Sluice parses but does not run. */
 const notRunProjectKeys = new Set(["exposures", "metrics", "semantic-models", "saved-queries", "analyses"]);
@@ -149,6 +148,7 @@ export function checkProjectFile(path: string, text: string, raw: unknown): NotR
       if (isRecord(value)) checkConfigTree(file, [key], value);
     } else if (Object.hasOwn(refusedProjectKeys, key)) file.refuse([key], `${key}: ${refusedProjectKeys[key]}`);
     else if (notRunProjectKeys.has(key)) notices.push(file.notice([key], `${key} configs`));
+    else if (key === "flags") notices.push(file.notice([key], "flags (dbt's own behaviour flags)"));
     else file.refuse([key], `unknown key "${key}" in the project file`);
   }
   return notices;
