@@ -1,7 +1,8 @@
 /**
  * The compile's first phase. In: the project's files as text. Out: the parsed project file,
  * properties YAML (also indexed by the model or seed it describes), docs blocks, and the source
- * tables: Sluice's streams, described further by the `sources:` of properties YAML.
+ * tables: Sluice's streams, described further by the `sources:` of properties YAML. What the
+ * project declares that Sluice does not run is refused or listed on the way in (unsupported.ts).
  */
 import { parse as parseYaml } from "yaml";
 import type { SourceTable } from "../manifest-schema.ts";
