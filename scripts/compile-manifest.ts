@@ -53,6 +53,11 @@ async function main() {
     const config = await loadPipelineConfig(pipelineDir);
     await syncCrons(pipelineCrons(config, manifest));
   }
+  for (const { path, line, what } of manifest.parsedNotRun) {
+    console.log(
+      `sluice compile: parsed, not run: ${relative(root, join(pipelineDir, path))}${line === undefined ? "" : `:${line}`} ${what}`,
+    );
+  }
   const count = (type: string) => manifest.nodes.filter((n) => n.resourceType === type).length;
   console.log(
     `sluice compile: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,

@@ -30,11 +30,23 @@ async function filesUnder(
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-async function projectYaml(root: string): Promise<string | undefined> {
+async function projectYaml(root: string): Promise<{ path: string; yaml: string } | undefined> {
   for (const file of ["sluice_project.yml", "dbt_project.yml"]) {
-    if (existsSync(join(root, file))) return readFile(join(root, file), "utf8");
+    if (existsSync(join(root, file))) return { path: file, yaml: await readFile(join(root, file), "utf8") };
   }
   return undefined;
+}
+
+/** packages.yml or dependencies.yml, and the packages `dbt deps` installed under dbt_packages/. */
+async function packages(root: string): Promise<Pick<ProjectFiles, "packages" | "installedPackages">> {
+  const file = ["packages.yml", "dependencies.yml"].find((name) => existsSync(join(root, name)));
+  const installed = existsSync(join(root, "dbt_packages"))
+    ? (await readdir(join(root, "dbt_packages"), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+    : [];
+  return {
+    ...(file === undefined ? {} : { packages: { path: file, yaml: await readFile(join(root, file), "utf8") } }),
+    installedPackages: installed.sort(),
+  };
 }
 
 /**
@@ -62,7 +74,14 @@ async function declaredSources(root: string): Promise<Record<string, string[]>> 
 }
 
 /** The folders the project file names (dbt's defaults otherwise). */
-function projectPaths(yaml: string | undefined): { models: string[]; seeds: string[]; tests: string[]; snapshots: string[] } {
+function projectPaths(yaml: string | undefined): {
+  models: string[];
+  seeds: string[];
+  tests: string[];
+  snapshots: string[];
+  macros: string[];
+  analyses: string[];
+} {
   let project: Record<string, unknown> = {};
   try {
     project = (yaml ? parseYaml(yaml) : {}) ?? {};
@@ -75,14 +94,20 @@ function projectPaths(yaml: string | undefined): { models: string[]; seeds: stri
     seeds: list("seed-paths", "seeds"),
     tests: list("test-paths", "tests"),
     snapshots: list("snapshot-paths", "snapshots"),
+    macros: list("macro-paths", "macros"),
+    analyses: list("analysis-paths", "analyses"),
   };
 }
 
 export async function readProjectFiles(root: string): Promise<ProjectFiles> {
-  const yaml = await projectYaml(root);
-  const paths = projectPaths(yaml);
+  const project = await projectYaml(root);
+  const paths = projectPaths(project?.yaml);
+  const named = (found: { path: string }[]) => found.map((f) => ({ path: f.path }));
   return {
-    ...(yaml === undefined ? {} : { projectYaml: yaml }),
+    ...(project === undefined ? {} : { projectYaml: project.yaml, projectPath: project.path }),
+    ...(await packages(root)),
+    macros: named(await filesUnder(root, paths.macros, [".sql"])),
+    analyses: named(await filesUnder(root, paths.analyses, [".sql"])),
     models: (await filesUnder(root, paths.models, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     properties: (await filesUnder(root, [...paths.models, ...paths.seeds], [".yml", ".yaml"])).map((f) => ({ path: f.path, yaml: f.text })),
     seeds: (await filesUnder(root, paths.seeds, [".csv"])).map((f) => ({ path: f.path, csv: f.text })),

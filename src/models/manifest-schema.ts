@@ -35,7 +35,10 @@ export const nodeConfigSchema = z
     meta: z.record(z.string(), z.unknown()).optional(),
     column_types: z.record(z.string(), z.string()).optional(),
     quote_columns: z.boolean().optional(),
+    /** Refused by the compile (unsupported.ts); kept so manifests compiled before then still parse. */
     full_refresh: z.boolean().optional(),
+    /** What Sluice does anyway: `delete+insert` with a unique_key, `append` without one. */
+    incremental_strategy: z.enum(["append", "delete+insert"]).optional(),
   })
   .strict();
 
@@ -102,6 +105,8 @@ export const manifestSchema = z.object({
   nodes: z.array(nodeSchema),
   sources: z.array(sourceTableSchema).default([]),
   docs: z.record(z.string(), z.string()).default({}),
+  /** Parsed, not run: exposures, metrics, semantic models, saved queries, analyses, documentation-only keys. */
+  parsedNotRun: z.array(z.object({ path: z.string(), line: z.number().int().optional(), what: z.string() })).default([]),
 });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;

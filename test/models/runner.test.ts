@@ -33,6 +33,7 @@ const manifestOf = (...nodes: ModelNode[]): Manifest => ({
   nodes,
   sources: [],
   docs: {},
+  parsedNotRun: [],
 });
 
 describe("model runs on the cron", () => {

@@ -4,7 +4,8 @@
  * and Sluice's streams. Out: the manifest the Worker bundles. Every mistake is a CompileError
  * naming the file (and, for refs and sources, the line) it came from.
  *
- * The phases, in order: read the inputs (inputs.ts); seeds (seed-nodes.ts); models, singular
+ * The phases, in order: read the inputs (inputs.ts), refusing what Sluice does not run and listing
+ * what it parses but does not run (unsupported.ts); seeds (seed-nodes.ts); models, singular
  * tests and snapshots, each template rendered once with recording hooks to learn its config,
  * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
  * and checked (refs.ts); the run order (order.ts).
@@ -38,7 +39,7 @@ function compile(files: ProjectFiles): Manifest {
   addGenericTestNodes(nodes, inputs);
   resolveRefs(nodes);
   assertNoStreamTables(nodes, inputs.sources);
-  const { project, docs, sources } = inputs;
+  const { project, docs, sources, notRun } = inputs;
   return {
     version: 2,
     project: project.name,
@@ -47,5 +48,6 @@ function compile(files: ProjectFiles): Manifest {
     nodes: runOrder(nodes.nodes),
     sources,
     docs,
+    parsedNotRun: notRun.map(({ path, line, what }) => (line === undefined ? { path, what } : { path, line, what })),
   };
 }

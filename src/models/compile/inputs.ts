@@ -1,17 +1,21 @@
 /**
  * The compile's first phase. In: the project's files as text. Out: the parsed project file,
  * properties YAML (also indexed by the model or seed it describes), docs blocks, and the source
- * tables: Sluice's streams, described further by the `sources:` of properties YAML.
+ * tables: Sluice's streams, described further by the `sources:` of properties YAML. What the
+ * project declares that Sluice does not run is refused or listed on the way in (unsupported.ts).
  */
 import { parse as parseYaml } from "yaml";
 import type { SourceTable } from "../manifest-schema.ts";
 import { type ProjectFile, projectFileSchema } from "../project-file.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "../properties.ts";
 import { CompileError } from "./nodes.ts";
+import { checkProjectFile, checkProjectFolders, checkPropertiesFile, type NotRun } from "./unsupported.ts";
 
 export interface ProjectFiles {
   /** The project file's YAML; absent means a project with dbt's defaults, named by `project`. */
   projectYaml?: string;
+  /** The project file's path, for messages (default `dbt_project.yml`). */
+  projectPath?: string;
   /** The project name when there is no project file (default `sluice`). */
   project?: string;
   /** Paths relative to the project folder, e.g. `models/staging/stg_orders.sql`. */
@@ -22,6 +26,14 @@ export interface ProjectFiles {
   /** Files holding `{% snapshot name %} … {% endsnapshot %}` blocks. */
   snapshots?: readonly { path: string; sql: string }[];
   docs?: readonly { path: string; markdown: string }[];
+  /** Files under `macro-paths`, refused until Sluice runs macros. */
+  macros?: readonly { path: string }[];
+  /** Files under `analysis-paths`: parsed, not run. */
+  analyses?: readonly { path: string }[];
+  /** `packages.yml` or `dependencies.yml`, if the project has one. */
+  packages?: { path: string; yaml: string };
+  /** The folders under `dbt_packages/`: packages `dbt deps` installed. */
+  installedPackages?: readonly string[];
   /** Sluice's own sources (webhooks and pulls): source name to its streams. */
   sources: Readonly<Record<string, readonly string[]>>;
 }
@@ -33,11 +45,14 @@ export interface CompileInputs {
   nodeProperties: Map<string, NodeProperties>;
   docs: Record<string, string>;
   sources: SourceTable[];
+  /** What was parsed but is not run (exposures, metrics, analyses, documentation-only keys). */
+  notRun: NotRun[];
 }
 
 export function readInputs(files: ProjectFiles): CompileInputs {
-  const project = readProject(files);
-  const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, file: readProperties(path, yaml) }));
+  const notRun: NotRun[] = checkProjectFolders(files);
+  const project = readProject(files, notRun);
+  const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, file: readProperties(path, yaml, notRun) }));
   const docs = readDocs(files.docs ?? []);
   const sources = readSources(project.name, files.sources, properties);
   const nodeProperties = new Map<string, NodeProperties>();
@@ -45,10 +60,10 @@ export function readInputs(files: ProjectFiles): CompileInputs {
     for (const kind of ["models", "seeds"] as const)
       for (const props of file[kind] ?? []) nodeProperties.set(`${kind}:${props.name}`, props);
   }
-  return { project, properties, nodeProperties, docs, sources };
+  return { project, properties, nodeProperties, docs, sources, notRun };
 }
 
-function readProject(files: ProjectFiles): ProjectFile {
+function readProject(files: ProjectFiles, notRun: NotRun[]): ProjectFile {
   let raw: unknown = { name: files.project ?? "sluice" };
   if (files.projectYaml !== undefined) {
     try {
@@ -56,6 +71,7 @@ function readProject(files: ProjectFiles): ProjectFile {
     } catch (error) {
       throw new CompileError(`project file: invalid YAML: ${(error as Error).message}`);
     }
+    notRun.push(...checkProjectFile(files.projectPath ?? "dbt_project.yml", files.projectYaml, raw));
   }
   const parsed = projectFileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -65,13 +81,14 @@ function readProject(files: ProjectFiles): ProjectFile {
   return parsed.data;
 }
 
-function readProperties(path: string, yaml: string): PropertiesFile {
+function readProperties(path: string, yaml: string, notRun: NotRun[]): PropertiesFile {
   let raw: unknown;
   try {
     raw = parseYaml(yaml) ?? {};
   } catch (error) {
     throw new CompileError(`${path}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
   }
+  notRun.push(...checkPropertiesFile(path, yaml, raw));
   const parsed = propertiesFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -8,6 +8,7 @@ import { treeConfigs } from "../project-file.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
 import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
+import { configRefusal } from "./unsupported.ts";
 
 export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): void {
   const { project } = inputs;
@@ -18,6 +19,11 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
   ];
   for (const file of templates) {
     const name = file.name;
+    const generic = file.resourceType === "test" ? /\{%-?\s*test\s/.exec(file.sql) : null;
+    if (generic) {
+      const line = file.sql.slice(0, generic.index).split("\n").length;
+      throw new CompileError(`${file.path}:${line}: Sluice does not support custom generic tests ({% test %} blocks) yet`);
+    }
     const props = file.resourceType === "model" ? inputs.nodeProperties.get(`models:${name}`) : undefined;
     let dependencies: ReturnType<typeof templateDependencies>;
     try {
@@ -40,6 +46,10 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
               ...treeConfigs(project.tests, [project.name], file.path),
               dependencies.inline,
             ];
+    for (const [key, value] of Object.entries(dependencies.inline)) {
+      const refusal = configRefusal(key, value);
+      if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? file.source : file.sql, key)}: ${refusal}`);
+    }
     const defaults = { materialized: file.resourceType === "model" ? "view" : file.resourceType };
     const config = resolveConfig(file.path, layers, defaults);
     if (file.resourceType === "snapshot") {
@@ -56,9 +66,15 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
   }
 }
 
+/** 1-based line of `key=` in a template's `config(...)`, for error messages. */
+function configLine(sql: string, key: string): number {
+  const at = sql.search(new RegExp(`\\b${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*=`));
+  return at < 0 ? 1 : sql.slice(0, at).split("\n").length;
+}
+
 /** The `{% snapshot name %} … {% endsnapshot %}` blocks of a snapshot file. */
-function snapshotBlocks(file: { path: string; sql: string }): { path: string; sql: string; name: string }[] {
+function snapshotBlocks(file: { path: string; sql: string }): { path: string; sql: string; name: string; source: string }[] {
   const blocks = [...file.sql.matchAll(/\{%-?\s*snapshot\s+([A-Za-z_][A-Za-z0-9_]*)\s*-?%\}([\s\S]*?)\{%-?\s*endsnapshot\s*-?%\}/g)];
   if (blocks.length === 0) throw new CompileError(`${file.path}: no {% snapshot name %} … {% endsnapshot %} block`);
-  return blocks.map((match) => ({ path: file.path, name: match[1]!, sql: match[2]!.trim() }));
+  return blocks.map((match) => ({ path: file.path, name: match[1]!, sql: match[2]!.trim(), source: file.sql }));
 }

@@ -5,7 +5,7 @@
  * dependencies, added to the node set; a second test of the same name gets a numeric suffix.
  */
 import { type GenericTest, genericTestNames, testSql } from "../generic-tests.ts";
-import type { ManifestNode } from "../manifest-schema.ts";
+import { configKeys, type ManifestNode } from "../manifest-schema.ts";
 import { type TestEntry, testsOf } from "../properties.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs } from "./inputs.ts";
@@ -29,6 +29,8 @@ export function addGenericTestNodes(nodes: NodeSet, inputs: CompileInputs): void
     for (const source of file.sources ?? []) {
       for (const table of source.tables) {
         const relation = `source('${source.name}', '${table.name}')`;
+        for (const entry of testsOf(table))
+          declared.push(testNode(project, path, relation, `${source.name}_${table.name}`, undefined, entry));
         for (const column of table.columns ?? []) {
           for (const entry of testsOf(column))
             declared.push(testNode(project, path, relation, `${source.name}_${table.name}`, column.name, entry));
@@ -62,10 +64,17 @@ function testNode(
   const args = (spec && typeof spec === "object" ? spec : {}) as Record<string, unknown>;
   if (!genericTestNames.has(name))
     throw new CompileError(`${path}: unknown test "${name}" (Sluice runs unique, not_null, accepted_values and relationships)`);
-  const testColumn = (args.column_name as string | undefined) ?? column;
+  const { config: testConfig, arguments: nested, ...given } = args;
+  // Config keys beside the arguments (`severity: warn`) are the test's config, as in dbt; `config:` wins.
+  // Arguments sit beside them or, since dbt 1.10, under `arguments:`.
+  const topLevel = Object.fromEntries(Object.entries(given).filter(([key]) => configKeys.has(key)));
+  const testArgs = {
+    ...Object.fromEntries(Object.entries(given).filter(([key]) => !configKeys.has(key))),
+    ...(nested && typeof nested === "object" ? (nested as Record<string, unknown>) : {}),
+  };
+  const testColumn = (testArgs.column_name as string | undefined) ?? column;
   if (!testColumn) throw new CompileError(`${path}: the ${name} test on ${target} needs a column`);
-  const { config: testConfig, ...testArgs } = args;
-  const config = resolveConfig(path, [(testConfig ?? {}) as Record<string, unknown>], { materialized: "test" });
+  const config = resolveConfig(path, [topLevel, (testConfig ?? {}) as Record<string, unknown>], { materialized: "test" });
   let sql: string;
   try {
     sql = testSql({ name: name as GenericTest["name"], relation, column: testColumn, args: testArgs });

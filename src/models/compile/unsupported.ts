@@ -1,0 +1,331 @@
+/**
+ * Nothing silent: every key, block and resource type of a dbt project that Sluice does not act on
+ * is either refused (a CompileError naming the file and line) or, for resource types that have no
+ * run-time effect (exposures, metrics, semantic models, saved queries, analyses), reported as
+ * "parsed, not run". In: the project file's and properties files' YAML text, parsed with positions.
+ * Out: notices; a refusal throws.
+ */
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { configKeys, materializations } from "../manifest-schema.ts";
+import { CompileError } from "./nodes.ts";
+
+/** Something parsed that Sluice does not run, printed by `npm run build` and kept in the manifest. */
+export interface NotRun {
+  path: string;
+  line?: number | undefined;
+  /** What it is and its name, e.g. `exposure weekly_report`. */
+  what: string;
+}
+
+const notYet = (what: string, hint = "") => `Sluice does not support ${what} yet${hint ? ` (${hint})` : ""}`;
+
+/** Config keys dbt knows that would change what is built or tested, and why Sluice refuses them. */
+export const refusedConfig: Record<string, string> = {
+  "pre-hook": notYet("hooks (pre-hook)"),
+  "post-hook": notYet("hooks (post-hook)"),
+  pre_hook: notYet("hooks (pre_hook)"),
+  post_hook: notYet("hooks (post_hook)"),
+  contract: notYet("model contracts"),
+  constraints: notYet("constraints"),
+  full_refresh: notYet("the full_refresh config", "a full refresh is chosen per run: sluice build --full-refresh"),
+  where: notYet("the where test config"),
+  limit: notYet("the limit test config"),
+  warn_if: notYet("the warn_if test config", "severity: warn and severity: error are supported"),
+  error_if: notYet("the error_if test config", "severity: warn and severity: error are supported"),
+  fail_calc: notYet("the fail_calc test config"),
+  store_failures: notYet("store_failures"),
+  store_failures_as: notYet("store_failures_as"),
+  check_cols: notYet("check snapshots", "snapshots use strategy='timestamp'"),
+  hard_deletes: notYet("hard_deletes on snapshots"),
+  invalidate_hard_deletes: notYet("invalidate_hard_deletes on snapshots"),
+  merge_update_columns: notYet("merge_update_columns", "incremental models use append or delete+insert"),
+  merge_exclude_columns: notYet("merge_exclude_columns", "incremental models use append or delete+insert"),
+  event_time: notYet("microbatch incremental models (event_time)"),
+  batch_size: notYet("microbatch incremental models (batch_size)"),
+  lookback: notYet("microbatch incremental models (lookback)"),
+  begin: notYet("microbatch incremental models (begin)"),
+  sql_header: notYet("sql_header"),
+  grants: notYet("grants"),
+  access: notYet("model access (access)"),
+  group: notYet("groups (group)"),
+};
+
+const supportedStrategies = ["append", "delete+insert"];
+
+/** Why a config key with this value is refused, or undefined when Sluice runs it. */
+export function configRefusal(key: string, value: unknown): string | undefined {
+  if (Object.hasOwn(refusedConfig, key)) return `${key}: ${refusedConfig[key]}`;
+  if (key === "materialized" && typeof value === "string" && !(materializations as readonly string[]).includes(value))
+    return `materialized: ${notYet(`the ${value} materialization`, "Sluice builds view, table, incremental and ephemeral models")}`;
+  if (key === "incremental_strategy" && typeof value === "string" && !supportedStrategies.includes(value))
+    return `incremental_strategy: ${notYet(`the ${value} incremental strategy`, "Sluice runs append and delete+insert")}`;
+  if (key === "strategy" && typeof value === "string" && value !== "timestamp")
+    return `strategy: ${notYet(`${value} snapshots`, "snapshots use strategy='timestamp'")}`;
+  return undefined;
+}
+
+/** A YAML file parsed with positions: `line(keys)` is the 1-based line of the key (or item) at that path. */
+class Located {
+  readonly path: string;
+  readonly #root: Node | null;
+  readonly #lines = new LineCounter();
+
+  constructor(path: string, text: string) {
+    this.path = path;
+    this.#root = parseDocument(text, { lineCounter: this.#lines }).contents as Node | null;
+  }
+
+  line(keys: readonly (string | number)[]): number | undefined {
+    let node: unknown = this.#root;
+    let offset: number | undefined;
+    for (const key of keys) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+        if (!pair) return undefined;
+        offset = (pair.key as Node).range?.[0];
+        node = pair.value;
+      } else if (isSeq(node) && typeof key === "number") {
+        node = node.items[key];
+        offset = (node as Node | undefined)?.range?.[0];
+      } else return undefined;
+    }
+    return offset === undefined ? undefined : this.#lines.linePos(offset).line;
+  }
+
+  at(keys: readonly (string | number)[]): string {
+    const line = this.line(keys);
+    return line === undefined ? this.path : `${this.path}:${line}`;
+  }
+
+  refuse(keys: readonly (string | number)[], message: string): never {
+    throw new CompileError(`${this.at(keys)}: ${message}`);
+  }
+
+  notice(keys: readonly (string | number)[], what: string): NotRun {
+    return { path: this.path, line: this.line(keys), what };
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** dbt_project.yml keys that describe the dbt CLI's own environment; nothing Sluice builds depends on them. */
+const environmentKeys = new Set([
+  "version",
+  "config-version",
+  "profile",
+  "require-dbt-version",
+  "clean-targets",
+  "target-path",
+  "log-path",
+  "packages-install-path",
+  "macro-paths",
+  "analysis-paths",
+  "docs-paths",
+  "asset-paths",
+  "query-comment",
+]);
+const projectKeys = new Set(["name", "model-paths", "seed-paths", "test-paths", "snapshot-paths", "vars"]);
+const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests"];
+const refusedProjectKeys: Record<string, string> = {
+  "on-run-start": notYet("on-run-start hooks"),
+  "on-run-end": notYet("on-run-end hooks"),
+  dispatch: notYet("dispatch configs"),
+  quoting: notYet("quoting configs"),
+  "restrict-access": notYet("restrict-access"),
+  sources: notYet("source configs in the project file"),
+  unit_tests: notYet("unit tests"),
+};
+/** Project-file configs for resource types Sluice parses but does not run. */
+const notRunProjectKeys = new Set(["exposures", "metrics", "semantic-models", "saved-queries", "analyses"]);
+
+export function checkProjectFile(path: string, text: string, raw: unknown): NotRun[] {
+  if (!isRecord(raw)) return [];
+  const file = new Located(path, text);
+  const notices: NotRun[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (projectKeys.has(key) || environmentKeys.has(key)) continue;
+    if (projectTrees.includes(key)) {
+      if (isRecord(value)) checkConfigTree(file, [key], value);
+    } else if (Object.hasOwn(refusedProjectKeys, key)) file.refuse([key], `${key}: ${refusedProjectKeys[key]}`);
+    else if (notRunProjectKeys.has(key)) notices.push(file.notice([key], `${key} configs`));
+    else if (key === "flags") notices.push(file.notice([key], "flags (dbt's own behaviour flags)"));
+    else file.refuse([key], `unknown key "${key}" in the project file`);
+  }
+  return notices;
+}
+
+/** A `models:`/`seeds:`/… tree of the project file: `+key` is a config, a bare key a config or a folder. */
+function checkConfigTree(file: Located, keys: (string | number)[], tree: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(tree)) {
+    const name = key.startsWith("+") ? key.slice(1) : key;
+    const refusal = configRefusal(name, value);
+    if (refusal) file.refuse([...keys, key], refusal);
+    if (key.startsWith("+") || configKeys.has(name)) {
+      if (!configKeys.has(name)) file.refuse([...keys, key], `unknown config key "${key}"`);
+    } else if (isRecord(value)) checkConfigTree(file, [...keys, key], value);
+    else file.refuse([...keys, key], `unknown config key "${key}" (a folder's configs take a +, a folder is a mapping)`);
+  }
+}
+
+/** A `config:` mapping in properties YAML. */
+function checkConfig(file: Located, keys: (string | number)[], config: unknown): void {
+  if (!isRecord(config)) return;
+  for (const [key, value] of Object.entries(config)) {
+    const refusal = configRefusal(key, value);
+    if (refusal) file.refuse([...keys, key], refusal);
+  }
+}
+
+const notRunBlocks: Record<string, string> = {
+  exposures: "exposure",
+  metrics: "metric",
+  semantic_models: "semantic model",
+  saved_queries: "saved query",
+  analyses: "analysis",
+};
+
+const nodeKeys = new Set(["name", "description", "config", "columns", "tests", "data_tests"]);
+const columnKeys = new Set(["name", "description", "tests", "data_tests"]);
+const sourceKeys = new Set(["name", "description", "loaded_at_field", "freshness", "tables"]);
+const tableKeys = new Set(["name", "identifier", "description", "loaded_at_field", "freshness", "columns", "tests", "data_tests"]);
+/** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
+const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity"]);
+const refusedPropertyKeys: Record<string, string> = {
+  constraints: notYet("constraints"),
+  versions: notYet("model versions"),
+  latest_version: notYet("model versions"),
+  deprecation_date: notYet("deprecation_date"),
+  access: notYet("model access (access)"),
+  group: notYet("groups (group)"),
+  tags: notYet("tags outside config", "put them under config: tags"),
+  quote: notYet("quoted column names (quote)"),
+  quoting: notYet("quoting configs"),
+  schema: notYet("a source's schema", "Sluice reads raw_<source>__<table>, or the table's identifier"),
+  database: notYet("a source's database", "Sluice reads raw_<source>__<table>, or the table's identifier"),
+  overrides: notYet("source overrides"),
+  external: notYet("external tables"),
+  config: notYet("source configs"),
+  tests: notYet("tests on a whole source", "put them on its tables or columns"),
+  data_tests: notYet("tests on a whole source", "put them on its tables or columns"),
+};
+
+/** Test arguments per built-in generic test; config keys given beside them join the test's config, as in dbt. */
+const testArguments: Record<string, string[]> = {
+  unique: ["column_name"],
+  not_null: ["column_name"],
+  accepted_values: ["column_name", "values", "quote"],
+  relationships: ["column_name", "to", "field"],
+};
+
+export function checkPropertiesFile(path: string, text: string, raw: unknown): NotRun[] {
+  if (!isRecord(raw)) return [];
+  const file = new Located(path, text);
+  const notices: NotRun[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === "version") continue;
+    if (key === "models" || key === "seeds") {
+      for (const [i, node] of list(value)) checkNode(file, [key, i], node, nodeKeys, notices);
+    } else if (key === "sources") {
+      for (const [i, source] of list(value)) {
+        checkNode(file, [key, i], source, sourceKeys, notices);
+        for (const [j, table] of list(isRecord(source) ? source.tables : undefined))
+          checkNode(file, [key, i, "tables", j], table, tableKeys, notices);
+      }
+    } else if (key === "snapshots") {
+      if (list(value).length > 0)
+        file.refuse([key], notYet("properties for snapshots", "configure a snapshot in its {% snapshot %} block"));
+    } else if (key === "unit_tests") file.refuse([key], notYet("unit tests (unit_tests:)"));
+    else if (Object.hasOwn(notRunBlocks, key)) {
+      for (const [i, item] of list(value)) {
+        const name = isRecord(item) && typeof item.name === "string" ? ` ${item.name}` : "";
+        notices.push(file.notice([key, i], `${notRunBlocks[key]}${name}`));
+      }
+    } else if (key === "macros" || key === "groups") notices.push(file.notice([key], `${key} (documentation only)`));
+    else file.refuse([key], `unknown key "${key}" in a properties file`);
+  }
+  return notices;
+}
+
+function list(value: unknown): [number, unknown][] {
+  return Array.isArray(value) ? value.map((item, i) => [i, item] as [number, unknown]) : [];
+}
+
+/** A model, seed, source, source table or column entry, with its tests and config. */
+function checkNode(file: Located, keys: (string | number)[], node: unknown, allowed: Set<string>, notices: NotRun[]): void {
+  if (!isRecord(node)) return;
+  const name = typeof node.name === "string" ? node.name : "";
+  for (const [key, value] of Object.entries(node)) {
+    const at = [...keys, key];
+    if (allowed.has(key)) {
+      if (key === "config") checkConfig(file, at, value);
+      if (key === "tests" || key === "data_tests") for (const [i, entry] of list(value)) checkTest(file, [...at, i], entry);
+      if (key === "columns") for (const [i, column] of list(value)) checkNode(file, [...at, i], column, columnKeys, notices);
+    } else if (documentationKeys.has(key)) notices.push(file.notice(at, `${key} of ${name} (documentation only)`));
+    else if (Object.hasOwn(refusedPropertyKeys, key)) file.refuse(at, `${key}: ${refusedPropertyKeys[key]}`);
+    else file.refuse(at, `unknown key "${key}" on ${name || "an entry"}`);
+  }
+}
+
+function checkTest(file: Located, keys: (string | number)[], entry: unknown): void {
+  if (!isRecord(entry)) return;
+  for (const [test, spec] of Object.entries(entry)) {
+    // An unknown test is refused, naming it, when its node is built (test-nodes.ts).
+    if (!isRecord(spec) || !testArguments[test]) continue;
+    for (const [key, value] of Object.entries(spec)) {
+      const at = [...keys, test, key];
+      if (key === "config") checkConfig(file, at, value);
+      else if (key === "arguments" && isRecord(value)) {
+        for (const argument of Object.keys(value))
+          if (!testArguments[test]?.includes(argument))
+            file.refuse([...at, argument], `unknown argument "${argument}" for the ${test} test`);
+      } else if (testArguments[test]?.includes(key)) continue;
+      else if (configKeys.has(key)) {
+        const refusal = configRefusal(key, value);
+        if (refusal) file.refuse(at, refusal);
+      } else if (Object.hasOwn(refusedConfig, key)) file.refuse(at, `${key}: ${refusedConfig[key]}`);
+      else if (key === "name") file.refuse(at, notYet("custom test names (name)"));
+      else file.refuse(at, `unknown argument "${key}" for the ${test} test`);
+    }
+  }
+}
+
+/**
+ * Packages, macros and analyses. A package declared in packages.yml or dependencies.yml but not
+ * installed, an installed package and a macro file are refused; an analysis is parsed, not run.
+ */
+export function checkProjectFolders(files: {
+  macros?: readonly { path: string }[] | undefined;
+  analyses?: readonly { path: string }[] | undefined;
+  packages?: { path: string; yaml: string } | undefined;
+  installedPackages?: readonly string[] | undefined;
+}): NotRun[] {
+  const installed = files.installedPackages ?? [];
+  if (installed.length > 0) {
+    throw new CompileError(
+      `${installed.map((name) => `dbt_packages/${name}`).join(", ")}: ${notYet("dbt packages", "remove them from dbt_packages/ and packages.yml")}`,
+    );
+  }
+  if (files.packages) {
+    const { path, yaml } = files.packages;
+    const file = new Located(path, yaml);
+    let raw: unknown;
+    try {
+      raw = parseDocument(yaml).toJS();
+    } catch (error) {
+      throw new CompileError(`${path}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
+    }
+    const declared = list(isRecord(raw) ? raw.packages : undefined).map(([i, entry]) => {
+      const spec = isRecord(entry) ? (entry.package ?? entry.git ?? entry.local ?? entry.tarball ?? entry.name) : entry;
+      return `${String(spec)} (line ${file.line(["packages", i]) ?? "?"})`;
+    });
+    if (declared.length > 0) {
+      throw new CompileError(
+        `${path}: packages are not installed in dbt_packages/: ${declared.join(", ")}; install them with \`dbt deps\`, ` +
+          "though Sluice does not run installed packages yet either",
+      );
+    }
+  }
+  const macro = files.macros?.[0];
+  if (macro) throw new CompileError(`${macro.path}: ${notYet("macros", "the macros folder must hold no .sql files")}`);
+  return (files.analyses ?? []).map(({ path }) => ({ path, what: `analysis ${(path.split("/").pop() ?? path).replace(/\.sql$/, "")}` }));
+}
