@@ -30,23 +30,11 @@ export interface SoakOptions {
   log?: (line: string) => void;
 }
 
-export interface SoakResult {
+export interface SoakResult extends KeyOutcomes {
   bench: "soak";
   events: number;
   /** Distinct deliveries answered 2xx. */
   accepted: number;
-  /** Accepted keys whose one outcome is a row. */
-  loaded: number;
-  /** Accepted keys whose one outcome is an open quarantine row. */
-  quarantined: number;
-  /** Accepted keys whose one outcome is an open dead letter. */
-  dead_lettered: number;
-  /** Accepted keys with no outcome at all. */
-  lost: number;
-  /** Accepted keys with more than one outcome (two rows, a row and a quarantine row, …). */
-  duplicated: number;
-  /** Rows, quarantine rows and dead letters of the soak's sources under a key no 2xx answered. */
-  unexpected: number;
   duplicates_sent: number;
   rejected: number;
   /** Bad-signature rejections `/metrics` counted, which must equal `rejected`. */
@@ -204,12 +192,19 @@ function workerdRssMb(groupId: number): number {
 
 const outcomeId = (source: string, key: string) => `${source}\u0000${key}`;
 
+/** Where the accepted keys ended up, each counted by key. */
 export interface KeyOutcomes {
+  /** Accepted keys whose one outcome is a row. */
   loaded: number;
+  /** Accepted keys whose one outcome is an open quarantine row. */
   quarantined: number;
+  /** Accepted keys whose one outcome is an open dead letter. */
   dead_lettered: number;
+  /** Accepted keys with no outcome at all. */
   lost: number;
+  /** Accepted keys with more than one outcome (two rows, a row and a quarantine row, …). */
   duplicated: number;
+  /** Rows, quarantine rows and dead letters of the soak's sources under a key no 2xx answered. */
   unexpected: number;
 }
 
