@@ -70,17 +70,30 @@ export const incrementalSchema = z.object({
   endParam: z.string().optional(),
 });
 
-export const resourceSchema = streamSchema.and(
-  z.object({
-    path: z.string().startsWith("/"),
-    params: z.record(z.string(), paramValue).default({}),
-    /** Dot path to the records in the body; empty when the body is the array. */
-    dataSelector: path.default(""),
-    paginator: paginatorSchema,
-    incremental: incrementalSchema.optional(),
-    schedule: cronSchema,
-  }),
-);
+export const resourceSchema = streamSchema
+  .and(
+    z.object({
+      path: z.string().startsWith("/"),
+      params: z.record(z.string(), paramValue).default({}),
+      /** Dot path to the records in the body; empty when the body is the array. */
+      dataSelector: path.default(""),
+      paginator: paginatorSchema,
+      incremental: incrementalSchema.optional(),
+      schedule: cronSchema,
+    }),
+  )
+  .superRefine((resource, ctx) => {
+    // Sluice keeps the cursor value in D1 (`_sluice_pull_state`) to send back to the API, and
+    // compares it as it came: a field the stream redacts or hashes cannot be the cursor.
+    const cursor = resource.incremental?.cursorField;
+    if (cursor !== undefined && [...resource.redact, ...resource.hash].includes(cursor)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["incremental", "cursorField"],
+        message: `the cursor field ${cursor} is also in redact or hash: Sluice stores the cursor in clear to resume from it`,
+      });
+    }
+  });
 
 export const restSourceSchema = z.object({
   kind: z.literal("rest"),

@@ -79,6 +79,33 @@ describe("dispositions", () => {
   });
 });
 
+describe("redaction", () => {
+  it("refuses a pull cursor field that the stream redacts or hashes, which D1 would otherwise hold in clear", () => {
+    for (const protect of [{ redact: ["updated_at"] }, { hash: ["updated_at"] }]) {
+      const message = refusal({
+        pulls: {
+          api: pull({
+            items: { incremental: { cursorField: "updated_at", initialValue: "2026-01-01T00:00:00Z", param: "since" }, ...protect },
+          }),
+        },
+      });
+      expect(message).toContain("the cursor field updated_at is also in redact or hash");
+      expect(message).toContain("pulls.api.resources.items.incremental.cursorField");
+    }
+  });
+
+  it("accepts a cursor field beside other protected fields", () => {
+    const config = parseConfig({
+      pulls: {
+        api: pull({
+          items: { incremental: { cursorField: "updated_at", initialValue: "2026-01-01T00:00:00Z", param: "since" }, hash: ["email"] },
+        }),
+      },
+    });
+    expect(config.pulls.api!.resources.items!.incremental!.cursorField).toBe("updated_at");
+  });
+});
+
 describe("declared columns", () => {
   it("fails config validation, naming the stream, when a schema cannot be read as columns", () => {
     const schema = z.object({ a: z.string().meta({ id: "x" }), b: z.number().meta({ id: "x" }) });
