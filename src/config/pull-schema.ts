@@ -86,7 +86,8 @@ export const resourceSchema = streamSchema
     // Sluice keeps the cursor value in D1 (`_sluice_pull_state`) to send back to the API, and
     // compares it as it came: a field the stream redacts or hashes cannot be the cursor.
     const cursor = resource.incremental?.cursorField;
-    if (cursor !== undefined && [...resource.redact, ...resource.hash].includes(cursor)) {
+    const protectedPaths = [...resource.redact, ...resource.hash].map((field) => field.replace(/^\$\./, ""));
+    if (cursor !== undefined && protectedPaths.includes(cursor.replace(/^\$\./, ""))) {
       ctx.addIssue({
         code: "custom",
         path: ["incremental", "cursorField"],
