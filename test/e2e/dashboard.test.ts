@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, repoRoot, startDevServer } from "../../scripts/lib/dev-server.ts";
+import { chromiumPath } from "../../scripts/lib/system-tools.ts";
 import { adminToken, testSecrets } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
 
@@ -25,7 +26,7 @@ describe("the dashboard in Chromium", () => {
   it("signs in, shows every source and the lineage graph, with no console errors", async () => {
     await fetch(await genericWebhook(server.url, { body: JSON.stringify({ type: "browser" }), eventId: "browser-1" }));
     const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      executablePath: chromiumPath(),
       args: [
         "--headless",
         "--no-sandbox",
