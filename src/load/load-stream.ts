@@ -178,8 +178,10 @@ export async function loadStream(
       if (attempt === 0) continue;
       throw new SluiceError("storage_unavailable", `could not load ${source}/${stream} into D1`, { cause, details: { loadId, r2Key } });
     }
+    // A table this load created is read afresh next time (its system columns are not in `existing`).
     const seq = needsSeq ? [{ name: loadSeqColumn, type: "integer" as const }] : [];
-    rememberShape(table, { columns: [...existing, ...seq, ...load.added], fields: new Map([...shape.fields, ...load.newFields]) });
+    if (fresh) forgetColumns(table);
+    else rememberShape(table, { columns: [...existing, ...seq, ...load.added], fields: new Map([...shape.fields, ...load.newFields]) });
 
     // The ledger row as the transaction left it.
     const counts = results[statements.length - 2]!.results[0] as LedgerCounts;

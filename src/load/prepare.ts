@@ -137,10 +137,24 @@ export async function prepareRecords(
 function scrubbed(reason: string, payload: unknown, config: StreamConfig): string {
   for (const path of [...config.redact, ...config.hash]) {
     const value = getPath(payload, path);
-    const text = typeof value === "string" ? value : value === undefined || value === null ? undefined : JSON.stringify(value);
-    if (text !== undefined && text.length >= 4) reason = reason.replaceAll(text, "[redacted]");
+    if (value === undefined || value === null) continue;
+    // The value whole, and every string or number inside it (a message may quote one part).
+    for (const text of [JSON.stringify(value), ...leaves(value)]) {
+      if (text.length >= 4) reason = reason.replaceAll(text, "[redacted]");
+    }
   }
-  return reason;
+  // A reason is for people: a runaway error message must not make the row too large for D1.
+  return reason.length > maxReasonChars ? `${reason.slice(0, maxReasonChars)}… (cut)` : reason;
+}
+
+const maxReasonChars = 2000;
+
+/** The strings and numbers inside a value, as text. */
+function leaves(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (typeof value === "number") return [String(value)];
+  if (value === null || typeof value !== "object") return [];
+  return Object.values(value).flatMap(leaves);
 }
 
 /**

@@ -385,3 +385,30 @@ describe("pulled records are not keyed by a field their stream protects", () => 
     ).toThrow("the cursor field email is also in redact or hash");
   });
 });
+
+describe("quarantine reasons", () => {
+  const card = { number: `4242-${run}-4242`, holder: `holder-${run}` };
+  const runtime = labRuntime(
+    {
+      cards: {
+        map: (r: Record<string, unknown>) => {
+          const { number } = r.card as { number: string };
+          throw new Error(`card ${number} declined; ${"detail ".repeat(1000)}`);
+        },
+        redact: ["card"],
+      },
+    },
+    { SLUICE_HASH_SALT: salt } as Partial<Env>,
+  );
+
+  it("keep no part of a redacted object, and are cut to a readable length", async () => {
+    await consumeWith(runtime, [lab("card-1", "cards", { card, note: visible })]);
+    const [row] = await rows<{ reason: string }>(
+      "SELECT reason FROM _sluice_quarantine WHERE source = 'lab' AND stream = 'cards' AND key = 'card-1'",
+    );
+    expect(row!.reason.startsWith("transform failed: card [redacted] declined; detail detail")).toBe(true);
+    expect(row!.reason).not.toContain(card.number);
+    expect(row!.reason.endsWith("… (cut)")).toBe(true);
+    expect(row!.reason.length).toBeLessThanOrEqual(2000 + "… (cut)".length);
+  });
+});
