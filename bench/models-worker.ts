@@ -27,7 +27,7 @@ const models: Record<string, string> = {
     "{{ config(materialized='incremental', unique_key='order_id', indexes=[{'columns': ['updated_at']}]) }}\nselect order_id, status, amount, updated_at from {{ ref('stg_orders') }}\n{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}",
 };
 
-const manifest = compileManifest({
+const manifest = await compileManifest({
   projectYaml: "name: bench\nmodels:\n  bench:\n    +materialized: table\n",
   models: Object.entries(models).map(([path, sql]) => ({ path: `models/${path}`, sql })),
   sources: { bench: ["orders"] },
@@ -61,7 +61,7 @@ async function direct(db: D1Database): Promise<void> {
     );
   for (const node of manifest.nodes) {
     const name = `direct_${node.relation}`;
-    const sql = rename(compileNode(manifest, node));
+    const sql = rename(await compileNode(manifest, node));
     if (node.config.materialized === "view") {
       await db.batch([db.prepare(`DROP VIEW IF EXISTS "${name}"`), db.prepare(`CREATE VIEW "${name}" AS ${sql}`)]);
     } else {

@@ -9,7 +9,14 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipelineCrons } from "../src/crons.ts";
-import { compileProject, loadPipelineConfig } from "./lib/project.ts";
+import { compileManifest, type ProjectFiles } from "../src/models/compile/index.ts";
+import { loadPipelineConfig, readProjectFiles } from "./lib/project.ts";
+
+/** What a run with vars compiles again: everything but the analyses, which never run. */
+function bundledFiles(files: ProjectFiles): ProjectFiles {
+  const { analyses: _, ...rest } = files;
+  return { ...rest, installedPackages: (files.installedPackages ?? []).map(({ analyses: __, ...pkg }) => pkg) };
+}
 
 const root = resolve(import.meta.dirname, "..");
 const pipelineDir = resolve(root, process.env.SLUICE_PIPELINE_DIR ?? "pipeline");
@@ -45,9 +52,12 @@ async function syncCrons(crons: string[]) {
 }
 
 async function main() {
-  const manifest = await compileProject(pipelineDir);
+  const files = await readProjectFiles(pipelineDir);
+  const manifest = await compileManifest(files, { env: process.env });
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  // The project's files, for runs with their own vars (src/models/manifest.ts).
+  await writeFile(join(dirname(outFile), "project.json"), `${JSON.stringify(bundledFiles(files))}\n`);
   if (outFile === resolve(root, ".sluice/manifest.json")) {
     await writeConfigModule();
     const config = await loadPipelineConfig(pipelineDir);

@@ -7,12 +7,23 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { compileManifest } from "../src/models/compile/index.ts";
 import { compileNode } from "../src/models/compile-node.ts";
 import { selectedIds } from "../src/models/selection.ts";
 import { repoRoot } from "./lib/dev-server.ts";
-import { compileProject } from "./lib/project.ts";
+import { readProjectFiles } from "./lib/project.ts";
 
-const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--full-refresh] [--url URL]
+/** `--vars` as dbt takes it: YAML (or JSON) text of a mapping. */
+function parseVars(text: string): Record<string, unknown> {
+  const parsed: unknown = parseYaml(text);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new Error(`--vars must be YAML or JSON text of a mapping, such as '{start_date: "2024-01-01"}'; got ${JSON.stringify(text)}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--full-refresh] [--vars '{key: value}'] [--url URL]
 
   build | run | test | seed   run dbt-style commands on the Worker (POST /v1/models/build)
   compile                     print the rendered SQL of the selected nodes (offline)
@@ -49,6 +60,7 @@ async function main() {
       models: { type: "string", short: "m", multiple: true },
       exclude: { type: "string", multiple: true },
       "full-refresh": { type: "boolean" },
+      vars: { type: "string" },
       url: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -60,16 +72,19 @@ async function main() {
   }
   const select = [...(values.select ?? []), ...(values.models ?? [])];
   const exclude = values.exclude ?? [];
+  const vars = values.vars === undefined ? undefined : parseVars(values.vars);
   const base = values.url ?? process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.PORT ?? "8787"}`;
   const token = adminToken();
   const headers = { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
 
   if (command === "compile" || command === "ls") {
-    const manifest = await compileProject(resolve(repoRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
+    const files = await readProjectFiles(resolve(repoRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
+    const manifest = await compileManifest(files, { env: process.env, ...(vars ? { vars } : {}) });
     const chosen = selectedIds(manifest, select, exclude);
     for (const node of manifest.nodes.filter((n) => chosen.has(n.uniqueId))) {
       if (command === "ls") console.log(node.uniqueId);
-      else if (node.resourceType !== "seed") console.log(`-- ${node.uniqueId} (${node.path})\n${compileNode(manifest, node)};\n`);
+      else if (node.resourceType !== "seed")
+        console.log(`-- ${node.uniqueId} (${node.path})\n${await compileNode(manifest, node, vars ? { vars } : {})};\n`);
     }
     return;
   }
@@ -83,6 +98,7 @@ async function main() {
         ...(select.length ? { select } : {}),
         ...(exclude.length ? { exclude } : {}),
         full_refresh: values["full-refresh"] === true,
+        ...(vars ? { vars } : {}),
       }),
     });
     const body = (await response.json()) as {

@@ -9,7 +9,7 @@ import { join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../../src/config/parse.ts";
 import type { SluiceConfig } from "../../src/config/schema.ts";
-import { compileManifest, type ProjectFiles } from "../../src/models/compile/index.ts";
+import { compileManifest, type PackageFiles, type ProjectFiles } from "../../src/models/compile/index.ts";
 import type { Manifest } from "../../src/models/manifest-schema.ts";
 
 async function filesUnder(
@@ -37,16 +37,18 @@ async function projectYaml(root: string): Promise<{ path: string; yaml: string }
   return undefined;
 }
 
-/** packages.yml or dependencies.yml, and the packages `dbt deps` installed under dbt_packages/. */
-async function packages(root: string): Promise<Pick<ProjectFiles, "packages" | "installedPackages">> {
+/** packages.yml or dependencies.yml, if the project has one. */
+async function packagesFile(root: string): Promise<Pick<ProjectFiles, "packages">> {
   const file = ["packages.yml", "dependencies.yml"].find((name) => existsSync(join(root, name)));
-  const installed = existsSync(join(root, "dbt_packages"))
-    ? (await readdir(join(root, "dbt_packages"), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
-    : [];
-  return {
-    ...(file === undefined ? {} : { packages: { path: file, yaml: await readFile(join(root, file), "utf8") } }),
-    installedPackages: installed.sort(),
-  };
+  return file === undefined ? {} : { packages: { path: file, yaml: await readFile(join(root, file), "utf8") } };
+}
+
+/** The packages `dbt deps` installed under dbt_packages/, each read as the project it is. */
+async function installedPackages(root: string): Promise<PackageFiles[]> {
+  const dir = join(root, "dbt_packages");
+  if (!existsSync(dir)) return [];
+  const folders = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  return Promise.all(folders.sort().map(async (folder) => ({ ...(await readFolder(join(dir, folder))), folder })));
 }
 
 /**
@@ -99,25 +101,36 @@ function projectPaths(yaml: string | undefined): {
   };
 }
 
-export async function readProjectFiles(root: string): Promise<ProjectFiles> {
+/** A project's own files: what a root project and an installed package share. */
+async function readFolder(root: string): Promise<PackageFiles> {
   const project = await projectYaml(root);
   const paths = projectPaths(project?.yaml);
-  const named = (found: { path: string }[]) => found.map((f) => ({ path: f.path }));
   return {
+    folder: "",
     ...(project === undefined ? {} : { projectYaml: project.yaml, projectPath: project.path }),
-    ...(await packages(root)),
-    macros: named(await filesUnder(root, paths.macros, [".sql"])),
-    analyses: named(await filesUnder(root, paths.analyses, [".sql"])),
+    macros: (await filesUnder(root, paths.macros, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
+    analyses: (await filesUnder(root, paths.analyses, [".sql"])).map((f) => ({ path: f.path })),
     models: (await filesUnder(root, paths.models, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
-    properties: (await filesUnder(root, [...paths.models, ...paths.seeds], [".yml", ".yaml"])).map((f) => ({ path: f.path, yaml: f.text })),
+    properties: (await filesUnder(root, [...paths.models, ...paths.seeds, ...paths.snapshots, ...paths.macros, ...paths.tests], [".yml", ".yaml"])).map(
+      (f) => ({ path: f.path, yaml: f.text }),
+    ),
     seeds: (await filesUnder(root, paths.seeds, [".csv"])).map((f) => ({ path: f.path, csv: f.text })),
     tests: (await filesUnder(root, paths.tests, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     snapshots: (await filesUnder(root, paths.snapshots, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     docs: (await filesUnder(root, [...paths.models, "docs"], [".md"])).map((f) => ({ path: f.path, markdown: f.text })),
+  };
+}
+
+export async function readProjectFiles(root: string): Promise<ProjectFiles> {
+  const { folder: _, ...own } = await readFolder(root);
+  return {
+    ...own,
+    ...(await packagesFile(root)),
+    installedPackages: await installedPackages(root),
     sources: await declaredSources(root),
   };
 }
 
 export async function compileProject(root: string): Promise<Manifest> {
-  return compileManifest(await readProjectFiles(root));
+  return compileManifest(await readProjectFiles(root), { env: process.env });
 }

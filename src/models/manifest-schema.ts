@@ -57,7 +57,13 @@ export const nodeSchema = z.object({
   uniqueId: z.string(),
   resourceType: z.enum(["model", "seed", "test", "snapshot"]),
   name: z.string(),
-  /** The relation in D1 (its alias, or its name). */
+  /** The package that defines it: the project, or a package installed in dbt_packages/. */
+  package: z.string().default(""),
+  /** Its schema, from `generate_schema_name`; `main` is the target's. */
+  schema: z.string().default("main"),
+  /** Its alias, from `generate_alias_name` (its name unless configured). */
+  alias: z.string().optional(),
+  /** The relation in D1: the alias in `main`, `<schema>__<alias>` in any other schema. */
   relation: z.string(),
   /** Path relative to the project folder, for messages and `path:` selection. */
   path: z.string(),
@@ -83,6 +89,9 @@ export const sourceTableSchema = z.object({
   uniqueId: z.string(),
   source: z.string(),
   table: z.string(),
+  /** The source's schema (its `schema:`, else its name) and identifier; Sluice's streams are in `main`. */
+  schema: z.string().default("main"),
+  identifier: z.string().default(""),
   relation: z.string(),
   description: z.string().default(""),
   loadedAtField: z.string().default("_sluice_received_at"),
@@ -101,6 +110,12 @@ export const manifestSchema = z.object({
   project: z.string(),
   generatedAt: z.string(),
   vars: z.record(z.string(), z.unknown()).default({}),
+  /** Each installed package's own project vars. */
+  packageVars: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  /** The macro files of the project and its installed packages, rendered in the Worker. */
+  macros: z.array(z.object({ package: z.string(), path: z.string(), sql: z.string() })).default([]),
+  /** The project's `dispatch:` config. */
+  dispatch: z.array(z.object({ macro_namespace: z.string(), search_order: z.array(z.string()) })).default([]),
   /** In run order: every node after its parents, and after the tests of its parents. */
   nodes: z.array(nodeSchema),
   sources: z.array(sourceTableSchema).default([]),

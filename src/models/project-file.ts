@@ -13,6 +13,9 @@ export const projectFileSchema = z.looseObject({
   "test-paths": z.array(z.string()).default(["tests"]),
   "snapshot-paths": z.array(z.string()).default(["snapshots"]),
   vars: z.record(z.string(), z.unknown()).default({}),
+  /** Where `adapter.dispatch` looks for a namespace's macros. */
+  dispatch: z.array(z.object({ macro_namespace: z.string(), search_order: z.array(z.string()).min(1) })).default([]),
+  "macro-paths": z.array(z.string()).default(["macros"]),
   models: z.record(z.string(), z.unknown()).default({}),
   seeds: z.record(z.string(), z.unknown()).default({}),
   snapshots: z.record(z.string(), z.unknown()).default({}),

@@ -30,8 +30,16 @@ const nodePropertiesSchema = z.looseObject({
   data_tests: testList,
 });
 
+/** A source's or source table's `config:` (dbt 1.10 moved these keys there). */
+const sourceConfigSchema = z.looseObject({
+  loaded_at_field: z.string().optional(),
+  freshness: freshness.optional(),
+  enabled: z.boolean().optional(),
+});
+
 const sourceTableSchema = z.looseObject({
   name: z.string(),
+  config: sourceConfigSchema.optional(),
   identifier: z.string().optional(),
   description: z.string().optional(),
   loaded_at_field: z.string().optional(),
@@ -47,6 +55,10 @@ export const propertiesFileSchema = z.looseObject({
     .array(
       z.looseObject({
         name: z.string(),
+        /** The schema its tables live in; dbt's default is the source's name. */
+        schema: z.string().optional(),
+        database: z.string().optional(),
+        config: sourceConfigSchema.optional(),
         description: z.string().optional(),
         loaded_at_field: z.string().optional(),
         freshness: freshness.optional(),

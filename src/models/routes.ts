@@ -14,10 +14,23 @@ import { errors, jsonAnswer, jsonBody } from "../http/responses.ts";
 import { createRouter } from "../http/routers.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getManifest } from "./manifest.ts";
+import { parse as parseYaml } from "yaml";
 import { runModels } from "./runner.ts";
 
 export const modelRoutes = createRouter("admin");
 
+const varsSchema = z.union([z.record(z.string(), z.unknown()), z.string()]).transform((value, ctx) => {
+  if (typeof value !== "string") return value;
+  try {
+    const parsed: unknown = parseYaml(value);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // Reported below, as for any other text that is not a mapping.
+  }
+  ctx.addIssue({ code: "custom", message: "vars must be a mapping, or YAML or JSON text of one, such as {\"start_date\": \"2024-01-01\"}" });
+  return z.NEVER;
+});
 const selector = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
 const buildBody = z
   .object({
@@ -25,6 +38,8 @@ const buildBody = z
     select: selector.optional(),
     exclude: selector.optional(),
     full_refresh: z.boolean().default(false),
+    /** dbt's `--vars`: a mapping, or its YAML or JSON text. */
+    vars: varsSchema.optional(),
   })
   .strict();
 
@@ -50,6 +65,7 @@ modelRoutes.openapi(
       ...(request.select ? { select: request.select } : {}),
       ...(request.exclude ? { exclude: request.exclude } : {}),
       fullRefresh: request.full_refresh,
+      ...(request.vars ? { vars: request.vars } : {}),
     });
     const body = {
       run_id: summary.runId,

@@ -20,10 +20,10 @@ import { newRunId } from "../lib/ids.ts";
 import { sendMessage } from "../messages.ts";
 import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
 import { counterInsert } from "../ops/rollups.ts";
-import { compileNode } from "./compile-node.ts";
+import { type CompileOptions, compileNode } from "./compile-node.ts";
 import { checkFreshness } from "./freshness.ts";
 import { forgetLastRuns } from "./last-run.ts";
-import { getManifest, type Manifest, type ModelNode } from "./manifest.ts";
+import { type Manifest, manifestFor, type ModelNode } from "./manifest.ts";
 import {
   indexStatements,
   materializeIncremental,
@@ -44,6 +44,8 @@ type RunArgs = {
   exclude: string[];
   full_refresh: boolean;
   trigger: "cron" | "manual";
+  /** The run's vars (`--vars`): kept so a run that continues in a later invocation uses them. */
+  vars?: Record<string, unknown>;
 };
 
 export interface RunOptions {
@@ -58,6 +60,8 @@ export interface RunOptions {
   select?: string[];
   exclude?: string[];
   fullRefresh?: boolean;
+  /** Vars for this run, as dbt's `--vars`: the project is compiled again with them. */
+  vars?: Record<string, unknown>;
 }
 
 export type NodeStatus = "success" | "error" | "skipped" | "pass" | "fail" | "warn";
@@ -92,7 +96,6 @@ const commandTypes: Record<Command, ModelNode["resourceType"][]> = {
 export const defaultBudgetMs = 5 * 60_000;
 
 export async function runModels(runtime: Runtime, options: RunOptions): Promise<RunSummary> {
-  const manifest = options.manifest ?? getManifest();
   const db = drizzle(runtime.env.DB);
   const log = runtime.log.child({ component: "models" });
   const invocationStarted = Date.now();
@@ -135,10 +138,15 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       exclude: options.exclude ?? [],
       full_refresh: options.fullRefresh === true,
       trigger: options.trigger,
+      ...(options.vars && Object.keys(options.vars).length > 0 ? { vars: options.vars } : {}),
     };
     await db
       .insert(modelRuns)
       .values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt, args: { ...args } });
+  }
+
+  const manifest = options.manifest ?? (await manifestFor(args.vars));
+  if (!options.resumeRunId) {
     await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
     if (args.command === "build") {
       // A stale source is reported, not fatal: models still build over what has landed.
@@ -147,7 +155,6 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       );
     }
   }
-
   const chosen = selectedIds(manifest, args.select, args.exclude);
   const types = commandTypes[args.command];
   const deadline = invocationStarted + (options.budgetMs ?? defaultBudgetMs);
@@ -195,7 +202,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
           message,
         };
       } else {
-        result = await runNode(runtime.env.DB, manifest, node, args.full_refresh);
+        result = await runNode(runtime.env.DB, manifest, node, args.full_refresh, args.vars ?? {});
       }
       ranHere += 1;
       // Each result is stored as it finishes: it is the run's progress, should it be interrupted.
@@ -239,12 +246,19 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   return { runId, status, elapsedMs, results, finished: true };
 }
 
-async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, fullRefresh: boolean): Promise<NodeResult> {
+async function runNode(
+  db: D1Database,
+  manifest: Manifest,
+  node: ModelNode,
+  fullRefresh: boolean,
+  vars: Record<string, unknown>,
+): Promise<NodeResult> {
   const started = Date.now();
+  const options: CompileOptions = { db, fullRefresh, vars };
   const base = { uniqueId: node.uniqueId, resourceType: node.resourceType };
   try {
     if (node.resourceType === "test") {
-      const failures = await runTest(db, compileNode(manifest, node));
+      const failures = await runTest(db, await compileNode(manifest, node, options));
       const status: NodeStatus = failures === 0 ? "pass" : node.config.severity === "warn" ? "warn" : "fail";
       const message =
         failures === 0
@@ -258,21 +272,21 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
         ({ rowsAffected } = await materializeSeed(db, node));
         break;
       case "view":
-        ({ rowsAffected } = await materializeView(db, node.relation, compileNode(manifest, node)));
+        ({ rowsAffected } = await materializeView(db, node.relation, await compileNode(manifest, node, options)));
         break;
       case "snapshot":
-        ({ rowsAffected } = await materializeSnapshot(db, node, compileNode(manifest, node)));
+        ({ rowsAffected } = await materializeSnapshot(db, node, await compileNode(manifest, node, options)));
         break;
       case "incremental": {
         // dbt's is_incremental(): the relation exists, is a table, and this is no full refresh.
         const incremental = !fullRefresh && (await relationType(db, node.relation)) === "table";
-        const sql = compileNode(manifest, node, { isIncremental: incremental });
+        const sql = await compileNode(manifest, node, { ...options, isIncremental: incremental });
         if (incremental) ({ rowsAffected } = await materializeIncremental(db, node, sql));
         else ({ rowsAffected } = await materializeTable(db, node.relation, sql, indexStatements(node)));
         break;
       }
       default:
-        ({ rowsAffected } = await materializeTable(db, node.relation, compileNode(manifest, node), indexStatements(node)));
+        ({ rowsAffected } = await materializeTable(db, node.relation, await compileNode(manifest, node, options), indexStatements(node)));
     }
     return { ...base, status: "success", executionMs: Date.now() - started, rowsAffected, failures: null, message: null };
   } catch (error) {

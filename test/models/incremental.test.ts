@@ -20,7 +20,7 @@ const latestSql = `select id, status, updated_at from {{ ref('events_src') }}
 where updated_at > (select coalesce(max(updated_at), '') from {{ this }})
 {% endif %}`;
 
-const run = (m: ReturnType<typeof manifest>, fullRefresh = false) =>
+const run = (m: Awaited<ReturnType<typeof manifest>>, fullRefresh = false) =>
   runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: m, fullRefresh });
 const insert = (values: string) => env.DB.prepare(`INSERT INTO inc_source (id, status, updated_at) VALUES ${values}`).run();
 
@@ -28,7 +28,7 @@ describe("incremental models across runs", () => {
   it("merges late and updated rows by unique_key, never duplicating, and NULL keys stay single", async () => {
     await env.DB.prepare("DROP TABLE IF EXISTS inc_source").run();
     await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
-    const m = manifest(latestSql);
+    const m = await manifest(latestSql);
 
     await insert("(1, 'new', '2026-01-01'), (2, 'new', '2026-01-01'), (NULL, 'orphan', '2026-01-01')");
     const first = await run(m);
@@ -63,19 +63,19 @@ describe("incremental models across runs", () => {
     await env.DB.prepare("DROP TABLE IF EXISTS latest").run();
     await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
     await insert("(1, 'a', '2026-01-01')");
-    const append = manifest("select id, status, updated_at from {{ ref('events_src') }}", "on_schema_change='fail'");
+    const append = await manifest("select id, status, updated_at from {{ ref('events_src') }}", "on_schema_change='fail'");
     await run(append);
     await run(append);
     expect(await rows("SELECT count(*) AS n FROM latest")).toEqual([{ n: 2 }]);
 
-    const widened = manifest("select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}", "on_schema_change='fail'");
+    const widened = await manifest("select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}", "on_schema_change='fail'");
     const failed = await run(widened);
     expect(failed.results.find((r) => r.uniqueId === "model.inc.latest")).toMatchObject({
       status: "error",
       message: "new columns extra and on_schema_change is fail",
     });
 
-    const appended = manifest(
+    const appended = await manifest(
       "select id, status, updated_at, 'x' as extra from {{ ref('events_src') }}",
       "on_schema_change='append_new_columns'",
     );
@@ -106,7 +106,7 @@ select id, tier, updated_at from snap_source
     await env.DB.prepare("DROP TABLE IF EXISTS customers_snapshot").run();
     await env.DB.prepare("CREATE TABLE snap_source (id INTEGER, tier TEXT, updated_at TEXT)").run();
     await env.DB.prepare("INSERT INTO snap_source VALUES (1, 'free', '2026-01-01'), (2, 'free', '2026-01-01')").run();
-    const m = snapshotManifest();
+    const m = await snapshotManifest();
     expect(m.nodes[0]).toMatchObject({
       uniqueId: "snapshot.inc.customers_snapshot",
       resourceType: "snapshot",
@@ -129,14 +129,14 @@ select id, tier, updated_at from snap_source
     ]);
   });
 
-  it("fails the build when a snapshot lacks its strategy settings", () => {
-    expect(() =>
+  it("fails the build when a snapshot lacks its strategy settings", async () => {
+    await expect(() =>
       compileManifest({
         models: [],
         snapshots: [{ path: "snapshots/s.sql", sql: "{% snapshot s %}select 1{% endsnapshot %}" }],
         sources: {},
       }),
-    ).toThrow("snapshots/s.sql: snapshot s needs strategy='timestamp', unique_key and updated_at");
+    ).rejects.toThrow("snapshots/s.sql: snapshot s needs strategy='timestamp', unique_key and updated_at");
   });
 });
 
@@ -146,7 +146,7 @@ describe("declared indexes", () => {
     await env.DB.prepare("DROP TABLE IF EXISTS latest").run();
     await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
     await insert("(1, 'a', '2026-01-01')");
-    const m = manifest(latestSql, "unique_key='id', indexes=[{'columns': ['updated_at']}, {'columns': ['status', 'id'], 'unique': true}]");
+    const m = await manifest(latestSql, "unique_key='id', indexes=[{'columns': ['updated_at']}, {'columns': ['status', 'id'], 'unique': true}]");
     await run(m);
     await run(m);
     const indexes = await rows<{ name: string; unique: number }>("SELECT name, \"unique\" FROM pragma_index_list('latest') ORDER BY name");

@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-const dbtDeps = "install them with `dbt deps`, though Sluice does not run installed packages yet either";
+const dbtDeps = "install them with `dbt deps` (or copy each package's folder into dbt_packages/), then compile again";
 
 const refused: [string, string][] = [
   ["unit-tests", "models/unit_tests.yml:3: Sluice does not support unit tests (unit_tests:) yet"],
@@ -64,26 +64,18 @@ const refused: [string, string][] = [
   ["properties-unknown-key", 'models/schema.yml:6: unknown key "groups_of_things" in a properties file'],
   ["model-versions", "models/schema.yml:5: latest_version: Sluice does not support model versions yet"],
   [
-    "source-schema",
-    "models/sources.yml:5: schema: Sluice does not support a source's schema yet (Sluice reads raw_<source>__<table>, or the table's identifier)",
-  ],
-  [
     "snapshot-properties",
     "models/snapshots.yml:3: Sluice does not support properties for snapshots yet (configure a snapshot in its {% snapshot %} block)",
   ],
-  ["project-unknown-key", "dbt_project.yml:3: dispatch: Sluice does not support dispatch configs yet"],
+  ["project-unknown-key", 'dbt_project.yml:3: unknown key "dispatcher" in the project file'],
   [
     "packages-missing",
     "packages.yml: packages are not installed in dbt_packages/: dbt-labs/dbt_utils (line 2), " +
       `https://github.com/dbt-labs/dbt-audit-helper.git (line 4); ${dbtDeps}`,
   ],
-  ["dependencies-missing", `dependencies.yml: packages are not installed in dbt_packages/: calogica/dbt_date (line 2); ${dbtDeps}`],
-  [
-    "packages-installed",
-    "dbt_packages/dbt_utils: Sluice does not support dbt packages yet (remove them from dbt_packages/ and packages.yml)",
-  ],
-  ["generic-test", "tests/generic/is_positive.sql:3: Sluice does not support custom generic tests ({% test %} blocks) yet"],
-  ["macros", "macros/cents_to_dollars.sql: Sluice does not support macros yet (the macros folder must hold no .sql files)"],
+  ["dependencies-missing", `dependencies.yml: a package is not installed in dbt_packages/: calogica/dbt_date (line 2); ${dbtDeps}`],
+  ["macro-syntax", "macros/broken.sql:3: "],
+  ["unknown-package-test", 'models/schema.yml: unknown test "dbt_expectations.expect_column_to_exist": no package named dbt_expectations is installed in dbt_packages/'],
 ];
 
 describe("nothing silent", () => {

@@ -8,11 +8,13 @@ import { rows } from "../support/pipeline.ts";
 
 const runtime = () => createRuntime(env, "scheduled");
 
+const parsed = await shopManifest();
+
 describe("the fixture dbt project: parse", () => {
-  const manifest = shopManifest();
+  const manifest = parsed;
   const node = (name: string) => manifest.nodes.find((n) => n.name === name)!;
 
-  it("reads seeds, models, YAML tests, singular tests and docs", () => {
+  it("reads seeds, models, YAML tests, singular tests and docs", async () => {
     const ids = manifest.nodes.map((n) => n.uniqueId);
     expect(ids).toEqual(
       expect.arrayContaining([
@@ -36,7 +38,7 @@ describe("the fixture dbt project: parse", () => {
     expect(manifest.docs.customers).toBe("One record per customer, with their order history and lifetime value.");
   });
 
-  it("merges configs with dbt's precedence: folders nest, tags add up, config() wins", () => {
+  it("merges configs with dbt's precedence: folders nest, tags add up, config() wins", async () => {
     expect(node("stg_orders").config).toMatchObject({ materialized: "view", tags: ["shop", "staging"] });
     expect(node("stg_payments").config.tags).toEqual(["shop", "staging", "payments"]);
     expect(node("customers").config.materialized).toBe("table");
@@ -50,7 +52,7 @@ describe("the fixture dbt project: parse", () => {
     expect(manifest.nodes.find((n) => n.name === "not_null_orders_amount")!.config.severity).toBe("warn");
   });
 
-  it("orders the build so tests run before what is built on the models they test", () => {
+  it("orders the build so tests run before what is built on the models they test", async () => {
     const order = manifest.nodes.map((n) => n.uniqueId);
     const comesBefore = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
     comesBefore("seed.shop.raw_orders", "model.shop.stg_orders");
@@ -58,15 +60,15 @@ describe("the fixture dbt project: parse", () => {
     comesBefore("model.shop.customers", "test.shop.relationships_orders_customer_id");
   });
 
-  it("renders Jinja loops, vars, is_incremental and ephemeral CTEs (golden SQL)", () => {
-    expect(compileNode(manifest, node("orders"))).toContain(
+  it("renders Jinja loops, vars, is_incremental and ephemeral CTEs (golden SQL)", async () => {
+    expect(await compileNode(manifest, node("orders"))).toContain(
       `sum(case when payment_method = 'credit_card' then amount else 0 end) as credit_card_amount,
         sum(case when payment_method = 'coupon' then amount else 0 end) as coupon_amount,
         sum(case when payment_method = 'bank_transfer' then amount else 0 end) as bank_transfer_amount,
         sum(case when payment_method = 'gift_card' then amount else 0 end) as gift_card_amount,
         sum(amount) as total_amount`,
     );
-    expect(compileNode(manifest, node("completed_by_customer"))).toBe(
+    expect(await compileNode(manifest, node("completed_by_customer"))).toBe(
       `with __dbt__cte__completed_orders as (
 select order_id, customer_id, amount from "orders" where status = 'completed'
 ),
@@ -77,9 +79,9 @@ counts as (
 )
 select * from counts`,
     );
-    const incremental = compileNode(manifest, node("order_events"), { isIncremental: true });
+    const incremental = await compileNode(manifest, node("order_events"), { isIncremental: true });
     expect(incremental).toContain(`where order_date >= (select max(order_date) from "order_events")`);
-    expect(compileNode(manifest, node("order_events"))).not.toContain("where order_date");
+    expect(await compileNode(manifest, node("order_events"))).not.toContain("where order_date");
   });
 
   it.each([
@@ -114,9 +116,9 @@ select * from counts`,
           },
         ],
       },
-      'models/t.yml: unknown test "is_even"',
+      'models/t.yml: unknown test "is_even": no {% test is_even(…) %} in the project\'s macros or tests',
     ],
-  ])("fails the build on %s", (_, override, message) => {
+  ])("fails the build on %s", async (_, override, message) => {
     const files = shopFiles();
     const merged = {
       ...files,
@@ -124,13 +126,13 @@ select * from counts`,
       models: [...files.models, ...((override as { models?: typeof files.models }).models ?? [])],
       properties: [...(files.properties ?? []), ...((override as { properties?: typeof files.properties }).properties ?? [])],
     };
-    expect(() => shopManifest(merged)).toThrow(message);
+    await expect(() => shopManifest(merged)).rejects.toThrow(message);
   });
 });
 
 describe("the fixture dbt project: build", () => {
   it("builds seeds, views, tables, incremental and ephemeral models, and runs the tests", async () => {
-    const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest() });
+    const summary = await runModels(runtime(), { trigger: "manual", manifest: await shopManifest() });
     const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
     expect(summary.status).toBe("success");
     expect(byId["seed.shop.raw_payments"]).toMatchObject({ status: "success", rowsAffected: 9 });
@@ -211,7 +213,7 @@ describe("the fixture dbt project: build", () => {
     // Order 9 belongs to no customer and has no payment: the relationships test fails (error),
     // and its amount is NULL (the not_null test warns).
     const seeds = files.seeds!.map((s) => (s.path.endsWith("raw_orders.csv") ? { ...s, csv: `${s.csv}9,99,2018-01-12,placed\n` } : s));
-    const summary = await runModels(runtime(), { trigger: "manual", manifest: shopManifest({ seeds }) });
+    const summary = await runModels(runtime(), { trigger: "manual", manifest: await shopManifest({ seeds }) });
     const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
     expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({
       status: "fail",
@@ -230,7 +232,7 @@ describe("the fixture dbt project: build", () => {
   it("builds only the selection, with the tests of the selected models", async () => {
     const summary = await runModels(runtime(), {
       trigger: "manual",
-      manifest: shopManifest(),
+      manifest: await shopManifest(),
       select: ["+customers"],
       exclude: ["tag:payments"],
     });
@@ -248,7 +250,7 @@ describe("a run that outlives its invocation", () => {
     const { CapturedQueue } = await import("../support/pump.ts");
     const ingest = new CapturedQueue();
     const rt = createRuntime({ ...env, INGEST: ingest as unknown as Queue } as Env, "scheduled");
-    const manifest = shopManifest();
+    const manifest = await shopManifest();
 
     // A budget of 0 ms: every invocation does one node, then hands the run on.
     let summary = await runModels(rt, { trigger: "manual", manifest, budgetMs: 0 });

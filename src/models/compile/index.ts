@@ -11,7 +11,8 @@
  * and checked (refs.ts); the run order (order.ts).
  */
 import type { Manifest } from "../manifest-schema.ts";
-import { type ProjectFiles, readInputs } from "./inputs.ts";
+import { type CompileOptions, type ProjectFiles, readInputs } from "./inputs.ts";
+import { nameRelations } from "./naming.ts";
 import { CompileError, NodeSet } from "./nodes.ts";
 import { runOrder } from "./order.ts";
 import { assertNoStreamTables, resolveRefs } from "./refs.ts";
@@ -19,32 +20,36 @@ import { addSeedNodes } from "./seed-nodes.ts";
 import { addTemplateNodes } from "./template-nodes.ts";
 import { addGenericTestNodes } from "./test-nodes.ts";
 
-export type { ProjectFiles } from "./inputs.ts";
+export type { CompileOptions, PackageFiles, ProjectFiles } from "./inputs.ts";
 export { CompileError } from "./nodes.ts";
 
-export function compileManifest(files: ProjectFiles): Manifest {
+export async function compileManifest(files: ProjectFiles, options: CompileOptions = {}): Promise<Manifest> {
   try {
-    return compile(files);
+    return await compile(files, options);
   } catch (error) {
     if (error instanceof CompileError) throw error;
     throw new CompileError((error as Error).message);
   }
 }
 
-function compile(files: ProjectFiles): Manifest {
-  const inputs = readInputs(files);
+async function compile(files: ProjectFiles, options: CompileOptions): Promise<Manifest> {
+  const inputs = await readInputs(files, options);
   const nodes = new NodeSet();
   addSeedNodes(nodes, files.seeds ?? [], inputs);
-  addTemplateNodes(nodes, files, inputs);
-  addGenericTestNodes(nodes, inputs);
+  await addTemplateNodes(nodes, files, inputs);
+  await addGenericTestNodes(nodes, inputs);
   resolveRefs(nodes);
+  await nameRelations(nodes, inputs);
   assertNoStreamTables(nodes, inputs.sources);
-  const { project, docs, sources, notRun } = inputs;
+  const { project, docs, sources, notRun, render } = inputs;
   return {
     version: 2,
     project: project.name,
     generatedAt: new Date().toISOString(),
     vars: project.vars,
+    packageVars: render.project.packageVars,
+    macros: [...render.project.macros],
+    dispatch: [...render.project.dispatch],
     nodes: runOrder(nodes.nodes),
     sources,
     docs,

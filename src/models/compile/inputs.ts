@@ -5,10 +5,15 @@
  * project declares that Sluice does not run is refused or listed on the way in (unsupported.ts).
  */
 import { parse as parseYaml } from "yaml";
+import { relationName, targetSchema } from "../context/relation.ts";
 import type { SourceTable } from "../manifest-schema.ts";
 import { type ProjectFile, projectFileSchema } from "../project-file.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "../properties.ts";
+import { macroLibrary, type RenderProject, varsFor } from "../context/project.ts";
+import type { MacroLibrary } from "../context/macros.ts";
 import { CompileError } from "./nodes.ts";
+import { readPackages } from "./packages.ts";
+import { renderProjectConfigs } from "./project-render.ts";
 import { checkProjectFile, checkProjectFolders, checkPropertiesFile, type NotRun } from "./unsupported.ts";
 
 export interface ProjectFiles {
@@ -26,20 +31,41 @@ export interface ProjectFiles {
   /** Files holding `{% snapshot name %} … {% endsnapshot %}` blocks. */
   snapshots?: readonly { path: string; sql: string }[];
   docs?: readonly { path: string; markdown: string }[];
-  /** Files under `macro-paths`, refused until Sluice runs macros. */
-  macros?: readonly { path: string }[];
+  /** Files under `macro-paths`: macros, and `{% test %}` blocks (custom generic tests). */
+  macros?: readonly { path: string; sql: string }[];
   /** Files under `analysis-paths`: parsed, not run. */
   analyses?: readonly { path: string }[];
   /** `packages.yml` or `dependencies.yml`, if the project has one. */
   packages?: { path: string; yaml: string };
-  /** The folders under `dbt_packages/`: packages `dbt deps` installed. */
-  installedPackages?: readonly string[];
+  /** The packages `dbt deps` installed under `dbt_packages/`, each read as a project of its own. */
+  installedPackages?: readonly PackageFiles[];
   /** Sluice's own sources (webhooks and pulls): source name to its streams. */
   sources: Readonly<Record<string, readonly string[]>>;
 }
 
+/** An installed package: its folder under dbt_packages/ and its own project's files. */
+export interface PackageFiles extends Omit<ProjectFiles, "sources" | "installedPackages" | "packages"> {
+  folder: string;
+}
+
+/** How the compile renders templates: the macro library and vars by package. */
+export interface RenderSetup {
+  project: RenderProject;
+  library: MacroLibrary;
+  vars: (pkg: string) => Record<string, unknown>;
+  env: Record<string, string | undefined>;
+}
+
+export interface CompileOptions {
+  /** The run's vars (`--vars`), over the project's. */
+  vars?: Record<string, unknown>;
+  /** What `env_var()` reads. */
+  env?: Record<string, string | undefined>;
+}
+
 export interface CompileInputs {
   project: ProjectFile;
+  render: RenderSetup;
   properties: { path: string; file: PropertiesFile }[];
   /** Each model's and seed's properties, under `models:<name>` or `seeds:<name>`. */
   nodeProperties: Map<string, NodeProperties>;
@@ -49,9 +75,25 @@ export interface CompileInputs {
   notRun: NotRun[];
 }
 
-export function readInputs(files: ProjectFiles): CompileInputs {
+export async function readInputs(files: ProjectFiles, options: CompileOptions = {}): Promise<CompileInputs> {
   const notRun: NotRun[] = checkProjectFolders(files);
   const project = readProject(files, notRun);
+  const packages = readPackages(files, project.name);
+  notRun.push(...packages.notRun);
+  const renderProject: RenderProject = {
+    project: project.name,
+    macros: packages.macros,
+    dispatch: project.dispatch,
+    vars: project.vars,
+    packageVars: packages.packageVars,
+  };
+  const render: RenderSetup = {
+    project: renderProject,
+    library: macroLibrary(renderProject),
+    vars: varsFor(renderProject, options.vars),
+    env: options.env ?? {},
+  };
+  await renderProjectConfigs(project, render, files.projectPath ?? "dbt_project.yml");
   const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, file: readProperties(path, yaml, notRun) }));
   const docs = readDocs(files.docs ?? []);
   const sources = readSources(project.name, files.sources, properties);
@@ -60,7 +102,7 @@ export function readInputs(files: ProjectFiles): CompileInputs {
     for (const kind of ["models", "seeds"] as const)
       for (const props of file[kind] ?? []) nodeProperties.set(`${kind}:${props.name}`, props);
   }
-  return { project, properties, nodeProperties, docs, sources, notRun };
+  return { project, render, properties, nodeProperties, docs, sources, notRun };
 }
 
 function readProject(files: ProjectFiles, notRun: NotRun[]): ProjectFile {
@@ -121,6 +163,8 @@ function readSources(
         uniqueId: `source.${project}.${source}.${table}`,
         source,
         table,
+        schema: targetSchema,
+        identifier: `raw_${source}__${table}`,
         relation: `raw_${source}__${table}`,
         description: "",
         loadedAtField: "_sluice_received_at",
@@ -133,14 +177,25 @@ function readSources(
       for (const table of source.tables) {
         const key = `${source.name}.${table.name}`;
         const known = tables.get(key);
+        // A stream keeps its table; any other source is named by dbt's rule from its schema (by
+        // default the source's name) and identifier (by default the table's name).
+        const schema = known ? targetSchema : (source.schema ?? source.name);
+        const identifier = table.identifier ?? known?.identifier ?? table.name;
         tables.set(key, {
           uniqueId: `source.${project}.${source.name}.${table.name}`,
           source: source.name,
           table: table.name,
-          relation: table.identifier ?? known?.relation ?? `raw_${source.name}__${table.name}`,
+          schema,
+          identifier,
+          relation: relationName(schema, identifier),
           description: table.description ?? source.description ?? "",
-          loadedAtField: table.loaded_at_field ?? source.loaded_at_field ?? "_sluice_received_at",
-          freshness: (table.freshness === undefined ? source.freshness : table.freshness) ?? null,
+          loadedAtField:
+            table.config?.loaded_at_field ??
+            table.loaded_at_field ??
+            source.config?.loaded_at_field ??
+            source.loaded_at_field ??
+            "_sluice_received_at",
+          freshness: [table.config?.freshness, table.freshness, source.config?.freshness, source.freshness].find((f) => f !== undefined) ?? null,
         });
       }
     }

@@ -69,6 +69,8 @@ export function baseNode(
     uniqueId: `${resourceType}.${project}.${name}`,
     resourceType,
     name,
+    package: project,
+    schema: "main",
     relation: config.alias ?? name,
     path,
     rawSql: "",

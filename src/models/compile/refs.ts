@@ -9,7 +9,8 @@ import { CompileError, lineOf, type NodeSet } from "./nodes.ts";
 export function resolveRefs(nodes: NodeSet): void {
   for (const node of nodes.nodes.values()) {
     node.dependsOn.nodes = node.dependsOn.nodes.map((ref) => {
-      const id = nodes.byName.get(ref);
+      // `package.name` from ref('package', 'name'): names are unique across the project.
+      const id = nodes.byName.get(ref.split(".").pop()!);
       if (!id) throw new CompileError(`${node.path}:${lineOf(node.rawSql, ref)}: ref('${ref}') names no model, seed or snapshot`);
       return id;
     });

@@ -8,30 +8,25 @@ import { treeConfigs } from "../project-file.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
 import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
+import { isGenericTestFile } from "./packages.ts";
 import { configRefusal } from "./unsupported.ts";
 
-export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): void {
+export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): Promise<void> {
   const { project } = inputs;
   const templates = [
     ...files.models.map((m) => ({ ...m, resourceType: "model" as const, name: fileName(m.path, ".sql") })),
-    ...(files.tests ?? []).map((t) => ({ ...t, resourceType: "test" as const, name: fileName(t.path, ".sql") })),
+    ...(files.tests ?? [])
+      .filter((t) => !isGenericTestFile(t.sql))
+      .map((t) => ({ ...t, resourceType: "test" as const, name: fileName(t.path, ".sql") })),
     ...(files.snapshots ?? []).flatMap((file) => snapshotBlocks(file).map((block) => ({ ...block, resourceType: "snapshot" as const }))),
   ];
   for (const file of templates) {
     const name = file.name;
-    const generic = file.resourceType === "test" ? /\{%-?\s*test\s/.exec(file.sql) : null;
-    if (generic) {
-      const line = file.sql.slice(0, generic.index).split("\n").length;
-      throw new CompileError(`${file.path}:${line}: Sluice does not support custom generic tests ({% test %} blocks) yet`);
-    }
     const props = file.resourceType === "model" ? inputs.nodeProperties.get(`models:${name}`) : undefined;
-    let dependencies: ReturnType<typeof templateDependencies>;
-    try {
-      dependencies = templateDependencies(file, name, inputs);
-    } catch (error) {
-      if (error instanceof CompileError) throw error;
-      throw new CompileError(`${file.path}: cannot render template: ${(error as Error).message}`);
-    }
+    const dependencies = await templateDependencies(
+      { path: file.path, sql: file.sql, name, resourceType: file.resourceType, package: project.name },
+      inputs,
+    );
     const layers =
       file.resourceType === "model"
         ? [
@@ -61,6 +56,7 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
     const node = baseNode(project.name, file.resourceType, name, file.path, config, props);
     node.rawSql = file.sql;
     node.dependsOn = { nodes: dependencies.refs, sources: dependencies.sources };
+    node.package = project.name;
     if (file.resourceType === "test") node.test = { kind: "singular" };
     nodes.add(node);
   }

@@ -123,13 +123,14 @@ const environmentKeys = new Set([
   "docs-paths",
   "asset-paths",
   "query-comment",
+  "dbt-cloud",
+  "vars-file",
 ]);
-const projectKeys = new Set(["name", "model-paths", "seed-paths", "test-paths", "snapshot-paths", "vars"]);
+const projectKeys = new Set(["name", "model-paths", "seed-paths", "test-paths", "snapshot-paths", "vars", "dispatch"]);
 const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests"];
 const refusedProjectKeys: Record<string, string> = {
   "on-run-start": notYet("on-run-start hooks"),
   "on-run-end": notYet("on-run-end hooks"),
-  dispatch: notYet("dispatch configs"),
   quoting: notYet("quoting configs"),
   "restrict-access": notYet("restrict-access"),
   sources: notYet("source configs in the project file"),
@@ -186,8 +187,10 @@ const notRunBlocks: Record<string, string> = {
 
 const nodeKeys = new Set(["name", "description", "config", "columns", "tests", "data_tests"]);
 const columnKeys = new Set(["name", "description", "tests", "data_tests"]);
-const sourceKeys = new Set(["name", "description", "loaded_at_field", "freshness", "tables"]);
-const tableKeys = new Set(["name", "identifier", "description", "loaded_at_field", "freshness", "columns", "tests", "data_tests"]);
+const sourceKeys = new Set(["name", "description", "loaded_at_field", "freshness", "tables", "schema", "database", "config"]);
+const tableKeys = new Set(["name", "identifier", "description", "loaded_at_field", "freshness", "columns", "tests", "data_tests", "config"]);
+/** What a source's or source table's `config:` may set. */
+const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "meta", "tags", "event_time", "loaded_at_query"]);
 /** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
 const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity"]);
 const refusedPropertyKeys: Record<string, string> = {
@@ -200,11 +203,8 @@ const refusedPropertyKeys: Record<string, string> = {
   tags: notYet("tags outside config", "put them under config: tags"),
   quote: notYet("quoted column names (quote)"),
   quoting: notYet("quoting configs"),
-  schema: notYet("a source's schema", "Sluice reads raw_<source>__<table>, or the table's identifier"),
-  database: notYet("a source's database", "Sluice reads raw_<source>__<table>, or the table's identifier"),
   overrides: notYet("source overrides"),
   external: notYet("external tables"),
-  config: notYet("source configs"),
   tests: notYet("tests on a whole source", "put them on its tables or columns"),
   data_tests: notYet("tests on a whole source", "put them on its tables or columns"),
 };
@@ -257,13 +257,20 @@ function checkNode(file: Located, keys: (string | number)[], node: unknown, allo
   for (const [key, value] of Object.entries(node)) {
     const at = [...keys, key];
     if (allowed.has(key)) {
-      if (key === "config") checkConfig(file, at, value);
+      if (key === "config" && allowed === tableKeys || key === "config" && allowed === sourceKeys) checkSourceConfig(file, at, value);
+      else if (key === "config") checkConfig(file, at, value);
       if (key === "tests" || key === "data_tests") for (const [i, entry] of list(value)) checkTest(file, [...at, i], entry);
       if (key === "columns") for (const [i, column] of list(value)) checkNode(file, [...at, i], column, columnKeys, notices);
     } else if (documentationKeys.has(key)) notices.push(file.notice(at, `${key} of ${name} (documentation only)`));
     else if (Object.hasOwn(refusedPropertyKeys, key)) file.refuse(at, `${key}: ${refusedPropertyKeys[key]}`);
     else file.refuse(at, `unknown key "${key}" on ${name || "an entry"}`);
   }
+}
+
+function checkSourceConfig(file: Located, keys: (string | number)[], config: unknown): void {
+  if (!isRecord(config)) return;
+  for (const key of Object.keys(config))
+    if (!sourceConfigKeys.has(key)) file.refuse([...keys, key], `unknown source config "${key}" (Sluice reads ${[...sourceConfigKeys].join(", ")})`);
 }
 
 function checkTest(file: Located, keys: (string | number)[], entry: unknown): void {
@@ -289,43 +296,7 @@ function checkTest(file: Located, keys: (string | number)[], entry: unknown): vo
   }
 }
 
-/**
- * Packages, macros and analyses. A package declared in packages.yml or dependencies.yml but not
- * installed, an installed package and a macro file are refused; an analysis is parsed, not run.
- */
-export function checkProjectFolders(files: {
-  macros?: readonly { path: string }[] | undefined;
-  analyses?: readonly { path: string }[] | undefined;
-  packages?: { path: string; yaml: string } | undefined;
-  installedPackages?: readonly string[] | undefined;
-}): NotRun[] {
-  const installed = files.installedPackages ?? [];
-  if (installed.length > 0) {
-    throw new CompileError(
-      `${installed.map((name) => `dbt_packages/${name}`).join(", ")}: ${notYet("dbt packages", "remove them from dbt_packages/ and packages.yml")}`,
-    );
-  }
-  if (files.packages) {
-    const { path, yaml } = files.packages;
-    const file = new Located(path, yaml);
-    let raw: unknown;
-    try {
-      raw = parseDocument(yaml).toJS();
-    } catch (error) {
-      throw new CompileError(`${path}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
-    }
-    const declared = list(isRecord(raw) ? raw.packages : undefined).map(([i, entry]) => {
-      const spec = isRecord(entry) ? (entry.package ?? entry.git ?? entry.local ?? entry.tarball ?? entry.name) : entry;
-      return `${String(spec)} (line ${file.line(["packages", i]) ?? "?"})`;
-    });
-    if (declared.length > 0) {
-      throw new CompileError(
-        `${path}: packages are not installed in dbt_packages/: ${declared.join(", ")}; install them with \`dbt deps\`, ` +
-          "though Sluice does not run installed packages yet either",
-      );
-    }
-  }
-  const macro = files.macros?.[0];
-  if (macro) throw new CompileError(`${macro.path}: ${notYet("macros", "the macros folder must hold no .sql files")}`);
+/** Analyses: parsed, not run. (Packages and macros are read by packages.ts.) */
+export function checkProjectFolders(files: { analyses?: readonly { path: string }[] | undefined }): NotRun[] {
   return (files.analyses ?? []).map(({ path }) => ({ path, what: `analysis ${(path.split("/").pop() ?? path).replace(/\.sql$/, "")}` }));
 }
