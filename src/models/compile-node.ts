@@ -3,9 +3,11 @@
  * (or, for an ephemeral model, a CTE inlined into this query), `source` the stream's table,
  * `this` the node's own relation, and `is_incremental()` whether this is an incremental run.
  * This runs in the Worker, per run, as `dbt compile` does; compile/ compiles the project's files
- * into the manifest, once, at `npm run build`.
+ * into the manifest, once, at `npm run build`. The rendered SQL then passes through the SQLite
+ * dialect layer (dialect/), which translates Postgres', Snowflake's and BigQuery's forms.
  */
 import { quoteIdent } from "../lib/sql.ts";
+import { toSqlite } from "./dialect/index.ts";
 import type { Manifest, ManifestNode } from "./manifest-schema.ts";
 import { renderSql } from "./render.ts";
 
@@ -39,7 +41,8 @@ export function compileNode(manifest: Manifest, node: ManifestNode, options: Com
       isIncremental: incremental,
       docs: manifest.docs,
     });
-    return sql.trim().replace(/;\s*$/, "");
+    // Each node is translated to SQLite on its own, so a refusal names the file it is written in.
+    return toSqlite(current, sql.trim().replace(/;\s*$/, ""));
   };
 
   const body = compile(node, options.isIncremental === true, [node.name]);
