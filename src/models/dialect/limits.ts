@@ -1,7 +1,7 @@
 /**
- * D1's limits on one statement (developers.cloudflare.com/d1/platform/limits): SQLite itself
- * allows more, so a statement past them prepares in Node and fails only in D1. In: a node's
- * compiled SQL. Out: each limit it passes, with its offset for the line.
+ * D1's limits on one statement (developers.cloudflare.com/d1/platform/limits), and the functions
+ * Node's SQLite has and D1 refuses: SQLite itself allows more, so such a statement prepares in
+ * Node and fails only in D1. In: a node's compiled SQL. Out: each problem, with its offset.
  */
 import { nextSig, parseTree, type SqlNode, sqlKeywords, tokenize, wordOf } from "./tokens.ts";
 
@@ -12,6 +12,27 @@ export const d1Limits = {
   boundParameters: 100,
   likePatternBytes: 50,
 } as const;
+
+/**
+ * Functions Node's SQLite has and D1 refuses ("not authorized" or "no such function"), measured
+ * against workerd's D1, with what to write instead.
+ */
+export const d1RefusedFunctions: Record<string, string> = {
+  power: "use pow(x, y)",
+  log10: "use log(x), which is base 10",
+  if: "use iif(condition, then, else)",
+  median: "D1 has no median",
+  percentile: "D1 has no percentile functions",
+  percentile_cont: "D1 has no percentile functions",
+  percentile_disc: "D1 has no percentile functions",
+  json_pretty: "use json(x)",
+  unistr: "write the characters themselves",
+  sqlite_version: "D1 does not say its SQLite version",
+  sqlite_source_id: "D1 does not say its SQLite version",
+  sqlite_compileoption_used: "D1 does not expose compile options",
+  sqlite_compileoption_get: "D1 does not expose compile options",
+  load_extension: "D1 loads no extensions",
+};
 
 export interface LimitProblem {
   offset: number;
@@ -45,6 +66,9 @@ export function checkD1Limits(sql: string): LimitProblem[] {
       const next = after === undefined ? undefined : nodes[after];
       if (node.kind === "word" && !sqlKeywords.has(word!) && next?.kind === "group") {
         const args = next.children.filter((c) => c.kind === "punct" && c.text === ",").length + 1;
+        const refused = Object.hasOwn(d1RefusedFunctions, word!) ? d1RefusedFunctions[word!] : undefined;
+        if (refused !== undefined)
+          problems.push({ offset: node.start, length: node.text.length, message: `D1 has no function ${node.text}(); ${refused}` });
         if (args > d1Limits.functionArguments)
           problems.push({
             offset: node.start,
