@@ -159,7 +159,7 @@ function locate(db: DatabaseSync, sql: string, message: string): { offset: numbe
     if (candidates[0]) return { offset: candidates[0].start, length: candidates[0].text.length };
   }
   if (message === "incomplete input") return { offset: sql.trimEnd().length - 1, length: 1 };
-  const named = /^no such (?:column|function|table): (?:[^.]*\.)?([^ .]+)/.exec(message);
+  const named = /^no such (?:column|function|table): (?:[^.]*\.)?([^ .]+)/.exec(message) ?? /^'(.+)' is not a function$/.exec(message);
   if (named) {
     const name = unquote(named[1]!).toLowerCase();
     const token = tokens.find((t) => (t.kind === "word" || t.kind === "quoted") && unquote(t.text).toLowerCase() === name);

@@ -86,6 +86,11 @@ const failing: [name: string, files: Record<string, string>, message: string][] 
     "models/squared.sql:2: D1 has no function power(); use pow(x, y)",
   ],
   [
+    "a table function D1 lacks",
+    { "models/days.sql": "select value as day\nfrom generate_series(1, 31)\n" },
+    "models/days.sql:2: 'generate_series' is not a function",
+  ],
+  [
     "an unknown column of a declared stream",
     { "models/wrong.sql": "select id,\n  created_at,\n  amout\nfrom {{ source('shop', 'orders') }}\n" },
     "models/wrong.sql:3: no such column: amout",
