@@ -6,8 +6,10 @@
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { SluiceError } from "../../src/lib/errors.ts";
+import { compileNode } from "../../src/models/compile-node.ts";
 import { toSqlite, translateSql } from "../../src/models/dialect/index.ts";
 import { checkD1Limits } from "../../src/models/dialect/limits.ts";
+import { manifestSchema } from "../../src/models/manifest-schema.ts";
 import { answers } from "../support/dialect-cases.ts";
 
 const iso = "strftime('%Y-%m-%dT%H:%M:%fZ', ";
@@ -194,5 +196,37 @@ describe("D1's limits on a statement", () => {
       "the compiled SQL has 101 bound parameters; D1 binds at most 100 per statement",
     ]);
     expect(checkD1Limits(`select coalesce(${args.split(", ").slice(0, 32).join(", ")})`)).toEqual([]);
+  });
+});
+
+describe("compileNode, as the Worker runs it", () => {
+  const manifest = (rawSql: string) =>
+    manifestSchema.parse({
+      version: 2,
+      project: "p",
+      generatedAt: "2024-03-05T00:00:00.000Z",
+      nodes: [
+        {
+          uniqueId: "model.p.x",
+          resourceType: "model",
+          name: "x",
+          relation: "x",
+          path: "models/x.sql",
+          rawSql,
+          config: {},
+          dependsOn: { nodes: [], sources: [] },
+        },
+      ],
+    });
+
+  it("translates the rendered SQL", () => {
+    const m = manifest("select {{ 'created_at' }}::date as day from t where name ilike 'a%'");
+    expect(compileNode(m, m.nodes[0]!)).toBe("select date(created_at) as day from t where name like 'a%'");
+  });
+
+  it("throws what has no translation as a model failure naming file and line", () => {
+    const m = manifest("select *\nfrom t\nqualify row_number() over (partition by a) = 1");
+    expect(() => compileNode(m, m.nodes[0]!)).toThrow(expect.objectContaining({ code: "model_failed" }));
+    expect(() => compileNode(m, m.nodes[0]!)).toThrow(/^models\/x\.sql:3: qualify has no SQLite translation;/);
   });
 });
