@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipelineCrons } from "../src/crons.ts";
 import { compileManifest, type ProjectFiles } from "../src/models/compile/index.ts";
-import { loadPipelineConfig, readProjectFiles } from "./lib/project.ts";
+import { loadPipelineConfig, readProjectFiles, validateProject } from "./lib/project.ts";
 
 /** What a run with vars compiles again: everything but the analyses, which never run. */
 function bundledFiles(files: ProjectFiles): ProjectFiles {
@@ -53,7 +53,7 @@ async function syncCrons(crons: string[]) {
 
 async function main() {
   const files = await readProjectFiles(pipelineDir);
-  const manifest = await compileManifest(files, { env: process.env });
+  const manifest = await validateProject(pipelineDir, await compileManifest(files, { env: process.env }));
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, `${JSON.stringify(manifest, null, 2)}\n`);
   // The project's files, for runs with their own vars (src/models/manifest.ts).

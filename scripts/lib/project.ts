@@ -7,10 +7,18 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { declaredColumns } from "../../src/config/columns.ts";
+import { streamConfig } from "../../src/config/index.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import type { SluiceConfig } from "../../src/config/schema.ts";
-import { compileManifest, type PackageFiles, type ProjectFiles } from "../../src/models/compile/index.ts";
+import type { StreamConfig } from "../../src/config/stream-schema.ts";
+import { createTableSql } from "../../src/db/raw-tables.ts";
+import { SluiceError } from "../../src/lib/errors.ts";
+import { CompileError, compileManifest, type PackageFiles, type ProjectFiles } from "../../src/models/compile/index.ts";
+import { compileNode } from "../../src/models/compile-node.ts";
 import type { Manifest } from "../../src/models/manifest-schema.ts";
+import { type CompiledNode, type ScratchTable, validateModels } from "./validate-models.ts";
 
 async function filesUnder(
   root: string,
@@ -131,6 +139,78 @@ export async function readProjectFiles(root: string): Promise<ProjectFiles> {
   };
 }
 
+/**
+ * The project compiled into the manifest, each node's SQL translated to SQLite and prepared
+ * against a scratch SQLite database (validate-models.ts): a construct with no SQLite translation,
+ * a syntax error, an unknown function or an unknown column is a CompileError naming file and line.
+ */
 export async function compileProject(root: string): Promise<Manifest> {
-  return compileManifest(await readProjectFiles(root), { env: process.env });
+  return validateProject(root, await compileManifest(await readProjectFiles(root), { env: process.env }));
+}
+
+/** Checks a compiled manifest as `npm run build` does: every node's SQL translated and prepared against SQLite. */
+export async function validateProject(root: string, manifest: Manifest): Promise<Manifest> {
+  const config = await loadPipelineConfig(root);
+  const { compiled, problems } = await compileForSqlite(manifest);
+  problems.push(...validateModels(manifest, compiled, scratchSchema(manifest, config)));
+  if (problems.length > 0) throw new CompileError(problems.join("\n"));
+  return manifest;
+}
+
+/** Every node's SQL as the Worker will run it, and each construct the dialect layer refuses. */
+export async function compileForSqlite(manifest: Manifest): Promise<{ compiled: Map<string, CompiledNode>; problems: string[] }> {
+  const compiled = new Map<string, CompiledNode>();
+  const problems: string[] = [];
+  for (const node of manifest.nodes) {
+    if (node.resourceType === "seed") continue;
+    try {
+      const sql = await compileNode(manifest, node);
+      const incremental =
+        node.config.materialized === "incremental" ? await compileNode(manifest, node, { isIncremental: true }) : undefined;
+      compiled.set(node.uniqueId, incremental === undefined ? { sql } : { sql, incrementalSql: incremental });
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  return { compiled, problems };
+}
+
+/**
+ * The tables models read before any is built: each stream's table with its declared columns, and
+ * for a source that is no stream, a stand-in. A table is open (its columns are learned from the
+ * models) unless the stream declares every column it can have.
+ */
+export function scratchSchema(manifest: Manifest, config: SluiceConfig): ScratchTable[] {
+  return manifest.sources.map((source) => {
+    const stream = streamConfig(config, source.source, source.table);
+    return stream
+      ? {
+          relation: source.relation,
+          createSql: createTableSql(source.relation, stream.disposition, declaredColumns(stream)),
+          open: !declaresEveryColumn(stream),
+        }
+      : { relation: source.relation, createSql: `CREATE TABLE "${source.relation}" ("_sluice_stand_in")`, open: true };
+  });
+}
+
+/**
+ * Whether a stream's table can only ever hold its declared columns: its columns are mapped, or
+ * its schema strips (or, frozen, refuses) every undeclared field. A `z.looseObject` passes other
+ * fields through, and schema evolution gives them columns at run time, so they are not known now.
+ */
+function declaresEveryColumn(stream: StreamConfig): boolean {
+  if (stream.columns) return true;
+  if (!stream.schema) return false;
+  if (stream.contract === "freeze") return true;
+  const loose = (node: unknown): boolean => {
+    if (node === null || typeof node !== "object") return false;
+    const schema = node as Record<string, unknown>;
+    if ((schema.type === "object" || "properties" in schema) && schema.additionalProperties !== false) return true;
+    // A field of any type (z.unknown()) declares no column; the data gives it one.
+    const untyped = (field: unknown) => !["type", "anyOf", "oneOf", "$ref", "const", "enum"].some((key) => key in (field as object));
+    if (typeof schema.properties === "object" && Object.values(schema.properties as object).some(untyped)) return true;
+    return Object.values(schema).some(loose);
+  };
+  return !loose(z.toJSONSchema(stream.schema, { unrepresentable: "any", io: "output" }));
 }

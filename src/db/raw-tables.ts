@@ -87,8 +87,16 @@ export function indexSql(table: string, disposition: Disposition, primaryKey: re
   return statements;
 }
 
+/**
+ * Whatever reads a table's columns: D1, by its shape (so the build, in Node, can import this
+ * module's DDL without Workers' types).
+ */
+interface ColumnReader {
+  prepare(sql: string): { bind(...values: unknown[]): { all<T>(): Promise<{ results: T[] }> } };
+}
+
 /** The current columns of a table (none if it does not exist), with their logical types. */
-export async function tableColumns(db: D1Database, table: string): Promise<Column[]> {
+export async function tableColumns(db: ColumnReader, table: string): Promise<Column[]> {
   const { results } = await db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(table).all<{ name: string; type: string }>();
   return results.map((row) => ({ name: row.name, type: typeFromDeclared(row.type) }));
 }

@@ -5,12 +5,15 @@
  * `is_incremental()` whether this is an incremental run, and macros run with D1 reachable when
  * a database is given (`run_query`, introspection). This runs in the Worker, per run, as
  * `dbt compile` does; compile/ parses the project into the manifest once, at `npm run build`.
+ * The rendered SQL then passes through the SQLite dialect layer (dialect/), which translates
+ * Postgres', Snowflake's and BigQuery's forms.
  */
 import { renderGlobals } from "./context/context.ts";
 import type { Database } from "./context/database.ts";
 import { macroLibrary, varsFor } from "./context/project.ts";
 import { Relation } from "./context/relation.ts";
 import { parseTemplate } from "../jinja/index.ts";
+import { toSqlite } from "./dialect/index.ts";
 import type { Manifest, ManifestNode } from "./manifest-schema.ts";
 
 export interface CompileOptions {
@@ -81,7 +84,8 @@ export async function compileNode(manifest: Manifest, node: ManifestNode, option
       ...(current === node && options.extra ? { extra: options.extra } : {}),
     });
     const sql = await parseTemplate(current.rawSql, current.path).render(globalsFor(current.package));
-    return sql.trim().replace(/;\s*$/, "");
+    // Each node is translated to SQLite on its own, so a refusal names the file it is written in.
+    return toSqlite(current, sql.trim().replace(/;\s*$/, ""));
   };
 
   const body = await compile(node, options.isIncremental === true, [node.name]);
