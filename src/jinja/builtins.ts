@@ -7,7 +7,8 @@ const PYFUNC = Symbol("pyfunc");
 /**
  * Wraps `fn` so that a template's positional and keyword arguments are bound to `params` as Python
  * binds them. "name?" is optional (absent when not passed), "*args" collects extra positionals
- * (as an array), "**kwargs" extra keywords (as a record). Unknown keywords are errors.
+ * (as an array), "**kwargs" extra keywords (as a record). Unknown keywords are errors, which
+ * name the function `name` (or fn's own name).
  */
 export interface ParamSpec {
   name: string;
@@ -51,9 +52,9 @@ export function parseParams(params: string[]): { fixed: ParamSpec[]; star: strin
   };
 }
 
-export function pyfunc(params: string[], fn: (args: Record<string, unknown>) => unknown): (...args: unknown[]) => unknown {
+export function pyfunc(params: string[], fn: (args: Record<string, unknown>) => unknown, name?: string): (...args: unknown[]) => unknown {
   const { fixed, star, starstar } = parseParams(params);
-  const label = fn.name || "function";
+  const label = name ?? (fn.name || "function");
   const wrapped = (...raw: unknown[]) => {
     const last = raw[raw.length - 1];
     const kw = last instanceof Kwargs ? last.values : null;
@@ -136,9 +137,9 @@ function joiner({ sep }: Record<string, unknown>): () => string {
 }
 
 export const BUILTINS: Record<string, unknown> = {
-  range: pyfunc(["a", "b?", "step?"], range),
-  dict: pyfunc(["src?", "**kw"], dict),
-  namespace: pyfunc(["src?", "**kw"], namespace),
+  range: pyfunc(["a", "b?", "step?"], range, "range"),
+  dict: pyfunc(["src?", "**kw"], dict, "dict"),
+  namespace: pyfunc(["src?", "**kw"], namespace, "namespace"),
   cycler: pyfunc(["*items"], ({ items }) => new Cycler(items as unknown[])),
   joiner: pyfunc(["sep?"], joiner),
 };
