@@ -119,9 +119,9 @@ async function readFolder(root: string): Promise<PackageFiles> {
     macros: (await filesUnder(root, paths.macros, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     analyses: (await filesUnder(root, paths.analyses, [".sql"])).map((f) => ({ path: f.path })),
     models: (await filesUnder(root, paths.models, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
-    properties: (await filesUnder(root, [...paths.models, ...paths.seeds, ...paths.snapshots, ...paths.macros, ...paths.tests], [".yml", ".yaml"])).map(
-      (f) => ({ path: f.path, yaml: f.text }),
-    ),
+    properties: (
+      await filesUnder(root, [...paths.models, ...paths.seeds, ...paths.snapshots, ...paths.macros, ...paths.tests], [".yml", ".yaml"])
+    ).map((f) => ({ path: f.path, yaml: f.text })),
     seeds: (await filesUnder(root, paths.seeds, [".csv"])).map((f) => ({ path: f.path, csv: f.text })),
     tests: (await filesUnder(root, paths.tests, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     snapshots: (await filesUnder(root, paths.snapshots, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),

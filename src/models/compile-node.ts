@@ -8,11 +8,12 @@
  * The rendered SQL then passes through the SQLite dialect layer (dialect/), which translates
  * Postgres', Snowflake's and BigQuery's forms.
  */
+
+import { parseTemplate } from "../jinja/index.ts";
 import { renderGlobals } from "./context/context.ts";
 import type { Database } from "./context/database.ts";
 import { macroLibrary, varsFor } from "./context/project.ts";
 import { Relation } from "./context/relation.ts";
-import { parseTemplate } from "../jinja/index.ts";
 import { toSqlite } from "./dialect/index.ts";
 import type { Manifest, ManifestNode } from "./manifest-schema.ts";
 

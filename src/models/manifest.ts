@@ -29,7 +29,10 @@ const withVars = new Map<string, Promise<Manifest>>();
 const cachedVarSets = 16;
 
 /** The manifest for a run's vars: the bundled one when there are none, else the project compiled with them. */
-export async function manifestFor(vars: Record<string, unknown> | undefined, files: ProjectFiles = projectFiles as ProjectFiles): Promise<Manifest> {
+export async function manifestFor(
+  vars: Record<string, unknown> | undefined,
+  files: ProjectFiles = projectFiles as ProjectFiles,
+): Promise<Manifest> {
   if (!vars || Object.keys(vars).length === 0) return getManifest();
   const key = JSON.stringify(Object.entries(vars).sort(([a], [b]) => (a < b ? -1 : 1)));
   let pending = withVars.get(key);
@@ -37,7 +40,8 @@ export async function manifestFor(vars: Record<string, unknown> | undefined, fil
     if (withVars.size >= cachedVarSets) withVars.delete(withVars.keys().next().value!);
     pending = compileManifest(files, { vars }).catch((error: unknown) => {
       withVars.delete(key);
-      if (error instanceof CompileError) throw new SluiceError("bad_request", `the project does not compile with these vars: ${error.message}`);
+      if (error instanceof CompileError)
+        throw new SluiceError("bad_request", `the project does not compile with these vars: ${error.message}`);
       throw error;
     });
     withVars.set(key, pending);

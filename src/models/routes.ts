@@ -8,13 +8,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { modelResults, modelRuns, sourceFreshness } from "../db/schema.ts";
 import { errors, jsonAnswer, jsonBody } from "../http/responses.ts";
 import { createRouter } from "../http/routers.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getManifest } from "./manifest.ts";
-import { parse as parseYaml } from "yaml";
 import { runModels } from "./runner.ts";
 
 export const modelRoutes = createRouter("admin");
@@ -28,7 +28,7 @@ const varsSchema = z.union([z.record(z.string(), z.unknown()), z.string()]).tran
   } catch {
     // Reported below, as for any other text that is not a mapping.
   }
-  ctx.addIssue({ code: "custom", message: "vars must be a mapping, or YAML or JSON text of one, such as {\"start_date\": \"2024-01-01\"}" });
+  ctx.addIssue({ code: "custom", message: 'vars must be a mapping, or YAML or JSON text of one, such as {"start_date": "2024-01-01"}' });
   return z.NEVER;
 });
 const selector = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));

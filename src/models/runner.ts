@@ -23,7 +23,7 @@ import { counterInsert } from "../ops/rollups.ts";
 import { type CompileOptions, compileNode } from "./compile-node.ts";
 import { checkFreshness } from "./freshness.ts";
 import { forgetLastRuns } from "./last-run.ts";
-import { type Manifest, manifestFor, type ModelNode } from "./manifest.ts";
+import { type Manifest, type ModelNode, manifestFor } from "./manifest.ts";
 import {
   indexStatements,
   materializeIncremental,

@@ -103,12 +103,14 @@ select id, tier, updated_at from snap_source
 
   it("keeps every version with valid_from and valid_to, closing the old one when updated_at moves", async () => {
     await env.DB.prepare("DROP TABLE IF EXISTS snap_source").run();
-    await env.DB.prepare("DROP TABLE IF EXISTS customers_snapshot").run();
+    await env.DB.prepare("DROP TABLE IF EXISTS snapshots__customers_snapshot").run();
     await env.DB.prepare("CREATE TABLE snap_source (id INTEGER, tier TEXT, updated_at TEXT)").run();
     await env.DB.prepare("INSERT INTO snap_source VALUES (1, 'free', '2026-01-01'), (2, 'free', '2026-01-01')").run();
     const m = await snapshotManifest();
     expect(m.nodes[0]).toMatchObject({
       uniqueId: "snapshot.inc.customers_snapshot",
+      // target_schema='snapshots': a schema other than main names the relation <schema>__<alias>.
+      relation: "snapshots__customers_snapshot",
       resourceType: "snapshot",
       config: { materialized: "snapshot", unique_key: "id" },
     });
@@ -120,7 +122,9 @@ select id, tier, updated_at from snap_source
     await run(m); // id 2 unchanged: no new version
 
     expect(
-      await rows("SELECT id, tier, dbt_valid_from, dbt_valid_to, dbt_scd_id FROM customers_snapshot ORDER BY id, dbt_valid_from"),
+      await rows(
+        "SELECT id, tier, dbt_valid_from, dbt_valid_to, dbt_scd_id FROM snapshots__customers_snapshot ORDER BY id, dbt_valid_from",
+      ),
     ).toEqual([
       { id: 1, tier: "free", dbt_valid_from: "2026-01-01", dbt_valid_to: "2026-02-01", dbt_scd_id: "1|2026-01-01" },
       { id: 1, tier: "pro", dbt_valid_from: "2026-02-01", dbt_valid_to: null, dbt_scd_id: "1|2026-02-01" },
@@ -146,7 +150,10 @@ describe("declared indexes", () => {
     await env.DB.prepare("DROP TABLE IF EXISTS latest").run();
     await env.DB.prepare("CREATE TABLE inc_source (id INTEGER, status TEXT, updated_at TEXT)").run();
     await insert("(1, 'a', '2026-01-01')");
-    const m = await manifest(latestSql, "unique_key='id', indexes=[{'columns': ['updated_at']}, {'columns': ['status', 'id'], 'unique': true}]");
+    const m = await manifest(
+      latestSql,
+      "unique_key='id', indexes=[{'columns': ['updated_at']}, {'columns': ['status', 'id'], 'unique': true}]",
+    );
     await run(m);
     await run(m);
     const indexes = await rows<{ name: string; unique: number }>("SELECT name, \"unique\" FROM pragma_index_list('latest') ORDER BY name");

@@ -74,8 +74,11 @@ const refused: [string, string][] = [
       `https://github.com/dbt-labs/dbt-audit-helper.git (line 4); ${dbtDeps}`,
   ],
   ["dependencies-missing", `dependencies.yml: a package is not installed in dbt_packages/: calogica/dbt_date (line 2); ${dbtDeps}`],
-  ["macro-syntax", "macros/broken.sql:3: "],
-  ["unknown-package-test", 'models/schema.yml: unknown test "dbt_expectations.expect_column_to_exist": no package named dbt_expectations is installed in dbt_packages/'],
+  ["macro-syntax", "macros/broken.sql:3: unexpected '}'"],
+  [
+    "unknown-package-test",
+    'models/schema.yml: unknown test "dbt_expectations.expect_column_to_exist": no package named dbt_expectations is installed in dbt_packages/',
+  ],
 ];
 
 describe("nothing silent", () => {

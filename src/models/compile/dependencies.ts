@@ -5,10 +5,9 @@
  * sources it reads and the config it sets inline with `config()`. A source that is not declared is
  * a CompileError naming the line.
  */
-import { TemplateError } from "../../jinja/index.ts";
+import { parseTemplate, TemplateError } from "../../jinja/index.ts";
 import { renderGlobals } from "../context/context.ts";
 import { Relation, targetSchema } from "../context/relation.ts";
-import { parseTemplate } from "../../jinja/index.ts";
 import type { CompileInputs } from "./inputs.ts";
 import { CompileError, lineOf } from "./nodes.ts";
 

@@ -5,12 +5,12 @@
  * project declares that Sluice does not run is refused or listed on the way in (unsupported.ts).
  */
 import { parse as parseYaml } from "yaml";
+import type { MacroLibrary } from "../context/macros.ts";
+import { macroLibrary, type RenderProject, varsFor } from "../context/project.ts";
 import { relationName, targetSchema } from "../context/relation.ts";
 import type { SourceTable } from "../manifest-schema.ts";
 import { type ProjectFile, projectFileSchema } from "../project-file.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "../properties.ts";
-import { macroLibrary, type RenderProject, varsFor } from "../context/project.ts";
-import type { MacroLibrary } from "../context/macros.ts";
 import { CompileError } from "./nodes.ts";
 import { readPackages } from "./packages.ts";
 import { renderProjectConfigs } from "./project-render.ts";
@@ -195,7 +195,8 @@ function readSources(
             source.config?.loaded_at_field ??
             source.loaded_at_field ??
             "_sluice_received_at",
-          freshness: [table.config?.freshness, table.freshness, source.config?.freshness, source.freshness].find((f) => f !== undefined) ?? null,
+          freshness:
+            [table.config?.freshness, table.freshness, source.config?.freshness, source.freshness].find((f) => f !== undefined) ?? null,
         });
       }
     }

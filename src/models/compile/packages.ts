@@ -5,9 +5,8 @@
  * (its models, seeds and hooks). A declared package that is not installed fails the compile,
  * naming it and how to install it.
  */
-import { parse as parseYaml, parseDocument } from "yaml";
-import { TemplateError } from "../../jinja/index.ts";
-import { parseTemplate } from "../../jinja/index.ts";
+import { parseDocument, parse as parseYaml } from "yaml";
+import { parseTemplate, TemplateError } from "../../jinja/index.ts";
 import type { MacroFile } from "../context/macros.ts";
 import type { PackageFiles, ProjectFiles } from "./inputs.ts";
 import { CompileError } from "./nodes.ts";
@@ -82,7 +81,12 @@ export function readPackages(files: ProjectFiles, root: string): InstalledPackag
 /** The folder `dbt deps` installs a packages.yml entry into, as far as the entry tells. */
 function expectedNames(entry: Record<string, unknown>): string[] {
   const spec = String(entry.package ?? entry.git ?? entry.local ?? entry.tarball ?? entry.name ?? "");
-  const last = spec.replace(/\.git$/, "").replace(/\/+$/, "").split(/[/:]/).pop() ?? spec;
+  const last =
+    spec
+      .replace(/\.git$/, "")
+      .replace(/\/+$/, "")
+      .split(/[/:]/)
+      .pop() ?? spec;
   return [...new Set([String(entry.name ?? ""), last, last.replaceAll("-", "_"), last.replace(/^dbt[-_]/, "")].filter(Boolean))];
 }
 

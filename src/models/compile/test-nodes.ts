@@ -67,7 +67,8 @@ function testNode(
   const [name, spec] = typeof entry === "string" ? [entry, {}] : (Object.entries(entry)[0] ?? ["", {}]);
   const args = (spec && typeof spec === "object" ? spec : {}) as Record<string, unknown>;
   const project = inputs.project.name;
-  if (!genericTestNames.has(name) || inputs.render.library.has(project, `test_${name}`)) return macroTestNode(inputs, path, relation, target, column, name, args);
+  if (!genericTestNames.has(name) || inputs.render.library.has(project, `test_${name}`))
+    return macroTestNode(inputs, path, relation, target, column, name, args);
   const { config: testConfig, arguments: nested, ...given } = args;
   // Config keys beside the arguments (`severity: warn`) are the test's config, as in dbt; `config:` wins.
   // Arguments sit beside them or, since dbt 1.10, under `arguments:`.
@@ -105,9 +106,7 @@ function macroTestNode(
   const project = inputs.project.name;
   const [namespace, bare] = name.includes(".") ? (name.split(".", 2) as [string, string]) : [undefined, name];
   const macro = `test_${bare}`;
-  const found = namespace
-    ? library.has(namespace, macro)
-    : library.lookupOrder(project).some((pkg) => library.has(pkg, macro));
+  const found = namespace ? library.has(namespace, macro) : library.lookupOrder(project).some((pkg) => library.has(pkg, macro));
   if (!found) {
     throw new CompileError(
       namespace && !library.packages.includes(namespace)
@@ -132,7 +131,9 @@ function macroTestNode(
       return `${key}=${jinjaArgument(value)}`;
     }),
   ];
-  const testName = [name.replace(".", "_"), target, ...(testColumn === undefined ? [] : [testColumn])].join("_").replace(/[^A-Za-z0-9_]/g, "_");
+  const testName = [name.replace(".", "_"), target, ...(testColumn === undefined ? [] : [testColumn])]
+    .join("_")
+    .replace(/[^A-Za-z0-9_]/g, "_");
   const node = baseNode(project, "test", testName, path, config, undefined);
   node.rawSql = `{{ ${namespace ? `${namespace}.` : ""}${macro}(${kwargs.join(", ")}) }}`;
   node.test = { kind: "generic", name, attachedTo: target, ...(testColumn === undefined ? {} : { column: testColumn }) };
@@ -152,6 +153,8 @@ export function jinjaLiteral(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(jinjaArgument).join(", ")}]`;
   if (typeof value === "object")
-    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${JSON.stringify(k)}: ${jinjaArgument(v)}`).join(", ")}}`;
+    return `{${Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${jinjaArgument(v)}`)
+      .join(", ")}}`;
   return JSON.stringify(String(value));
 }

@@ -188,7 +188,17 @@ const notRunBlocks: Record<string, string> = {
 const nodeKeys = new Set(["name", "description", "config", "columns", "tests", "data_tests"]);
 const columnKeys = new Set(["name", "description", "tests", "data_tests"]);
 const sourceKeys = new Set(["name", "description", "loaded_at_field", "freshness", "tables", "schema", "database", "config"]);
-const tableKeys = new Set(["name", "identifier", "description", "loaded_at_field", "freshness", "columns", "tests", "data_tests", "config"]);
+const tableKeys = new Set([
+  "name",
+  "identifier",
+  "description",
+  "loaded_at_field",
+  "freshness",
+  "columns",
+  "tests",
+  "data_tests",
+  "config",
+]);
 /** What a source's or source table's `config:` may set. */
 const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "meta", "tags", "event_time", "loaded_at_query"]);
 /** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
@@ -257,7 +267,7 @@ function checkNode(file: Located, keys: (string | number)[], node: unknown, allo
   for (const [key, value] of Object.entries(node)) {
     const at = [...keys, key];
     if (allowed.has(key)) {
-      if (key === "config" && allowed === tableKeys || key === "config" && allowed === sourceKeys) checkSourceConfig(file, at, value);
+      if ((key === "config" && allowed === tableKeys) || (key === "config" && allowed === sourceKeys)) checkSourceConfig(file, at, value);
       else if (key === "config") checkConfig(file, at, value);
       if (key === "tests" || key === "data_tests") for (const [i, entry] of list(value)) checkTest(file, [...at, i], entry);
       if (key === "columns") for (const [i, column] of list(value)) checkNode(file, [...at, i], column, columnKeys, notices);
@@ -270,7 +280,8 @@ function checkNode(file: Located, keys: (string | number)[], node: unknown, allo
 function checkSourceConfig(file: Located, keys: (string | number)[], config: unknown): void {
   if (!isRecord(config)) return;
   for (const key of Object.keys(config))
-    if (!sourceConfigKeys.has(key)) file.refuse([...keys, key], `unknown source config "${key}" (Sluice reads ${[...sourceConfigKeys].join(", ")})`);
+    if (!sourceConfigKeys.has(key))
+      file.refuse([...keys, key], `unknown source config "${key}" (Sluice reads ${[...sourceConfigKeys].join(", ")})`);
 }
 
 function checkTest(file: Located, keys: (string | number)[], entry: unknown): void {

@@ -212,7 +212,9 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
     /** A generic test's `model`: its relation, filtered by the test's `where` config if it has one. */
     get_where_subquery: (relation: unknown) => {
       const where = node.config.where;
-      return typeof where === "string" && where.trim() !== "" ? `(select * from ${String(relation)} where ${where}) dbt_subquery` : relation;
+      return typeof where === "string" && where.trim() !== ""
+        ? `(select * from ${String(relation)} where ${where}) dbt_subquery`
+        : relation;
     },
     run_started_at: modules.datetime.datetime.utcnow(),
     invocation_id: node.uniqueId,
@@ -235,7 +237,7 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
     };
     globals = new Proxy(own, {
       has: (_target, name) => typeof name === "string" && lookup(name) !== missing,
-      get: (_target, name) => (typeof name === "string" ? (v => (v === missing ? undefined : v))(lookup(name)) : undefined),
+      get: (_target, name) => (typeof name === "string" ? ((v) => (v === missing ? undefined : v))(lookup(name)) : undefined),
     });
     perPackage.set(pkg, globals);
     return globals;

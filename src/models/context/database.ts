@@ -72,7 +72,13 @@ export class Query extends Array<Row> {
   }
 
   get columns(): { __getitem__(key: unknown): Column; __len__(): number } & Column[] {
-    const columns = this.column_names.map((name, i) => new Column(name, this.map((row) => row[i])));
+    const columns = this.column_names.map(
+      (name, i) =>
+        new Column(
+          name,
+          this.map((row) => row[i]),
+        ),
+    );
     return Object.assign(columns, {
       __getitem__: (key: unknown) => {
         const column = typeof key === "string" ? columns.find((c) => c.name === key) : columns.at(Number(key));
@@ -144,12 +150,18 @@ export function databaseAdapter(db: Database | undefined, library: MacroLibrary,
   const relationOf = (value: unknown): string => (value instanceof Relation ? value.d1Name : String(value));
   const columnsOf = async (name: string): Promise<RelationColumn[]> => {
     if (!db) return [];
-    const { results } = await db.prepare("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid").bind(name).all<{ name: string; type: string }>();
+    const { results } = await db
+      .prepare("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
+      .bind(name)
+      .all<{ name: string; type: string }>();
     return results.map((c) => new RelationColumn(c.name, c.type));
   };
   const exists = async (name: string): Promise<"table" | "view" | null> => {
     if (!db) return null;
-    const type = await db.prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')").bind(name).first<string>("type");
+    const type = await db
+      .prepare("SELECT type FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'view')")
+      .bind(name)
+      .first<string>("type");
     return type === "table" || type === "view" ? type : null;
   };
   const runQuery = async (sql: string): Promise<Query> => {
@@ -187,7 +199,10 @@ export function databaseAdapter(db: Database | undefined, library: MacroLibrary,
       const target = new Set((await columnsOf(relationOf(to))).map((c) => c.name.toLowerCase()));
       return (await columnsOf(relationOf(from))).filter((c) => !target.has(c.name.toLowerCase()));
     },
-    already_exists: pyfunc(["schema", "name"], async ({ schema, name }) => (await exists(relationName(String(schema), String(name)))) !== null),
+    already_exists: pyfunc(
+      ["schema", "name"],
+      async ({ schema, name }) => (await exists(relationName(String(schema), String(name)))) !== null,
+    ),
     check_schema_exists: () => true,
     expand_target_column_types: () => "",
   };

@@ -146,7 +146,8 @@ const construct = (dateOnly: boolean) =>
 const datetimeClass = Object.assign(construct(false) as object, {
   now: () => new PyDatetime(new Date()),
   utcnow: () => new PyDatetime(new Date()),
-  fromisoformat: (text: unknown) => new PyDatetime(new Date(`${String(text).replace(" ", "T")}${/[zZ]|[+-]\d\d:?\d\d$/.test(String(text)) ? "" : "Z"}`)),
+  fromisoformat: (text: unknown) =>
+    new PyDatetime(new Date(`${String(text).replace(" ", "T")}${/[zZ]|[+-]\d\d:?\d\d$/.test(String(text)) ? "" : "Z"}`)),
 });
 
 const dateClass = Object.assign(construct(true) as object, {
@@ -177,7 +178,8 @@ export const modules = {
       const m = pattern(p).exec(String(s));
       return m && m.index === 0 ? m : null;
     },
-    sub: (p: unknown, replacement: unknown, s: unknown) => String(s).replace(pattern(p, "g"), String(replacement).replace(/\\(\d)/g, "$$$1")),
+    sub: (p: unknown, replacement: unknown, s: unknown) =>
+      String(s).replace(pattern(p, "g"), String(replacement).replace(/\\(\d)/g, "$$$1")),
     findall: (p: unknown, s: unknown) => [...String(s).matchAll(pattern(p, "g"))].map((m) => (m.length > 2 ? m.slice(1) : (m[1] ?? m[0]))),
     split: (p: unknown, s: unknown) => String(s).split(pattern(p)),
     compile: (p: unknown) => pattern(p),

@@ -34,7 +34,11 @@ const dispatched: [name: string, params: string, args: string][] = [
   ["hash", "field", "field"],
   ["concat", "fields", "fields"],
   ["split_part", "string_text, delimiter_text, part_number", "string_text, delimiter_text, part_number"],
-  ["listagg", "measure, delimiter_text=\"','\", order_by_clause=none, limit_num=none", "measure, delimiter_text, order_by_clause, limit_num"],
+  [
+    "listagg",
+    "measure, delimiter_text=\"','\", order_by_clause=none, limit_num=none",
+    "measure, delimiter_text, order_by_clause, limit_num",
+  ],
   ["any_value", "expression", "expression"],
   ["bool_or", "expression", "expression"],
   ["replace", "field, old_chars, new_chars", "field, old_chars, new_chars"],
@@ -215,6 +219,4 @@ const sqlite = String.raw`
 {% macro sqlite__array_size(array) %}json_array_length({{ array }}){% endmacro %}
 `;
 
-export const crossDatabaseMacros: MacroFile[] = [
-  { package: "dbt", path: "sluice/cross_database.sql", sql: `${dispatchers}\n${sqlite}` },
-];
+export const crossDatabaseMacros: MacroFile[] = [{ package: "dbt", path: "sluice/cross_database.sql", sql: `${dispatchers}\n${sqlite}` }];
