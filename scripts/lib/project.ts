@@ -109,7 +109,10 @@ export async function readProjectFiles(root: string): Promise<ProjectFiles> {
     macros: named(await filesUnder(root, paths.macros, [".sql"])),
     analyses: named(await filesUnder(root, paths.analyses, [".sql"])),
     models: (await filesUnder(root, paths.models, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
-    properties: (await filesUnder(root, [...paths.models, ...paths.seeds], [".yml", ".yaml"])).map((f) => ({ path: f.path, yaml: f.text })),
+    properties: (await filesUnder(root, [...paths.models, ...paths.seeds, ...paths.snapshots], [".yml", ".yaml"])).map((f) => ({
+      path: f.path,
+      yaml: f.text,
+    })),
     seeds: (await filesUnder(root, paths.seeds, [".csv"])).map((f) => ({ path: f.path, csv: f.text })),
     tests: (await filesUnder(root, paths.tests, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),
     snapshots: (await filesUnder(root, paths.snapshots, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),

@@ -11,19 +11,45 @@ import { renderSql } from "./render.ts";
 
 export interface CompileOptions {
   isIncremental?: boolean;
+  /** A microbatch batch: refs and sources with an event_time are read only within [start, end). */
+  batch?: { start: string; end: string };
+}
+
+/**
+ * A relation read by a microbatch batch: the rows whose event_time falls in the batch. Times
+ * compare through datetime(), so ISO 8601 text in any of its forms (`T` or space, `Z`, offsets)
+ * falls in the right batch.
+ */
+function batchFiltered(relation: string, eventTime: string | undefined, batch: CompileOptions["batch"]): string {
+  if (!batch || !eventTime) return relation;
+  const column = `datetime(${quoteIdent(eventTime)})`;
+  return `(select * from ${relation} where ${column} >= '${batch.start}' and ${column} < '${batch.end}')`;
 }
 
 export function compileNode(manifest: Manifest, node: ManifestNode, options: CompileOptions = {}): string {
+  return nodeRenderer(manifest, options)(node.rawSql, node);
+}
+
+/**
+ * A hook of `node` (pre-hook or post-hook) rendered with the node's context: `this`, `ref`,
+ * `source`, `var`, `is_incremental()`. Without a node, an on-run-start or on-run-end hook.
+ */
+export function renderHook(manifest: Manifest, sql: string, node?: ManifestNode, options: CompileOptions = {}): string {
+  return nodeRenderer(manifest, options)(sql, node);
+}
+
+function nodeRenderer(manifest: Manifest, options: CompileOptions) {
   const byName = new Map(manifest.nodes.filter((n) => n.resourceType !== "test").map((n) => [n.name, n]));
-  const sources = new Map(manifest.sources.map((s) => [`${s.source}.${s.table}`, s.relation]));
+  const sources = new Map(manifest.sources.map((s) => [`${s.source}.${s.table}`, s]));
   const ctes = new Map<string, string>();
 
-  const compile = (current: ManifestNode, incremental: boolean, stack: string[]): string => {
+  const compile = (current: Pick<ManifestNode, "rawSql" | "relation">, incremental: boolean, stack: string[]): string => {
     const sql = renderSql(current.rawSql, {
       ref: (name) => {
         const target = byName.get(name);
         if (!target) return quoteIdent(name);
-        if (target.config.materialized !== "ephemeral") return quoteIdent(target.relation);
+        if (target.config.materialized !== "ephemeral")
+          return batchFiltered(quoteIdent(target.relation), target.config.event_time, options.batch);
         const cte = `__dbt__cte__${target.name}`;
         if (!ctes.has(cte)) {
           if (stack.includes(target.name)) throw new Error(`ephemeral models form a cycle: ${[...stack, target.name].join(" -> ")}`);
@@ -33,17 +59,23 @@ export function compileNode(manifest: Manifest, node: ManifestNode, options: Com
         }
         return cte;
       },
-      source: (source, table) => quoteIdent(sources.get(`${source}.${table}`) ?? `raw_${source}__${table}`),
+      source: (source, table) => {
+        const found = sources.get(`${source}.${table}`);
+        return batchFiltered(quoteIdent(found?.relation ?? `raw_${source}__${table}`), found?.eventTime, options.batch);
+      },
       vars: manifest.vars,
-      relation: quoteIdent(current.relation),
+      ...(current.relation ? { relation: quoteIdent(current.relation) } : {}),
       isIncremental: incremental,
       docs: manifest.docs,
     });
     return sql.trim().replace(/;\s*$/, "");
   };
 
-  const body = compile(node, options.isIncremental === true, [node.name]);
-  return withCtes(body, ctes);
+  return (sql: string, node: ManifestNode | undefined): string => {
+    ctes.clear();
+    const body = compile({ rawSql: sql, relation: node?.relation ?? "" }, options.isIncremental === true, node ? [node.name] : []);
+    return withCtes(body, ctes);
+  };
 }
 
 /** Prepends CTEs to a query, merging into its own WITH clause if it has one. */

@@ -11,6 +11,7 @@
  * and checked (refs.ts); the run order (order.ts).
  */
 import type { Manifest } from "../manifest-schema.ts";
+import { runHooks } from "../project-file.ts";
 import { type ProjectFiles, readInputs } from "./inputs.ts";
 import { CompileError, NodeSet } from "./nodes.ts";
 import { runOrder } from "./order.ts";
@@ -48,6 +49,7 @@ function compile(files: ProjectFiles): Manifest {
     nodes: runOrder(nodes.nodes),
     sources,
     docs,
+    hooks: { onRunStart: runHooks(project["on-run-start"]), onRunEnd: runHooks(project["on-run-end"]) },
     parsedNotRun: notRun.map(({ path, line, what }) => (line === undefined ? { path, what } : { path, line, what })),
   };
 }
