@@ -1,25 +1,27 @@
 /**
  * Compiles a node's Jinja into the SQL that runs on D1, with dbt's full context
  * (context/context.ts): `ref` becomes the referenced relation (or, for an ephemeral model, a CTE
- * inlined into this query), `source` the source's relation, `this` the node's own relation,
- * `is_incremental()` whether this is an incremental run, and macros run with D1 reachable when
- * a database is given (`run_query`, introspection). This runs in the Worker, per run, as
- * `dbt compile` does; compile/ parses the project into the manifest once, at `npm run build`.
- * The rendered SQL then passes through the SQLite dialect layer (dialect/), which translates
- * Postgres', Snowflake's and BigQuery's forms.
+ * inlined into this query; in a microbatch batch, the rows of the batch), `source` the source's
+ * relation, `this` the node's own relation, `is_incremental()` whether this is an incremental run,
+ * and macros run with D1 reachable when a database is given (`run_query`, introspection). This
+ * runs in the Worker, per run, as `dbt compile` does; compile/ parses the project into the
+ * manifest once, at `npm run build`. The rendered SQL then passes through the SQLite dialect
+ * layer (dialect/), which translates Postgres', Snowflake's and BigQuery's forms.
  */
-
 import { parseTemplate } from "../jinja/index.ts";
+import { quoteIdent } from "../lib/sql.ts";
 import { renderGlobals } from "./context/context.ts";
 import type { Database } from "./context/database.ts";
 import { macroLibrary, varsFor } from "./context/project.ts";
-import { Relation } from "./context/relation.ts";
+import { Relation, targetSchema } from "./context/relation.ts";
 import { toSqlite } from "./dialect/index.ts";
 import type { Manifest, ManifestNode } from "./manifest-schema.ts";
 
 export interface CompileOptions {
   isIncremental?: boolean;
   fullRefresh?: boolean;
+  /** A microbatch batch: refs and sources with an event_time are read only within [start, end). */
+  batch?: { start: string; end: string };
   /** D1, when compiling to run: macros may query it. Without it, `execute` is false. */
   db?: Database;
   /** The run's vars (`--vars`), over the project's. */
@@ -34,7 +36,30 @@ export function nodeRelation(node: Pick<ManifestNode, "schema" | "alias" | "rela
   return new Relation(node.schema, node.alias ?? node.relation, type);
 }
 
+/**
+ * A relation read by a microbatch batch: the rows whose event_time falls in the batch. Times
+ * compare through datetime(), so ISO 8601 text in any of its forms (`T` or space, `Z`, offsets)
+ * falls in the right batch.
+ */
+function batchFiltered(relation: Relation, eventTime: string | undefined, batch: CompileOptions["batch"]): Relation {
+  if (!batch || !eventTime) return relation;
+  const column = `datetime(${quoteIdent(eventTime)})`;
+  return relation.renderedAs(`(select * from ${relation.render()} where ${column} >= '${batch.start}' and ${column} < '${batch.end}')`);
+}
+
 export async function compileNode(manifest: Manifest, node: ManifestNode, options: CompileOptions = {}): Promise<string> {
+  return nodeRenderer(manifest, options)(node.rawSql, node);
+}
+
+/**
+ * A hook of `node` (pre-hook or post-hook) rendered with the node's context: `this`, `ref`,
+ * `source`, `var`, `is_incremental()`. Without a node, an on-run-start or on-run-end hook.
+ */
+export async function renderHook(manifest: Manifest, sql: string, node?: ManifestNode, options: CompileOptions = {}): Promise<string> {
+  return nodeRenderer(manifest, options)(sql, node);
+}
+
+function nodeRenderer(manifest: Manifest, options: CompileOptions) {
   const built = manifest.nodes.filter((n) => n.resourceType !== "test");
   const byName = new Map(built.map((n) => [n.name, n]));
   const byPackage = new Map(built.map((n) => [`${n.package}.${n.name}`, n]));
@@ -43,30 +68,40 @@ export async function compileNode(manifest: Manifest, node: ManifestNode, option
   const vars = varsFor(manifest, options.vars);
   const ctes = new Map<string, string>();
 
-  const compile = async (current: ManifestNode, incremental: boolean, stack: string[]): Promise<string> => {
+  const compile = async (sql: string, current: ManifestNode | undefined, incremental: boolean, stack: string[]): Promise<string> => {
     const globalsFor = renderGlobals({
       library,
-      node: {
-        uniqueId: current.uniqueId,
-        name: current.name,
-        resourceType: current.resourceType,
-        package: current.package,
-        path: current.path,
-        config: current.config,
-        relation: nodeRelation(current),
-        rawSql: current.rawSql,
-      },
+      node: current
+        ? {
+            uniqueId: current.uniqueId,
+            name: current.name,
+            resourceType: current.resourceType,
+            package: current.package,
+            path: current.path,
+            config: current.config,
+            relation: nodeRelation(current),
+            rawSql: current.rawSql,
+          }
+        : {
+            uniqueId: `operation.${manifest.project}`,
+            name: manifest.project,
+            resourceType: "operation",
+            package: manifest.project,
+            path: "dbt_project.yml",
+            config: {},
+            relation: new Relation(targetSchema, manifest.project),
+          },
       vars,
       ref: async (name, pkg) => {
         const target = (pkg === undefined ? undefined : byPackage.get(`${pkg}.${name}`)) ?? byName.get(name);
         if (!target) throw new Error(`ref('${name}') names no model, seed or snapshot`);
-        if (target.config.materialized !== "ephemeral") return nodeRelation(target);
+        if (target.config.materialized !== "ephemeral") return batchFiltered(nodeRelation(target), target.config.event_time, options.batch);
         const cte = `__dbt__cte__${target.name}`;
         if (!ctes.has(cte)) {
           if (stack.includes(target.name)) throw new Error(`ephemeral models form a cycle: ${[...stack, target.name].join(" -> ")}`);
           ctes.set(cte, "");
           // Inner CTEs first, so a CTE only names CTEs defined before it.
-          const body = await compile(target, false, [...stack, target.name]);
+          const body = await compile(target.rawSql, target, false, [...stack, target.name]);
           ctes.delete(cte);
           ctes.set(cte, body);
         }
@@ -74,7 +109,10 @@ export async function compileNode(manifest: Manifest, node: ManifestNode, option
       },
       source: (source, table) => {
         const found = sources.get(`${source}.${table}`);
-        return found ? new Relation(found.schema, found.identifier, "table") : new Relation("main", `raw_${source}__${table}`, "table");
+        const relation = found
+          ? new Relation(found.schema, found.identifier, "table")
+          : new Relation(targetSchema, `raw_${source}__${table}`, "table");
+        return batchFiltered(relation, found?.eventTime, options.batch);
       },
       isIncremental: incremental,
       fullRefresh: options.fullRefresh === true,
@@ -82,15 +120,19 @@ export async function compileNode(manifest: Manifest, node: ManifestNode, option
       ...(options.db ? { db: options.db } : {}),
       docs: manifest.docs,
       ...(options.log ? { log: options.log } : {}),
-      ...(current === node && options.extra ? { extra: options.extra } : {}),
+      ...(current && stack.length === 1 && options.extra ? { extra: options.extra } : {}),
     });
-    const sql = await parseTemplate(current.rawSql, current.path).render(globalsFor(current.package));
+    const pkg = current?.package || manifest.project;
+    const rendered = await parseTemplate(sql, current?.path ?? "dbt_project.yml").render(globalsFor(pkg));
     // Each node is translated to SQLite on its own, so a refusal names the file it is written in.
-    return toSqlite(current, sql.trim().replace(/;\s*$/, ""));
+    return toSqlite({ path: current?.path ?? "dbt_project.yml", rawSql: sql }, rendered.trim().replace(/;\s*$/, ""));
   };
 
-  const body = await compile(node, options.isIncremental === true, [node.name]);
-  return withCtes(body, ctes);
+  return async (sql: string, node: ManifestNode | undefined): Promise<string> => {
+    ctes.clear();
+    const body = await compile(sql, node, options.isIncremental === true, node ? [node.name] : []);
+    return withCtes(body, ctes);
+  };
 }
 
 /** Prepends CTEs to a query, merging into its own WITH clause if it has one. */

@@ -8,6 +8,9 @@ import { cronSchema } from "../lib/cron.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
 
+export const incrementalStrategies = ["append", "delete+insert", "merge", "microbatch"] as const;
+export const batchSizes = ["hour", "day", "month", "year"] as const;
+
 /** Every config key a node may set, in `config()`, properties YAML or the project file. */
 export const nodeConfigSchema = z
   .object({
@@ -19,12 +22,24 @@ export const nodeConfigSchema = z
     unique_key: z.union([z.string(), z.array(z.string())]).optional(),
     /** Indexes on a table or incremental model, as dbt-postgres declares them. */
     indexes: z.array(z.object({ columns: z.array(z.string()).min(1), unique: z.boolean().default(false) })).default([]),
-    on_schema_change: z.enum(["ignore", "fail", "append_new_columns"]).default("ignore"),
+    on_schema_change: z.enum(["ignore", "fail", "append_new_columns", "sync_all_columns"]).default("ignore"),
     severity: z.enum(["error", "warn"]).default("error"),
     alias: z.string().optional(),
-    /** Snapshots (`timestamp` strategy). */
-    strategy: z.enum(["timestamp"]).optional(),
+    /** Snapshots: the `timestamp` or `check` strategy, and what a row deleted from the source does. */
+    strategy: z.enum(["timestamp", "check"]).optional(),
     updated_at: z.string().optional(),
+    check_cols: z.union([z.literal("all"), z.array(z.string()).min(1)]).optional(),
+    hard_deletes: z.enum(["ignore", "invalidate", "new_record"]).optional(),
+    /** dbt's legacy spelling of `hard_deletes: invalidate`. */
+    invalidate_hard_deletes: z.boolean().optional(),
+    /** SQL run before and after the node is built, in order; `pre-hook`/`post-hook` in YAML. */
+    pre_hook: z.array(z.string()).optional(),
+    post_hook: z.array(z.string()).optional(),
+    /** A model contract: the built table has exactly the declared columns and types. */
+    contract: z
+      .object({ enforced: z.boolean().default(false), alias_types: z.boolean().optional() })
+      .strict()
+      .optional(),
     /** Accepted for dbt compatibility; D1 has one schema. */
     schema: z.string().optional(),
     target_schema: z.string().optional(),
@@ -35,14 +50,22 @@ export const nodeConfigSchema = z
     meta: z.record(z.string(), z.unknown()).optional(),
     column_types: z.record(z.string(), z.string()).optional(),
     quote_columns: z.boolean().optional(),
-    /** Refused by the compile (unsupported.ts); kept so manifests compiled before then still parse. */
+    /** `false`: a `--full-refresh` run leaves this model incremental; `true`: it is always rebuilt. */
     full_refresh: z.boolean().optional(),
-    /** What Sluice does anyway: `delete+insert` with a unique_key, `append` without one. */
-    incremental_strategy: z.enum(["append", "delete+insert"]).optional(),
+    /** Without one: `delete+insert` with a unique_key, `append` without one. */
+    incremental_strategy: z.enum(incrementalStrategies).optional(),
+    merge_update_columns: z.array(z.string()).min(1).optional(),
+    merge_exclude_columns: z.array(z.string()).min(1).optional(),
+    /** Microbatch: the time column, the batch's length, how many batches back to redo, and the first. */
+    event_time: z.string().optional(),
+    batch_size: z.enum(batchSizes).optional(),
+    lookback: z.number().int().nonnegative().optional(),
+    begin: z.string().optional(),
   })
   .strict();
 
-export const configKeys = new Set(Object.keys(nodeConfigSchema.shape));
+/** Config keys, with dbt's YAML spellings of the hooks (`pre-hook`), which the merge renames. */
+export const configKeys = new Set([...Object.keys(nodeConfigSchema.shape), "pre-hook", "post-hook"]);
 
 const testSpec = z.object({
   kind: z.enum(["generic", "singular"]),
@@ -71,6 +94,13 @@ export const nodeSchema = z.object({
   config: nodeConfigSchema,
   description: z.string().default(""),
   columns: z.array(z.object({ name: z.string(), description: z.string().default("") })).default([]),
+  /** An enforced contract: the columns in order, with their declared types and constraints as SQL. */
+  contract: z
+    .object({
+      columns: z.array(z.object({ name: z.string(), dataType: z.string(), constraints: z.array(z.string()).default([]) })),
+      constraints: z.array(z.string()).default([]),
+    })
+    .optional(),
   dependsOn: z.object({
     nodes: z.array(z.string()),
     sources: z.array(z.object({ source: z.string(), table: z.string() })),
@@ -95,6 +125,8 @@ export const sourceTableSchema = z.object({
   relation: z.string(),
   description: z.string().default(""),
   loadedAtField: z.string().default("_sluice_received_at"),
+  /** The time column a microbatch model filters this table on. */
+  eventTime: z.string().optional(),
   freshness: z
     .object({
       warn_after: z.object({ count: z.number().int().positive(), period: z.enum(["minute", "hour", "day"]) }).optional(),
@@ -120,6 +152,8 @@ export const manifestSchema = z.object({
   nodes: z.array(nodeSchema),
   sources: z.array(sourceTableSchema).default([]),
   docs: z.record(z.string(), z.string()).default({}),
+  /** `on-run-start` and `on-run-end` of the project file: templates rendered and run once per run. */
+  hooks: z.object({ onRunStart: z.array(z.string()), onRunEnd: z.array(z.string()) }).optional(),
   /** Parsed, not run: exposures, metrics, semantic models, saved queries, analyses, documentation-only keys. */
   parsedNotRun: z.array(z.object({ path: z.string(), line: z.number().int().optional(), what: z.string() })).default([]),
 });

@@ -1,11 +1,13 @@
 /**
  * Materializations on D1, which has no BEGIN, no temp tables and no `CREATE TABLE … AS (…)`.
  * A table is built beside the old one as `__sluice_tmp_<name>` and swapped in by one batch (one
- * transaction), so readers see the old table or the new one, never a half-built one. An
- * incremental model builds its new rows the same way, then deletes and inserts in one batch.
+ * transaction), so readers see the old table or the new one, never a half-built one. Incremental
+ * models (incremental.ts) and snapshots (snapshot.ts) stage their new rows the same way, then
+ * change the table in one batch.
  */
 import { columnTypes, sqlTypes } from "../db/column-types.ts";
 import { quoteIdent } from "../lib/sql.ts";
+import { assertContract, contractTableSql } from "./contract.ts";
 import type { ManifestNode } from "./manifest-schema.ts";
 
 export interface Materialized {
@@ -19,7 +21,7 @@ export const tmpName = (relation: string) => `__sluice_tmp_${relation}`;
  * are: with legacy_alter_table on, SQLite renames without re-checking the views that name the
  * table (which, mid-swap, would fail on the table just dropped).
  */
-async function swapIn(db: D1Database, tmp: string, name: string, indexes: readonly string[] = []): Promise<void> {
+export async function swapIn(db: D1Database, tmp: string, name: string, indexes: readonly string[] = []): Promise<void> {
   await db.batch([
     db.prepare("PRAGMA legacy_alter_table = ON"),
     ...(await dropStatements(db, name)),
@@ -48,7 +50,14 @@ export async function materializeView(db: D1Database, name: string, sql: string)
   return { rowsAffected: null };
 }
 
-export async function materializeTable(db: D1Database, name: string, sql: string, indexes: readonly string[] = []): Promise<Materialized> {
+export async function materializeTable(
+  db: D1Database,
+  name: string,
+  sql: string,
+  indexes: readonly string[] = [],
+  contract?: ManifestNode["contract"],
+): Promise<Materialized> {
+  if (contract) return materializeContractTable(db, name, sql, indexes, contract);
   const tmp = quoteIdent(tmpName(name));
   await db.batch([db.prepare(`DROP TABLE IF EXISTS ${tmp}`), db.prepare(`CREATE TABLE ${tmp} AS ${sql}`)]);
   const count = await db.prepare(`SELECT count(*) AS n FROM ${tmp}`).first<number>("n");
@@ -57,11 +66,39 @@ export async function materializeTable(db: D1Database, name: string, sql: string
 }
 
 /**
- * Incremental: the new rows go to a staging table; then, in one batch, target rows with the same
- * unique key are deleted and the new rows inserted. Keys compare with IS, so a NULL key replaces
- * the NULL-keyed row instead of piling up duplicates. Without a key, rows are appended.
+ * A table under an enforced contract: the rows are staged, checked against the contract, then
+ * copied into a table created with the declared columns (whose constraints SQLite enforces) and
+ * swapped in.
  */
-function uniqueKeys(node: ManifestNode): string[] {
+async function materializeContractTable(
+  db: D1Database,
+  name: string,
+  sql: string,
+  indexes: readonly string[],
+  contract: NonNullable<ManifestNode["contract"]>,
+): Promise<Materialized> {
+  const staged = await stage(db, `__sluice_stage_${name}`, sql);
+  const build = tmpName(name);
+  try {
+    await assertContract(db, staged, contract);
+    const list = contract.columns.map((c) => quoteIdent(c.name)).join(", ");
+    const results = await db.batch([
+      db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(build)}`),
+      db.prepare(contractTableSql(build, contract)),
+      db.prepare(`INSERT INTO ${quoteIdent(build)} (${list}) SELECT ${list} FROM ${quoteIdent(staged)}`),
+    ]);
+    await swapIn(db, build, name, indexes);
+    return { rowsAffected: results[2]?.meta.changes ?? 0 };
+  } catch (error) {
+    // A constraint names the table it failed on: name the model's, not the build table.
+    throw new Error((error as Error).message.replaceAll(build, name), { cause: error });
+  } finally {
+    await db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(staged)}`).run();
+  }
+}
+
+/** The unique key of an incremental model or snapshot, as a list. */
+export function uniqueKeys(node: ManifestNode): string[] {
   const key = node.config.unique_key;
   return key === undefined ? [] : Array.isArray(key) ? key : [key];
 }
@@ -84,49 +121,13 @@ export function indexStatements(node: ManifestNode): string[] {
   return statements;
 }
 
-export async function materializeIncremental(db: D1Database, node: ManifestNode, sql: string): Promise<Materialized> {
-  const name = node.relation;
-  const tmp = tmpName(name);
-  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`), db.prepare(`CREATE TABLE ${quoteIdent(tmp)} AS ${sql}`)]);
-  const [incoming, existing] = await Promise.all([columnsOf(db, tmp), columnsOf(db, name)]);
-  const newColumns = incoming.filter((c) => !existing.some((e) => e.name === c.name));
-  const statements: D1PreparedStatement[] = [];
-  if (newColumns.length > 0) {
-    if (node.config.on_schema_change === "fail") {
-      await db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`).run();
-      throw new Error(`new columns ${newColumns.map((c) => c.name).join(", ")} and on_schema_change is fail`);
-    }
-    if (node.config.on_schema_change === "append_new_columns") {
-      for (const column of newColumns)
-        statements.push(db.prepare(`ALTER TABLE ${quoteIdent(name)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`));
-    }
-  }
-  // `ignore` (the default) drops new columns; `append_new_columns` has just added them.
-  const target =
-    node.config.on_schema_change === "append_new_columns" ? incoming : incoming.filter((c) => existing.some((e) => e.name === c.name));
-  const list = target.map((c) => quoteIdent(c.name)).join(", ");
-  const keys = uniqueKeys(node);
-  if (keys.length > 0) {
-    // Row-value IN finds the rows to replace through the key index; IN never matches NULL, so
-    // NULL-keyed rows are matched with IS, and replaced rather than duplicated.
-    const keyList = keys.map(quoteIdent).join(", ");
-    const nulls = keys.map((k) => `t.${quoteIdent(k)} IS ${quoteIdent(name)}.${quoteIdent(k)}`).join(" AND ");
-    const anyNull = keys.map((k) => `${quoteIdent(name)}.${quoteIdent(k)} IS NULL`).join(" OR ");
-    statements.push(
-      db.prepare(
-        `DELETE FROM ${quoteIdent(name)} WHERE (${keyList}) IN (SELECT ${keyList} FROM ${quoteIdent(tmp)})
-         OR ((${anyNull}) AND EXISTS (SELECT 1 FROM ${quoteIdent(tmp)} AS t WHERE ${nulls}))`,
-      ),
-    );
-  }
-  statements.unshift(...indexStatements(node).map((sql) => db.prepare(sql)));
-  statements.push(db.prepare(`INSERT INTO ${quoteIdent(name)} (${list}) SELECT ${list} FROM ${quoteIdent(tmp)}`));
-  statements.push(db.prepare(`DROP TABLE ${quoteIdent(tmp)}`));
-  const results = await db.batch(statements);
-  return { rowsAffected: results.at(-2)?.meta.changes ?? 0 };
+/** Runs a model's query into a fresh staging table and returns the table's name. */
+export async function stage(db: D1Database, table: string, sql: string): Promise<string> {
+  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(table)}`), db.prepare(`CREATE TABLE ${quoteIdent(table)} AS ${sql}`)]);
+  return table;
 }
 
-async function columnsOf(db: D1Database, table: string): Promise<{ name: string; type: string }[]> {
+export async function columnsOf(db: D1Database, table: string): Promise<{ name: string; type: string }[]> {
   return (await db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(table).all<{ name: string; type: string }>()).results;
 }
 
@@ -163,49 +164,4 @@ export async function materializeSeed(db: D1Database, node: ManifestNode): Promi
 /** A test: the number of rows its query returns (its failures). */
 export async function runTest(db: D1Database, sql: string): Promise<number> {
   return (await db.prepare(`SELECT count(*) AS failures FROM (${sql})`).first<number>("failures")) ?? 0;
-}
-
-/**
- * A snapshot, dbt's SCD2 with the `timestamp` strategy: each version of a row keeps
- * `dbt_valid_from` and `dbt_valid_to` (NULL for the current one), plus `dbt_scd_id` and
- * `dbt_updated_at`. A row whose `updated_at` moved closes its current version and opens a new
- * one, in one batch.
- */
-export async function materializeSnapshot(db: D1Database, node: ManifestNode, sql: string): Promise<Materialized> {
-  const name = node.relation;
-  const tmp = tmpName(name);
-  const keys = Array.isArray(node.config.unique_key) ? node.config.unique_key : [node.config.unique_key!];
-  const updatedAt = quoteIdent(node.config.updated_at!);
-  const keyOf = (alias: string) => keys.map((k) => `coalesce(CAST(${alias}.${quoteIdent(k)} AS TEXT), '')`).join(" || '|' || ");
-  const sameKey = (a: string, b: string) => keys.map((k) => `${a}.${quoteIdent(k)} IS ${b}.${quoteIdent(k)}`).join(" AND ");
-  const meta = (alias: string) =>
-    `${keyOf(alias)} || '|' || CAST(${alias}.${updatedAt} AS TEXT) AS dbt_scd_id, ${alias}.${updatedAt} AS dbt_updated_at, ${alias}.${updatedAt} AS dbt_valid_from, CAST(NULL AS TEXT) AS dbt_valid_to`;
-
-  await db.batch([db.prepare(`DROP TABLE IF EXISTS ${quoteIdent(tmp)}`), db.prepare(`CREATE TABLE ${quoteIdent(tmp)} AS ${sql}`)]);
-  if ((await relationType(db, name)) !== "table") {
-    await db.batch([
-      db.prepare(`CREATE TABLE ${quoteIdent(name)} AS SELECT s.*, ${meta("s")} FROM ${quoteIdent(tmp)} AS s`),
-      db.prepare(`DROP TABLE ${quoteIdent(tmp)}`),
-    ]);
-    return { rowsAffected: (await db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(name)}`).first<number>("n")) ?? 0 };
-  }
-  const columns = (await columnsOf(db, tmp)).map((c) => c.name);
-  const target = quoteIdent(name);
-  const source = quoteIdent(tmp);
-  const list = columns.map(quoteIdent).join(", ");
-  const results = await db.batch([
-    // Close the current version of every row that changed.
-    db.prepare(
-      `UPDATE ${target} SET dbt_valid_to = (SELECT s.${updatedAt} FROM ${source} AS s WHERE ${sameKey("s", target)})
-       WHERE dbt_valid_to IS NULL AND EXISTS (SELECT 1 FROM ${source} AS s WHERE ${sameKey("s", target)} AND s.${updatedAt} > ${target}.dbt_updated_at)`,
-    ),
-    // Open a version for every row without a current one: new rows, and those just closed.
-    db.prepare(
-      `INSERT INTO ${target} (${list}, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)
-       SELECT ${columns.map((c) => `s.${quoteIdent(c)}`).join(", ")}, ${meta("s")} FROM ${source} AS s
-       WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${sameKey("t", "s")} AND t.dbt_valid_to IS NULL)`,
-    ),
-    db.prepare(`DROP TABLE ${source}`),
-  ]);
-  return { rowsAffected: (results[0]?.meta.changes ?? 0) + (results[1]?.meta.changes ?? 0) };
 }

@@ -21,6 +21,8 @@ export const projectFileSchema = z.looseObject({
   snapshots: z.record(z.string(), z.unknown()).default({}),
   tests: z.record(z.string(), z.unknown()).default({}),
   data_tests: z.record(z.string(), z.unknown()).default({}),
+  "on-run-start": z.union([z.string(), z.array(z.string())]).optional(),
+  "on-run-end": z.union([z.string(), z.array(z.string())]).optional(),
 });
 
 export type ProjectFile = z.output<typeof projectFileSchema>;
@@ -64,18 +66,39 @@ export function treeConfigs(tree: Record<string, unknown>, fqn: readonly string[
   return layers;
 }
 
-/** Merges config layers, lowest precedence first: tags accumulate, every other key replaces. */
+const hookKeys: Record<string, "pre_hook" | "post_hook"> = {
+  "pre-hook": "pre_hook",
+  pre_hook: "pre_hook",
+  "post-hook": "post_hook",
+  post_hook: "post_hook",
+};
+
+/**
+ * Merges config layers, lowest precedence first: tags accumulate, and so do hooks (as in dbt, the
+ * model's own hooks run before those of its properties and of the project file); every other key
+ * replaces.
+ */
 export function mergeConfigs(layers: readonly Record<string, unknown>[]): Record<string, unknown> {
   const merged: Record<string, unknown> = {};
   const tags: string[] = [];
+  const hooks: Record<"pre_hook" | "post_hook", unknown[]> = { pre_hook: [], post_hook: [] };
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
       if (key === "tags") {
         for (const tag of Array.isArray(value) ? value : [value]) if (!tags.includes(String(tag))) tags.push(String(tag));
+      } else if (Object.hasOwn(hookKeys, key)) {
+        const list = hooks[hookKeys[key]!];
+        list.unshift(...(Array.isArray(value) ? value : [value]));
       } else merged[key] = value;
     }
   }
   if (tags.length > 0) merged.tags = tags;
+  for (const key of ["pre_hook", "post_hook"] as const) if (hooks[key].length > 0) merged[key] = hooks[key];
   return merged;
+}
+
+/** `on-run-start` or `on-run-end` of the project file as a list. */
+export function runHooks(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }

@@ -14,9 +14,18 @@ const freshness = z
 export const testEntrySchema = z.union([z.string(), z.record(z.string(), z.unknown())]);
 const testList = z.array(testEntrySchema).optional();
 
+const constraintSchema = z.looseObject({
+  type: z.string(),
+  name: z.string().optional(),
+  expression: z.string().optional(),
+  columns: z.array(z.string()).optional(),
+});
+
 const columnSchema = z.looseObject({
   name: z.string(),
   description: z.string().optional(),
+  data_type: z.string().optional(),
+  constraints: z.array(constraintSchema).optional(),
   tests: testList,
   data_tests: testList,
 });
@@ -26,6 +35,9 @@ const nodePropertiesSchema = z.looseObject({
   description: z.string().optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   columns: z.array(columnSchema).optional(),
+  constraints: z.array(constraintSchema).optional(),
+  /** A snapshot declared in YAML (dbt 1.9): `ref('name')` or `source('source', 'table')`. */
+  relation: z.string().optional(),
   tests: testList,
   data_tests: testList,
 });
@@ -35,6 +47,8 @@ const sourceConfigSchema = z.looseObject({
   loaded_at_field: z.string().optional(),
   freshness: freshness.optional(),
   enabled: z.boolean().optional(),
+  /** The column a microbatch model's batches filter this source on. */
+  event_time: z.string().optional(),
 });
 
 const sourceTableSchema = z.looseObject({
@@ -74,6 +88,7 @@ export const propertiesFileSchema = z.looseObject({
 export type PropertiesFile = z.output<typeof propertiesFileSchema>;
 export type NodeProperties = z.output<typeof nodePropertiesSchema>;
 export type ColumnProperties = z.output<typeof columnSchema>;
+export type Constraint = z.output<typeof constraintSchema>;
 export type TestEntry = z.output<typeof testEntrySchema>;
 
 export function testsOf(entry: { tests?: TestEntry[] | undefined; data_tests?: TestEntry[] | undefined }): TestEntry[] {

@@ -20,21 +20,16 @@ import { newRunId } from "../lib/ids.ts";
 import { sendMessage } from "../messages.ts";
 import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
 import { counterInsert } from "../ops/rollups.ts";
-import { type CompileOptions, compileNode } from "./compile-node.ts";
+import { type CompileOptions, compileNode, renderHook } from "./compile-node.ts";
 import { checkFreshness } from "./freshness.ts";
+import { runHookSql } from "./hooks.ts";
+import { materializeIncremental } from "./incremental.ts";
 import { forgetLastRuns } from "./last-run.ts";
 import { type Manifest, type ModelNode, manifestFor } from "./manifest.ts";
-import {
-  indexStatements,
-  materializeIncremental,
-  materializeSeed,
-  materializeSnapshot,
-  materializeTable,
-  materializeView,
-  relationType,
-  runTest,
-} from "./materialize.ts";
+import { indexStatements, materializeSeed, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import { materializeMicrobatch } from "./microbatch.ts";
 import { selectedIds } from "./selection.ts";
+import { materializeSnapshot } from "./snapshot.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
 
@@ -68,7 +63,8 @@ export type NodeStatus = "success" | "error" | "skipped" | "pass" | "fail" | "wa
 
 export interface NodeResult {
   uniqueId: string;
-  resourceType: ModelNode["resourceType"];
+  /** `operation`: an on-run-start or on-run-end hook. */
+  resourceType: ModelNode["resourceType"] | "operation";
   status: NodeStatus;
   executionMs: number;
   rowsAffected: number | null;
@@ -165,7 +161,45 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   const results: NodeResult[] = [];
   let ranHere = 0;
 
-  for (const node of manifest.nodes) {
+  // Each result is stored as it finishes: it is the run's progress, should it be interrupted.
+  // With its metric counters, in one transaction, counted only if this insert stored it.
+  const record = async (result: NodeResult, started: Date) => {
+    await db.batch([
+      db
+        .insert(modelResults)
+        .values({ runId, ...result, startedAt: started.toISOString(), finishedAt: new Date().toISOString() })
+        .onConflictDoNothing(),
+      counterInsert(
+        db,
+        [
+          { metric: "sluice_model_results_total", labels: { resource_type: result.resourceType, status: result.status }, value: 1 },
+          ...(result.resourceType === "test" && (result.failures ?? 0) > 0
+            ? [{ metric: "sluice_test_failures_total" as const, labels: {}, value: result.failures! }]
+            : []),
+        ],
+        { ifChanged: true },
+      ),
+    ]);
+    forgetLastRuns();
+    log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
+  };
+  /** Runs on-run-start or on-run-end hooks, one result each; false once one fails (the rest do not run). */
+  const runProjectHooks = async (which: "on-run-start" | "on-run-end"): Promise<boolean> => {
+    const hooks = (which === "on-run-start" ? manifest.hooks?.onRunStart : manifest.hooks?.onRunEnd) ?? [];
+    for (const [i, hook] of hooks.entries()) {
+      const started = new Date();
+      const result = await runProjectHook(runtime.env.DB, manifest, which, i, hook, args.vars ?? {});
+      await record(result, started);
+      results.push(result);
+      if (result.status === "error") return false;
+    }
+    return true;
+  };
+
+  // on-run-start runs once, when the run starts: not again when it continues in a later invocation.
+  const started = options.resumeRunId ? true : await runProjectHooks("on-run-start");
+
+  for (const node of started ? manifest.nodes : []) {
     if (node.config.materialized === "ephemeral") {
       // Never built, but inlined into its children: they inherit its parents' troubles.
       const failedParent = node.dependsOn.nodes.find((parent) => failed.has(parent));
@@ -205,26 +239,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
         result = await runNode(runtime.env.DB, manifest, node, args.full_refresh, args.vars ?? {});
       }
       ranHere += 1;
-      // Each result is stored as it finishes: it is the run's progress, should it be interrupted.
-      // With its metric counters, in one transaction, counted only if this insert stored it.
-      await db.batch([
-        db
-          .insert(modelResults)
-          .values({ runId, ...result, startedAt: nodeStarted.toISOString(), finishedAt: new Date().toISOString() })
-          .onConflictDoNothing(),
-        counterInsert(
-          db,
-          [
-            { metric: "sluice_model_results_total", labels: { resource_type: result.resourceType, status: result.status }, value: 1 },
-            ...(result.resourceType === "test" && (result.failures ?? 0) > 0
-              ? [{ metric: "sluice_test_failures_total" as const, labels: {}, value: result.failures! }]
-              : []),
-          ],
-          { ifChanged: true },
-        ),
-      ]);
-      forgetLastRuns();
-      log[result.status === "error" || result.status === "fail" ? "error" : "info"]("model.finished", { runId, ...result });
+      await record(result, nodeStarted);
     }
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
     if (result.status === "skipped")
@@ -233,6 +248,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     results.push(result);
   }
 
+  if (started) await runProjectHooks("on-run-end");
   const finished = new Date();
   const status = results.some((r) => r.status === "error" || r.status === "fail" || r.status === "skipped") ? "error" : "success";
   const elapsedMs = finished.getTime() - Date.parse(startedAt);
@@ -266,6 +282,13 @@ async function runNode(
           : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status === "warn" ? "warn" : "fail"} if != 0`;
       return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
     }
+    // A model with full_refresh: false stays incremental on a --full-refresh run; true always rebuilds.
+    const full = node.config.full_refresh ?? fullRefresh;
+    // dbt's is_incremental(): the relation exists, is a table, and this is no full refresh.
+    const incremental = node.config.materialized === "incremental" && !full && (await relationType(db, node.relation)) === "table";
+    const hooks = (list: string[] | undefined) =>
+      Promise.all((list ?? []).map((hook) => renderHook(manifest, hook, node, { ...options, isIncremental: incremental })));
+    await runHookSql(db, await hooks(node.config.pre_hook), "pre-hook");
     let rowsAffected: number | null;
     switch (node.config.materialized) {
       case "seed":
@@ -278,20 +301,53 @@ async function runNode(
         ({ rowsAffected } = await materializeSnapshot(db, node, await compileNode(manifest, node, options)));
         break;
       case "incremental": {
-        // dbt's is_incremental(): the relation exists, is a table, and this is no full refresh.
-        const incremental = !fullRefresh && (await relationType(db, node.relation)) === "table";
+        if (node.config.incremental_strategy === "microbatch") {
+          ({ rowsAffected } = await materializeMicrobatch(db, manifest, node, incremental, options));
+          break;
+        }
         const sql = await compileNode(manifest, node, { ...options, isIncremental: incremental });
         if (incremental) ({ rowsAffected } = await materializeIncremental(db, node, sql));
-        else ({ rowsAffected } = await materializeTable(db, node.relation, sql, indexStatements(node)));
+        else ({ rowsAffected } = await materializeTable(db, node.relation, sql, indexStatements(node), node.contract));
         break;
       }
       default:
-        ({ rowsAffected } = await materializeTable(db, node.relation, await compileNode(manifest, node, options), indexStatements(node)));
+        ({ rowsAffected } = await materializeTable(
+          db,
+          node.relation,
+          await compileNode(manifest, node, options),
+          indexStatements(node),
+          node.contract,
+        ));
     }
+    await runHookSql(db, await hooks(node.config.post_hook), "post-hook");
     return { ...base, status: "success", executionMs: Date.now() - started, rowsAffected, failures: null, message: null };
   } catch (error) {
     const failure = toSluiceError(error, "model_failed");
     return { ...base, status: "error", executionMs: Date.now() - started, rowsAffected: null, failures: null, message: failure.message };
+  }
+}
+
+/** One on-run-start or on-run-end hook, rendered with the project's context, as dbt's `operation` result. */
+async function runProjectHook(
+  db: D1Database,
+  manifest: Manifest,
+  which: "on-run-start" | "on-run-end",
+  index: number,
+  hook: string,
+  vars: Record<string, unknown>,
+): Promise<NodeResult> {
+  const started = Date.now();
+  const base = {
+    uniqueId: `operation.${manifest.project}.${manifest.project}-${which}-${index}`,
+    resourceType: "operation" as const,
+    rowsAffected: null,
+    failures: null,
+  };
+  try {
+    await runHookSql(db, [await renderHook(manifest, hook, undefined, { db, vars })], `${which} hook ${index}`);
+    return { ...base, status: "success", executionMs: Date.now() - started, message: null };
+  } catch (error) {
+    return { ...base, status: "error", executionMs: Date.now() - started, message: toSluiceError(error, "model_failed").message };
   }
 }
 

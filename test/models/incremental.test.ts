@@ -140,7 +140,9 @@ select id, tier, updated_at from snap_source
         snapshots: [{ path: "snapshots/s.sql", sql: "{% snapshot s %}select 1{% endsnapshot %}" }],
         sources: {},
       }),
-    ).rejects.toThrow("snapshots/s.sql: snapshot s needs strategy='timestamp', unique_key and updated_at");
+    ).rejects.toThrow(
+      "snapshots/s.sql: snapshot s needs a strategy ('timestamp' with updated_at, or 'check' with check_cols) and a unique_key",
+    );
   });
 });
 

@@ -31,24 +31,23 @@ const dbtDeps = "install them with `dbt deps` (or copy each package's folder int
 
 const refused: [string, string][] = [
   ["unit-tests", "models/unit_tests.yml:3: Sluice does not support unit tests (unit_tests:) yet"],
-  ["on-run-start", "dbt_project.yml:4: on-run-start: Sluice does not support on-run-start hooks yet"],
-  ["on-run-end", "dbt_project.yml:3: on-run-end: Sluice does not support on-run-end hooks yet"],
-  ["project-pre-hook", "dbt_project.yml:7: pre-hook: Sluice does not support hooks (pre-hook) yet"],
-  ["bare-post-hook", "dbt_project.yml:5: post-hook: Sluice does not support hooks (post-hook) yet"],
   [
-    "full-refresh-false",
-    "models/orders.sql:3: full_refresh: Sluice does not support the full_refresh config yet (a full refresh is chosen per run: sluice build --full-refresh)",
+    "contract-without-data-type",
+    "models/schema.yml:11: contract: column status of orders has no data_type; a model with an enforced contract declares every column's data_type",
   ],
-  ["properties-post-hook", "models/schema.yml:6: post-hook: Sluice does not support hooks (post-hook) yet"],
-  ["contract", "models/schema.yml:6: contract: Sluice does not support model contracts yet"],
-  ["column-constraints", "models/schema.yml:7: constraints: Sluice does not support constraints yet"],
+  ["column-constraints", "models/schema.yml:7: constraints apply only to a model with contract: {enforced: true}"],
   [
-    "merge-strategy",
-    "models/orders.sql:1: incremental_strategy: Sluice does not support the merge incremental strategy yet (Sluice runs append and delete+insert)",
+    "constraint-foreign-key",
+    "models/schema.yml:12: constraints: Sluice does not enforce foreign_key constraints on D1 (it enforces not_null, unique, primary_key, check on columns; primary_key, unique and check on a model)",
+  ],
+  ["merge-without-unique-key", "models/orders.sql: incremental_strategy: merge needs a unique_key"],
+  [
+    "unknown-strategy",
+    "models/orders.sql:1: incremental_strategy: Sluice does not support the insert_overwrite incremental strategy yet (Sluice runs append, delete+insert, merge and microbatch)",
   ],
   [
-    "check-snapshot",
-    "snapshots/orders_snapshot.sql:4: strategy: Sluice does not support check snapshots yet (snapshots use strategy='timestamp')",
+    "check-snapshot-without-check-cols",
+    "snapshots/orders_snapshot.sql: snapshot orders_snapshot with strategy='check' needs check_cols (a list of columns, or 'all')",
   ],
   [
     "materialized-view",
@@ -64,8 +63,8 @@ const refused: [string, string][] = [
   ["properties-unknown-key", 'models/schema.yml:6: unknown key "groups_of_things" in a properties file'],
   ["model-versions", "models/schema.yml:5: latest_version: Sluice does not support model versions yet"],
   [
-    "snapshot-properties",
-    "models/snapshots.yml:3: Sluice does not support properties for snapshots yet (configure a snapshot in its {% snapshot %} block)",
+    "snapshot-bad-relation",
+    `models/snapshots.yml:5: relation: a snapshot's relation is ref('name') or source('source', 'table'), not "orders"`,
   ],
   ["project-unknown-key", 'dbt_project.yml:3: unknown key "dispatcher" in the project file'],
   [

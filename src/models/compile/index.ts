@@ -11,6 +11,7 @@
  * and checked (refs.ts); the run order (order.ts).
  */
 import type { Manifest } from "../manifest-schema.ts";
+import { runHooks } from "../project-file.ts";
 import { type CompileOptions, type ProjectFiles, readInputs } from "./inputs.ts";
 import { nameRelations } from "./naming.ts";
 import { CompileError, NodeSet } from "./nodes.ts";
@@ -53,6 +54,7 @@ async function compile(files: ProjectFiles, options: CompileOptions): Promise<Ma
     nodes: runOrder(nodes.nodes),
     sources,
     docs,
+    hooks: { onRunStart: runHooks(project["on-run-start"]), onRunEnd: runHooks(project["on-run-end"]) },
     parsedNotRun: notRun.map(({ path, line, what }) => (line === undefined ? { path, what } : { path, line, what })),
   };
 }

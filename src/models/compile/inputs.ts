@@ -66,8 +66,8 @@ export interface CompileOptions {
 export interface CompileInputs {
   project: ProjectFile;
   render: RenderSetup;
-  properties: { path: string; file: PropertiesFile }[];
-  /** Each model's and seed's properties, under `models:<name>` or `seeds:<name>`. */
+  properties: { path: string; yaml: string; file: PropertiesFile }[];
+  /** Each model's, seed's and snapshot's properties, under `models:<name>`, `seeds:<name>` or `snapshots:<name>`. */
   nodeProperties: Map<string, NodeProperties>;
   docs: Record<string, string>;
   sources: SourceTable[];
@@ -94,12 +94,12 @@ export async function readInputs(files: ProjectFiles, options: CompileOptions = 
     env: options.env ?? {},
   };
   await renderProjectConfigs(project, render, files.projectPath ?? "dbt_project.yml");
-  const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, file: readProperties(path, yaml, notRun) }));
+  const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, yaml, file: readProperties(path, yaml, notRun) }));
   const docs = readDocs(files.docs ?? []);
   const sources = readSources(project.name, files.sources, properties);
   const nodeProperties = new Map<string, NodeProperties>();
   for (const { file } of properties) {
-    for (const kind of ["models", "seeds"] as const)
+    for (const kind of ["models", "seeds", "snapshots"] as const)
       for (const props of file[kind] ?? []) nodeProperties.set(`${kind}:${props.name}`, props);
   }
   return { project, render, properties, nodeProperties, docs, sources, notRun };
@@ -154,7 +154,7 @@ function readDocs(files: readonly { path: string; markdown: string }[]): Record<
 function readSources(
   project: string,
   declared: Readonly<Record<string, readonly string[]>>,
-  properties: { path: string; file: PropertiesFile }[],
+  properties: { path: string; yaml: string; file: PropertiesFile }[],
 ): SourceTable[] {
   const tables = new Map<string, SourceTable>();
   for (const [source, streams] of Object.entries(declared)) {
@@ -195,6 +195,11 @@ function readSources(
             source.config?.loaded_at_field ??
             source.loaded_at_field ??
             "_sluice_received_at",
+          ...((table.config?.event_time ?? source.config?.event_time)
+            ? { eventTime: (table.config?.event_time ?? source.config?.event_time)! }
+            : known?.eventTime
+              ? { eventTime: known.eventTime }
+              : {}),
           freshness:
             [table.config?.freshness, table.freshness, source.config?.freshness, source.freshness].find((f) => f !== undefined) ?? null,
         });

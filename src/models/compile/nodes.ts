@@ -6,6 +6,7 @@
 import { type ManifestNode, nodeConfigSchema } from "../manifest-schema.ts";
 import { mergeConfigs, type ProjectFile } from "../project-file.ts";
 import type { NodeProperties } from "../properties.ts";
+import { checkIncrementalConfig } from "./config-checks.ts";
 import { configRefusal } from "./unsupported.ts";
 
 /** A mistake in the project; the message names the file (and, for refs, the line) it came from. */
@@ -39,11 +40,6 @@ export function resolveConfig(path: string, layers: Record<string, unknown>[], d
     const refusal = configRefusal(key, value);
     if (refusal) throw new CompileError(`${path}: ${refusal}`);
   }
-  const strategy = merged.incremental_strategy;
-  if (strategy === "append" && merged.unique_key !== undefined)
-    throw new CompileError(`${path}: incremental_strategy: append takes no unique_key (Sluice runs delete+insert on one)`);
-  if (strategy === "delete+insert" && merged.unique_key === undefined)
-    throw new CompileError(`${path}: incremental_strategy: delete+insert needs a unique_key`);
   const parsed = nodeConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -52,6 +48,7 @@ export function resolveConfig(path: string, layers: Record<string, unknown>[], d
       `${path}: invalid config: ${issue.code === "unrecognized_keys" ? `unknown config key ${key}` : `${key}: ${issue.message}`}`,
     );
   }
+  if (parsed.data.materialized === "incremental") checkIncrementalConfig(path, parsed.data);
   return parsed.data;
 }
 

@@ -1,10 +1,12 @@
 /**
- * Models, singular tests and snapshots: the nodes written as Jinja templates. In: their files and
+ * Models, singular tests and snapshots: the nodes written as Jinja templates (a snapshot declared in
+ * properties YAML is the template `select * from {{ relation }}`). In: their files and
  * the compile's inputs. Out: one node per model file, test file and snapshot block, with its
  * config merged in dbt's order (folder configs, properties YAML, inline `config()`) and its
  * dependencies by name, added to the node set.
  */
 import { treeConfigs } from "../project-file.ts";
+import { checkSnapshotConfig, contractOf, dropUsedDataTypeNotices } from "./config-checks.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
 import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
@@ -19,10 +21,12 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
       .filter((t) => !isGenericTestFile(t.sql))
       .map((t) => ({ ...t, resourceType: "test" as const, name: fileName(t.path, ".sql") })),
     ...(files.snapshots ?? []).flatMap((file) => snapshotBlocks(file).map((block) => ({ ...block, resourceType: "snapshot" as const }))),
+    ...yamlSnapshots(inputs),
   ];
+  const contracted = new Set<string>();
   for (const file of templates) {
     const name = file.name;
-    const props = file.resourceType === "model" ? inputs.nodeProperties.get(`models:${name}`) : undefined;
+    const props = file.resourceType === "test" ? undefined : inputs.nodeProperties.get(`${file.resourceType}s:${name}`);
     const dependencies = await templateDependencies(
       { path: file.path, sql: file.sql, name, resourceType: file.resourceType, package: project.name },
       inputs,
@@ -35,7 +39,7 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
             dependencies.inline,
           ]
         : file.resourceType === "snapshot"
-          ? [...treeConfigs(project.snapshots, [project.name, name], file.path), dependencies.inline]
+          ? [...treeConfigs(project.snapshots, [project.name, name], file.path), props?.config ?? {}, dependencies.inline]
           : [
               ...treeConfigs(project.data_tests, [project.name], file.path),
               ...treeConfigs(project.tests, [project.name], file.path),
@@ -43,14 +47,12 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
             ];
     for (const [key, value] of Object.entries(dependencies.inline)) {
       const refusal = configRefusal(key, value);
-      if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? file.source : file.sql, key)}: ${refusal}`);
+      if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? String(file.source) : file.sql, key)}: ${refusal}`);
     }
     const defaults = { materialized: file.resourceType === "model" ? "view" : file.resourceType };
     const config = resolveConfig(file.path, layers, defaults);
     if (file.resourceType === "snapshot") {
-      if (config.strategy !== "timestamp" || !config.unique_key || !config.updated_at) {
-        throw new CompileError(`${file.path}: snapshot ${name} needs strategy='timestamp', unique_key and updated_at`);
-      }
+      checkSnapshotConfig(file.path, name, config);
       config.materialized = "snapshot";
     }
     const node = baseNode(project.name, file.resourceType, name, file.path, config, props);
@@ -58,8 +60,30 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
     node.dependsOn = { nodes: dependencies.refs, sources: dependencies.sources };
     node.package = project.name;
     if (file.resourceType === "test") node.test = { kind: "singular" };
+    if (file.resourceType === "model") {
+      const contract = contractOf(node, inputs);
+      if (contract) {
+        node.contract = contract;
+        contracted.add(name);
+      }
+    }
     nodes.add(node);
   }
+  dropUsedDataTypeNotices(inputs, contracted);
+}
+
+/** Snapshots declared in properties YAML (dbt 1.9): a name, a `relation` to copy, and a config. */
+function yamlSnapshots(inputs: CompileInputs): { path: string; sql: string; name: string; resourceType: "snapshot" }[] {
+  return inputs.properties.flatMap(({ path, file }) =>
+    (file.snapshots ?? [])
+      .filter((entry) => entry.relation !== undefined)
+      .map((entry) => ({
+        path,
+        name: entry.name,
+        sql: `select * from {{ ${entry.relation!.trim()} }}`,
+        resourceType: "snapshot" as const,
+      })),
+  );
 }
 
 /** 1-based line of `key=` in a template's `config(...)`, for error messages. */

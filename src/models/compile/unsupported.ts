@@ -6,7 +6,7 @@
  * Out: notices; a refusal throws.
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { configKeys, materializations } from "../manifest-schema.ts";
+import { configKeys, incrementalStrategies, materializations } from "../manifest-schema.ts";
 import { CompileError } from "./nodes.ts";
 
 /** Something parsed that Sluice does not run, printed by `npm run build` and kept in the manifest. */
@@ -15,19 +15,14 @@ export interface NotRun {
   line?: number | undefined;
   /** What it is and its name, e.g. `exposure weekly_report`. */
   what: string;
+  /** For a column's data_type: the model it describes, whose enforced contract would use it. */
+  dataTypeOf?: string;
 }
 
 const notYet = (what: string, hint = "") => `Sluice does not support ${what} yet${hint ? ` (${hint})` : ""}`;
 
 /** Config keys dbt knows that would change what is built or tested, and why Sluice refuses them. */
 export const refusedConfig: Record<string, string> = {
-  "pre-hook": notYet("hooks (pre-hook)"),
-  "post-hook": notYet("hooks (post-hook)"),
-  pre_hook: notYet("hooks (pre_hook)"),
-  post_hook: notYet("hooks (post_hook)"),
-  contract: notYet("model contracts"),
-  constraints: notYet("constraints"),
-  full_refresh: notYet("the full_refresh config", "a full refresh is chosen per run: sluice build --full-refresh"),
   where: notYet("the where test config"),
   limit: notYet("the limit test config"),
   warn_if: notYet("the warn_if test config", "severity: warn and severity: error are supported"),
@@ -35,33 +30,27 @@ export const refusedConfig: Record<string, string> = {
   fail_calc: notYet("the fail_calc test config"),
   store_failures: notYet("store_failures"),
   store_failures_as: notYet("store_failures_as"),
-  check_cols: notYet("check snapshots", "snapshots use strategy='timestamp'"),
-  hard_deletes: notYet("hard_deletes on snapshots"),
-  invalidate_hard_deletes: notYet("invalidate_hard_deletes on snapshots"),
-  merge_update_columns: notYet("merge_update_columns", "incremental models use append or delete+insert"),
-  merge_exclude_columns: notYet("merge_exclude_columns", "incremental models use append or delete+insert"),
-  event_time: notYet("microbatch incremental models (event_time)"),
-  batch_size: notYet("microbatch incremental models (batch_size)"),
-  lookback: notYet("microbatch incremental models (lookback)"),
-  begin: notYet("microbatch incremental models (begin)"),
   sql_header: notYet("sql_header"),
   grants: notYet("grants"),
   access: notYet("model access (access)"),
   group: notYet("groups (group)"),
 };
 
-const supportedStrategies = ["append", "delete+insert"];
-
 /** Why a config key with this value is refused, or undefined when Sluice runs it. */
 export function configRefusal(key: string, value: unknown): string | undefined {
   if (Object.hasOwn(refusedConfig, key)) return `${key}: ${refusedConfig[key]}`;
   if (key === "materialized" && typeof value === "string" && !(materializations as readonly string[]).includes(value))
     return `materialized: ${notYet(`the ${value} materialization`, "Sluice builds view, table, incremental and ephemeral models")}`;
-  if (key === "incremental_strategy" && typeof value === "string" && !supportedStrategies.includes(value))
-    return `incremental_strategy: ${notYet(`the ${value} incremental strategy`, "Sluice runs append and delete+insert")}`;
-  if (key === "strategy" && typeof value === "string" && value !== "timestamp")
-    return `strategy: ${notYet(`${value} snapshots`, "snapshots use strategy='timestamp'")}`;
+  if (key === "incremental_strategy" && typeof value === "string" && !(incrementalStrategies as readonly string[]).includes(value))
+    return `incremental_strategy: ${notYet(`the ${value} incremental strategy`, "Sluice runs append, delete+insert, merge and microbatch")}`;
+  if (key === "strategy" && typeof value === "string" && value !== "timestamp" && value !== "check")
+    return `strategy: ${notYet(`${value} snapshots`, "snapshots use strategy='timestamp' or strategy='check'")}`;
   return undefined;
+}
+
+/** `path:line` of the key at `keys` in a YAML file, for messages raised after the file was read. */
+export function yamlAt(path: string, text: string, keys: readonly (string | number)[]): string {
+  return new Located(path, text).at(keys);
 }
 
 /** A YAML file parsed with positions: `line(keys)` is the 1-based line of the key (or item) at that path. */
@@ -92,6 +81,7 @@ class Located {
     return offset === undefined ? undefined : this.#lines.linePos(offset).line;
   }
 
+  /** `path:line` of the key at `keys`, or the path alone. */
   at(keys: readonly (string | number)[]): string {
     const line = this.line(keys);
     return line === undefined ? this.path : `${this.path}:${line}`;
@@ -126,11 +116,19 @@ const environmentKeys = new Set([
   "dbt-cloud",
   "vars-file",
 ]);
-const projectKeys = new Set(["name", "model-paths", "seed-paths", "test-paths", "snapshot-paths", "vars", "dispatch"]);
+const projectKeys = new Set([
+  "name",
+  "model-paths",
+  "seed-paths",
+  "test-paths",
+  "snapshot-paths",
+  "vars",
+  "dispatch",
+  "on-run-start",
+  "on-run-end",
+]);
 const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests"];
 const refusedProjectKeys: Record<string, string> = {
-  "on-run-start": notYet("on-run-start hooks"),
-  "on-run-end": notYet("on-run-end hooks"),
   quoting: notYet("quoting configs"),
   "restrict-access": notYet("restrict-access"),
   sources: notYet("source configs in the project file"),
@@ -186,7 +184,10 @@ const notRunBlocks: Record<string, string> = {
 };
 
 const nodeKeys = new Set(["name", "description", "config", "columns", "tests", "data_tests"]);
-const columnKeys = new Set(["name", "description", "tests", "data_tests"]);
+const modelKeys = new Set([...nodeKeys, "constraints"]);
+const snapshotKeys = new Set(["name", "description", "config", "columns", "relation"]);
+const columnKeys = new Set(["name", "description", "tests", "data_tests", "constraints"]);
+const snapshotColumnKeys = new Set(["name", "description"]);
 const sourceKeys = new Set(["name", "description", "loaded_at_field", "freshness", "tables", "schema", "database", "config"]);
 const tableKeys = new Set([
   "name",
@@ -204,7 +205,6 @@ const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "me
 /** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
 const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity"]);
 const refusedPropertyKeys: Record<string, string> = {
-  constraints: notYet("constraints"),
   versions: notYet("model versions"),
   latest_version: notYet("model versions"),
   deprecation_date: notYet("deprecation_date"),
@@ -234,7 +234,7 @@ export function checkPropertiesFile(path: string, text: string, raw: unknown): N
   for (const [key, value] of Object.entries(raw)) {
     if (key === "version") continue;
     if (key === "models" || key === "seeds") {
-      for (const [i, node] of list(value)) checkNode(file, [key, i], node, nodeKeys, notices);
+      for (const [i, node] of list(value)) checkNode(file, [key, i], node, key === "models" ? modelKeys : nodeKeys, notices);
     } else if (key === "sources") {
       for (const [i, source] of list(value)) {
         checkNode(file, [key, i], source, sourceKeys, notices);
@@ -242,8 +242,7 @@ export function checkPropertiesFile(path: string, text: string, raw: unknown): N
           checkNode(file, [key, i, "tables", j], table, tableKeys, notices);
       }
     } else if (key === "snapshots") {
-      if (list(value).length > 0)
-        file.refuse([key], notYet("properties for snapshots", "configure a snapshot in its {% snapshot %} block"));
+      for (const [i, node] of list(value)) checkNode(file, [key, i], node, snapshotKeys, notices);
     } else if (key === "unit_tests") file.refuse([key], notYet("unit tests (unit_tests:)"));
     else if (Object.hasOwn(notRunBlocks, key)) {
       for (const [i, item] of list(value)) {
@@ -261,20 +260,57 @@ function list(value: unknown): [number, unknown][] {
 }
 
 /** A model, seed, source, source table or column entry, with its tests and config. */
-function checkNode(file: Located, keys: (string | number)[], node: unknown, allowed: Set<string>, notices: NotRun[]): void {
+function checkNode(
+  file: Located,
+  keys: (string | number)[],
+  node: unknown,
+  allowed: Set<string>,
+  notices: NotRun[],
+  parent?: string,
+): void {
   if (!isRecord(node)) return;
   const name = typeof node.name === "string" ? node.name : "";
   for (const [key, value] of Object.entries(node)) {
     const at = [...keys, key];
     if (allowed.has(key)) {
-      if ((key === "config" && allowed === tableKeys) || (key === "config" && allowed === sourceKeys)) checkSourceConfig(file, at, value);
+      if (key === "config" && keys[0] === "sources") checkSourceConfig(file, at, value);
       else if (key === "config") checkConfig(file, at, value);
       if (key === "tests" || key === "data_tests") for (const [i, entry] of list(value)) checkTest(file, [...at, i], entry);
-      if (key === "columns") for (const [i, column] of list(value)) checkNode(file, [...at, i], column, columnKeys, notices);
+      if (key === "columns")
+        for (const [i, column] of list(value))
+          checkNode(file, [...at, i], column, keys[0] === "snapshots" ? snapshotColumnKeys : columnKeys, notices, name);
+      if (key === "constraints") for (const [i, constraint] of list(value)) checkConstraint(file, [...at, i], constraint, keys.length > 2);
+      if (key === "relation" && !relationPattern.test(String(value)))
+        file.refuse(at, `relation: a snapshot's relation is ref('name') or source('source', 'table'), not ${JSON.stringify(value)}`);
+    } else if (key === "data_type" && keys[0] === "models" && parent !== undefined) {
+      // Used by the model's enforced contract, if it has one (the compile then drops this notice).
+      notices.push({ ...file.notice(at, `${key} of ${name} (documentation only)`), dataTypeOf: parent });
     } else if (documentationKeys.has(key)) notices.push(file.notice(at, `${key} of ${name} (documentation only)`));
     else if (Object.hasOwn(refusedPropertyKeys, key)) file.refuse(at, `${key}: ${refusedPropertyKeys[key]}`);
     else file.refuse(at, `unknown key "${key}" on ${name || "an entry"}`);
   }
+}
+
+/** `ref('name')` or `source('source', 'table')`: what a snapshot declared in YAML reads. */
+export const relationPattern =
+  /^\s*(ref\(\s*(['"])[A-Za-z0-9_]+\2\s*\)|source\(\s*(['"])[A-Za-z0-9_]+\3\s*,\s*(['"])[A-Za-z0-9_]+\4\s*\))\s*$/;
+
+/** Constraints SQLite enforces, column-level (`onColumn`) or on the model. */
+const enforcedConstraints = ["not_null", "unique", "primary_key", "check"];
+
+function checkConstraint(file: Located, keys: (string | number)[], constraint: unknown, onColumn: boolean): void {
+  if (!isRecord(constraint)) file.refuse(keys, "a constraint is a mapping with a type");
+  const type = String(constraint.type);
+  if (!enforcedConstraints.includes(type) || (type === "not_null" && !onColumn))
+    file.refuse(
+      [...keys, "type"],
+      `constraints: Sluice does not enforce ${type} constraints on D1 (it enforces ${enforcedConstraints.join(", ")} on columns; primary_key, unique and check on a model)`,
+    );
+  for (const key of Object.keys(constraint))
+    if (!["type", "name", "expression", "columns", "warn_unenforced", "warn_unsupported"].includes(key))
+      file.refuse([...keys, key], `unknown key "${key}" in a constraint`);
+  if (type === "check" && typeof constraint.expression !== "string") file.refuse(keys, "a check constraint needs an expression");
+  if (!onColumn && type !== "check" && !Array.isArray(constraint.columns)) file.refuse(keys, `a model's ${type} constraint needs columns`);
 }
 
 function checkSourceConfig(file: Located, keys: (string | number)[], config: unknown): void {

@@ -22,19 +22,24 @@ export class Relation {
   readonly schema: string;
   readonly identifier: string;
   readonly type: RelationType;
-  /** Set for an ephemeral model's CTE, which renders as its bare name. */
-  readonly #cte: string | undefined;
+  /** What it renders as when that is not its quoted name: an ephemeral model's CTE, a batch's rows. */
+  readonly #rendered: string | undefined;
 
-  constructor(schema: string, identifier: string, type: RelationType = null, cte?: string) {
+  constructor(schema: string, identifier: string, type: RelationType = null, rendered?: string) {
     this.database = targetDatabase;
     this.schema = schema;
     this.identifier = identifier;
     this.type = type;
-    this.#cte = cte;
+    this.#rendered = rendered;
   }
 
   static cte(name: string): Relation {
     return new Relation(targetSchema, name, "cte", name);
+  }
+
+  /** This relation, rendering as `sql` (a subquery over it) wherever the template names it. */
+  renderedAs(sql: string): Relation {
+    return new Relation(this.schema, this.identifier, this.type, sql);
   }
 
   /** The relation's name in D1. */
@@ -47,7 +52,7 @@ export class Relation {
   }
 
   get d1Name(): string {
-    return this.#cte ?? relationName(this.schema, this.identifier);
+    return this.type === "cte" ? this.identifier : relationName(this.schema, this.identifier);
   }
 
   get is_table(): boolean {
@@ -63,7 +68,7 @@ export class Relation {
   }
 
   render(): string {
-    return this.#cte ?? quoteIdent(this.d1Name);
+    return this.#rendered ?? quoteIdent(this.d1Name);
   }
 
   /** dbt's `include(database=…, schema=…, identifier=…)`: D1 has one name per relation, so it renders the same. */
