@@ -88,12 +88,9 @@ export function getattr(obj: unknown, name: string): unknown {
 }
 
 function index(obj: unknown[] | string, key: unknown): number | null {
-  if (typeof key !== "number" && typeof key !== "boolean") {
-    if (key instanceof PyFloat) throw new PyError(`${typeName(obj)} indices must be integers or slices, not float`);
-    return null;
-  }
+  // A float or other non-integer index finds nothing (Jinja2 turns Python's TypeError into Undefined).
+  if ((typeof key !== "number" && typeof key !== "boolean") || !Number.isInteger(key)) return null;
   const n = num(key);
-  if (!Number.isInteger(n)) throw new PyError(`${typeName(obj)} indices must be integers or slices, not float`);
   const i = n < 0 ? obj.length + n : n;
   return i >= 0 && i < obj.length ? i : -1;
 }

@@ -115,7 +115,10 @@ class Parser {
     this.fail(msg);
   }
 
+  /** A statement's body up to one of `ends` (Jinja2's parse_statements, which allows a Python-style colon first). */
   private parseBody(ends: string[], drop = false): Node[] {
+    this.skipOp(":");
+    this.expect("block_end");
     const body = this.subparse(ends);
     if (drop) {
       this.next();
@@ -154,7 +157,6 @@ class Parser {
           break;
         case "filter": {
           const filter = this.parseFilter(null, true);
-          this.expect("block_end");
           node = { k: "filterblock", filter, body: this.parseBody(["endfilter"], true), line, a: false };
           return node;
         }
@@ -183,7 +185,6 @@ class Parser {
 
   private parseIf(line: number): Node {
     const test = this.parseTuple(false);
-    this.expect("block_end");
     const body = this.parseBody(["elif", "else", "endif"]);
     const tag = this.next().v;
     let else_: Node[] = [];
@@ -193,7 +194,6 @@ class Parser {
       return { k: "if", test, body, else_, line, a: false };
     }
     if (tag === "else") {
-      this.expect("block_end");
       else_ = this.parseBody(["endif"], true);
     } else this.expect("block_end");
     return { k: "if", test, body, else_, line, a: false };
@@ -205,13 +205,11 @@ class Parser {
     const iter = this.parseTuple(false, ["recursive"]);
     const filter = this.skipName("if") ? this.parseExpression() : null;
     if (this.isName("recursive")) this.fail("recursive for loops are not supported");
-    this.expect("block_end");
     this.loopDepth++;
     const body = this.parseBody(["endfor", "else"]);
     this.loopDepth--;
     let else_: Node[] = [];
     if (this.next().v === "else") {
-      this.expect("block_end");
       const depth = this.loopDepth;
       this.loopDepth = 0;
       else_ = this.parseBody(["endfor"], true);
@@ -224,7 +222,6 @@ class Parser {
     const target = this.parseAssignTarget(null, true);
     if (this.skipOp("=")) return { k: "set", target, value: this.parseTuple(), line, a: false };
     const filter = this.isOp("|") ? this.parseFilter(null) : null;
-    this.expect("block_end");
     return { k: "setblock", target, filter, body: this.parseBody(["endset"], true), line, a: false };
   }
 
@@ -236,7 +233,6 @@ class Parser {
       this.expectOp("=");
       targets.push([target, this.parseExpression()]);
     }
-    this.expect("block_end");
     return { k: "with", targets, body: this.parseBody(["endwith"], true), line, a: false };
   }
 
@@ -256,7 +252,6 @@ class Parser {
   private parseMacroDef(prefix: string, end: string): MacroDef {
     const name = prefix + this.expectName();
     const params = this.parseSignature();
-    this.expect("block_end");
     const depth = this.loopDepth;
     this.loopDepth = 0;
     const body = this.parseBody([end], true);
@@ -268,7 +263,6 @@ class Parser {
     const params = this.isOp("(") ? this.parseSignature() : [];
     const call = this.parseExpression();
     if (call.k !== "call") this.fail("expected call", line);
-    this.expect("block_end");
     const body = this.parseBody(["endcall"], true);
     return { k: "callblock", call, def: macroDef("caller", params, body), line, a: true };
   }
@@ -608,7 +602,7 @@ function macroDef(name: string, params: Param[], body: Node[]): MacroDef {
     else if (x && typeof x === "object") {
       const o = x as Record<string, unknown>;
       if (o.k === "name" && typeof o.name === "string") used.add(o.name);
-      for (const key in o) if (key !== "value") visit(o[key]);
+      if (o.k !== "const") for (const key in o) visit(o[key]);
     }
   };
   visit(body);

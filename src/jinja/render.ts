@@ -308,11 +308,9 @@ export class Macro {
       throw new PyError(`macro '${def.name}' takes not more than ${params.length} argument(s)`);
     }
     const kw = kwargs ? { ...kwargs } : {};
-    for (let i = 0; i < args.length && i < params.length; i++) {
-      if (params[i]!.name in kw) throw new PyError(`macro '${def.name}' got multiple values for argument '${params[i]!.name}'`);
-    }
     if (!def.usesKwargs) {
-      const known = new Set(this.params);
+      // As Jinja2: a keyword naming a parameter already given positionally is an unknown keyword.
+      const known = new Set(this.params.slice(args.length));
       if (def.usesCaller) known.add("caller");
       for (const k in kw) {
         if (known.has(k)) continue;
