@@ -3,6 +3,7 @@ import { callMethod, hasMethod } from "./methods.ts";
 import { dictGet, dictHas } from "./ops.ts";
 import {
   asStr,
+  CALLABLE,
   isDict,
   isPlainObject,
   isString,
@@ -24,12 +25,12 @@ import {
 /** Marks the (grouper, list) tuples of the groupby filter. */
 export const GROUP = Symbol("groupby tuple");
 
-/** A template-callable: Macro (see macro.ts) implements this. */
+/** A template-callable that is not a JS function: Macro (render.ts), marked with CALLABLE. */
 export interface Callable {
+  [CALLABLE]: true;
   invoke(args: unknown[], kwargs: Record<string, unknown> | null): unknown;
 }
-export const isCallable = (v: unknown): v is Callable =>
-  typeof v === "object" && v !== null && typeof (v as { invoke?: unknown }).invoke === "function" && !isPlainObject(v);
+export const isCallable = (v: unknown): v is Callable => typeof v === "object" && v !== null && (v as Partial<Callable>)[CALLABLE] === true;
 
 const missing = (obj: unknown, name: unknown): UndefinedValue =>
   new UndefinedValue(

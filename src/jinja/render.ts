@@ -3,7 +3,7 @@ import type { Expr, MacroDef, Node, Target } from "./ast.ts";
 import { Ctx, ev, evalAsync, evalCall, evalSync, ReturnSignal, Scope } from "./evaluate.ts";
 import { applyFilter } from "./filters.ts";
 import { iterate } from "./ops.ts";
-import { Kwargs, locate, Namespace, PyError, str, truthy, tuple, UndefinedValue } from "./values.ts";
+import { CALLABLE, Kwargs, locate, Namespace, PyError, str, truthy, tuple, UndefinedValue } from "./values.ts";
 
 export interface Out {
   s: string;
@@ -266,6 +266,7 @@ async function execAsync(n: Node, s: Scope, c: Ctx, out: Out): Promise<Signal> {
 
 /** A {% macro %} (or dbt {% test %}, or a call block's caller) bound to the scope it was defined in. */
 export class Macro {
+  readonly [CALLABLE] = true as const;
   readonly name: string;
   readonly params: readonly string[];
   readonly def: MacroDef;

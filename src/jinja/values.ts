@@ -70,6 +70,9 @@ export class Namespace {
   readonly attrs = new Map<string, unknown>();
 }
 
+/** Marks template values callable from templates that are not JS functions (macros). */
+export const CALLABLE = Symbol("callable");
+
 export const TUPLE = Symbol("tuple");
 export type Tuple = unknown[] & { [TUPLE]?: true };
 export function tuple(items: unknown[]): unknown[] {
