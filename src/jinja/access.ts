@@ -3,6 +3,7 @@ import { callMethod, hasMethod } from "./methods.ts";
 import { dictGet, dictHas } from "./ops.ts";
 import {
   asStr,
+  CALLABLE,
   isDict,
   isPlainObject,
   isString,
@@ -24,12 +25,12 @@ import {
 /** Marks the (grouper, list) tuples of the groupby filter. */
 export const GROUP = Symbol("groupby tuple");
 
-/** A template-callable: Macro (see macro.ts) implements this. */
+/** A template-callable that is not a JS function: Macro (render.ts), marked with CALLABLE. */
 export interface Callable {
+  [CALLABLE]: true;
   invoke(args: unknown[], kwargs: Record<string, unknown> | null): unknown;
 }
-export const isCallable = (v: unknown): v is Callable =>
-  typeof v === "object" && v !== null && typeof (v as { invoke?: unknown }).invoke === "function" && !isPlainObject(v);
+export const isCallable = (v: unknown): v is Callable => typeof v === "object" && v !== null && (v as Partial<Callable>)[CALLABLE] === true;
 
 const missing = (obj: unknown, name: unknown): UndefinedValue =>
   new UndefinedValue(
@@ -88,12 +89,9 @@ export function getattr(obj: unknown, name: string): unknown {
 }
 
 function index(obj: unknown[] | string, key: unknown): number | null {
-  if (typeof key !== "number" && typeof key !== "boolean") {
-    if (key instanceof PyFloat) throw new PyError(`${typeName(obj)} indices must be integers or slices, not float`);
-    return null;
-  }
+  // A float or other non-integer index finds nothing (Jinja2 turns Python's TypeError into Undefined).
+  if ((typeof key !== "number" && typeof key !== "boolean") || !Number.isInteger(key)) return null;
   const n = num(key);
-  if (!Number.isInteger(n)) throw new PyError(`${typeName(obj)} indices must be integers or slices, not float`);
   const i = n < 0 ? obj.length + n : n;
   return i >= 0 && i < obj.length ? i : -1;
 }

@@ -77,7 +77,7 @@ function range({ a, b, step }: Record<string, unknown>): number[] {
   for (const v of [start, stop, st])
     if (!Number.isInteger(v)) throw new PyError(`'${typeName(v)}' object cannot be interpreted as an integer`);
   const n = Math.max(0, Math.ceil((stop - start) / st));
-  if (n > 100_000) throw new PyError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+  if (n > 10_000_000) throw new PyError("range() too big: Sluice renders at most 10,000,000 items");
   const out: number[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = start + i * st;
   return out;

@@ -3,7 +3,7 @@ import { GROUP, getattr, getitem } from "./access.ts";
 import { bindArgs, type ParamSpec, parseParams } from "./builtins.ts";
 import { percentFormat, pyRound } from "./format.ts";
 import { tojson } from "./json.ts";
-import { callMethod } from "./methods.ts";
+import { callMethod, hasMethod } from "./methods.ts";
 import { binary, cmp, contains, dictEntries, eq, iterate, len } from "./ops.ts";
 import { applyTest } from "./tests.ts";
 import {
@@ -160,7 +160,13 @@ const FILTERS: Record<string, Filter> = {
       return isFloat(v) ? float(Math.abs(num(v))) : Math.abs(num(v));
     },
   ],
-  attr: [["name"], (v, p) => (isDict(v) ? new UndefinedValue(`'dict object' has no attribute ${repr(p.name)}`) : getattr(v, str(p.name)))],
+  attr: [
+    ["name"],
+    (v, p) =>
+      isDict(v) && !hasMethod(v, str(p.name))
+        ? new UndefinedValue(`'dict object' has no attribute ${repr(p.name)}`)
+        : getattr(v, str(p.name)),
+  ],
   batch: [
     ["linecount", "fill_with?"],
     (v, p) => {

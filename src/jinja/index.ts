@@ -28,7 +28,7 @@ function checkNames(nodes: unknown): void {
       const e = x as Expr;
       if (e.k === "filter" && !hasFilter(e.name)) throw new SyntaxErr(`No filter named '${e.name}'.`, e.line);
       if (e.k === "test" && !hasTest(e.name)) throw new SyntaxErr(`No test named '${e.name}'.`, e.line);
-      for (const key in x) if (key !== "value") visit((x as Record<string, unknown>)[key]);
+      for (const key in x) if (e.k !== "const") visit((x as Record<string, unknown>)[key]);
     }
   };
   visit(nodes);

@@ -33,6 +33,7 @@ export function dumps(v: unknown, indent: number | null, level = 0): string {
   if (v === true) return "true";
   if (v === false) return "false";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : jsonFloat(v);
+  if (typeof v === "bigint") return v.toString();
   if (v instanceof PyFloat) return jsonFloat(v.v);
   if (isString(v)) return quote(asStr(v));
   const nl = indent === null ? "" : `\n${" ".repeat(indent * (level + 1))}`;

@@ -168,9 +168,18 @@ const STR: Record<string, (s: string, a: unknown[], kw: Kw) => unknown> = {
     const old = asStr(arg(a, kw, 0, "old", "") as string);
     const neu = asStr(arg(a, kw, 1, "new", "") as string);
     const count = Number(arg(a, kw, 2, "count", -1));
-    if (count < 0) return s.split(old).join(neu);
+    if (old === "") {
+      // Python puts `new` before every character and at the end, up to `count` times.
+      const chars = [...s];
+      let out = "";
+      for (let i = 0; i <= chars.length; i++) {
+        if (count < 0 || i < count) out += neu;
+        if (i < chars.length) out += chars[i];
+      }
+      return out;
+    }
     const parts = s.split(old);
-    if (parts.length - 1 <= count) return parts.join(neu);
+    if (count < 0 || parts.length - 1 <= count) return parts.join(neu);
     return parts.slice(0, count + 1).join(neu) + old + parts.slice(count + 1).join(old);
   },
   startswith: (s, a, kw) => prefixTest(s, arg(a, kw, 0, "prefix", ""), arg(a, kw, 1, "start", null), arg(a, kw, 2, "end", null), false),

@@ -25,26 +25,68 @@ const failUndefined = (v: unknown): never => {
   throw new PyError("value is undefined");
 };
 
+const escapeIfPlain = (v: string | Markup): string =>
+  v instanceof Markup
+    ? v.s
+    : v.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&#34;").replace(/'/g, "&#39;");
+
 function operandError(op: string, a: unknown, b: unknown): never {
   if (isUndefined(a)) failUndefined(a);
   if (isUndefined(b)) failUndefined(b);
+  if (op === "+" && (typeof a === "string" || Array.isArray(a))) {
+    const t = typeName(a);
+    throw new PyError(`can only concatenate ${t} (not "${typeName(b)}") to ${t}`);
+  }
   throw new PyError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
 }
 
 const numResult = (n: number, asFloat: boolean): unknown => (asFloat ? float(n) : n);
 
+const bigOf = (v: unknown): bigint => (typeof v === "bigint" ? v : BigInt(num(v)));
+
+/** Python ints are unbounded: an int result past 2**53 is computed again with BigInt. */
+function bigIntOp(op: string, a: unknown, b: unknown): unknown {
+  const x = bigOf(a);
+  const y = bigOf(b);
+  let r: bigint;
+  switch (op) {
+    case "+":
+      r = x + y;
+      break;
+    case "-":
+      r = x - y;
+      break;
+    case "*":
+      r = x * y;
+      break;
+    case "**":
+      r = x ** y;
+      break;
+    default:
+      return undefined;
+  }
+  return r >= BigInt(Number.MIN_SAFE_INTEGER) && r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
+}
+
+const isIntLike = (v: unknown): boolean =>
+  typeof v === "bigint" || typeof v === "boolean" || (typeof v === "number" && Number.isInteger(v));
+
 export function binary(op: string, a: unknown, b: unknown): unknown {
+  if ((typeof a === "bigint" || typeof b === "bigint") && isIntLike(a) && isIntLike(b) && op !== "/" && !(op === "**" && num(b) < 0)) {
+    const r = bigIntOp(op, a, b);
+    if (r !== undefined) return r;
+  }
   if (isNumber(a) && isNumber(b)) {
     const x = num(a);
     const y = num(b);
     const f = isFloat(a) || isFloat(b);
     switch (op) {
       case "+":
-        return numResult(x + y, f);
       case "-":
-        return numResult(x - y, f);
-      case "*":
-        return numResult(x * y, f);
+      case "*": {
+        const r = op === "+" ? x + y : op === "-" ? x - y : x * y;
+        return !f && !Number.isSafeInteger(r) ? bigIntOp(op, a, b) : numResult(r, f);
+      }
       case "/":
         if (y === 0) throw new PyError("division by zero");
         return float(x / y);
@@ -58,10 +100,14 @@ export function binary(op: string, a: unknown, b: unknown): unknown {
       }
       case "**":
         if (!f && y < 0) return float(x ** y);
+        if (!f && !Number.isSafeInteger(x ** y)) return bigIntOp(op, a, b);
         return numResult(x ** y, f);
     }
   }
   if (op === "+") {
+    if (a instanceof Markup || b instanceof Markup) {
+      if (isString(a) && isString(b)) return new Markup(escapeIfPlain(a) + escapeIfPlain(b));
+    }
     if (isString(a) && isString(b)) return asStr(a) + asStr(b);
     if (Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b)) {
       const r = a.concat(b);

@@ -3,7 +3,7 @@ import type { Expr, MacroDef, Node, Target } from "./ast.ts";
 import { Ctx, ev, evalAsync, evalCall, evalSync, ReturnSignal, Scope } from "./evaluate.ts";
 import { applyFilter } from "./filters.ts";
 import { iterate } from "./ops.ts";
-import { Kwargs, locate, Namespace, PyError, str, truthy, tuple, UndefinedValue } from "./values.ts";
+import { CALLABLE, Kwargs, locate, Namespace, PyError, str, truthy, tuple, UndefinedValue } from "./values.ts";
 
 export interface Out {
   s: string;
@@ -112,8 +112,21 @@ export async function renderAsync(nodes: Node[], s: Scope, c: Ctx, out: Out): Pr
   return 0;
 }
 
-const render = (nodes: Node[], s: Scope, c: Ctx, out: Out, a: boolean): Signal | Promise<Signal> =>
-  a ? renderAsync(nodes, s, c, out) : renderSync(nodes, s, c, out);
+/** The scope of a for loop's next iteration: the target unpacked, and `loop`. */
+function iterationScope(n: Extract<Node, { k: "for" }>, loop: LoopContext, s: Scope, c: Ctx): Scope {
+  const ls = s.child();
+  loop.i++;
+  c.line = n.line;
+  unpack(n.target, loop.items[loop.i], ls);
+  ls.set("loop", loop);
+  return ls;
+}
+
+/** A block set assigns its rendered body; a filter block outputs it, filtered. */
+function captured(n: Extract<Node, { k: "setblock" | "filterblock" }>, text: string, s: Scope, c: Ctx, out: Out): void {
+  if (n.k === "setblock") unpack(n.target, n.filter ? applyChain(n.filter, text, s, c) : text, s);
+  else out.s += str(applyChain(n.filter, text, s, c));
+}
 
 function loopItems(n: Extract<Node, { k: "for" }>, iterable: unknown, s: Scope, c: Ctx): unknown[] {
   c.line = n.line;
@@ -144,13 +157,9 @@ function execSync(n: Node, s: Scope, c: Ctx, out: Out): Signal {
       const items = loopItems(n, evalSync(n.iter, s, c), s, c);
       if (!items.length) return renderSync(n.else_, s.child(), c, out);
       const loop = new LoopContext(items);
+      loop.i = -1;
       for (let i = 0; i < items.length; i++) {
-        const ls = s.child();
-        loop.i = i;
-        c.line = n.line;
-        unpack(n.target, items[i], ls);
-        ls.set("loop", loop);
-        if (renderSync(n.body, ls, c, out) === 1) break;
+        if (renderSync(n.body, iterationScope(n, loop, s, c), c, out) === 1) break;
       }
       return 0;
     }
@@ -158,21 +167,16 @@ function execSync(n: Node, s: Scope, c: Ctx, out: Out): Signal {
       c.line = n.line;
       unpack(n.target, evalSync(n.value, s, c), s);
       return 0;
-    case "setblock": {
+    case "setblock":
+    case "filterblock": {
       const body: Out = { s: "" };
       renderSync(n.body, s.child(), c, body);
-      unpack(n.target, n.filter ? applyChain(n.filter, body.s, s, c) : body.s, s);
+      captured(n, body.s, s, c, out);
       return 0;
     }
     case "macro":
       s.set(n.def.name, new Macro(n.def, s, c.name));
       return 0;
-    case "filterblock": {
-      const body: Out = { s: "" };
-      renderSync(n.body, s.child(), c, body);
-      out.s += str(applyChain(n.filter, body.s, s, c));
-      return 0;
-    }
     case "with": {
       const ws = s.child();
       for (const [t, e] of n.targets) unpack(t, evalSync(e, s, c), ws);
@@ -218,13 +222,9 @@ async function execAsync(n: Node, s: Scope, c: Ctx, out: Out): Promise<Signal> {
       } else items = loopItems(n, iterable, s, c);
       if (!items.length) return renderAsync(n.else_, s.child(), c, out);
       const loop = new LoopContext(items);
+      loop.i = -1;
       for (let i = 0; i < items.length; i++) {
-        const ls = s.child();
-        loop.i = i;
-        c.line = n.line;
-        unpack(n.target, items[i], ls);
-        ls.set("loop", loop);
-        if ((await render(n.body, ls, c, out, true)) === 1) break;
+        if ((await renderAsync(n.body, iterationScope(n, loop, s, c), c, out)) === 1) break;
       }
       return 0;
     }
@@ -234,16 +234,11 @@ async function execAsync(n: Node, s: Scope, c: Ctx, out: Out): Promise<Signal> {
       unpack(n.target, v, s);
       return 0;
     }
-    case "setblock": {
-      const body: Out = { s: "" };
-      await renderAsync(n.body, s.child(), c, body);
-      unpack(n.target, n.filter ? applyChain(n.filter, body.s, s, c) : body.s, s);
-      return 0;
-    }
+    case "setblock":
     case "filterblock": {
       const body: Out = { s: "" };
       await renderAsync(n.body, s.child(), c, body);
-      out.s += str(applyChain(n.filter, body.s, s, c));
+      captured(n, body.s, s, c, out);
       return 0;
     }
     case "with": {
@@ -266,6 +261,7 @@ async function execAsync(n: Node, s: Scope, c: Ctx, out: Out): Promise<Signal> {
 
 /** A {% macro %} (or dbt {% test %}, or a call block's caller) bound to the scope it was defined in. */
 export class Macro {
+  readonly [CALLABLE] = true as const;
   readonly name: string;
   readonly params: readonly string[];
   readonly def: MacroDef;
@@ -308,11 +304,9 @@ export class Macro {
       throw new PyError(`macro '${def.name}' takes not more than ${params.length} argument(s)`);
     }
     const kw = kwargs ? { ...kwargs } : {};
-    for (let i = 0; i < args.length && i < params.length; i++) {
-      if (params[i]!.name in kw) throw new PyError(`macro '${def.name}' got multiple values for argument '${params[i]!.name}'`);
-    }
     if (!def.usesKwargs) {
-      const known = new Set(this.params);
+      // As Jinja2: a keyword naming a parameter already given positionally is an unknown keyword.
+      const known = new Set(this.params.slice(args.length));
       if (def.usesCaller) known.add("caller");
       for (const k in kw) {
         if (known.has(k)) continue;

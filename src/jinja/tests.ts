@@ -45,7 +45,7 @@ const TESTS: Record<string, Test> = {
   number: (v) => isNumber(v),
   sequence: (v) => isString(v) || Array.isArray(v) || isDict(v) || isUndefined(v),
   iterable: isIterable,
-  callable: (v) => typeof v === "function" || isCallable(v),
+  callable: (v) => typeof v === "function" || isCallable(v) || isUndefined(v),
   sameas: (v, a) => v === a[0] || (isUndefined(v) && isUndefined(a[0]) && v === a[0]),
   escaped: (v) => v instanceof Markup,
   in: (v, a) => contains(a[0], v),

@@ -70,6 +70,9 @@ export class Namespace {
   readonly attrs = new Map<string, unknown>();
 }
 
+/** Marks template values callable from templates that are not JS functions (macros). */
+export const CALLABLE = Symbol("callable");
+
 export const TUPLE = Symbol("tuple");
 export type Tuple = unknown[] & { [TUPLE]?: true };
 export function tuple(items: unknown[]): unknown[] {
@@ -84,11 +87,13 @@ export const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   return proto === Object.prototype || proto === null;
 };
 export const isDict = (v: unknown): v is Map<unknown, unknown> | Record<string, unknown> => v instanceof Map || isPlainObject(v);
-export const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
+export const isInt = (v: unknown): boolean => (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
 export const isFloat = (v: unknown): boolean => v instanceof PyFloat || (typeof v === "number" && !Number.isInteger(v));
-export const isNumber = (v: unknown): boolean => typeof v === "number" || typeof v === "boolean" || v instanceof PyFloat;
+export const isNumber = (v: unknown): boolean =>
+  typeof v === "number" || typeof v === "boolean" || typeof v === "bigint" || v instanceof PyFloat;
 export const isString = (v: unknown): v is string | Markup => typeof v === "string" || v instanceof Markup;
-export const num = (v: unknown): number => (v instanceof PyFloat ? v.v : typeof v === "boolean" ? (v ? 1 : 0) : (v as number));
+export const num = (v: unknown): number =>
+  v instanceof PyFloat ? v.v : typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "bigint" ? Number(v) : (v as number);
 export const float = (n: number): PyFloat => new PyFloat(n);
 export const asStr = (v: string | Markup): string => (typeof v === "string" ? v : v.s);
 
@@ -100,6 +105,8 @@ export function typeName(v: unknown): string {
       return "str";
     case "boolean":
       return "bool";
+    case "bigint":
+      return "int";
     case "number":
       return Number.isInteger(v) ? "int" : "float";
     case "function":
