@@ -1,10 +1,6 @@
-import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createRuntime } from "../../src/env.ts";
 import { compileManifest } from "../../src/models/compile/index.ts";
-import type { Manifest } from "../../src/models/manifest-schema.ts";
-import { runModels } from "../../src/models/runner.ts";
-import { rows } from "../support/pipeline.ts";
+import { buildManifest, exec, rows } from "../support/pipeline.ts";
 
 const sqlSnapshot = (config: string, select = "select id, tier, seats from snap_src") =>
   compileManifest({
@@ -14,11 +10,10 @@ const sqlSnapshot = (config: string, select = "select id, tier, seats from snap_
     sources: {},
   });
 
-const run = async (m: Manifest | ReturnType<typeof sqlSnapshot>) => {
-  const summary = await runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: await m });
+const run = async (m: Parameters<typeof buildManifest>[0]) => {
+  const summary = await buildManifest(m);
   return summary.results.find((r) => r.resourceType === "snapshot")!;
 };
-const exec = (sql: string) => env.DB.prepare(sql).run();
 
 type Version = {
   id: number;

@@ -1,10 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createRuntime } from "../../src/env.ts";
 import { compileManifest } from "../../src/models/compile/index.ts";
-import type { Manifest } from "../../src/models/manifest-schema.ts";
-import { runModels } from "../../src/models/runner.ts";
-import { rows } from "../support/pipeline.ts";
+import { buildManifest, exec, rows } from "../support/pipeline.ts";
 
 /** A project of one source table (`src_rows`), a table model over it, and the model under test. */
 const project = (config: string, sql: string, upstream = "{{ config(materialized='table') }}\nselect * from src_rows") =>
@@ -17,11 +14,10 @@ const project = (config: string, sql: string, upstream = "{{ config(materialized
     sources: {},
   });
 
-const run = async (m: Manifest | ReturnType<typeof project>, fullRefresh = false) => {
-  const summary = await runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: await m, fullRefresh });
+const run = async (m: Parameters<typeof buildManifest>[0], fullRefresh = false) => {
+  const summary = await buildManifest(m, fullRefresh);
   return summary.results.find((r) => r.uniqueId === "model.strat.target")!;
 };
-const exec = (sql: string) => env.DB.prepare(sql).run();
 
 beforeEach(async () => {
   await exec("DROP TABLE IF EXISTS target");

@@ -7,6 +7,8 @@ import { parseConfig } from "../../src/config/parse.ts";
 import type { SluiceConfigInput } from "../../src/config/schema.ts";
 import { createRuntime, type Runtime } from "../../src/env.ts";
 import { consumeIngestBatch } from "../../src/load/consumer.ts";
+import type { Manifest } from "../../src/models/manifest-schema.ts";
+import { type RunSummary, runModels } from "../../src/models/runner.ts";
 import { recordMessage } from "./queue.ts";
 
 type Streams = NonNullable<SluiceConfigInput["sources"]>[string]["streams"];
@@ -68,3 +70,11 @@ export async function rows<T = Record<string, unknown>>(sql: string, ...params: 
 /** A record message of the `lab` source's stream, as the webhook intake would queue it. */
 export const labRecord = (key: string, payload: unknown, stream: string, receivedAt?: string) =>
   recordMessage(key, payload, { source: "lab", stream, ...(receivedAt ? { receivedAt } : {}) });
+
+/** A manual dbt build of `manifest` on the test's D1, as `POST /v1/models/build` runs it. */
+export async function buildManifest(manifest: Manifest | Promise<Manifest>, fullRefresh = false): Promise<RunSummary> {
+  return runModels(createRuntime(env, "scheduled"), { trigger: "manual", manifest: await manifest, fullRefresh });
+}
+
+/** Runs one statement on the test's D1. */
+export const exec = (sql: string) => env.DB.prepare(sql).run();
