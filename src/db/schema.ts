@@ -78,6 +78,8 @@ export const modelResults = sqliteTable(
     executionMs: integer("execution_ms").notNull(),
     rowsAffected: integer("rows_affected"),
     message: text("message"),
+    /** The relation a test stored its failing rows in (store_failures), as dbt's run_results name it. */
+    relationName: text("relation_name"),
   },
   (t) => [primaryKey({ columns: [t.runId, t.uniqueId] })],
 );

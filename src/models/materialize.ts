@@ -160,11 +160,6 @@ export async function materializeSeed(db: D1Database, node: ManifestNode): Promi
   return { rowsAffected: seed.rows.length };
 }
 
-/** A test: the number of rows its query returns (its failures). */
-export async function runTest(db: D1Database, sql: string): Promise<number> {
-  return (await db.prepare(`SELECT count(*) AS failures FROM (${sql})`).first<number>("failures")) ?? 0;
-}
-
 /**
  * A snapshot, dbt's SCD2 with the `timestamp` strategy: each version of a row keeps
  * `dbt_valid_from` and `dbt_valid_to` (NULL for the current one), plus `dbt_scd_id` and

@@ -63,6 +63,7 @@ modelRoutes.openapi(
         adapter_response: { rows_affected: r.rowsAffected },
         failures: r.failures,
         message: r.message,
+        relation_name: r.relationName ?? null,
       })),
     };
     return summary.status === "success" ? c.json(body, 200) : c.json(body, 207);

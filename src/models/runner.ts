@@ -32,9 +32,9 @@ import {
   materializeTable,
   materializeView,
   relationType,
-  runTest,
 } from "./materialize.ts";
 import { selectedIds } from "./selection.ts";
+import { runDataTest } from "./test-run.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
 
@@ -70,6 +70,8 @@ export interface NodeResult {
   rowsAffected: number | null;
   failures: number | null;
   message: string | null;
+  /** Where a test stored its failing rows (dbt's `relation_name`). */
+  relationName?: string | null;
 }
 
 export interface RunSummary {
@@ -125,6 +127,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
         rowsAffected: row.rowsAffected,
         failures: row.failures,
         message: row.message,
+        relationName: row.relationName,
       });
   } else {
     runId = newRunId(invocationStarted);
@@ -244,13 +247,8 @@ async function runNode(db: D1Database, manifest: Manifest, node: ModelNode, full
   const base = { uniqueId: node.uniqueId, resourceType: node.resourceType };
   try {
     if (node.resourceType === "test") {
-      const failures = await runTest(db, compileNode(manifest, node));
-      const status: NodeStatus = failures === 0 ? "pass" : node.config.severity === "warn" ? "warn" : "fail";
-      const message =
-        failures === 0
-          ? null
-          : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status === "warn" ? "warn" : "fail"} if != 0`;
-      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
+      const { status, failures, message, relationName } = await runDataTest(db, node, compileNode(manifest, node));
+      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message, relationName };
     }
     let rowsAffected: number | null;
     switch (node.config.materialized) {

@@ -8,6 +8,7 @@ import { treeConfigs } from "../project-file.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
 import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
+import { auditRelation } from "./test-nodes.ts";
 import { configRefusal } from "./unsupported.ts";
 
 export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): void {
@@ -32,20 +33,18 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
       if (error instanceof CompileError) throw error;
       throw new CompileError(`${file.path}: cannot render template: ${(error as Error).message}`);
     }
+    const fqn =
+      file.resourceType === "model"
+        ? fqnOf(project.name, file.path, "model-paths", project)
+        : file.resourceType === "snapshot"
+          ? [...fqnOf(project.name, file.path, "snapshot-paths", project).slice(0, -1), name]
+          : fqnOf(project.name, file.path, "test-paths", project);
     const layers =
       file.resourceType === "model"
-        ? [
-            ...treeConfigs(project.models, fqnOf(project.name, file.path, "model-paths", project), file.path),
-            props?.config ?? {},
-            dependencies.inline,
-          ]
+        ? [...treeConfigs(project.models, fqn, file.path), props?.config ?? {}, dependencies.inline]
         : file.resourceType === "snapshot"
-          ? [...treeConfigs(project.snapshots, [project.name, name], file.path), dependencies.inline]
-          : [
-              ...treeConfigs(project.data_tests, [project.name], file.path),
-              ...treeConfigs(project.tests, [project.name], file.path),
-              dependencies.inline,
-            ];
+          ? [...treeConfigs(project.snapshots, fqn, file.path), dependencies.inline]
+          : [...treeConfigs(project.data_tests, fqn, file.path), ...treeConfigs(project.tests, fqn, file.path), dependencies.inline];
     for (const [key, value] of Object.entries(dependencies.inline)) {
       const refusal = configRefusal(key, value);
       if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? file.source : file.sql, key)}: ${refusal}`);
@@ -58,7 +57,15 @@ export function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: Co
       }
       config.materialized = "snapshot";
     }
+    // A project-level `+where` is for generic tests; dbt's singular tests never read it.
+    if (file.resourceType === "test") delete config.where;
+    if (file.resourceType === "test" && dependencies.inline.where !== undefined)
+      throw new CompileError(
+        `${file.path}:${configLine(file.sql, "where")}: where applies to generic tests; a singular test filters in its own SQL (dbt ignores it here)`,
+      );
     const node = baseNode(project.name, file.resourceType, name, file.path, config, props);
+    node.fqn = fqn;
+    if (file.resourceType === "test") node.relation = auditRelation(config, config.alias ?? name);
     node.rawSql = file.sql;
     node.dependsOn = { nodes: dependencies.refs, sources: dependencies.sources };
     if (file.resourceType === "test") node.test = { kind: "singular" };
