@@ -12,7 +12,7 @@ import { selectedIds } from "../src/models/selection.ts";
 import { repoRoot } from "./lib/dev-server.ts";
 import { compileProject } from "./lib/project.ts";
 
-const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--full-refresh] [--url URL]
+const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--selector NAME] [--full-refresh] [--url URL]
 
   build | run | test | seed   run dbt-style commands on the Worker (POST /v1/models/build)
   compile                     print the rendered SQL of the selected nodes (offline)
@@ -48,6 +48,7 @@ async function main() {
       select: { type: "string", short: "s", multiple: true },
       models: { type: "string", short: "m", multiple: true },
       exclude: { type: "string", multiple: true },
+      selector: { type: "string" },
       "full-refresh": { type: "boolean" },
       url: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -66,7 +67,7 @@ async function main() {
 
   if (command === "compile" || command === "ls") {
     const manifest = await compileProject(resolve(repoRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
-    const chosen = selectedIds(manifest, select, exclude);
+    const chosen = selectedIds(manifest, { select, exclude, selector: values.selector });
     for (const node of manifest.nodes.filter((n) => chosen.has(n.uniqueId))) {
       if (command === "ls") console.log(node.uniqueId);
       else if (node.resourceType !== "seed") console.log(`-- ${node.uniqueId} (${node.path})\n${compileNode(manifest, node)};\n`);
@@ -82,6 +83,7 @@ async function main() {
         command,
         ...(select.length ? { select } : {}),
         ...(exclude.length ? { exclude } : {}),
+        ...(values.selector ? { selector: values.selector } : {}),
         full_refresh: values["full-refresh"] === true,
       }),
     });

@@ -101,11 +101,13 @@ function projectPaths(yaml: string | undefined): {
 
 export async function readProjectFiles(root: string): Promise<ProjectFiles> {
   const project = await projectYaml(root);
+  const selectors = existsSync(join(root, "selectors.yml")) ? await readFile(join(root, "selectors.yml"), "utf8") : undefined;
   const paths = projectPaths(project?.yaml);
   const named = (found: { path: string }[]) => found.map((f) => ({ path: f.path }));
   return {
     ...(project === undefined ? {} : { projectYaml: project.yaml, projectPath: project.path }),
     ...(await packages(root)),
+    ...(selectors === undefined ? {} : { selectors: { path: "selectors.yml", yaml: selectors } }),
     macros: named(await filesUnder(root, paths.macros, [".sql"])),
     analyses: named(await filesUnder(root, paths.analyses, [".sql"])),
     models: (await filesUnder(root, paths.models, [".sql"])).map((f) => ({ path: f.path, sql: f.text })),

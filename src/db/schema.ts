@@ -84,6 +84,21 @@ export const modelResults = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.uniqueId] })],
 );
 
+/**
+ * The model manifests this Worker has run, one row per distinct manifest: what `state:` selection
+ * compares with. `nodes` maps each unique id to digests of its body and configs and its relation.
+ */
+export const modelDeploys = sqliteTable(
+  "_sluice_model_deploys",
+  {
+    hash: text("hash").primaryKey(),
+    nodes: text("nodes", { mode: "json" }).$type<Record<string, [string, string, string]>>().notNull(),
+    firstRunAt: text("first_run_at").notNull(),
+    lastRunAt: text("last_run_at").notNull(),
+  },
+  (t) => [index("_sluice_model_deploys_last_run_idx").on(t.lastRunAt)],
+);
+
 /** Records that could not be loaded as typed rows, kept with the reason so they can be redriven. */
 export const quarantine = sqliteTable(
   "_sluice_quarantine",

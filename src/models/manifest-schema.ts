@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { cronSchema } from "../lib/cron.ts";
+import { selectorsSchema } from "./selector-tree.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
 
@@ -120,6 +121,8 @@ export const manifestSchema = z.object({
   nodes: z.array(nodeSchema),
   sources: z.array(sourceTableSchema).default([]),
   docs: z.record(z.string(), z.string()).default({}),
+  /** The project's selectors.yml: `--selector name`, and the default selector. */
+  selectors: selectorsSchema.optional(),
   /** Parsed, not run: exposures, metrics, semantic models, saved queries, analyses, documentation-only keys. */
   parsedNotRun: z.array(z.object({ path: z.string(), line: z.number().int().optional(), what: z.string() })).default([]),
 });

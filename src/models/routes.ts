@@ -24,6 +24,8 @@ const buildBody = z
     command: z.enum(["build", "run", "test", "seed"]).default("build"),
     select: selector.optional(),
     exclude: selector.optional(),
+    /** A selector of the project's selectors.yml, in place of select and exclude. */
+    selector: z.string().min(1).optional(),
     full_refresh: z.boolean().default(false),
   })
   .strict();
@@ -49,6 +51,7 @@ modelRoutes.openapi(
       command: request.command,
       ...(request.select ? { select: request.select } : {}),
       ...(request.exclude ? { exclude: request.exclude } : {}),
+      ...(request.selector ? { selector: request.selector } : {}),
       fullRefresh: request.full_refresh,
     });
     const body = {

@@ -33,7 +33,8 @@ import {
   materializeView,
   relationType,
 } from "./materialize.ts";
-import { selectedIds } from "./selection.ts";
+import { type SelectionState, selectedIds, selectionNeeds } from "./selection.ts";
+import { recordDeploy, selectionState } from "./state.ts";
 import { runDataTest } from "./test-run.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
@@ -42,6 +43,8 @@ type RunArgs = {
   command: Command;
   select: string[];
   exclude: string[];
+  /** A selector of selectors.yml. */
+  selector?: string;
   full_refresh: boolean;
   trigger: "cron" | "manual";
 };
@@ -57,6 +60,7 @@ export interface RunOptions {
   command?: Command;
   select?: string[];
   exclude?: string[];
+  selector?: string;
   fullRefresh?: boolean;
 }
 
@@ -103,6 +107,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   let startedAt: string;
   let args: RunArgs;
   const done = new Map<string, NodeResult>();
+  let state: SelectionState | undefined;
   if (options.resumeRunId) {
     const [run] = await db.select().from(modelRuns).where(eq(modelRuns.runId, options.resumeRunId));
     if (run?.status !== "running") {
@@ -136,9 +141,14 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       command: options.command ?? "build",
       select: options.select ?? [],
       exclude: options.exclude ?? [],
+      ...(options.selector === undefined ? {} : { selector: options.selector }),
       full_refresh: options.fullRefresh === true,
       trigger: options.trigger,
     };
+    await recordDeploy(runtime.env.DB, manifest, new Date(invocationStarted));
+    // A malformed selection, an unknown selector or a state: with nothing to compare is refused before the run is recorded.
+    state = await selectionState(runtime.env.DB, manifest, runId, selectionNeeds(manifest, args));
+    selectedIds(manifest, args, state);
     await db
       .insert(modelRuns)
       .values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt, args: { ...args } });
@@ -151,7 +161,8 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     }
   }
 
-  const chosen = selectedIds(manifest, args.select, args.exclude);
+  state ??= await selectionState(runtime.env.DB, manifest, runId, selectionNeeds(manifest, args));
+  const chosen = selectedIds(manifest, args, state);
   const types = commandTypes[args.command];
   const deadline = invocationStarted + (options.budgetMs ?? defaultBudgetMs);
   /** Nodes that did not succeed (to the node to blame): their children are skipped. */

@@ -10,12 +10,14 @@
  * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
  * and checked (refs.ts); the run order (order.ts).
  */
+import { parse as parseYaml } from "yaml";
 import type { Manifest } from "../manifest-schema.ts";
 import { type ProjectFiles, readInputs } from "./inputs.ts";
 import { CompileError, NodeSet } from "./nodes.ts";
 import { runOrder } from "./order.ts";
 import { assertNoStreamTables, resolveRefs } from "./refs.ts";
 import { addSeedNodes } from "./seed-nodes.ts";
+import { readSelectors } from "./selectors.ts";
 import { addTemplateNodes } from "./template-nodes.ts";
 import { addGenericTestNodes } from "./test-nodes.ts";
 
@@ -39,6 +41,7 @@ function compile(files: ProjectFiles): Manifest {
   addGenericTestNodes(nodes, inputs);
   resolveRefs(nodes);
   assertNoStreamTables(nodes, inputs.sources);
+  const selectors = readSelectors(files.selectors, parseYaml);
   const { project, docs, sources, notRun } = inputs;
   return {
     version: 2,
@@ -48,6 +51,7 @@ function compile(files: ProjectFiles): Manifest {
     nodes: runOrder(nodes.nodes),
     sources,
     docs,
+    ...(Object.keys(selectors).length > 0 ? { selectors } : {}),
     parsedNotRun: notRun.map(({ path, line, what }) => (line === undefined ? { path, what } : { path, line, what })),
   };
 }

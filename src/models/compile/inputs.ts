@@ -34,6 +34,8 @@ export interface ProjectFiles {
   packages?: { path: string; yaml: string };
   /** The folders under `dbt_packages/`: packages `dbt deps` installed. */
   installedPackages?: readonly string[];
+  /** `selectors.yml`, if the project has one. */
+  selectors?: { path: string; yaml: string };
   /** Sluice's own sources (webhooks and pulls): source name to its streams. */
   sources: Readonly<Record<string, readonly string[]>>;
 }

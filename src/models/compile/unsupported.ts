@@ -62,7 +62,7 @@ export function configRefusal(key: string, value: unknown): string | undefined {
 }
 
 /** A YAML file parsed with positions: `line(keys)` is the 1-based line of the key (or item) at that path. */
-class Located {
+export class Located {
   readonly path: string;
   readonly #root: Node | null;
   readonly #lines = new LineCounter();
