@@ -169,6 +169,24 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   const failed = new Map<string, string>();
   /** Nodes with a failed error-severity test (to the node tested): children skip, other tests run. */
   const untrusted = new Map<string, string>();
+  /** The parents of each failed test, by the node it blames: as in dbt, it holds back only a node downstream of all of them. */
+  const failedTests = new Map<string, string[][]>();
+  const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
+  const ancestors = new Map<string, Set<string>>();
+  const upstreamOf = (id: string): Set<string> => {
+    let found = ancestors.get(id);
+    if (found) return found;
+    found = new Set<string>();
+    ancestors.set(id, found);
+    for (const parent of byId.get(id)?.dependsOn.nodes ?? []) {
+      found.add(parent);
+      for (const above of upstreamOf(parent)) found.add(above);
+    }
+    return found;
+  };
+  const holdsBack = (parent: string, node: ModelNode) =>
+    untrusted.has(parent) &&
+    (failedTests.get(untrusted.get(parent)!) ?? []).some((parents) => parents.every((p) => upstreamOf(node.uniqueId).has(p)));
   const results: NodeResult[] = [];
   let ranHere = 0;
 
@@ -184,7 +202,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     if (!node.config.enabled || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
     const blockedBy =
       node.dependsOn.nodes.find((parent) => failed.has(parent)) ??
-      (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => untrusted.has(parent)));
+      (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => holdsBack(parent, node)));
 
     let result = done.get(node.uniqueId);
     if (!result) {
@@ -236,7 +254,11 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
     if (result.status === "skipped")
       failed.set(node.uniqueId, (blockedBy && (failed.get(blockedBy) ?? untrusted.get(blockedBy))) ?? blockedBy ?? node.uniqueId);
-    if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.set(parent, parent);
+    if (result.status === "fail")
+      for (const parent of node.dependsOn.nodes) {
+        untrusted.set(parent, parent);
+        failedTests.set(parent, [...(failedTests.get(parent) ?? []), node.dependsOn.nodes]);
+      }
     results.push(result);
   }
 

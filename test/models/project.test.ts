@@ -224,12 +224,21 @@ describe("the fixture dbt project: build", () => {
       message: "Got 1 result, configured to fail if !=0",
     });
     expect(byId["test.shop.not_null_orders_amount.106140f9fd"]).toMatchObject({ status: "warn", failures: 1 });
-    expect(byId["model.shop.completed_by_customer"]).toMatchObject({
+    // As in dbt, a test of orders and customers holds back only what is built on both: customers
+    // is not upstream of completed_by_customer, which builds.
+    expect(byId["model.shop.completed_by_customer"]).toMatchObject({ status: "success" });
+    expect(byId["model.shop.customers"]).toMatchObject({ status: "success" });
+    expect(summary.status).toBe("error");
+
+    // A duplicate order id fails unique_orders_order_id, a test of orders alone: what is built on orders is skipped.
+    const duplicate = files.seeds!.map((s) => (s.path.endsWith("raw_orders.csv") ? { ...s, csv: `${s.csv}1,1,2018-01-01,returned\n` } : s));
+    const second = await runModels(runtime(), { trigger: "manual", manifest: shopManifest({ seeds: duplicate }) });
+    const secondById = Object.fromEntries(second.results.map((r) => [r.uniqueId, r]));
+    expect(secondById["test.shop.unique_orders_order_id.fed79b3a6e"]).toMatchObject({ status: "fail", failures: 1 });
+    expect(secondById["model.shop.completed_by_customer"]).toMatchObject({
       status: "skipped",
       message: "skipped: upstream model.shop.orders failed a test",
     });
-    expect(byId["model.shop.customers"]).toMatchObject({ status: "success" });
-    expect(summary.status).toBe("error");
   });
 
   it("builds only the selection, with the tests of the selected models", async () => {
