@@ -4,6 +4,7 @@
  * machine, and the soak reconciles what it sent against what was loaded.
  */
 const benchmarks: Record<string, () => Promise<void>> = {
+  compile: async () => (await import("./compile.ts")).main(),
   ingest: async () => (await import("./ingest.ts")).main(),
   load: async () => (await import("./load.ts")).main(),
   models: async () => (await import("./models.ts")).main(),

@@ -23,7 +23,7 @@ function parseVars(text: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--full-refresh] [--vars '{key: value}'] [--url URL]
+const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …] [--selector NAME] [--full-refresh] [--vars '{key: value}'] [--url URL]
 
   build | run | test | seed   run dbt-style commands on the Worker (POST /v1/models/build)
   compile                     print the rendered SQL of the selected nodes (offline)
@@ -59,6 +59,7 @@ async function main() {
       select: { type: "string", short: "s", multiple: true },
       models: { type: "string", short: "m", multiple: true },
       exclude: { type: "string", multiple: true },
+      selector: { type: "string" },
       "full-refresh": { type: "boolean" },
       vars: { type: "string" },
       url: { type: "string" },
@@ -80,7 +81,7 @@ async function main() {
   if (command === "compile" || command === "ls") {
     const files = await readProjectFiles(resolve(repoRoot, process.env.SLUICE_PIPELINE_DIR ?? "pipeline"));
     const manifest = await compileManifest(files, { env: process.env, ...(vars ? { vars } : {}) });
-    const chosen = selectedIds(manifest, select, exclude);
+    const chosen = selectedIds(manifest, { select, exclude, selector: values.selector });
     for (const node of manifest.nodes.filter((n) => chosen.has(n.uniqueId))) {
       if (command === "ls") console.log(node.uniqueId);
       else if (node.resourceType !== "seed")
@@ -97,6 +98,7 @@ async function main() {
         command,
         ...(select.length ? { select } : {}),
         ...(exclude.length ? { exclude } : {}),
+        ...(values.selector ? { selector: values.selector } : {}),
         full_refresh: values["full-refresh"] === true,
         ...(vars ? { vars } : {}),
       }),

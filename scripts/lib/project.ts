@@ -131,8 +131,10 @@ async function readFolder(root: string): Promise<PackageFiles> {
 
 export async function readProjectFiles(root: string): Promise<ProjectFiles> {
   const { folder: _, ...own } = await readFolder(root);
+  const selectors = existsSync(join(root, "selectors.yml")) ? await readFile(join(root, "selectors.yml"), "utf8") : undefined;
   return {
     ...own,
+    ...(selectors === undefined ? {} : { selectors: { path: "selectors.yml", yaml: selectors } }),
     ...(await packagesFile(root)),
     installedPackages: await installedPackages(root),
     sources: await declaredSources(root),

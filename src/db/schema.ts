@@ -79,8 +79,25 @@ export const modelResults = sqliteTable(
     executionMs: integer("execution_ms").notNull(),
     rowsAffected: integer("rows_affected"),
     message: text("message"),
+    /** The relation a test stored its failing rows in (store_failures), as dbt's run_results name it. */
+    relationName: text("relation_name"),
   },
   (t) => [primaryKey({ columns: [t.runId, t.uniqueId] })],
+);
+
+/**
+ * The model manifests this Worker has run, one row per distinct manifest: what `state:` selection
+ * compares with. `nodes` maps each unique id to digests of its body and configs and its relation.
+ */
+export const modelDeploys = sqliteTable(
+  "_sluice_model_deploys",
+  {
+    hash: text("hash").primaryKey(),
+    nodes: text("nodes", { mode: "json" }).$type<Record<string, [string, string, string]>>().notNull(),
+    firstRunAt: text("first_run_at").notNull(),
+    lastRunAt: text("last_run_at").notNull(),
+  },
+  (t) => [index("_sluice_model_deploys_last_run_idx").on(t.lastRunAt)],
 );
 
 /** Records that could not be loaded as typed rows, kept with the reason so they can be redriven. */

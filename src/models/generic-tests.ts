@@ -11,6 +11,8 @@ export interface GenericTest {
   relation: string;
   column: string;
   args: Record<string, unknown>;
+  /** The `where` config: the tested relation becomes a subquery of its matching rows, as in dbt. */
+  where?: string | undefined;
 }
 
 export const genericTestNames = new Set(["unique", "not_null", "accepted_values", "relationships"]);
@@ -35,7 +37,9 @@ export function relationTemplate(to: string): string {
 
 export function testSql(test: GenericTest): string {
   const col = column(test.column);
-  const from = `{{ ${test.relation} }}`;
+  // The where text goes on a line of its own, so a `--` comment in it cannot swallow the query.
+  const tested = test.where === undefined ? `{{ ${test.relation} }}` : `(select * from {{ ${test.relation} }} where ${test.where}\n)`;
+  const from = test.where === undefined ? tested : `${tested} as dbt_subquery`;
   switch (test.name) {
     case "unique":
       return `select ${col} as unique_field, count(*) as n_records\nfrom ${from}\nwhere ${col} is not null\ngroup by ${col}\nhaving count(*) > 1`;
@@ -52,7 +56,7 @@ export function testSql(test: GenericTest): string {
       const to = test.args.to;
       const field = test.args.field;
       if (typeof to !== "string" || typeof field !== "string") throw new Error("relationships needs `to` and `field`");
-      return `select child.${col} as from_field\nfrom ${from} as child\nleft join ${relationTemplate(to)} as parent on child.${col} = parent.${column(field)}\nwhere child.${col} is not null and parent.${column(field)} is null`;
+      return `select child.${col} as from_field\nfrom ${tested} as child\nleft join ${relationTemplate(to)} as parent on child.${col} = parent.${column(field)}\nwhere child.${col} is not null and parent.${column(field)} is null`;
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { cronSchema } from "../lib/cron.ts";
+import { selectorsSchema } from "./selector-tree.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
 
@@ -23,7 +24,18 @@ export const nodeConfigSchema = z
     /** Indexes on a table or incremental model, as dbt-postgres declares them. */
     indexes: z.array(z.object({ columns: z.array(z.string()).min(1), unique: z.boolean().default(false) })).default([]),
     on_schema_change: z.enum(["ignore", "fail", "append_new_columns", "sync_all_columns"]).default("ignore"),
-    severity: z.enum(["error", "warn"]).default("error"),
+    /** Tests: `error` or `warn` (dbt also writes them in capitals). */
+    severity: z.preprocess((v) => (typeof v === "string" ? v.toLowerCase() : v), z.enum(["error", "warn"])).default("error"),
+    /** Tests: a condition on the tested relation's rows, as in dbt's `get_where_subquery`. */
+    where: z.string().optional(),
+    /** Tests: count at most this many failing rows. */
+    limit: z.number().int().positive().optional(),
+    /** Tests: comparisons on the failure count, such as `!=0` (dbt's default) or `>10`. */
+    warn_if: z.string().optional(),
+    error_if: z.string().optional(),
+    /** Tests: keep the failing rows in a relation of the audit schema. */
+    store_failures: z.boolean().optional(),
+    store_failures_as: z.enum(["table", "view", "ephemeral"]).optional(),
     alias: z.string().optional(),
     /** Snapshots: the `timestamp` or `check` strategy, and what a row deleted from the source does. */
     strategy: z.enum(["timestamp", "check"]).optional(),
@@ -66,6 +78,8 @@ export const nodeConfigSchema = z
 
 /** Config keys, with dbt's YAML spellings of the hooks (`pre-hook`), which the merge renames. */
 export const configKeys = new Set([...Object.keys(nodeConfigSchema.shape), "pre-hook", "post-hook"]);
+/** Config keys that only tests act on. */
+export const testConfigKeys = new Set(["where", "limit", "warn_if", "error_if", "store_failures", "store_failures_as"]);
 
 const testSpec = z.object({
   kind: z.enum(["generic", "singular"]),
@@ -90,6 +104,8 @@ export const nodeSchema = z.object({
   relation: z.string(),
   /** Path relative to the project folder, for messages and `path:` selection. */
   path: z.string(),
+  /** dbt's fully qualified name: the project, the folders under its root path, the node's name. */
+  fqn: z.array(z.string()).optional(),
   rawSql: z.string().default(""),
   config: nodeConfigSchema,
   description: z.string().default(""),
@@ -154,6 +170,8 @@ export const manifestSchema = z.object({
   docs: z.record(z.string(), z.string()).default({}),
   /** `on-run-start` and `on-run-end` of the project file: templates rendered and run once per run. */
   hooks: z.object({ onRunStart: z.array(z.string()), onRunEnd: z.array(z.string()) }).optional(),
+  /** The project's selectors.yml: `--selector name`, and the default selector. */
+  selectors: selectorsSchema.optional(),
   /** Parsed, not run: exposures, metrics, semantic models, saved queries, analyses, documentation-only keys. */
   parsedNotRun: z.array(z.object({ path: z.string(), line: z.number().int().optional(), what: z.string() })).default([]),
 });

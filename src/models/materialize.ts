@@ -160,8 +160,3 @@ export async function materializeSeed(db: D1Database, node: ManifestNode): Promi
   await swapIn(db, tmpName(name), name);
   return { rowsAffected: seed.rows.length };
 }
-
-/** A test: the number of rows its query returns (its failures). */
-export async function runTest(db: D1Database, sql: string): Promise<number> {
-  return (await db.prepare(`SELECT count(*) AS failures FROM (${sql})`).first<number>("failures")) ?? 0;
-}

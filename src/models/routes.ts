@@ -37,6 +37,8 @@ const buildBody = z
     command: z.enum(["build", "run", "test", "seed"]).default("build"),
     select: selector.optional(),
     exclude: selector.optional(),
+    /** A selector of the project's selectors.yml, in place of select and exclude. */
+    selector: z.string().min(1).optional(),
     full_refresh: z.boolean().default(false),
     /** dbt's `--vars`: a mapping, or its YAML or JSON text. */
     vars: varsSchema.optional(),
@@ -64,6 +66,7 @@ modelRoutes.openapi(
       command: request.command,
       ...(request.select ? { select: request.select } : {}),
       ...(request.exclude ? { exclude: request.exclude } : {}),
+      ...(request.selector ? { selector: request.selector } : {}),
       fullRefresh: request.full_refresh,
       ...(request.vars ? { vars: request.vars } : {}),
     });
@@ -79,6 +82,7 @@ modelRoutes.openapi(
         adapter_response: { rows_affected: r.rowsAffected },
         failures: r.failures,
         message: r.message,
+        relation_name: r.relationName ?? null,
       })),
     };
     return summary.status === "success" ? c.json(body, 200) : c.json(body, 207);

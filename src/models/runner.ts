@@ -25,11 +25,13 @@ import { checkFreshness } from "./freshness.ts";
 import { runHookSql } from "./hooks.ts";
 import { materializeIncremental } from "./incremental.ts";
 import { forgetLastRuns } from "./last-run.ts";
-import { type Manifest, type ModelNode, manifestFor } from "./manifest.ts";
-import { indexStatements, materializeSeed, materializeTable, materializeView, relationType, runTest } from "./materialize.ts";
+import { getManifest, type Manifest, type ModelNode, manifestFor } from "./manifest.ts";
+import { indexStatements, materializeSeed, materializeTable, materializeView, relationType } from "./materialize.ts";
 import { materializeMicrobatch } from "./microbatch.ts";
-import { selectedIds } from "./selection.ts";
+import { type SelectionState, selectedIds, selectionNeeds } from "./selection.ts";
 import { materializeSnapshot } from "./snapshot.ts";
+import { recordDeploy, selectionState } from "./state.ts";
+import { runDataTest } from "./test-run.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
 
@@ -37,6 +39,8 @@ type RunArgs = {
   command: Command;
   select: string[];
   exclude: string[];
+  /** A selector of selectors.yml. */
+  selector?: string;
   full_refresh: boolean;
   trigger: "cron" | "manual";
   /** The run's vars (`--vars`): kept so a run that continues in a later invocation uses them. */
@@ -54,6 +58,7 @@ export interface RunOptions {
   command?: Command;
   select?: string[];
   exclude?: string[];
+  selector?: string;
   fullRefresh?: boolean;
   /** Vars for this run, as dbt's `--vars`: the project is compiled again with them. */
   vars?: Record<string, unknown>;
@@ -70,6 +75,8 @@ export interface NodeResult {
   rowsAffected: number | null;
   failures: number | null;
   message: string | null;
+  /** Where a test stored its failing rows (dbt's `relation_name`). */
+  relationName?: string | null;
 }
 
 export interface RunSummary {
@@ -100,6 +107,8 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   let startedAt: string;
   let args: RunArgs;
   const done = new Map<string, NodeResult>();
+  let state: SelectionState | undefined;
+  let manifest: Manifest;
   if (options.resumeRunId) {
     const [run] = await db.select().from(modelRuns).where(eq(modelRuns.runId, options.resumeRunId));
     if (run?.status !== "running") {
@@ -114,6 +123,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     }
     ({ runId, startedAt } = run);
     args = run.args as unknown as RunArgs;
+    manifest = options.manifest ?? (await manifestFor(args.vars));
     const stored = await db.select().from(modelResults).where(eq(modelResults.runId, runId));
     for (const row of stored)
       done.set(row.uniqueId, {
@@ -124,6 +134,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
         rowsAffected: row.rowsAffected,
         failures: row.failures,
         message: row.message,
+        relationName: row.relationName,
       });
   } else {
     runId = newRunId(invocationStarted);
@@ -132,17 +143,20 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       command: options.command ?? "build",
       select: options.select ?? [],
       exclude: options.exclude ?? [],
+      ...(options.selector === undefined ? {} : { selector: options.selector }),
       full_refresh: options.fullRefresh === true,
       trigger: options.trigger,
       ...(options.vars && Object.keys(options.vars).length > 0 ? { vars: options.vars } : {}),
     };
+    manifest = options.manifest ?? (await manifestFor(args.vars));
+    // The deploy is the bundled project; a run's own vars do not make its nodes "modified".
+    await recordDeploy(runtime.env.DB, options.manifest ?? getManifest(), new Date(invocationStarted));
+    // A malformed selection, an unknown selector or a state: with nothing to compare is refused before the run is recorded.
+    state = await selectionState(runtime.env.DB, manifest, runId, selectionNeeds(manifest, args));
+    selectedIds(manifest, args, state);
     await db
       .insert(modelRuns)
       .values({ runId, trigger: options.trigger, cron: options.cron ?? null, status: "running", startedAt, args: { ...args } });
-  }
-
-  const manifest = options.manifest ?? (await manifestFor(args.vars));
-  if (!options.resumeRunId) {
     await ensureSourceTables(runtime.env.DB, runtime.config, manifest);
     if (args.command === "build") {
       // A stale source is reported, not fatal: models still build over what has landed.
@@ -151,13 +165,33 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       );
     }
   }
-  const chosen = selectedIds(manifest, args.select, args.exclude);
+
+  state ??= await selectionState(runtime.env.DB, manifest, runId, selectionNeeds(manifest, args));
+  const chosen = selectedIds(manifest, args, state);
   const types = commandTypes[args.command];
   const deadline = invocationStarted + (options.budgetMs ?? defaultBudgetMs);
   /** Nodes that did not succeed (to the node to blame): their children are skipped. */
   const failed = new Map<string, string>();
   /** Nodes with a failed error-severity test (to the node tested): children skip, other tests run. */
   const untrusted = new Map<string, string>();
+  /** The parents of each failed test, by the node it blames: as in dbt, it holds back only a node downstream of all of them. */
+  const failedTests = new Map<string, string[][]>();
+  const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
+  const ancestors = new Map<string, Set<string>>();
+  const upstreamOf = (id: string): Set<string> => {
+    let found = ancestors.get(id);
+    if (found) return found;
+    found = new Set<string>();
+    ancestors.set(id, found);
+    for (const parent of byId.get(id)?.dependsOn.nodes ?? []) {
+      found.add(parent);
+      for (const above of upstreamOf(parent)) found.add(above);
+    }
+    return found;
+  };
+  const holdsBack = (parent: string, node: ModelNode) =>
+    untrusted.has(parent) &&
+    (failedTests.get(untrusted.get(parent)!) ?? []).some((parents) => parents.every((p) => upstreamOf(node.uniqueId).has(p)));
   const results: NodeResult[] = [];
   let ranHere = 0;
 
@@ -211,7 +245,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     if (!node.config.enabled || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
     const blockedBy =
       node.dependsOn.nodes.find((parent) => failed.has(parent)) ??
-      (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => untrusted.has(parent)));
+      (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => holdsBack(parent, node)));
 
     let result = done.get(node.uniqueId);
     if (!result) {
@@ -244,7 +278,11 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
     if (result.status === "skipped")
       failed.set(node.uniqueId, (blockedBy && (failed.get(blockedBy) ?? untrusted.get(blockedBy))) ?? blockedBy ?? node.uniqueId);
-    if (result.status === "fail") for (const parent of node.dependsOn.nodes) untrusted.set(parent, parent);
+    if (result.status === "fail")
+      for (const parent of node.dependsOn.nodes) {
+        untrusted.set(parent, parent);
+        failedTests.set(parent, [...(failedTests.get(parent) ?? []), node.dependsOn.nodes]);
+      }
     results.push(result);
   }
 
@@ -274,13 +312,8 @@ async function runNode(
   const base = { uniqueId: node.uniqueId, resourceType: node.resourceType };
   try {
     if (node.resourceType === "test") {
-      const failures = await runTest(db, await compileNode(manifest, node, options));
-      const status: NodeStatus = failures === 0 ? "pass" : node.config.severity === "warn" ? "warn" : "fail";
-      const message =
-        failures === 0
-          ? null
-          : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status === "warn" ? "warn" : "fail"} if != 0`;
-      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
+      const { status, failures, message, relationName } = await runDataTest(db, node, await compileNode(manifest, node, options));
+      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message, relationName };
     }
     // A model with full_refresh: false stays incremental on a --full-refresh run; true always rebuilds.
     const full = node.config.full_refresh ?? fullRefresh;

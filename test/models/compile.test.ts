@@ -105,4 +105,31 @@ describe("compileManifest", () => {
       new CompileError("models/x.sql:1: unexpected 'end of print statement'"),
     );
   });
+  it("orders two models with relationships tests to a parent both read, without a cycle (dbt's test edges)", async () => {
+    const manifest = await compileManifest({
+      project: "demo",
+      models: [
+        { path: "models/dim.sql", sql: "select 1 as id" },
+        { path: "models/a.sql", sql: "select id from {{ ref('dim') }}" },
+        { path: "models/b.sql", sql: "select id from {{ ref('dim') }}" },
+      ],
+      properties: [
+        {
+          path: "models/schema.yml",
+          yaml: `version: 2
+models:
+  - name: a
+    columns: [{ name: id, data_tests: [{ relationships: { to: ref('dim'), field: id } }] }]
+  - name: b
+    columns: [{ name: id, data_tests: [{ relationships: { to: ref('dim'), field: id } }] }]
+`,
+        },
+      ],
+      sources,
+    });
+    const order = manifest.nodes.map((n) => n.name);
+    expect(order.indexOf("dim")).toBeLessThan(order.indexOf("a"));
+    expect(order.indexOf("a")).toBeLessThan(order.indexOf("relationships_a_id__id__ref_dim_"));
+    expect(order.indexOf("b")).toBeLessThan(order.indexOf("relationships_b_id__id__ref_dim_"));
+  });
 });

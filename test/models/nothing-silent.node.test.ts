@@ -53,11 +53,15 @@ const refused: [string, string][] = [
     "materialized-view",
     "models/orders.sql:1: materialized: Sluice does not support the materialized_view materialization yet (Sluice builds view, table, incremental and ephemeral models)",
   ],
-  ["test-where", "models/schema.yml:10: where: Sluice does not support the where test config yet"],
   [
-    "test-warn-if",
-    "models/schema.yml:9: warn_if: Sluice does not support the warn_if test config yet (severity: warn and severity: error are supported)",
+    "singular-test-where",
+    "tests/negative_orders.sql:2: where applies to generic tests; a singular test filters in its own SQL (dbt ignores it here)",
   ],
+  [
+    "test-warn-if-unreadable",
+    'models/schema.yml:9: warn_if: expected a comparison with a number, such as ">10" or "!=0", got "more than ten"',
+  ],
+  ["model-test-config", "dbt_project.yml:9: store_failures is a test config; set it under data_tests:, it does nothing under models:"],
   ["test-unknown-argument", 'models/schema.yml:11: unknown argument "case_sensitive" for the accepted_values test'],
   ["test-name", "models/schema.yml:9: Sluice does not support custom test names (name) yet"],
   ["properties-unknown-key", 'models/schema.yml:6: unknown key "groups_of_things" in a properties file'],
@@ -96,10 +100,12 @@ describe("nothing silent", () => {
     expect(Object.fromEntries(severities)).toEqual({
       unique_orders_order_id: "error",
       not_null_orders_order_id: "warn",
-      accepted_values_orders_status: "warn",
+      accepted_values_orders_status__placed__shipped: "warn",
     });
     // Arguments under `arguments:` (dbt 1.10) are the test's arguments.
-    expect(manifest.nodes.find((n) => n.name === "accepted_values_orders_status")?.rawSql).toContain("not in ('placed', 'shipped')");
+    expect(manifest.nodes.find((n) => n.name === "accepted_values_orders_status__placed__shipped")?.rawSql).toContain(
+      "not in ('placed', 'shipped')",
+    );
   });
 
   it("npm run build prints what it parsed but does not run, and keeps it in the manifest", async () => {

@@ -22,9 +22,9 @@ describe("the fixture dbt project: parse", () => {
         "model.shop.stg_orders",
         "model.shop.customers",
         "test.shop.assert_payments_are_positive",
-        "test.shop.unique_customers_customer_id",
-        "test.shop.relationships_orders_customer_id",
-        "test.shop.accepted_values_orders_status",
+        "test.shop.unique_customers_customer_id.c5af1ff4b1",
+        "test.shop.relationships_orders_customer_id__customer_id__ref_customers_.c6ec7f58f2",
+        "test.shop.accepted_values_orders_status__placed__shipped__completed__return_pending__returned.be6b5b5ec3",
       ]),
     );
     expect(node("raw_customers").seed!.columns).toEqual([
@@ -56,8 +56,8 @@ describe("the fixture dbt project: parse", () => {
     const order = manifest.nodes.map((n) => n.uniqueId);
     const comesBefore = (a: string, b: string) => expect(order.indexOf(a)).toBeLessThan(order.indexOf(b));
     comesBefore("seed.shop.raw_orders", "model.shop.stg_orders");
-    comesBefore("test.shop.unique_orders_order_id", "model.shop.completed_by_customer");
-    comesBefore("model.shop.customers", "test.shop.relationships_orders_customer_id");
+    comesBefore("test.shop.unique_orders_order_id.fed79b3a6e", "model.shop.completed_by_customer");
+    comesBefore("model.shop.customers", "test.shop.relationships_orders_customer_id__customer_id__ref_customers_.c6ec7f58f2");
   });
 
   it("renders Jinja loops, vars, is_incremental and ephemeral CTEs (golden SQL)", async () => {
@@ -136,8 +136,8 @@ describe("the fixture dbt project: build", () => {
     const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
     expect(summary.status).toBe("success");
     expect(byId["seed.shop.raw_payments"]).toMatchObject({ status: "success", rowsAffected: 9 });
-    expect(byId["test.shop.unique_customers_customer_id"]).toMatchObject({ status: "pass", failures: 0 });
-    expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({ status: "pass" });
+    expect(byId["test.shop.unique_customers_customer_id.c5af1ff4b1"]).toMatchObject({ status: "pass", failures: 0 });
+    expect(byId["test.shop.relationships_orders_customer_id__customer_id__ref_customers_.c6ec7f58f2"]).toMatchObject({ status: "pass" });
     expect(byId["test.shop.assert_payments_are_positive"]).toMatchObject({ status: "pass" });
     expect(byId["model.shop.completed_orders"]).toBeUndefined(); // ephemeral: never built
 
@@ -203,7 +203,12 @@ describe("the fixture dbt project: build", () => {
       summary.runId,
     );
     expect(stored).toEqual([
-      { unique_id: "test.shop.accepted_values_orders_status", resource_type: "test", status: "pass", failures: 0 },
+      {
+        unique_id: "test.shop.accepted_values_orders_status__placed__shipped__completed__return_pending__returned.be6b5b5ec3",
+        resource_type: "test",
+        status: "pass",
+        failures: 0,
+      },
       { unique_id: "test.shop.assert_payments_are_positive", resource_type: "test", status: "pass", failures: 0 },
     ]);
   });
@@ -215,18 +220,27 @@ describe("the fixture dbt project: build", () => {
     const seeds = files.seeds!.map((s) => (s.path.endsWith("raw_orders.csv") ? { ...s, csv: `${s.csv}9,99,2018-01-12,placed\n` } : s));
     const summary = await runModels(runtime(), { trigger: "manual", manifest: await shopManifest({ seeds }) });
     const byId = Object.fromEntries(summary.results.map((r) => [r.uniqueId, r]));
-    expect(byId["test.shop.relationships_orders_customer_id"]).toMatchObject({
+    expect(byId["test.shop.relationships_orders_customer_id__customer_id__ref_customers_.c6ec7f58f2"]).toMatchObject({
       status: "fail",
       failures: 1,
-      message: "Got 1 result, configured to fail if != 0",
+      message: "Got 1 result, configured to fail if !=0",
     });
-    expect(byId["test.shop.not_null_orders_amount"]).toMatchObject({ status: "warn", failures: 1 });
-    expect(byId["model.shop.completed_by_customer"]).toMatchObject({
+    expect(byId["test.shop.not_null_orders_amount.106140f9fd"]).toMatchObject({ status: "warn", failures: 1 });
+    // As in dbt, a test of orders and customers holds back only what is built on both: customers
+    // is not upstream of completed_by_customer, which builds.
+    expect(byId["model.shop.completed_by_customer"]).toMatchObject({ status: "success" });
+    expect(byId["model.shop.customers"]).toMatchObject({ status: "success" });
+    expect(summary.status).toBe("error");
+
+    // A duplicate order id fails unique_orders_order_id, a test of orders alone: what is built on orders is skipped.
+    const duplicate = files.seeds!.map((s) => (s.path.endsWith("raw_orders.csv") ? { ...s, csv: `${s.csv}1,1,2018-01-01,returned\n` } : s));
+    const second = await runModels(runtime(), { trigger: "manual", manifest: await shopManifest({ seeds: duplicate }) });
+    const secondById = Object.fromEntries(second.results.map((r) => [r.uniqueId, r]));
+    expect(secondById["test.shop.unique_orders_order_id.fed79b3a6e"]).toMatchObject({ status: "fail", failures: 1 });
+    expect(secondById["model.shop.completed_by_customer"]).toMatchObject({
       status: "skipped",
       message: "skipped: upstream model.shop.orders failed a test",
     });
-    expect(byId["model.shop.customers"]).toMatchObject({ status: "success" });
-    expect(summary.status).toBe("error");
   });
 
   it("builds only the selection, with the tests of the selected models", async () => {
@@ -238,7 +252,7 @@ describe("the fixture dbt project: build", () => {
     });
     const ids = summary.results.map((r) => r.uniqueId);
     expect(ids).toContain("model.shop.customers");
-    expect(ids).toContain("test.shop.unique_customers_customer_id");
+    expect(ids).toContain("test.shop.unique_customers_customer_id.c5af1ff4b1");
     expect(ids).not.toContain("model.shop.orders");
     // Excluding stg_payments skips customers, which is built on it.
     expect(summary.results.find((r) => r.uniqueId === "model.shop.stg_payments")).toBeUndefined();

@@ -24,8 +24,8 @@ describe("models ops API", () => {
       expect.arrayContaining([
         ["model.sluice.stg_generic__events", "success"],
         ["model.sluice.events_per_day", "success"],
-        ["test.sluice.unique_events_per_day_day", "pass"],
-        ["test.sluice.unique_generic_events__sluice_key", "pass"],
+        ["test.sluice.unique_events_per_day_day.ba076cda56", "pass"],
+        ["test.sluice.source_unique_generic_events__sluice_key.0d014ba291", "pass"],
       ]),
     );
     const run = await admin(`/v1/runs/${body.run_id}`);
@@ -50,7 +50,7 @@ describe("models ops API", () => {
     };
     const model = body.nodes.find((n) => n.unique_id === "model.sluice.events_per_day")!;
     expect(model.config.materialized).toBe("table");
-    expect(model.tests).toEqual(expect.arrayContaining(["test.sluice.unique_events_per_day_day"]));
+    expect(model.tests).toEqual(expect.arrayContaining(["test.sluice.unique_events_per_day_day.ba076cda56"]));
     expect(model.last_status).toBe("success");
   });
 

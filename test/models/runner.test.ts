@@ -105,7 +105,9 @@ describe("model runs on the cron", () => {
     const pull = new CapturedQueue();
     await fireCron("0 * * * *", { PULL: pull as unknown as Queue });
     expect(pull.pending.map((t) => (t as { source: string }).source).sort()).toEqual(["github_api", "stripe_api"]);
-    expect(await latestResults()).toEqual(expect.arrayContaining(["model.sluice.open_issues", "test.sluice.unique_open_issues_issue_id"]));
+    expect(await latestResults()).toEqual(
+      expect.arrayContaining(["model.sluice.open_issues", "test.sluice.unique_open_issues_issue_id.c8deab2551"]),
+    );
     expect(await latestResults()).not.toContain("model.sluice.daily_revenue");
   });
 

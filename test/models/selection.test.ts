@@ -141,7 +141,8 @@ describe("selectNodes", () => {
       const select = (term: string) => [...selectNodes([...nodes, long], { select: [term] })].map((id) => nameOf.get(id) ?? id).sort();
       expect(select("path:*?*?*?*?*?*?*?*X")).toEqual([]);
       expect(select("path:*?*?*?*?*?*?*?*named.sql")).toEqual(["model.shop.long_named"]);
-      expect(select("*?*?*?*?*?*?*?*_snapshot")).toEqual([]);
+      // Long enough to match neither the name nor the fqn ("shop.orders_snapshot"), which a bare value also matches, as in dbt.
+      expect(select("*?*?*?*?*?*?*?*?*?*?*?*?*?*?*_snapshot")).toEqual([]);
       expect(select("?*?*?*?*?*?*_snapshot")).toEqual(["orders_snapshot"]);
     });
 

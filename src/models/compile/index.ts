@@ -10,6 +10,7 @@
  * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
  * and checked (refs.ts); the run order (order.ts).
  */
+import { parse as parseYaml } from "yaml";
 import type { Manifest } from "../manifest-schema.ts";
 import { runHooks } from "../project-file.ts";
 import { type CompileOptions, type ProjectFiles, readInputs } from "./inputs.ts";
@@ -18,6 +19,7 @@ import { CompileError, NodeSet } from "./nodes.ts";
 import { runOrder } from "./order.ts";
 import { assertNoStreamTables, resolveRefs } from "./refs.ts";
 import { addSeedNodes } from "./seed-nodes.ts";
+import { readSelectors } from "./selectors.ts";
 import { addTemplateNodes } from "./template-nodes.ts";
 import { addGenericTestNodes } from "./test-nodes.ts";
 
@@ -42,6 +44,7 @@ async function compile(files: ProjectFiles, options: CompileOptions): Promise<Ma
   resolveRefs(nodes);
   await nameRelations(nodes, inputs);
   assertNoStreamTables(nodes, inputs.sources);
+  const selectors = readSelectors(files.selectors, parseYaml);
   const { project, docs, sources, notRun, render } = inputs;
   return {
     version: 2,
@@ -55,6 +58,7 @@ async function compile(files: ProjectFiles, options: CompileOptions): Promise<Ma
     sources,
     docs,
     hooks: { onRunStart: runHooks(project["on-run-start"]), onRunEnd: runHooks(project["on-run-end"]) },
+    ...(Object.keys(selectors).length > 0 ? { selectors } : {}),
     parsedNotRun: notRun.map(({ path, line, what }) => (line === undefined ? { path, what } : { path, line, what })),
   };
 }

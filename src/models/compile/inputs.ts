@@ -39,6 +39,8 @@ export interface ProjectFiles {
   packages?: { path: string; yaml: string };
   /** The packages `dbt deps` installed under `dbt_packages/`, each read as a project of its own. */
   installedPackages?: readonly PackageFiles[];
+  /** `selectors.yml`, if the project has one. */
+  selectors?: { path: string; yaml: string };
   /** Sluice's own sources (webhooks and pulls): source name to its streams. */
   sources: Readonly<Record<string, readonly string[]>>;
 }

@@ -3,7 +3,7 @@
  * node with its merged, validated config, or a CompileError naming the file. The node set keeps
  * every model, seed and snapshot name unique.
  */
-import { type ManifestNode, nodeConfigSchema } from "../manifest-schema.ts";
+import { type ManifestNode, nodeConfigSchema, testConfigKeys } from "../manifest-schema.ts";
 import { mergeConfigs, type ProjectFile } from "../project-file.ts";
 import type { NodeProperties } from "../properties.ts";
 import { checkIncrementalConfig } from "./config-checks.ts";
@@ -40,6 +40,11 @@ export function resolveConfig(path: string, layers: Record<string, unknown>[], d
     const refusal = configRefusal(key, value);
     if (refusal) throw new CompileError(`${path}: ${refusal}`);
   }
+  for (const key of testConfigKeys) {
+    if (merged[key] === undefined) continue;
+    if (defaults.materialized !== "test")
+      throw new CompileError(`${path}: ${key} is a test config; it does nothing on a ${defaults.materialized}`);
+  }
   const parsed = nodeConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -70,6 +75,7 @@ export function baseNode(
     schema: "main",
     relation: config.alias ?? name,
     path,
+    fqn: [project, name],
     rawSql: "",
     config,
     description: props?.description ?? "",
@@ -79,11 +85,16 @@ export function baseNode(
 }
 
 /** [project, folders..., name] for a file under one of the project's paths. */
-export function fqnOf(project: string, path: string, key: "model-paths" | "seed-paths", file: ProjectFile): string[] {
+export function fqnOf(
+  project: string,
+  path: string,
+  key: "model-paths" | "seed-paths" | "test-paths" | "snapshot-paths",
+  file: ProjectFile,
+): string[] {
   const parts = path.split("/");
   const roots = file[key];
   const rootIndex = parts.length > 1 && roots.includes(parts[0]!) ? 1 : 0;
-  const name = parts.at(-1)!.replace(/\.(sql|csv)$/, "");
+  const name = parts.at(-1)!.replace(/\.(sql|csv|ya?ml)$/, "");
   return [project, ...parts.slice(rootIndex, -1), name];
 }
 

@@ -8,8 +8,9 @@ import { CompileError } from "./nodes.ts";
 
 /**
  * Every node after its parents; and every node after the tests of its parents, so that a failed
- * test can stop what is built on the model it tests (a test that also depends on the node
- * itself, like a relationships test, cannot, and is left out of that rule).
+ * test can stop what is built on the model it tests. As in dbt, that holds for a test only when
+ * all the nodes it depends on are upstream of the node: a relationships test between two models
+ * does not hold back a third that reads only one of them (two such tests would form a cycle).
  */
 export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode[] {
   const testsOf = new Map<string, string[]>();
@@ -25,12 +26,28 @@ export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode
       seen.add(id);
       return [id, ...effectiveParents(parent, seen)];
     });
+  const ancestors = new Map<string, Set<string>>();
+  const upstreamOf = (id: string, stack: string[] = []): Set<string> => {
+    const known = ancestors.get(id);
+    if (known) return known;
+    const found = new Set<string>();
+    // A cycle is reported by the sort below; here it only stops the walk.
+    if (stack.includes(id)) return found;
+    for (const parent of nodes.get(id)?.dependsOn.nodes ?? []) {
+      found.add(parent);
+      for (const above of upstreamOf(parent, [...stack, id])) found.add(above);
+    }
+    ancestors.set(id, found);
+    return found;
+  };
   const edges = new Map<string, string[]>();
   for (const node of nodes.values()) {
     const parents = [...node.dependsOn.nodes];
     if (node.resourceType !== "test") {
+      const upstream = upstreamOf(node.uniqueId);
       for (const parent of effectiveParents(node)) {
-        for (const test of testsOf.get(parent) ?? []) if (!nodes.get(test)!.dependsOn.nodes.includes(node.uniqueId)) parents.push(test);
+        for (const test of testsOf.get(parent) ?? [])
+          if (nodes.get(test)!.dependsOn.nodes.every((p) => upstream.has(p)) && !parents.includes(test)) parents.push(test);
       }
     }
     edges.set(node.uniqueId, parents);

@@ -12,17 +12,14 @@ export function addSeedNodes(nodes: NodeSet, seeds: readonly { path: string; csv
   for (const seed of seeds) {
     const name = fileName(seed.path, ".csv");
     const props = inputs.nodeProperties.get(`seeds:${name}`);
-    const config = resolveConfig(
-      seed.path,
-      [...treeConfigs(project.seeds, fqnOf(project.name, seed.path, "seed-paths", project), seed.path), props?.config ?? {}],
-      { materialized: "seed" },
-    );
+    const fqn = fqnOf(project.name, seed.path, "seed-paths", project);
+    const config = resolveConfig(seed.path, [...treeConfigs(project.seeds, fqn, seed.path), props?.config ?? {}], { materialized: "seed" });
     let data: ReturnType<typeof parseSeed>;
     try {
       data = parseSeed(seed.csv, config.column_types ?? {});
     } catch (error) {
       throw new CompileError(`${seed.path}: ${(error as Error).message}`);
     }
-    nodes.add({ ...baseNode(project.name, "seed", name, seed.path, config, props), seed: data });
+    nodes.add({ ...baseNode(project.name, "seed", name, seed.path, config, props), fqn, seed: data });
   }
 }

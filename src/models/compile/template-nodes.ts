@@ -11,6 +11,7 @@ import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
 import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
 import { isGenericTestFile } from "./packages.ts";
+import { auditRelation } from "./test-nodes.ts";
 import { configRefusal } from "./unsupported.ts";
 
 export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): Promise<void> {
@@ -31,20 +32,18 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
       { path: file.path, sql: file.sql, name, resourceType: file.resourceType, package: project.name },
       inputs,
     );
+    const fqn =
+      file.resourceType === "model"
+        ? fqnOf(project.name, file.path, "model-paths", project)
+        : file.resourceType === "snapshot"
+          ? [...fqnOf(project.name, file.path, "snapshot-paths", project).slice(0, -1), name]
+          : fqnOf(project.name, file.path, "test-paths", project);
     const layers =
       file.resourceType === "model"
-        ? [
-            ...treeConfigs(project.models, fqnOf(project.name, file.path, "model-paths", project), file.path),
-            props?.config ?? {},
-            dependencies.inline,
-          ]
+        ? [...treeConfigs(project.models, fqn, file.path), props?.config ?? {}, dependencies.inline]
         : file.resourceType === "snapshot"
-          ? [...treeConfigs(project.snapshots, [project.name, name], file.path), props?.config ?? {}, dependencies.inline]
-          : [
-              ...treeConfigs(project.data_tests, [project.name], file.path),
-              ...treeConfigs(project.tests, [project.name], file.path),
-              dependencies.inline,
-            ];
+          ? [...treeConfigs(project.snapshots, fqn, file.path), props?.config ?? {}, dependencies.inline]
+          : [...treeConfigs(project.data_tests, fqn, file.path), ...treeConfigs(project.tests, fqn, file.path), dependencies.inline];
     for (const [key, value] of Object.entries(dependencies.inline)) {
       const refusal = configRefusal(key, value);
       if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? String(file.source) : file.sql, key)}: ${refusal}`);
@@ -55,7 +54,15 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
       checkSnapshotConfig(file.path, name, config);
       config.materialized = "snapshot";
     }
+    // A project-level `+where` is for generic tests; dbt's singular tests never read it.
+    if (file.resourceType === "test") delete config.where;
+    if (file.resourceType === "test" && dependencies.inline.where !== undefined)
+      throw new CompileError(
+        `${file.path}:${configLine(file.sql, "where")}: where applies to generic tests; a singular test filters in its own SQL (dbt ignores it here)`,
+      );
     const node = baseNode(project.name, file.resourceType, name, file.path, config, props);
+    node.fqn = fqn;
+    if (file.resourceType === "test") node.relation = auditRelation(config, config.alias ?? name);
     node.rawSql = file.sql;
     node.dependsOn = { nodes: dependencies.refs, sources: dependencies.sources };
     node.package = project.name;

@@ -6,7 +6,8 @@
  * Out: notices; a refusal throws.
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { configKeys, incrementalStrategies, materializations } from "../manifest-schema.ts";
+import { configKeys, incrementalStrategies, materializations, testConfigKeys } from "../manifest-schema.ts";
+import { parseThreshold } from "../test-thresholds.ts";
 import { CompileError } from "./nodes.ts";
 
 /** Something parsed that Sluice does not run, printed by `npm run build` and kept in the manifest. */
@@ -23,13 +24,7 @@ const notYet = (what: string, hint = "") => `Sluice does not support ${what} yet
 
 /** Config keys dbt knows that would change what is built or tested, and why Sluice refuses them. */
 export const refusedConfig: Record<string, string> = {
-  where: notYet("the where test config"),
-  limit: notYet("the limit test config"),
-  warn_if: notYet("the warn_if test config", "severity: warn and severity: error are supported"),
-  error_if: notYet("the error_if test config", "severity: warn and severity: error are supported"),
   fail_calc: notYet("the fail_calc test config"),
-  store_failures: notYet("store_failures"),
-  store_failures_as: notYet("store_failures_as"),
   sql_header: notYet("sql_header"),
   grants: notYet("grants"),
   access: notYet("model access (access)"),
@@ -43,6 +38,8 @@ export function configRefusal(key: string, value: unknown): string | undefined {
     return `materialized: ${notYet(`the ${value} materialization`, "Sluice builds view, table, incremental and ephemeral models")}`;
   if (key === "incremental_strategy" && typeof value === "string" && !(incrementalStrategies as readonly string[]).includes(value))
     return `incremental_strategy: ${notYet(`the ${value} incremental strategy`, "Sluice runs append, delete+insert, merge and microbatch")}`;
+  if ((key === "warn_if" || key === "error_if") && (typeof value !== "string" || !parseThreshold(value)))
+    return `${key}: expected a comparison with a number, such as ">10" or "!=0", got ${JSON.stringify(value)}`;
   if (key === "strategy" && typeof value === "string" && value !== "timestamp" && value !== "check")
     return `strategy: ${notYet(`${value} snapshots`, "snapshots use strategy='timestamp' or strategy='check'")}`;
   return undefined;
@@ -54,7 +51,7 @@ export function yamlAt(path: string, text: string, keys: readonly (string | numb
 }
 
 /** A YAML file parsed with positions: `line(keys)` is the 1-based line of the key (or item) at that path. */
-class Located {
+export class Located {
   readonly path: string;
   readonly #root: Node | null;
   readonly #lines = new LineCounter();
@@ -159,6 +156,9 @@ function checkConfigTree(file: Located, keys: (string | number)[], tree: Record<
     const name = key.startsWith("+") ? key.slice(1) : key;
     const refusal = configRefusal(name, value);
     if (refusal) file.refuse([...keys, key], refusal);
+    const tree = keys[0] as string;
+    if (testConfigKeys.has(name) && tree !== "tests" && tree !== "data_tests")
+      file.refuse([...keys, key], `${name} is a test config; set it under data_tests:, it does nothing under ${tree}:`);
     if (key.startsWith("+") || configKeys.has(name)) {
       if (!configKeys.has(name)) file.refuse([...keys, key], `unknown config key "${key}"`);
     } else if (isRecord(value)) checkConfigTree(file, [...keys, key], value);
