@@ -7,11 +7,12 @@
 import pipelineConfig from "../../.sluice/pipeline-config.ts";
 import { parseConfig } from "./parse.ts";
 import type { RestSource } from "./pull-schema.ts";
-import type { SluiceConfig, StreamConfig } from "./schema.ts";
+import type { SluiceConfig } from "./schema.ts";
 
 export { parseConfig } from "./parse.ts";
 export type { ReportDefinition, SluiceConfig, SluiceConfigInput, WebhookSource } from "./schema.ts";
 export { defineConfig } from "./schema.ts";
+export { declaredStreams, streamConfig } from "./streams.ts";
 
 let loaded: SluiceConfig | undefined;
 
@@ -54,26 +55,5 @@ export function varNames(config: SluiceConfig): string[] {
         ...Object.values(source.pathVars),
       ]),
     ),
-  ];
-}
-
-/** A stream's declaration, whether a webhook stream or a REST resource; undefined if none. */
-export function streamConfig(config: SluiceConfig, source: string, stream: string): StreamConfig | undefined {
-  if (Object.hasOwn(config.sources, source)) {
-    const streams = config.sources[source]!.streams;
-    return Object.hasOwn(streams, stream) ? streams[stream] : undefined;
-  }
-  if (Object.hasOwn(config.pulls, source)) {
-    const resources = config.pulls[source]!.resources;
-    return Object.hasOwn(resources, stream) ? resources[stream] : undefined;
-  }
-  return undefined;
-}
-
-/** Every declared (source, stream) pair, webhook and pull alike. */
-export function declaredStreams(config: SluiceConfig): { source: string; stream: string }[] {
-  return [
-    ...Object.entries(config.sources).flatMap(([source, s]) => Object.keys(s.streams).map((stream) => ({ source, stream }))),
-    ...Object.entries(config.pulls).flatMap(([source, s]) => Object.keys(s.resources).map((stream) => ({ source, stream }))),
   ];
 }
