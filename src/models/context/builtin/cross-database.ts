@@ -50,6 +50,8 @@ const dispatched: [name: string, params: string, args: string][] = [
   ["cast_bool_to_text", "field", "field"],
   ["except", "", ""],
   ["intersect", "", ""],
+  ["equals", "expr1, expr2", "expr1, expr2"],
+  ["get_powers_of_two", "upper_bound", "upper_bound"],
   ["generate_series", "upper_bound", "upper_bound"],
   ["get_intervals_between", "start_date, end_date, datepart", "start_date, end_date, datepart"],
   ["date_spine", "datepart, start_date, end_date", "datepart, start_date, end_date"],
@@ -86,7 +88,7 @@ const sqlite = String.raw`
 {% macro sqlite__date_trunc(datepart, date) -%}
   {%- set part = datepart | lower | trim -%}
   {%- if part == 'year' -%} strftime('%Y-01-01T00:00:00.000Z', {{ date }})
-  {%- elif part == 'quarter' -%} printf('%04d-%02d-01T00:00:00.000Z', cast(strftime('%Y', {{ date }}) as integer), ((cast(strftime('%m', {{ date }}) as integer) - 1) / 3) * 3 + 1)
+  {%- elif part == 'quarter' -%} strftime('%Y-%m-01T00:00:00.000Z', {{ date }}, 'start of month', '-' || ((strftime('%m', {{ date }}) - 1) % 3) || ' months')
   {%- elif part == 'month' -%} strftime('%Y-%m-01T00:00:00.000Z', {{ date }})
   {%- elif part == 'week' -%} strftime('%Y-%m-%dT00:00:00.000Z', {{ date }}, 'weekday 0', '-6 days')
   {%- elif part == 'day' -%} strftime('%Y-%m-%dT00:00:00.000Z', {{ date }})
@@ -97,22 +99,30 @@ const sqlite = String.raw`
   {%- endif -%}
 {%- endmacro %}
 
-{#- A SQLite date modifier for an interval of a datepart: '3 days', '-2 months'. -#}
-{% macro sluice_interval(datepart, interval) -%}
+{#-
+  A datepart's interval as SQLite date modifiers. Months, quarters and years end on the last day of
+  the month when the day does not exist there, as in Postgres and Snowflake (2024-01-31 + 1 month is
+  2024-02-29): SQLite's own '+1 months' overflows into March, and the overflow is taken back.
+-#}
+{% macro sluice_interval(datepart, interval, from_date_or_timestamp) -%}
   {%- set part = datepart | lower | trim -%}
-  {%- if part == 'week' -%} (({{ interval }}) * 7) || ' days'
-  {%- elif part == 'quarter' -%} (({{ interval }}) * 3) || ' months'
-  {%- elif part in ['year', 'month', 'day', 'hour', 'minute', 'second'] -%} ({{ interval }}) || ' {{ part }}s'
+  {%- set months = {'year': 12, 'quarter': 3, 'month': 1} -%}
+  {%- if part in months -%}
+    {%- set shift = "((" ~ interval ~ ") * " ~ months[part] ~ ") || ' months'" -%}
+    {%- set day = "strftime('%d', " ~ from_date_or_timestamp ~ ", " ~ shift ~ ")" -%}
+    {{ shift }}, case when {{ day }} = strftime('%d', {{ from_date_or_timestamp }}) then '+0 days' else '-' || {{ day }} || ' days' end
+  {%- elif part == 'week' -%} (({{ interval }}) * 7) || ' days'
+  {%- elif part in ['day', 'hour', 'minute', 'second'] -%} ({{ interval }}) || ' {{ part }}s'
   {%- elif part == 'millisecond' -%} (({{ interval }}) / 1000.0) || ' seconds'
   {%- else -%} {{ exceptions.raise_compiler_error("dateadd: Sluice adds years, quarters, months, weeks, days, hours, minutes, seconds or milliseconds, not '" ~ datepart ~ "'") }}
   {%- endif -%}
 {%- endmacro %}
 
 {% macro sqlite__dateadd(datepart, interval, from_date_or_timestamp) -%}
-  {{ sluice_timestamp(from_date_or_timestamp, [sluice_interval(datepart, interval)]) }}
+  {{ sluice_timestamp(from_date_or_timestamp, [sluice_interval(datepart, interval, from_date_or_timestamp)]) }}
 {%- endmacro %}
 
-{#- Whole datepart boundaries crossed from the first to the second, as Snowflake and dbt count them. -#}
+{#- Whole datepart boundaries crossed from the first to the second, as Snowflake and dbt count them; weeks start on Monday. -#}
 {% macro sqlite__datediff(first_date, second_date, datepart) -%}
   {%- set part = datepart | lower | trim -%}
   {%- if part == 'year' -%}
@@ -128,16 +138,25 @@ const sqlite = String.raw`
   {%- elif part in ['hour', 'minute', 'second'] -%}
     {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1}[part] -%}
     ((unixepoch({{ sqlite__date_trunc(part, second_date) }}) - unixepoch({{ sqlite__date_trunc(part, first_date) }})) / {{ seconds }})
-  {%- else -%} {{ exceptions.raise_compiler_error("datediff: Sluice counts years, quarters, months, weeks, days, hours, minutes or seconds, not '" ~ datepart ~ "'") }}
+  {%- elif part == 'millisecond' -%}
+    cast(round((julianday({{ second_date }}) - julianday({{ first_date }})) * 86400000) as integer)
+  {%- else -%} {{ exceptions.raise_compiler_error("datediff: Sluice counts years, quarters, months, weeks, days, hours, minutes, seconds or milliseconds, not '" ~ datepart ~ "'") }}
   {%- endif -%}
 {%- endmacro %}
 
+{#- The last day of the datepart (month, quarter, year, week) the date falls in, as a date. -#}
 {% macro sqlite__last_day(date, datepart) -%}
   date({{ sqlite__dateadd(datepart, 1, sqlite__date_trunc(datepart, date)) }}, '-1 day')
 {%- endmacro %}
+{% macro default_last_day(date, datepart) %}{{ return(sqlite__last_day(date, datepart)) }}{% endmacro %}
 
+{#- A date from its year, month and day, which must exist (dbt's Python date refuses 2023-02-29 too). -#}
 {% macro sqlite__date(year, month, day) -%}
-  date('{{ "%04d-%02d-%02d" % (year | int, month | int, day | int) }}')
+  {%- set text = "%04d-%02d-%02d" % (year | int, month | int, day | int) -%}
+  {%- if modules.datetime.date(year | int, month | int, day | int).strftime('%Y-%m-%d') != text -%}
+    {{ exceptions.raise_compiler_error("date: " ~ text ~ " is not a date") }}
+  {%- endif -%}
+  date('{{ text }}')
 {%- endmacro %}
 
 {% macro sqlite__current_timestamp() %}strftime('%Y-%m-%dT%H:%M:%fZ', 'now'){% endmacro %}
@@ -145,15 +164,28 @@ const sqlite = String.raw`
 {% macro sqlite__current_timestamp_in_utc_backcompat() %}strftime('%Y-%m-%dT%H:%M:%fZ', 'now'){% endmacro %}
 {% macro sqlite__snapshot_get_time() %}strftime('%Y-%m-%dT%H:%M:%fZ', 'now'){% endmacro %}
 
-{% macro sqlite__hash(field) %}lower(hex(cast({{ field }} as text))){% endmacro %}
+{#- The text's UTF-8 bytes in lower-case hex: an encoding, so distinct texts never share a hash; none stays null. -#}
+{% macro sqlite__hash(field) -%}
+  case when ({{ field }}) is not null then lower(hex(cast({{ field }} as text))) end
+{%- endmacro %}
 
 {% macro sqlite__concat(fields) %}({{ fields | join(' || ') }}){% endmacro %}
 
-{#- The string split into a JSON array, then indexed: part 1 is the first, -1 the last, as in Postgres. -#}
+{#-
+  Postgres' split_part: part 1 is the first, -1 the last; a part past the end is ''; a null string
+  stays null. The string is cut at each delimiter by a recursive query, so any delimiter works,
+  whatever the string holds.
+-#}
 {% macro sqlite__split_part(string_text, delimiter_text, part_number) -%}
-  {%- set n = part_number | int -%}
-  {%- if n == 0 -%}{{ exceptions.raise_compiler_error("split_part: part_number counts from 1 (or from -1 at the end), not 0") }}{%- endif -%}
-  coalesce(json_extract('[' || replace(json_quote(cast({{ string_text }} as text)), substr(json_quote({{ delimiter_text }}), 2, length(json_quote({{ delimiter_text }})) - 2), '","') || ']', '{{ "$[%d]" % (n - 1) if n > 0 else "$[#%d]" % n }}'), '')
+  {%- if part_number is number and part_number == 0 -%}{{ exceptions.raise_compiler_error("split_part: part_number counts from 1 (or from -1 at the end), not 0") }}{%- endif -%}
+  {%- set cut = "case when " ~ delimiter_text ~ " = '' then length(rest) + 1 else instr(rest, " ~ delimiter_text ~ ") end" -%}
+  (with recursive sluice_split(n, part, rest) as (
+    select 0, null, cast({{ string_text }} as text) || {{ delimiter_text }}
+    union all
+    select n + 1, substr(rest, 1, {{ cut }} - 1), substr(rest, {{ cut }} + length({{ delimiter_text }})) from sluice_split where rest <> ''
+  )
+  select case when max(n) > 0 then coalesce(max(case when n = (case when ({{ part_number }}) > 0 then ({{ part_number }}) else (select max(n) from sluice_split) + 1 + ({{ part_number }}) end) then part end), '') end
+  from sluice_split)
 {%- endmacro %}
 
 {% macro sqlite__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
@@ -166,9 +198,11 @@ const sqlite = String.raw`
 {% macro sqlite__replace(field, old_chars, new_chars) %}replace({{ field }}, {{ old_chars }}, {{ new_chars }}){% endmacro %}
 {% macro sqlite__length(expression) %}length({{ expression }}){% endmacro %}
 {% macro sqlite__position(substring_text, string_text) %}instr({{ string_text }}, {{ substring_text }}){% endmacro %}
+{#- The last n characters (all of them when n is longer); a negative n drops the first -n, as in Postgres. -#}
 {% macro sqlite__right(string_text, length_expression) -%}
-  case when ({{ length_expression }}) = 0 then '' else substr({{ string_text }}, -({{ length_expression }})) end
+  substr({{ string_text }}, case when ({{ length_expression }}) < 0 then 1 - ({{ length_expression }}) else max(length({{ string_text }}) - ({{ length_expression }}), 0) + 1 end)
 {%- endmacro %}
+{% macro sqlite__equals(expr1, expr2) %}(({{ expr1 }}) is ({{ expr2 }})){% endmacro %}
 {% macro sqlite__escape_single_quotes(expression) %}{{ expression | replace("'", "''") }}{% endmacro %}
 {% macro sqlite__string_literal(value) %}'{{ value | replace("'", "''") }}'{% endmacro %}
 {% macro sqlite__cast_bool_to_text(field) -%}
@@ -177,7 +211,15 @@ const sqlite = String.raw`
 {% macro sqlite__except() %}except{% endmacro %}
 {% macro sqlite__intersect() %}intersect{% endmacro %}
 
-{#- 1 … upper_bound as generated_number. -#}
+{#- The smallest n with 2^n >= upper_bound, which must be positive: how many bits count to it. -#}
+{% macro sqlite__get_powers_of_two(upper_bound) -%}
+  {%- if upper_bound <= 0 -%}{{ exceptions.raise_compiler_error("get_powers_of_two: the upper bound must be positive, not " ~ upper_bound) }}{%- endif -%}
+  {%- set bits = namespace(n=none) -%}
+  {%- for n in range(1, 100) -%}{%- if bits.n is none and 2 ** n >= upper_bound -%}{%- set bits.n = n -%}{%- endif -%}{%- endfor -%}
+  {{ return(bits.n) }}
+{%- endmacro %}
+
+{#- 1 … upper_bound as generated_number; none when upper_bound is below 1. -#}
 {% macro sqlite__generate_series(upper_bound) -%}
   with recursive sluice_series(generated_number) as (
     select 1 where 1 <= ({{ upper_bound }})
@@ -187,25 +229,30 @@ const sqlite = String.raw`
   select generated_number from sluice_series
 {%- endmacro %}
 
+{#- How many datepart boundaries lie between the dates: a number when running, 1 when compiling (as dbt). -#}
 {% macro sqlite__get_intervals_between(start_date, end_date, datepart) -%}
   {%- if execute -%}
     {%- set result = run_query("select " ~ sqlite__datediff(start_date, end_date, datepart)) -%}
-    {{ return(result.rows[0][0] | int if result and result.rows else 0) }}
+    {{ return(result[0][0] | int if result else 0) }}
   {%- else -%}
     {{ return(1) }}
   {%- endif -%}
 {%- endmacro %}
 
-{#- Every datepart from start_date up to, not including, end_date, as date_<datepart>. -#}
+{#-
+  start_date plus 0, 1, 2, … dateparts, as date_<datepart>, for as many dateparts as datediff
+  counts up to end_date (so end_date itself is not included), each counted from start_date as dbt
+  does, so a spine of months from 2024-01-31 keeps to month ends.
+-#}
 {% macro sqlite__date_spine(datepart, start_date, end_date) -%}
-  with recursive sluice_spine(date_{{ datepart }}) as (
-    select {{ sqlite__dateadd(datepart, 0, start_date) }}
-    where {{ sqlite__dateadd(datepart, 0, start_date) }} < {{ sqlite__dateadd(datepart, 0, end_date) }}
+  with recursive sluice_spine(k, n) as (
+    select 0, {{ sqlite__datediff(start_date, end_date, datepart) }}
     union all
-    select {{ sqlite__dateadd(datepart, 1, "date_" ~ datepart) }} from sluice_spine
-    where {{ sqlite__dateadd(datepart, 1, "date_" ~ datepart) }} < {{ sqlite__dateadd(datepart, 0, end_date) }}
+    select k + 1, n from sluice_spine where k + 1 < n
   )
-  select date_{{ datepart }} from sluice_spine
+  select {{ sqlite__dateadd(datepart, "k", start_date) }} as date_{{ datepart }}
+  from sluice_spine
+  where k < n and {{ sqlite__dateadd(datepart, "k", start_date) }} <= {{ sluice_timestamp(end_date) }}
 {%- endmacro %}
 
 {#- Arrays are JSON arrays. -#}
@@ -213,8 +260,10 @@ const sqlite = String.raw`
   json_array({{ inputs | join(', ') }})
 {%- endmacro %}
 {% macro sqlite__array_append(array, new_element) %}json_insert({{ array }}, '$[#]', {{ new_element }}){% endmacro %}
+{#- The two arrays' elements in order, joined as JSON text. -#}
 {% macro sqlite__array_concat(array_1, array_2) -%}
-  (select json_group_array(value) from (select value from json_each({{ array_1 }}) union all select value from json_each({{ array_2 }})))
+  case when json_array_length({{ array_1 }}) = 0 then json({{ array_2 }}) when json_array_length({{ array_2 }}) = 0 then json({{ array_1 }})
+  else substr(json({{ array_1 }}), 1, length(json({{ array_1 }})) - 1) || ',' || substr(json({{ array_2 }}), 2) end
 {%- endmacro %}
 {% macro sqlite__array_size(array) %}json_array_length({{ array }}){% endmacro %}
 `;
