@@ -125,6 +125,28 @@ describe("calling convention", () => {
     expect(await render("{{ g.nodes }} {{ g['model.x'] }} {{ g[1] }}", { g: graph })).toBe("attr:nodes item:model.x item:1");
   });
 
+  it("reads a list-like class's own members and string keys, as a query result's rows and columns", async () => {
+    class Row extends Array<unknown> {
+      __getitem__(key: unknown): unknown {
+        return key === "name" ? this[0] : undefined;
+      }
+    }
+    class Result extends Array<Row> {
+      column_names = ["name"];
+      get rows(): Row[] {
+        return [...this];
+      }
+    }
+    const row = new Row();
+    row.push("ada");
+    const result = new Result();
+    result.push(row);
+    const template =
+      "{{ r.rows | length }} {{ r.column_names[0] }} {{ r[0]['name'] }} {{ r[0][0] }} {% for x in r %}{{ x['name'] }}{% endfor %}";
+    expect(await render(template, { r: result })).toBe("1 name ada ada ada");
+    expect(await render("{{ r.append(1) }}{{ r | length }}", { r: new Result() })).toBe("None1");
+  });
+
   it("looks globals up with `in`, so a Proxy can supply them lazily", async () => {
     const looked: string[] = [];
     const globals = new Proxy({} as Record<string, unknown>, {
