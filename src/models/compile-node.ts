@@ -29,6 +29,8 @@ export interface CompileOptions {
   /** Extra globals (a generic test's arguments). */
   extra?: Record<string, unknown>;
   log?: (message: string) => void;
+  /** What `env_var()` may read (its `DBT_` variables; context.ts filters). */
+  env?: Record<string, unknown>;
 }
 
 export function nodeRelation(node: Pick<ManifestNode, "schema" | "alias" | "relation" | "config">): Relation {
@@ -119,6 +121,7 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
       execute: options.db !== undefined,
       ...(options.db ? { db: options.db } : {}),
       docs: manifest.docs,
+      ...(options.env ? { env: stringEnv(options.env) } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(current && stack.length === 1 && options.extra ? { extra: options.extra } : {}),
     });
@@ -133,6 +136,11 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
     const body = await compile(sql, node, options.isIncremental === true, node ? [node.name] : []);
     return withCtes(body, ctes);
   };
+}
+
+/** The string-valued variables of a Worker's env (bindings and secrets' objects dropped). */
+function stringEnv(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
 }
 
 /** Prepends CTEs to a query, merging into its own WITH clause if it has one. */

@@ -270,7 +270,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
           message,
         };
       } else {
-        result = await runNode(runtime.env.DB, manifest, node, args.full_refresh, args.vars ?? {});
+        result = await runNode(runtime.env.DB, manifest, node, args.full_refresh, args.vars ?? {}, runtime.env);
       }
       ranHere += 1;
       await record(result, nodeStarted);
@@ -306,9 +306,10 @@ async function runNode(
   node: ModelNode,
   fullRefresh: boolean,
   vars: Record<string, unknown>,
+  env: object,
 ): Promise<NodeResult> {
   const started = Date.now();
-  const options: CompileOptions = { db, fullRefresh, vars };
+  const options: CompileOptions = { db, fullRefresh, vars, env: env as Record<string, unknown> };
   const base = { uniqueId: node.uniqueId, resourceType: node.resourceType };
   try {
     if (node.resourceType === "test") {

@@ -55,6 +55,13 @@ export interface RenderScope {
 
 const missing = Symbol("missing");
 
+/**
+ * The environment variables `env_var()` reads: `DBT_`-prefixed ones, as dbt's docs advise, and
+ * never `DBT_ENV_SECRET_` ones, so a model cannot render a secret (or Sluice's own tokens) into
+ * SQL, tables or logs. Any other name reads as unset: its default, or dbt's error.
+ */
+export const readableEnv = (name: string): boolean => name.startsWith("DBT_") && !name.startsWith("DBT_ENV_SECRET_");
+
 /** `dbt_utils`, `dbt`, …: a package's macros as attributes (a class, so Jinja reads them through `__getattr__`, not as dict keys). */
 class PackageNamespace {
   readonly #pkg: string;
@@ -162,7 +169,7 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
     should_full_refresh: () => scope.fullRefresh === true,
     should_store_failures: () => node.config.store_failures === true,
     env_var: pyfunc(["name", "default?"], ({ name, default: fallback }) => {
-      const value = scope.env?.[String(name)];
+      const value = readableEnv(String(name)) ? scope.env?.[String(name)] : undefined;
       if (value !== undefined) return value;
       if (fallback !== undefined) return fallback;
       throw new TemplateError(`Env var required but not provided: '${String(name)}'`);
