@@ -61,11 +61,31 @@ export async function renderHook(manifest: Manifest, sql: string, node?: Manifes
   return nodeRenderer(manifest, options)(sql, node);
 }
 
+/** What refs and sources resolve against, made once per manifest rather than once per node. */
+interface Lookups {
+  byName: Map<string, ManifestNode>;
+  byPackage: Map<string, ManifestNode>;
+  sources: Map<string, Manifest["sources"][number]>;
+}
+
+const lookupsOf = new WeakMap<Manifest, Lookups>();
+
+function lookups(manifest: Manifest): Lookups {
+  let found = lookupsOf.get(manifest);
+  if (!found) {
+    const built = manifest.nodes.filter((n) => n.resourceType !== "test");
+    found = {
+      byName: new Map(built.map((n) => [n.name, n])),
+      byPackage: new Map(built.map((n) => [`${n.package}.${n.name}`, n])),
+      sources: new Map(manifest.sources.map((s) => [`${s.source}.${s.table}`, s])),
+    };
+    lookupsOf.set(manifest, found);
+  }
+  return found;
+}
+
 function nodeRenderer(manifest: Manifest, options: CompileOptions) {
-  const built = manifest.nodes.filter((n) => n.resourceType !== "test");
-  const byName = new Map(built.map((n) => [n.name, n]));
-  const byPackage = new Map(built.map((n) => [`${n.package}.${n.name}`, n]));
-  const sources = new Map(manifest.sources.map((s) => [`${s.source}.${s.table}`, s]));
+  const { byName, byPackage, sources } = lookups(manifest);
   const library = macroLibrary(manifest);
   const vars = varsFor(manifest, options.vars);
   const ctes = new Map<string, string>();

@@ -53,16 +53,23 @@ export function yamlAt(path: string, text: string, keys: readonly (string | numb
 /** A YAML file parsed with positions: `line(keys)` is the 1-based line of the key (or item) at that path. */
 export class Located {
   readonly path: string;
-  readonly #root: Node | null;
+  readonly #text: string;
+  #root: Node | null | undefined;
   readonly #lines = new LineCounter();
 
   constructor(path: string, text: string) {
     this.path = path;
-    this.#root = parseDocument(text, { lineCounter: this.#lines }).contents as Node | null;
+    this.#text = text;
+  }
+
+  /** The text parsed with positions, on the first question about a line: most files never need it. */
+  #parsed(): Node | null {
+    if (this.#root === undefined) this.#root = parseDocument(this.#text, { lineCounter: this.#lines }).contents as Node | null;
+    return this.#root;
   }
 
   line(keys: readonly (string | number)[]): number | undefined {
-    let node: unknown = this.#root;
+    let node: unknown = this.#parsed();
     let offset: number | undefined;
     for (const key of keys) {
       if (isMap(node)) {

@@ -83,6 +83,33 @@ class PackageNamespace {
   }
 }
 
+/** The members of dbt's context that are the same in every render, made once. */
+const staticGlobals: Record<string, unknown> = {
+  modules,
+  api: {
+    Relation: {
+      create: pyfunc(["database?", "schema?", "identifier?", "type?"], ({ schema, identifier, type }) => {
+        return new Relation(typeof schema === "string" ? schema : targetSchema, String(identifier ?? ""), (type as never) ?? null);
+      }),
+    },
+  },
+  fromjson: pyfunc(["string", "default?"], ({ string, default: fallback }) => {
+    try {
+      return JSON.parse(String(string));
+    } catch {
+      return fallback ?? null;
+    }
+  }),
+  tojson: pyfunc(["value", "default?", "sort_keys?"], ({ value }) => JSON.stringify(toJs(value))),
+  zip: (...lists: unknown[]) => {
+    const arrays = lists.map((l) => [...(l as Iterable<unknown>)]);
+    const length = Math.min(...arrays.map((a) => a.length));
+    return Array.from({ length }, (_, i) => arrays.map((a) => a[i]));
+  },
+  set: (value: unknown) => [...new Set(value ? [...(value as Iterable<unknown>)] : [])],
+  local_md5: (value: unknown) => String(value),
+};
+
 /** The globals of a render, per package: call `globalsFor(node.package)` for the node's own template. */
 export function renderGlobals(scope: RenderScope): (pkg: string) => Record<string, unknown> {
   const { library, node } = scope;
@@ -195,15 +222,8 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
         return "";
       },
     },
-    modules,
+    ...staticGlobals,
     adapter,
-    api: {
-      Relation: {
-        create: pyfunc(["database?", "schema?", "identifier?", "type?"], ({ schema, identifier, type }) => {
-          return new Relation(typeof schema === "string" ? schema : targetSchema, String(identifier ?? ""), (type as never) ?? null);
-        }),
-      },
-    },
     run_query: async (sql: unknown) => (scope.execute ? adapter.runQuery(String(sql)) : null),
     statement: pyfunc(["name?", "fetch_result?", "auto_begin?", "language?", "caller?"], async ({ name, fetch_result, caller }) => {
       if (!scope.execute) return "";
@@ -219,21 +239,6 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
       return "";
     }),
     load_result: (name: unknown) => statements.get(String(name)) ?? null,
-    fromjson: pyfunc(["string", "default?"], ({ string, default: fallback }) => {
-      try {
-        return JSON.parse(String(string));
-      } catch {
-        return fallback ?? null;
-      }
-    }),
-    tojson: pyfunc(["value", "default?", "sort_keys?"], ({ value }) => JSON.stringify(toJs(value))),
-    zip: (...lists: unknown[]) => {
-      const arrays = lists.map((l) => [...(l as Iterable<unknown>)]);
-      const length = Math.min(...arrays.map((a) => a.length));
-      return Array.from({ length }, (_, i) => arrays.map((a) => a[i]));
-    },
-    set: (value: unknown) => [...new Set(value ? [...(value as Iterable<unknown>)] : [])],
-    local_md5: (value: unknown) => String(value),
     /** A generic test's `model`: its relation, filtered by the test's `where` config if it has one. */
     get_where_subquery: (relation: unknown) => {
       const where = node.config.where;

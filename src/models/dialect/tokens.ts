@@ -41,6 +41,18 @@ export const sqlKeywords = new Set(
 
 const operators = ["!~*", "->>", "::", "||", "<=", ">=", "<>", "!=", "==", "->", "~*", "!~", "<<", ">>"];
 
+const spaceRun = /\s+/y;
+const numberRun = /(0x[0-9a-f]+|[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?|[0-9]+\.)/iy;
+const wordRun = /[A-Za-z0-9_$\u0080-\uffff]+/y;
+const paramRun = /\?[0-9]*/y;
+const nameRun = /[A-Za-z0-9_]+/y;
+
+/** The end of the run `pattern` (sticky) matches at `at`; reading in place keeps tokenizing linear. */
+function runEnd(pattern: RegExp, sql: string, at: number): number {
+  pattern.lastIndex = at;
+  return pattern.exec(sql) ? pattern.lastIndex : at + 1;
+}
+
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -59,18 +71,15 @@ export function tokenize(sql: string): Token[] {
   };
   while (i < sql.length) {
     const c = sql[i]!;
-    const rest = sql.slice(i, i + 3);
-    if (/\s/.test(c)) push("space", i + /^\s+/.exec(sql.slice(i))![0].length);
-    else if (rest.startsWith("--")) push("comment", sql.indexOf("\n", i) < 0 ? sql.length : sql.indexOf("\n", i));
-    else if (rest.startsWith("/*")) push("comment", sql.indexOf("*/", i + 2) < 0 ? sql.length : sql.indexOf("*/", i + 2) + 2);
+    if (/\s/.test(c)) push("space", runEnd(spaceRun, sql, i));
+    else if (sql.startsWith("--", i)) push("comment", sql.indexOf("\n", i) < 0 ? sql.length : sql.indexOf("\n", i));
+    else if (sql.startsWith("/*", i)) push("comment", sql.indexOf("*/", i + 2) < 0 ? sql.length : sql.indexOf("*/", i + 2) + 2);
     else if (c === "'") push("string", until("'", i + 1, true));
     else if (c === '"' || c === "`") push("quoted", until(c, i + 1, true));
-    else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(sql[i + 1] ?? "")))
-      push("number", i + /^(0x[0-9a-f]+|[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?|[0-9]+\.)/i.exec(sql.slice(i))![0].length);
-    else if (/[A-Za-z_\u0080-\uffff]/.test(c)) push("word", i + /^[A-Za-z0-9_$\u0080-\uffff]+/.exec(sql.slice(i))![0].length);
-    else if (c === "?") push("param", i + /^\?[0-9]*/.exec(sql.slice(i))![0].length);
-    else if ((c === "@" || c === "$") && /[A-Za-z0-9_]/.test(sql[i + 1] ?? ""))
-      push("param", i + 1 + /^[A-Za-z0-9_]+/.exec(sql.slice(i + 1))![0].length);
+    else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(sql[i + 1] ?? ""))) push("number", runEnd(numberRun, sql, i));
+    else if (/[A-Za-z_\u0080-\uffff]/.test(c)) push("word", runEnd(wordRun, sql, i));
+    else if (c === "?") push("param", runEnd(paramRun, sql, i));
+    else if ((c === "@" || c === "$") && /[A-Za-z0-9_]/.test(sql[i + 1] ?? "")) push("param", runEnd(nameRun, sql, i + 1));
     else {
       const op = operators.find((o) => sql.startsWith(o, i));
       push(op ? "op" : "punct", i + (op?.length ?? 1));
