@@ -19,13 +19,7 @@ export function withOverrides(globals: Record<string, unknown>, overrides: UnitT
     if (dot > 0) byPackage.set(name.slice(0, dot), { ...byPackage.get(name.slice(0, dot)), [name.slice(dot + 1)]: value });
     else replaced[name] = isCallable(globals[name]) ? () => value : value;
   }
-  for (const [pkg, macros] of byPackage) {
-    const namespace = globals[pkg] as Namespace | undefined;
-    replaced[pkg] = {
-      __getattr__: (name: string) => (Object.hasOwn(macros, name) ? () => macros[name] : namespace?.__getattr__(name)),
-      __str__: () => pkg,
-    };
-  }
+  for (const [pkg, macros] of byPackage) replaced[pkg] = new OverriddenNamespace(pkg, globals[pkg] as Namespace | undefined, macros);
   const readFirst = (name: string, values: Record<string, unknown>) => {
     const original = globals[name] as Callable;
     if (Object.keys(values).length > 0)
@@ -37,6 +31,27 @@ export function withOverrides(globals: Record<string, unknown>, overrides: UnitT
     has: (target, name) => (typeof name === "string" && Object.hasOwn(replaced, name)) || Reflect.has(target, name),
     get: (target, name) => (typeof name === "string" && Object.hasOwn(replaced, name) ? replaced[name] : Reflect.get(target, name)),
   });
+}
+
+/** A package namespace (`dbt.…`) whose overridden macros return their values; the rest are the package's. */
+class OverriddenNamespace {
+  readonly #pkg: string;
+  readonly #namespace: Namespace | undefined;
+  readonly #macros: Record<string, unknown>;
+
+  constructor(pkg: string, namespace: Namespace | undefined, macros: Record<string, unknown>) {
+    this.#pkg = pkg;
+    this.#namespace = namespace;
+    this.#macros = macros;
+  }
+
+  __getattr__(name: string): unknown {
+    return Object.hasOwn(this.#macros, name) ? () => this.#macros[name] : this.#namespace?.__getattr__(name);
+  }
+
+  __str__(): string {
+    return this.#pkg;
+  }
 }
 
 function isCallable(value: unknown): boolean {

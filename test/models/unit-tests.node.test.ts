@@ -3,7 +3,9 @@
  * configs, and every misconfiguration refused naming the file and line.
  */
 import { describe, expect, it } from "vitest";
+import { parseTemplate } from "../../src/jinja/index.ts";
 import { compileManifest } from "../../src/models/compile/index.ts";
+import { withOverrides } from "../../src/models/unit-test-overrides.ts";
 
 /** A project of two models (orders reads stg_orders and a source) and one properties file, `models/unit.yml`. */
 const compile = (unitYaml: string, projectYaml = "name: shop\n") =>
@@ -159,5 +161,17 @@ const refused: [string, string, string, string?][] = [
 describe("misconfigured unit tests", () => {
   it.each(refused)("refuses %s, naming the file and line", async (_, yaml, message, projectYaml) => {
     await expect(compile(yaml, projectYaml)).rejects.toMatchObject({ name: "CompileError", message });
+  });
+});
+
+describe("unit test overrides", () => {
+  it("make a package's macro and a plain global return their values, leaving the package's other macros alone", async () => {
+    const dbt = { __getattr__: (name: string) => () => `dbt.${name}` };
+    const globals = withOverrides(
+      { dbt, invocation_id: "run-1", var: () => "project" },
+      { macros: { "dbt.type_numeric": "decimal", invocation_id: 123 }, vars: { cutoff: 3 }, env_vars: {} },
+    );
+    const sql = "{{ dbt.type_numeric() }} {{ dbt.type_string() }} {{ invocation_id }} {{ var('cutoff') }} {{ var('other') }}";
+    expect(await parseTemplate(sql, "t.sql").render(globals)).toBe("decimal dbt.type_string 123 3 project");
   });
 });
