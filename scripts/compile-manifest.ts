@@ -70,7 +70,7 @@ async function main() {
   }
   const count = (type: string) => manifest.nodes.filter((n) => n.resourceType === type).length;
   console.log(
-    `sluice compile: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,
+    `sluice compile: ${count("model")} models, ${count("seed")} seeds, ${count("test")} tests${count("unit_test") ? `, ${count("unit_test")} unit tests` : ""} from ${relative(root, pipelineDir) || "."} -> ${relative(root, outFile)}`,
   );
 }
 

@@ -84,7 +84,7 @@ async function main() {
     const chosen = selectedIds(manifest, { select, exclude, selector: values.selector });
     for (const node of manifest.nodes.filter((n) => chosen.has(n.uniqueId))) {
       if (command === "ls") console.log(node.uniqueId);
-      else if (node.resourceType !== "seed")
+      else if (node.resourceType !== "seed" && node.resourceType !== "unit_test")
         console.log(`-- ${node.uniqueId} (${node.path})\n${await compileNode(manifest, node, vars ? { vars } : {})};\n`);
     }
     return;

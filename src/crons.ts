@@ -7,7 +7,7 @@
  * cron-jobs.ts finds a cron's jobs by comparing that text with these.
  */
 import type { SluiceConfig } from "./config/index.ts";
-import type { Manifest } from "./models/manifest-schema.ts";
+import { isTestNode, type Manifest } from "./models/manifest-schema.ts";
 
 export function pipelineCrons(config: SluiceConfig, manifest: Manifest): string[] {
   const crons = new Set<string>([config.models.schedule, config.lake.schedule]);
@@ -18,8 +18,8 @@ export function pipelineCrons(config: SluiceConfig, manifest: Manifest): string[
 
 /** The nodes whose own schedule is `cron`, and those that have none (they run on `models.schedule`). */
 export function nodesOnCron(manifest: Manifest, cron: string): { own: string[]; unscheduled: string[]; scheduled: string[] } {
-  const own = manifest.nodes.filter((n) => n.config.schedule === cron && n.resourceType !== "test").map((n) => n.name);
-  const scheduled = manifest.nodes.filter((n) => n.config.schedule !== undefined && n.resourceType !== "test").map((n) => n.name);
-  const unscheduled = manifest.nodes.filter((n) => n.config.schedule === undefined && n.resourceType !== "test").map((n) => n.name);
+  const own = manifest.nodes.filter((n) => n.config.schedule === cron && !isTestNode(n)).map((n) => n.name);
+  const scheduled = manifest.nodes.filter((n) => n.config.schedule !== undefined && !isTestNode(n)).map((n) => n.name);
+  const unscheduled = manifest.nodes.filter((n) => n.config.schedule === undefined && !isTestNode(n)).map((n) => n.name);
   return { own, unscheduled, scheduled };
 }

@@ -67,7 +67,7 @@ export const modelResults = sqliteTable(
     runId: text("run_id").notNull(),
     uniqueId: text("unique_id").notNull(),
     /** `operation` for an on-run-start or on-run-end hook, as in dbt's run_results. */
-    resourceType: text("resource_type", { enum: ["model", "seed", "test", "snapshot", "operation"] })
+    resourceType: text("resource_type", { enum: ["model", "seed", "test", "snapshot", "unit_test", "operation"] })
       .notNull()
       .default("model"),
     /** dbt's statuses: success, error, skipped for models; pass, fail, warn, error, skipped for tests. */

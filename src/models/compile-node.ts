@@ -15,7 +15,8 @@ import type { Database } from "./context/database.ts";
 import { macroLibrary, varsFor } from "./context/project.ts";
 import { Relation, targetSchema } from "./context/relation.ts";
 import { toSqlite } from "./dialect/index.ts";
-import type { Manifest, ManifestNode } from "./manifest-schema.ts";
+import { isTestNode, type Manifest, type ManifestNode, type UnitTestSpec } from "./manifest-schema.ts";
+import { withOverrides } from "./unit-test-overrides.ts";
 
 export interface CompileOptions {
   isIncremental?: boolean;
@@ -28,6 +29,12 @@ export interface CompileOptions {
   vars?: Record<string, unknown>;
   /** Extra globals (a generic test's arguments). */
   extra?: Record<string, unknown>;
+  /**
+   * A unit test: the query of each input's rows, by `ref:<unique id>`, `source:<source>.<table>`
+   * or `this`, read as CTEs in their place; and the overrides of the macros, vars and env vars
+   * the node's own template names (as in dbt, not those its macros reach).
+   */
+  unitTest?: { inputs: ReadonlyMap<string, string>; overrides: UnitTestSpec["overrides"] };
   log?: (message: string) => void;
   /** What `env_var()` may read (its `DBT_` variables; context.ts filters). */
   env?: Record<string, unknown>;
@@ -73,7 +80,7 @@ const lookupsOf = new WeakMap<Manifest, Lookups>();
 function lookups(manifest: Manifest): Lookups {
   let found = lookupsOf.get(manifest);
   if (!found) {
-    const built = manifest.nodes.filter((n) => n.resourceType !== "test");
+    const built = manifest.nodes.filter((n) => !isTestNode(n));
     found = {
       byName: new Map(built.map((n) => [n.name, n])),
       byPackage: new Map(built.map((n) => [`${n.package}.${n.name}`, n])),
@@ -89,6 +96,13 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
   const library = macroLibrary(manifest);
   const vars = varsFor(manifest, options.vars);
   const ctes = new Map<string, string>();
+  /** A unit test's rows for `key`, as a CTE named `name`; undefined when the test gives none. */
+  const givenRows = (key: string, name: string): Relation | undefined => {
+    const body = options.unitTest?.inputs.get(key);
+    if (body === undefined) return undefined;
+    if (!ctes.has(name)) ctes.set(name, body);
+    return Relation.cte(name);
+  };
 
   const compile = async (sql: string, current: ManifestNode | undefined, incremental: boolean, stack: string[]): Promise<string> => {
     const globalsFor = renderGlobals({
@@ -101,7 +115,7 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
             package: current.package,
             path: current.path,
             config: current.config,
-            relation: nodeRelation(current),
+            relation: (stack.length === 1 && givenRows("this", "__dbt__cte__this")) || nodeRelation(current),
             rawSql: current.rawSql,
           }
         : {
@@ -117,6 +131,8 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
       ref: async (name, pkg) => {
         const target = (pkg === undefined ? undefined : byPackage.get(`${pkg}.${name}`)) ?? byName.get(name);
         if (!target) throw new Error(`ref('${name}') names no model, seed or snapshot`);
+        const given = givenRows(`ref:${target.uniqueId}`, `__dbt__cte__${target.name}`);
+        if (given) return given;
         if (target.config.materialized !== "ephemeral") return batchFiltered(nodeRelation(target), target.config.event_time, options.batch);
         const cte = `__dbt__cte__${target.name}`;
         if (!ctes.has(cte)) {
@@ -130,6 +146,8 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
         return Relation.cte(cte);
       },
       source: (source, table) => {
+        const given = givenRows(`source:${source}.${table}`, `__dbt__cte__${source}__${table}`);
+        if (given) return given;
         const found = sources.get(`${source}.${table}`);
         const relation = found
           ? new Relation(found.schema, found.identifier, "table")
@@ -146,7 +164,8 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
       ...(current && stack.length === 1 && options.extra ? { extra: options.extra } : {}),
     });
     const pkg = current?.package || manifest.project;
-    const rendered = await parseTemplate(sql, current?.path ?? "dbt_project.yml").render(globalsFor(pkg));
+    const globals = options.unitTest && stack.length === 1 ? withOverrides(globalsFor(pkg), options.unitTest.overrides) : globalsFor(pkg);
+    const rendered = await parseTemplate(sql, current?.path ?? "dbt_project.yml").render(globals);
     // Each node is translated to SQLite on its own, so a refusal names the file it is written in.
     return toSqlite({ path: current?.path ?? "dbt_project.yml", rawSql: sql }, rendered.trim().replace(/;\s*$/, ""));
   };

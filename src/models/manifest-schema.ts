@@ -80,6 +80,8 @@ export const nodeConfigSchema = z
 export const configKeys = new Set([...Object.keys(nodeConfigSchema.shape), "pre-hook", "post-hook"]);
 /** Config keys that only tests act on. */
 export const testConfigKeys = new Set(["where", "limit", "warn_if", "error_if", "store_failures", "store_failures_as"]);
+/** What a unit test's `config:` (and the project file's `unit_tests:`) may set. */
+export const unitTestConfigKeys = new Set(["tags", "enabled", "meta"]);
 
 const testSpec = z.object({
   kind: z.enum(["generic", "singular"]),
@@ -90,9 +92,35 @@ const testSpec = z.object({
   column: z.string().optional(),
 });
 
+/**
+ * A unit test's rows: a mapping per row (`format: dict`, the default), CSV text (`format: csv`) or a
+ * query (`format: sql`). Rows are typed when the test runs, from the columns of the input they stand for.
+ */
+export const fixtureSchema = z.union([
+  z.object({ rows: z.array(z.record(z.string(), z.unknown())) }),
+  z.object({ csv: z.string() }),
+  z.object({ sql: z.string() }),
+]);
+
+/** A dbt 1.8 unit test: the model's SQL run over given rows in place of its inputs, compared with the expected rows. */
+const unitTestSchema = z.object({
+  /** The unique id of the model under test. */
+  model: z.string(),
+  /** Each given input: `ref:<unique id>`, `source:<source>.<table>` or `this`, with its rows. */
+  given: z.array(z.object({ input: z.string(), key: z.string(), fixture: fixtureSchema })),
+  expect: fixtureSchema,
+  overrides: z.object({
+    macros: z.record(z.string(), z.unknown()).default({}),
+    vars: z.record(z.string(), z.unknown()).default({}),
+    env_vars: z.record(z.string(), z.string()).default({}),
+  }),
+});
+
+export const resourceTypes = ["model", "seed", "test", "snapshot", "unit_test"] as const;
+
 export const nodeSchema = z.object({
   uniqueId: z.string(),
-  resourceType: z.enum(["model", "seed", "test", "snapshot"]),
+  resourceType: z.enum(resourceTypes),
   name: z.string(),
   /** The package that defines it: the project, or a package installed in dbt_packages/. */
   package: z.string().default(""),
@@ -122,6 +150,7 @@ export const nodeSchema = z.object({
     sources: z.array(z.object({ source: z.string(), table: z.string() })),
   }),
   test: testSpec.optional(),
+  unitTest: unitTestSchema.optional(),
   /** Seed data, typed when the manifest is compiled. */
   seed: z
     .object({
@@ -176,6 +205,13 @@ export const manifestSchema = z.object({
   parsedNotRun: z.array(z.object({ path: z.string(), line: z.number().int().optional(), what: z.string() })).default([]),
 });
 
+/** Data tests and unit tests: nodes that check, and build nothing. */
+export function isTestNode(node: { resourceType: string }): boolean {
+  return node.resourceType === "test" || node.resourceType === "unit_test";
+}
+
+export type Fixture = z.infer<typeof fixtureSchema>;
+export type UnitTestSpec = z.infer<typeof unitTestSchema>;
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 export type ModelConfig = NodeConfig;
 export type ManifestNode = z.infer<typeof nodeSchema>;

@@ -21,6 +21,7 @@ export const projectFileSchema = z.looseObject({
   snapshots: z.record(z.string(), z.unknown()).default({}),
   tests: z.record(z.string(), z.unknown()).default({}),
   data_tests: z.record(z.string(), z.unknown()).default({}),
+  unit_tests: z.record(z.string(), z.unknown()).default({}),
   "on-run-start": z.union([z.string(), z.array(z.string())]).optional(),
   "on-run-end": z.union([z.string(), z.array(z.string())]).optional(),
 });

@@ -63,6 +63,30 @@ const sourceTableSchema = z.looseObject({
   data_tests: testList,
 });
 
+/** A unit test's given input or expected output: rows inline (dict rows, or CSV or SQL text) in a `format`. */
+const unitRowsSchema = z.looseObject({
+  format: z.enum(["dict", "csv", "sql"]).default("dict"),
+  rows: z.unknown().optional(),
+  fixture: z.string().optional(),
+});
+
+/** A dbt 1.8 unit test; its shape is checked, with lines, by compile/unit-tests.ts before this reads it. */
+const unitTestPropertiesSchema = z.looseObject({
+  name: z.string(),
+  model: z.string(),
+  description: z.string().optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  given: z.array(unitRowsSchema.extend({ input: z.string() })).default([]),
+  expect: unitRowsSchema,
+  overrides: z
+    .looseObject({
+      macros: z.record(z.string(), z.unknown()).default({}),
+      vars: z.record(z.string(), z.unknown()).default({}),
+      env_vars: z.record(z.string(), z.unknown()).default({}),
+    })
+    .optional(),
+});
+
 export const propertiesFileSchema = z.looseObject({
   version: z.union([z.number(), z.string()]).optional(),
   sources: z
@@ -83,12 +107,15 @@ export const propertiesFileSchema = z.looseObject({
   models: z.array(nodePropertiesSchema).optional(),
   seeds: z.array(nodePropertiesSchema).optional(),
   snapshots: z.array(nodePropertiesSchema).optional(),
+  unit_tests: z.array(unitTestPropertiesSchema).optional(),
 });
 
 export type PropertiesFile = z.output<typeof propertiesFileSchema>;
 export type NodeProperties = z.output<typeof nodePropertiesSchema>;
 export type ColumnProperties = z.output<typeof columnSchema>;
 export type Constraint = z.output<typeof constraintSchema>;
+export type UnitTestProperties = z.output<typeof unitTestPropertiesSchema>;
+export type UnitRows = z.output<typeof unitRowsSchema>;
 export type TestEntry = z.output<typeof testEntrySchema>;
 
 export function testsOf(entry: { tests?: TestEntry[] | undefined; data_tests?: TestEntry[] | undefined }): TestEntry[] {

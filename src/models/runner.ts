@@ -26,12 +26,14 @@ import { runHookSql } from "./hooks.ts";
 import { materializeIncremental } from "./incremental.ts";
 import { forgetLastRuns } from "./last-run.ts";
 import { getManifest, type Manifest, type ModelNode, manifestFor } from "./manifest.ts";
+import { isTestNode } from "./manifest-schema.ts";
 import { indexStatements, materializeSeed, materializeTable, materializeView, relationType } from "./materialize.ts";
 import { materializeMicrobatch } from "./microbatch.ts";
 import { type SelectionState, selectedIds, selectionNeeds } from "./selection.ts";
 import { materializeSnapshot } from "./snapshot.ts";
 import { recordDeploy, selectionState } from "./state.ts";
 import { runDataTest } from "./test-run.ts";
+import { runUnitTest } from "./unit-test-run.ts";
 
 export type Command = "build" | "run" | "test" | "seed";
 
@@ -89,9 +91,9 @@ export interface RunSummary {
 }
 
 const commandTypes: Record<Command, ModelNode["resourceType"][]> = {
-  build: ["seed", "model", "snapshot", "test"],
+  build: ["seed", "model", "snapshot", "test", "unit_test"],
   run: ["model"],
-  test: ["test"],
+  test: ["test", "unit_test"],
   seed: ["seed"],
 };
 
@@ -177,6 +179,16 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   /** The parents of each failed test, by the node it blames: as in dbt, it holds back only a node downstream of all of them. */
   const failedTests = new Map<string, string[][]>();
   const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
+  /** Each model's unit tests: a model whose unit test did not pass is skipped, and so is all downstream. */
+  const unitTestsOf = new Map<string, string[]>();
+  for (const node of manifest.nodes)
+    if (node.resourceType === "unit_test")
+      unitTestsOf.set(node.dependsOn.nodes[0]!, [...(unitTestsOf.get(node.dependsOn.nodes[0]!) ?? []), node.uniqueId]);
+  /** What a node waits on: a unit test, its model's parents; any other node, its parents and its unit tests. */
+  const upstream = (node: ModelNode) =>
+    node.resourceType === "unit_test"
+      ? (byId.get(node.dependsOn.nodes[0]!)?.dependsOn.nodes ?? [])
+      : [...node.dependsOn.nodes, ...(unitTestsOf.get(node.uniqueId) ?? [])];
   const ancestors = new Map<string, Set<string>>();
   const upstreamOf = (id: string): Set<string> => {
     let found = ancestors.get(id);
@@ -207,7 +219,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
         db,
         [
           { metric: "sluice_model_results_total", labels: { resource_type: result.resourceType, status: result.status }, value: 1 },
-          ...(result.resourceType === "test" && (result.failures ?? 0) > 0
+          ...(isTestNode(result) && (result.failures ?? 0) > 0
             ? [{ metric: "sluice_test_failures_total" as const, labels: {}, value: result.failures! }]
             : []),
         ],
@@ -236,7 +248,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   for (const node of started ? manifest.nodes : []) {
     if (node.config.materialized === "ephemeral") {
       // Never built, but inlined into its children: they inherit its parents' troubles.
-      const failedParent = node.dependsOn.nodes.find((parent) => failed.has(parent));
+      const failedParent = upstream(node).find((parent) => failed.has(parent));
       if (failedParent) failed.set(node.uniqueId, failed.get(failedParent)!);
       const untrustedParent = node.dependsOn.nodes.find((parent) => untrusted.has(parent));
       if (untrustedParent) untrusted.set(node.uniqueId, untrusted.get(untrustedParent)!);
@@ -244,8 +256,8 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
     }
     if (!node.config.enabled || !chosen.has(node.uniqueId) || !types.includes(node.resourceType)) continue;
     const blockedBy =
-      node.dependsOn.nodes.find((parent) => failed.has(parent)) ??
-      (node.resourceType === "test" ? undefined : node.dependsOn.nodes.find((parent) => holdsBack(parent, node)));
+      upstream(node).find((parent) => failed.has(parent)) ??
+      (isTestNode(node) ? undefined : node.dependsOn.nodes.find((parent) => holdsBack(parent, node)));
 
     let result = done.get(node.uniqueId);
     if (!result) {
@@ -275,10 +287,11 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
       ranHere += 1;
       await record(result, nodeStarted);
     }
-    if (result.status === "error") failed.set(node.uniqueId, node.uniqueId);
+    if (result.status === "error" || (result.status === "fail" && node.resourceType === "unit_test"))
+      failed.set(node.uniqueId, node.uniqueId);
     if (result.status === "skipped")
       failed.set(node.uniqueId, (blockedBy && (failed.get(blockedBy) ?? untrusted.get(blockedBy))) ?? blockedBy ?? node.uniqueId);
-    if (result.status === "fail")
+    if (result.status === "fail" && node.resourceType === "test")
       for (const parent of node.dependsOn.nodes) {
         untrusted.set(parent, parent);
         failedTests.set(parent, [...(failedTests.get(parent) ?? []), node.dependsOn.nodes]);
@@ -292,7 +305,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   const elapsedMs = finished.getTime() - Date.parse(startedAt);
   await db.update(modelRuns).set({ status, finishedAt: finished.toISOString(), elapsedMs }).where(eq(modelRuns.runId, runId));
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
-  for (const result of results.filter((r) => r.resourceType === "test")) {
+  for (const result of results.filter(isTestNode)) {
     if (result.status === "fail")
       await raiseAlert(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
     else if (result.status === "pass") await resolveAlert(runtime, "test_failed", result.uniqueId, "the test passes again");
@@ -312,6 +325,10 @@ async function runNode(
   const options: CompileOptions = { db, fullRefresh, vars, env: env as Record<string, unknown> };
   const base = { uniqueId: node.uniqueId, resourceType: node.resourceType };
   try {
+    if (node.resourceType === "unit_test") {
+      const { status, failures, message } = await runUnitTest(db, manifest, node, vars);
+      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
+    }
     if (node.resourceType === "test") {
       const { status, failures, message, relationName } = await runDataTest(db, node, await compileNode(manifest, node, options));
       return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message, relationName };

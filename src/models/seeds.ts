@@ -40,7 +40,8 @@ function inferType(values: readonly string[]): ColumnType {
   return "text";
 }
 
-function declaredType(declared: string): ColumnType {
+/** The seed type of a declared SQL type (`column_types`, or a D1 column's declared type). */
+export function declaredType(declared: string): ColumnType {
   if (/int/.test(declared)) return "integer";
   if (/real|float|double|numeric|decimal/.test(declared)) return "real";
   if (/bool/.test(declared)) return "bool";

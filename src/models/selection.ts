@@ -22,12 +22,12 @@
  */
 import { SluiceError } from "../lib/errors.ts";
 import { compileGlob, type GlobMatcher } from "../lib/glob.ts";
-import type { Manifest } from "./manifest-schema.ts";
+import { isTestNode, type Manifest } from "./manifest-schema.ts";
 import type { Criterion, IndirectSelection, SelectorTree } from "./selector-tree.ts";
 
 export interface SelectableNode {
   uniqueId: string;
-  resourceType: "model" | "seed" | "test" | "snapshot";
+  resourceType: "model" | "seed" | "test" | "snapshot" | "unit_test";
   name: string;
   /** Relative to the project folder, e.g. "models/staging/stg_orders.sql". */
   path: string;
@@ -68,7 +68,7 @@ export class SelectionError extends Error {
   override name = "SelectionError";
 }
 
-const resourceTypes = new Set<string>(["model", "seed", "test", "snapshot"]);
+const resourceTypes = new Set<string>(["model", "seed", "test", "snapshot", "unit_test"]);
 const methods = ["fqn", "file", "tag", "path", "source", "resource_type", "test_type", "config.<key>", "result", "state"];
 const testTypes: Record<string, "generic" | "singular" | "unit"> = {
   generic: "generic",
@@ -110,9 +110,7 @@ function buildGraph(all: readonly SelectableNode[], state: SelectionState | unde
   const disabled = new Set(all.filter((n) => n.config.enabled === false).map((n) => n.uniqueId));
   // Like dbt, a disabled node is not in the graph at all, and neither is a test of one: it would
   // test a relation that is never built.
-  const live = all.filter(
-    (n) => !disabled.has(n.uniqueId) && !(n.resourceType === "test" && n.dependsOn.nodes.some((p) => disabled.has(p))),
-  );
+  const live = all.filter((n) => !disabled.has(n.uniqueId) && !(isTestNode(n) && n.dependsOn.nodes.some((p) => disabled.has(p))));
   const graph: Graph = {
     nodes: new Map(live.map((n) => [n.uniqueId, n])),
     sources: new Map(),
@@ -276,7 +274,7 @@ function indirectly(graph: Graph, ids: Set<string>, mode: IndirectSelection): Se
   const allowed = mode === "cautious" ? ids : walk(ids, graph.parents, Infinity);
   const result = new Set(ids);
   for (const node of graph.nodes.values()) {
-    if (node.resourceType !== "test" || node.dependsOn.nodes.length === 0) continue;
+    if (!isTestNode(node) || node.dependsOn.nodes.length === 0) continue;
     const parents = node.dependsOn.nodes.filter((parent) => graph.nodes.has(parent));
     if (parents.some((parent) => ids.has(parent)) && parents.every((parent) => allowed.has(parent))) result.add(node.uniqueId);
   }
@@ -328,8 +326,10 @@ function matchMethod(graph: Graph, criterion: Criterion): Set<string> {
     return new Set(ids.map(([id]) => id));
   }
   if (method === "resource_type") return pick((n) => n.resourceType === value);
-  // Unit tests are not nodes yet, so test_type:unit selects nothing.
-  if (method === "test_type") return pick((n) => n.resourceType === "test" && (n.test?.kind ?? "singular") === testTypes[value]);
+  if (method === "test_type")
+    return pick(
+      (n) => (n.resourceType === "unit_test" ? "unit" : n.resourceType === "test" && (n.test?.kind ?? "singular")) === testTypes[value],
+    );
   if (method === "result") {
     const results = graph.state?.results;
     if (!results) throw new SelectionError(`selector "result:${value}" needs the results of earlier runs, which only the Worker keeps`);
@@ -412,12 +412,12 @@ function configMatches(value: unknown, pattern: GlobMatcher): boolean {
 
 /**
  * dbt's default "eager" indirect selection: a test comes along when any of its parent nodes is in
- * the set, even if its other parents are not. Parents are nodes only: a source is no test parent.
+ * the set, even if its other parents are not; a unit test comes along with its model. Parents are nodes only: a source is no test parent.
  */
 function withTests(graph: Graph, ids: Set<string>): Set<string> {
   const result = new Set(ids);
   for (const node of graph.nodes.values()) {
-    if (node.resourceType === "test" && node.dependsOn.nodes.some((parent) => ids.has(parent))) result.add(node.uniqueId);
+    if (isTestNode(node) && node.dependsOn.nodes.some((parent) => ids.has(parent))) result.add(node.uniqueId);
   }
   return result;
 }

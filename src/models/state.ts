@@ -34,7 +34,7 @@ function digestManifest(manifest: Manifest) {
   if (!digest) {
     digest = (async () => {
       const nodes: Record<string, [string, string, string]> = {};
-      const body = (node: ManifestNode) => (node.seed ? canonical(node.seed) : node.rawSql);
+      const body = (node: ManifestNode) => (node.seed ? canonical(node.seed) : node.unitTest ? canonical(node.unitTest) : node.rawSql);
       for (const node of manifest.nodes) nodes[node.uniqueId] = [shortHash(body(node)), shortHash(canonical(node.config)), node.relation];
       return { hash: await sha256Hex(canonical(nodes)), nodes };
     })();

@@ -25,7 +25,7 @@ export function lineageOf(config: SluiceConfig, manifest: Manifest): Lineage {
     edges.push({ from: `source:${source}`, to: `stream:${source}.${stream}` });
   }
   for (const node of manifest.nodes) {
-    if (node.resourceType === "test") continue;
+    if (node.resourceType === "test" || node.resourceType === "unit_test") continue;
     nodes.set(node.uniqueId, { id: node.uniqueId, type: node.resourceType, label: node.name });
     for (const parent of node.dependsOn.nodes) edges.push({ from: parent, to: node.uniqueId });
     for (const { source, table } of node.dependsOn.sources) {

@@ -30,7 +30,6 @@ afterEach(async () => {
 const dbtDeps = "install them with `dbt deps` (or copy each package's folder into dbt_packages/), then compile again";
 
 const refused: [string, string][] = [
-  ["unit-tests", "models/unit_tests.yml:3: Sluice does not support unit tests (unit_tests:) yet"],
   [
     "contract-without-data-type",
     "models/schema.yml:11: contract: column status of orders has no data_type; a model with an enforced contract declares every column's data_type",

@@ -8,7 +8,7 @@
  * what it parses but does not run (unsupported.ts); seeds (seed-nodes.ts); models, singular
  * tests and snapshots, each template rendered once with recording hooks to learn its config,
  * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
- * and checked (refs.ts); the run order (order.ts).
+ * and checked (refs.ts); unit tests, on the models they test (unit-tests.ts); the run order (order.ts).
  */
 import { parse as parseYaml } from "yaml";
 import type { Manifest } from "../manifest-schema.ts";
@@ -22,6 +22,7 @@ import { addSeedNodes } from "./seed-nodes.ts";
 import { readSelectors } from "./selectors.ts";
 import { addTemplateNodes } from "./template-nodes.ts";
 import { addGenericTestNodes } from "./test-nodes.ts";
+import { addUnitTestNodes } from "./unit-tests.ts";
 
 export type { CompileOptions, PackageFiles, ProjectFiles } from "./inputs.ts";
 export { CompileError } from "./nodes.ts";
@@ -42,6 +43,7 @@ async function compile(files: ProjectFiles, options: CompileOptions): Promise<Ma
   await addTemplateNodes(nodes, files, inputs);
   await addGenericTestNodes(nodes, inputs);
   resolveRefs(nodes);
+  addUnitTestNodes(nodes, inputs);
   await nameRelations(nodes, inputs);
   assertNoStreamTables(nodes, inputs.sources);
   const selectors = readSelectors(files.selectors, parseYaml);

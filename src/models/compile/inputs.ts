@@ -14,6 +14,7 @@ import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "
 import { CompileError } from "./nodes.ts";
 import { readPackages } from "./packages.ts";
 import { renderProjectConfigs } from "./project-render.ts";
+import { checkUnitTests } from "./unit-tests.ts";
 import { checkProjectFile, checkProjectFolders, checkPropertiesFile, type NotRun } from "./unsupported.ts";
 
 export interface ProjectFiles {
@@ -133,6 +134,7 @@ function readProperties(path: string, yaml: string, notRun: NotRun[]): Propertie
     throw new CompileError(`${path}: invalid YAML: ${(error as Error).message.split("\n")[0]}`);
   }
   notRun.push(...checkPropertiesFile(path, yaml, raw));
+  checkUnitTests(path, yaml, raw);
   const parsed = propertiesFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

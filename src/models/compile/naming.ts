@@ -7,7 +7,7 @@
 import { parseTemplate, TemplateError } from "../../jinja/index.ts";
 import { renderGlobals } from "../context/context.ts";
 import { Relation, relationName, targetSchema } from "../context/relation.ts";
-import type { ManifestNode } from "../manifest-schema.ts";
+import { isTestNode, type ManifestNode } from "../manifest-schema.ts";
 import type { CompileInputs } from "./inputs.ts";
 import { CompileError, type NodeSet } from "./nodes.ts";
 
@@ -19,7 +19,7 @@ const namingTemplate = parseTemplate(
 export async function nameRelations(nodes: NodeSet, inputs: CompileInputs): Promise<void> {
   const owners = new Map<string, ManifestNode>();
   for (const node of nodes.nodes.values()) {
-    if (node.resourceType === "test") continue;
+    if (isTestNode(node)) continue;
     const fixedSchema = node.resourceType === "snapshot" ? node.config.target_schema : undefined;
     const globals = renderGlobals({
       library: inputs.render.library,

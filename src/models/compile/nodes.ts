@@ -3,7 +3,7 @@
  * node with its merged, validated config, or a CompileError naming the file. The node set keeps
  * every model, seed and snapshot name unique.
  */
-import { type ManifestNode, nodeConfigSchema, testConfigKeys } from "../manifest-schema.ts";
+import { isTestNode, type ManifestNode, nodeConfigSchema, testConfigKeys } from "../manifest-schema.ts";
 import { mergeConfigs, type ProjectFile } from "../project-file.ts";
 import type { NodeProperties } from "../properties.ts";
 import { checkIncrementalConfig } from "./config-checks.ts";
@@ -21,10 +21,10 @@ export class NodeSet {
 
   add(node: ManifestNode): void {
     const clash = this.byName.get(node.name);
-    if (clash && node.resourceType !== "test") {
+    if (clash && !isTestNode(node)) {
       throw new CompileError(`${node.path}: a node named "${node.name}" is already defined in ${this.nodes.get(clash)!.path}`);
     }
-    if (node.resourceType !== "test") this.byName.set(node.name, node.uniqueId);
+    if (!isTestNode(node)) this.byName.set(node.name, node.uniqueId);
     this.nodes.set(node.uniqueId, node);
   }
 }

@@ -11,12 +11,14 @@ import { CompileError } from "./nodes.ts";
  * test can stop what is built on the model it tests. As in dbt, that holds for a test only when
  * all the nodes it depends on are upstream of the node: a relationships test between two models
  * does not hold back a third that reads only one of them (two such tests would form a cycle).
+ * A unit test runs after its model's parents (whose columns it may read) and before its model.
  */
 export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode[] {
   const testsOf = new Map<string, string[]>();
+  const unitTestsOf = new Map<string, string[]>();
   for (const node of nodes.values()) {
-    if (node.resourceType !== "test") continue;
-    for (const parent of node.dependsOn.nodes) testsOf.set(parent, [...(testsOf.get(parent) ?? []), node.uniqueId]);
+    const byParent = node.resourceType === "test" ? testsOf : node.resourceType === "unit_test" ? unitTestsOf : undefined;
+    for (const parent of byParent ? node.dependsOn.nodes : []) byParent!.set(parent, [...(byParent!.get(parent) ?? []), node.uniqueId]);
   }
   // An ephemeral model is inlined into its children, so its parents are theirs too.
   const effectiveParents = (node: ManifestNode, seen = new Set<string>()): string[] =>
@@ -42,8 +44,9 @@ export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode
   };
   const edges = new Map<string, string[]>();
   for (const node of nodes.values()) {
-    const parents = [...node.dependsOn.nodes];
-    if (node.resourceType !== "test") {
+    const model = node.resourceType === "unit_test" ? nodes.get(node.dependsOn.nodes[0]!) : undefined;
+    const parents = model ? [...model.dependsOn.nodes] : [...node.dependsOn.nodes, ...(unitTestsOf.get(node.uniqueId) ?? [])];
+    if (node.resourceType !== "test" && !model) {
       const upstream = upstreamOf(node.uniqueId);
       for (const parent of effectiveParents(node)) {
         for (const test of testsOf.get(parent) ?? [])

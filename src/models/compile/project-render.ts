@@ -12,7 +12,7 @@ import type { ProjectFile } from "../project-file.ts";
 import type { RenderSetup } from "./inputs.ts";
 import { CompileError } from "./nodes.ts";
 
-const trees = ["models", "seeds", "snapshots", "tests", "data_tests"] as const;
+const trees = ["models", "seeds", "snapshots", "tests", "data_tests", "unit_tests"] as const;
 const unrendered = new Set(["pre-hook", "post-hook", "pre_hook", "post_hook"]);
 
 /** A rendered string as Python's literal_eval would read it, as dbt's native rendering does. */

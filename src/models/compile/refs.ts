@@ -3,7 +3,7 @@
  * Out: refs as unique ids. A ref to nothing is a CompileError naming the file and line; so is a
  * model, seed or snapshot whose relation is a stream's table, which building it would replace.
  */
-import type { SourceTable } from "../manifest-schema.ts";
+import { isTestNode, type SourceTable } from "../manifest-schema.ts";
 import { CompileError, lineOf, type NodeSet } from "./nodes.ts";
 
 export function resolveRefs(nodes: NodeSet): void {
@@ -20,7 +20,7 @@ export function resolveRefs(nodes: NodeSet): void {
 export function assertNoStreamTables(nodes: NodeSet, sources: readonly SourceTable[]): void {
   const streamTables = new Map(sources.map((s) => [s.relation.toLowerCase(), s]));
   for (const node of nodes.nodes.values()) {
-    const table = node.resourceType === "test" ? undefined : streamTables.get(node.relation.toLowerCase());
+    const table = isTestNode(node) ? undefined : streamTables.get(node.relation.toLowerCase());
     if (table)
       throw new CompileError(
         `${node.path}: ${node.resourceType} "${node.name}" would be built as ${node.relation}, the table stream ${table.source}/${table.table} lands in; rename it`,

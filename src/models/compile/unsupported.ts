@@ -6,7 +6,7 @@
  * Out: notices; a refusal throws.
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { configKeys, incrementalStrategies, materializations, testConfigKeys } from "../manifest-schema.ts";
+import { configKeys, incrementalStrategies, materializations, testConfigKeys, unitTestConfigKeys } from "../manifest-schema.ts";
 import { parseThreshold } from "../test-thresholds.ts";
 import { CompileError } from "./nodes.ts";
 
@@ -131,12 +131,11 @@ const projectKeys = new Set([
   "on-run-start",
   "on-run-end",
 ]);
-const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests"];
+const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests", "unit_tests"];
 const refusedProjectKeys: Record<string, string> = {
   quoting: notYet("quoting configs"),
   "restrict-access": notYet("restrict-access"),
   sources: notYet("source configs in the project file"),
-  unit_tests: notYet("unit tests"),
 };
 /** Project-file configs for resource types Sluice parses but does not run. */
 const notRunProjectKeys = new Set(["exposures", "metrics", "semantic-models", "saved-queries", "analyses"]);
@@ -164,6 +163,8 @@ function checkConfigTree(file: Located, keys: (string | number)[], tree: Record<
     const refusal = configRefusal(name, value);
     if (refusal) file.refuse([...keys, key], refusal);
     const tree = keys[0] as string;
+    if (tree === "unit_tests" && (key.startsWith("+") || configKeys.has(name)) && !unitTestConfigKeys.has(name))
+      file.refuse([...keys, key], `${name} does not apply to unit tests (they take enabled, tags and meta)`);
     if (testConfigKeys.has(name) && tree !== "tests" && tree !== "data_tests")
       file.refuse([...keys, key], `${name} is a test config; set it under data_tests:, it does nothing under ${tree}:`);
     if (key.startsWith("+") || configKeys.has(name)) {
@@ -250,7 +251,7 @@ export function checkPropertiesFile(path: string, text: string, raw: unknown): N
       }
     } else if (key === "snapshots") {
       for (const [i, node] of list(value)) checkNode(file, [key, i], node, snapshotKeys, notices);
-    } else if (key === "unit_tests") file.refuse([key], notYet("unit tests (unit_tests:)"));
+    } else if (key === "unit_tests") continue;
     else if (Object.hasOwn(notRunBlocks, key)) {
       for (const [i, item] of list(value)) {
         const name = isRecord(item) && typeof item.name === "string" ? ` ${item.name}` : "";
