@@ -55,6 +55,30 @@ export interface RenderScope {
 
 const missing = Symbol("missing");
 
+/**
+ * A package's namespace (`dbt_utils.star`, `dbt.dateadd`): its macros as attributes. A class, not
+ * a plain object, so the interpreter reads names through `__getattr__` rather than as dict keys.
+ */
+class MacroNamespace {
+  readonly #pkg: string;
+  readonly #find: (name: string) => Macro | undefined;
+
+  constructor(pkg: string, find: (name: string) => Macro | undefined) {
+    this.#pkg = pkg;
+    this.#find = find;
+  }
+
+  __getattr__(name: string): Macro {
+    const macro = this.#find(name);
+    if (!macro) throw new TemplateError(`'${this.#pkg}' has no macro named '${name}'`);
+    return macro;
+  }
+
+  __str__(): string {
+    return this.#pkg;
+  }
+}
+
 /** The globals of a render, per package: call `globalsFor(node.package)` for the node's own template. */
 export function renderGlobals(scope: RenderScope): (pkg: string) => Record<string, unknown> {
   const { library, node } = scope;
@@ -66,14 +90,10 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
   const namespace = (pkg: string): object => {
     let ns = namespaces.get(pkg);
     if (!ns) {
-      ns = {
-        __getattr__: (name: string) => {
-          const macro = macros.get(pkg, name) ?? (pkg === internalPackage ? undefined : macros.get(internalPackage, name));
-          if (!macro) throw new TemplateError(`'${pkg}' has no macro named '${name}'`);
-          return macro;
-        },
-        __str__: () => pkg,
-      };
+      ns = new MacroNamespace(
+        pkg,
+        (name) => macros.get(pkg, name) ?? (pkg === internalPackage ? undefined : macros.get(internalPackage, name)),
+      );
       namespaces.set(pkg, ns);
     }
     return ns;
