@@ -4,7 +4,7 @@
  * .dev.vars never leaks into a test). Resolves once /v1/health answers 200.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -72,6 +72,22 @@ export interface DevServerOptions {
   timeoutMs?: number;
   /** Apply the D1 migrations first (true unless the Worker has no D1). */
   migrate?: boolean;
+  /**
+   * A pipeline folder other than pipeline/ (SLUICE_PIPELINE_DIR), relative to the checkout. The
+   * Worker is then built in a copy of the checkout, so the checkout's .sluice/ bundle, which other
+   * tests and running dev servers read, stays as it is.
+   */
+  pipelineDir?: string;
+}
+
+/** What `wrangler dev` builds the Worker from, copied; node_modules is linked. */
+const checkoutFiles = ["src", "scripts", "migrations", "pipeline", "package.json", "wrangler.toml", "tsconfig.json"];
+
+function copyCheckout(into: string): string {
+  const root = join(into, "checkout");
+  for (const file of checkoutFiles) cpSync(join(repoRoot, file), join(root, file), { recursive: true });
+  symlinkSync(join(repoRoot, "node_modules"), join(root, "node_modules"), "dir");
+  return root;
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -83,7 +99,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       .map(([k, v]) => `${k}=${v}`)
       .join("\n")}\n`,
   );
-  if (options.migrate !== false) applyLocalMigrations(persistTo, options.configPath);
+  const checkout = options.pipelineDir === undefined ? repoRoot : copyCheckout(persistTo);
+  const configPath = options.pipelineDir === undefined ? options.configPath : join(checkout, options.configPath ?? "wrangler.toml");
+  if (options.migrate !== false) applyLocalMigrations(persistTo, configPath);
 
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -98,9 +116,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       "--env-file",
       envFile,
       "--show-interactive-dev-session=false",
-      ...(options.configPath ? ["-c", options.configPath] : []),
+      ...(configPath ? ["-c", configPath] : []),
     ]),
-    { cwd: repoRoot, env: { ...process.env, CI: "true", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    {
+      cwd: checkout,
+      env: {
+        ...process.env,
+        CI: "true",
+        NO_COLOR: "1",
+        ...(options.pipelineDir === undefined ? {} : { SLUICE_PIPELINE_DIR: resolve(repoRoot, options.pipelineDir) }),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

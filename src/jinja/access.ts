@@ -82,11 +82,9 @@ export function getattr(obj: unknown, name: string): unknown {
   if (Array.isArray(obj)) {
     const special = (obj as unknown as Record<symbol, unknown>)[GROUP];
     if (special && (name === "grouper" || name === "list")) return name === "grouper" ? obj[0] : obj[1];
-    // A list-like JS class (a query result) keeps its own members: `result.rows`, `result.columns`.
-    if (Object.getPrototypeOf(obj) !== Array.prototype && name in obj && !(name in Array.prototype)) {
-      const v = (obj as unknown as Record<string, unknown>)[name];
-      return typeof v === "function" ? v.bind(obj) : v;
-    }
+    if (hasMethod(obj, name)) return boundMethod(obj, name);
+    // A list with attributes of its own (a query result's `columns`, `rows`, `column_names`).
+    if (Object.getPrototypeOf(obj) !== Array.prototype && name in obj && !(name in Array.prototype)) return objectAttr(obj, name);
   }
   if (hasMethod(obj, name)) return boundMethod(obj, name);
   if (typeof obj === "function" && name in obj) return (obj as unknown as Record<string, unknown>)[name];
@@ -103,9 +101,9 @@ function index(obj: unknown[] | string, key: unknown): number | null {
 
 export function getitem(obj: unknown, key: unknown): unknown {
   if (Array.isArray(obj)) {
-    // A list-like JS class may read string keys itself: a query row by column name.
+    // A list that reads its own items (a query result's row, by column name).
     const hook = (obj as { __getitem__?: (k: unknown) => unknown }).__getitem__;
-    if (typeof key === "string" && typeof hook === "function") return hook.call(obj, key);
+    if (typeof hook === "function" && typeof key === "string") return hook.call(obj, key);
     const i = index(obj, key);
     if (i === null) return typeof key === "string" ? getattr(obj, key) : missing(obj, key);
     return i < 0 ? missing(obj, key) : obj[i];

@@ -133,7 +133,10 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
         if (!target) throw new Error(`ref('${name}') names no model, seed or snapshot`);
         const given = givenRows(`ref:${target.uniqueId}`, `__dbt__cte__${target.name}`);
         if (given) return given;
-        if (target.config.materialized !== "ephemeral") return batchFiltered(nodeRelation(target), target.config.event_time, options.batch);
+        if (target.config.materialized !== "ephemeral") {
+          const { schema, identifier, type } = nodeRelation(target);
+          return batchFiltered(Relation.read(schema, identifier, type), target.config.event_time, options.batch);
+        }
         const cte = `__dbt__cte__${target.name}`;
         if (!ctes.has(cte)) {
           if (stack.includes(target.name)) throw new Error(`ephemeral models form a cycle: ${[...stack, target.name].join(" -> ")}`);
@@ -150,8 +153,8 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
         if (given) return given;
         const found = sources.get(`${source}.${table}`);
         const relation = found
-          ? new Relation(found.schema, found.identifier, "table")
-          : new Relation(targetSchema, `raw_${source}__${table}`, "table");
+          ? Relation.read(found.schema, found.identifier, "table")
+          : Relation.read(targetSchema, `raw_${source}__${table}`, "table");
         return batchFiltered(relation, found?.eventTime, options.batch);
       },
       isIncremental: incremental,

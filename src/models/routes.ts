@@ -19,7 +19,9 @@ import { runModels } from "./runner.ts";
 
 export const modelRoutes = createRouter("admin");
 
-const varsSchema = z.union([z.record(z.string(), z.unknown()), z.string()]).transform((value, ctx) => {
+const varsMessage = 'vars must be a mapping, or YAML or JSON text of one, such as {"start_date": "2024-01-01"}';
+// A list or a number gets the message that text of a list gets.
+const varsSchema = z.union([z.record(z.string(), z.unknown()), z.string()], { error: varsMessage }).transform((value, ctx) => {
   if (typeof value !== "string") return value;
   try {
     const parsed: unknown = parseYaml(value);
@@ -28,7 +30,7 @@ const varsSchema = z.union([z.record(z.string(), z.unknown()), z.string()]).tran
   } catch {
     // Reported below, as for any other text that is not a mapping.
   }
-  ctx.addIssue({ code: "custom", message: 'vars must be a mapping, or YAML or JSON text of one, such as {"start_date": "2024-01-01"}' });
+  ctx.addIssue({ code: "custom", message: varsMessage });
   return z.NEVER;
 });
 const selector = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));

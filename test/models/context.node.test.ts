@@ -40,7 +40,7 @@ describe("relations", () => {
       ["a", "main_marts", "main_marts__orders"],
       ["b", "main", "b"],
     ]);
-    expect(await compileNode(manifest, manifest.nodes[1]!)).toBe('select * from "main_marts__orders"');
+    expect(await compileNode(manifest, manifest.nodes[1]!)).toBe('select * from main."main_marts__orders"');
   });
 
   it("fails the build when two nodes would build one relation", async () => {

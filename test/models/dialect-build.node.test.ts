@@ -68,7 +68,7 @@ const failing: [name: string, files: Record<string, string>, message: string][] 
   [
     "a syntax error that Jinja's output stands next to",
     { "models/bad.sql": "select order_id\nfrm {{ ref('stg_orders') }}\n" },
-    'models/bad.sql:2: near ""stg_orders"": syntax error',
+    'models/bad.sql:2: near "main": syntax error',
   ],
   [
     "an unfinished statement",

@@ -70,7 +70,7 @@ describe("the fixture dbt project: parse", () => {
     );
     expect(await compileNode(manifest, node("completed_by_customer"))).toBe(
       `with __dbt__cte__completed_orders as (
-select order_id, customer_id, amount from "orders" where status = 'completed'
+select order_id, customer_id, amount from main."orders" where status = 'completed'
 ),
 counts as (
     select customer_id, count(*) as completed_orders, sum(amount) as completed_amount

@@ -85,3 +85,21 @@ describe("models ops API", () => {
     void env;
   });
 });
+
+describe("POST /v1/models/build: vars that are not a mapping", () => {
+  const message = 'vars must be a mapping, or YAML or JSON text of one, such as {"start_date": "2024-01-01"}';
+  it.each([
+    ["a list", ["load_source_data"]],
+    ["a number", 3],
+    ["YAML text of a list", "- load_source_data\n- true\n"],
+    ["text that is not YAML", "{load_source_data: [true"],
+  ])("refuses %s with 400 and one message, running nothing", async (_what, vars) => {
+    const runs = async () => ((await (await admin("/v1/runs")).json()) as { runs: unknown[] }).runs.length;
+    const before = await runs();
+    const response = await admin("/v1/models/build", { method: "POST", body: JSON.stringify({ vars }) });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error).toEqual({ code: "bad_request", message: `✖ ${message}\n  → at vars`, requestId: expect.any(String) });
+    expect(await runs()).toBe(before);
+  });
+});

@@ -23,7 +23,7 @@ describe("sluice CLI, offline", () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toBe(`-- model.shop.stg_orders (models/staging/stg_orders.sql)
 with source as (
-    select * from "raw_orders"
+    select * from main."raw_orders"
 ),
 
 renamed as (

@@ -3,7 +3,7 @@
  * set with refs resolved. Out: the nodes in that order; a cycle is a CompileError naming its nodes.
  */
 import { topologicalOrder } from "../graph.ts";
-import type { ManifestNode } from "../manifest-schema.ts";
+import type { ManifestNode, SourceTable } from "../manifest-schema.ts";
 import { CompileError } from "./nodes.ts";
 
 /**
@@ -12,8 +12,10 @@ import { CompileError } from "./nodes.ts";
  * all the nodes it depends on are upstream of the node: a relationships test between two models
  * does not hold back a third that reads only one of them (two such tests would form a cycle).
  * A unit test runs after its model's parents (whose columns it may read) and before its model.
+ * A node that reads a source whose table the project builds runs after the node that builds it.
  */
-export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode[] {
+export function runOrder(nodes: ReadonlyMap<string, ManifestNode>, sources: readonly SourceTable[] = []): ManifestNode[] {
+  const builders = sourceBuilders(nodes, sources);
   const testsOf = new Map<string, string[]>();
   const unitTestsOf = new Map<string, string[]>();
   for (const node of nodes.values()) {
@@ -46,6 +48,10 @@ export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode
   for (const node of nodes.values()) {
     const model = node.resourceType === "unit_test" ? nodes.get(node.dependsOn.nodes[0]!) : undefined;
     const parents = model ? [...model.dependsOn.nodes] : [...node.dependsOn.nodes, ...(unitTestsOf.get(node.uniqueId) ?? [])];
+    for (const { source, table } of model ? [] : node.dependsOn.sources) {
+      const builder = builders.get(`${source}.${table}`);
+      if (builder !== undefined && builder !== node.uniqueId && !parents.includes(builder)) parents.push(builder);
+    }
     if (node.resourceType !== "test" && !model) {
       const upstream = upstreamOf(node.uniqueId);
       for (const parent of effectiveParents(node)) {
@@ -63,4 +69,23 @@ export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode
     throw new CompileError(names);
   }
   return order.map((id) => nodes.get(id)!);
+}
+
+/**
+ * Sources whose table the project builds itself, to the node that builds it: a source declared
+ * with `schema: raw` over the seeds a project puts in `raw` is read after those seeds are loaded,
+ * as when `dbt seed` runs before `dbt run`. Only the order follows; the source is no ref, so a
+ * failed seed does not skip its readers and selecting a model does not select the seed.
+ */
+function sourceBuilders(nodes: ReadonlyMap<string, ManifestNode>, sources: readonly SourceTable[]): Map<string, string> {
+  const byRelation = new Map<string, string>();
+  for (const node of nodes.values())
+    if (node.resourceType !== "test" && node.config.materialized !== "ephemeral")
+      byRelation.set(node.relation.toLowerCase(), node.uniqueId);
+  const builders = new Map<string, string>();
+  for (const source of sources) {
+    const builder = byRelation.get(source.relation.toLowerCase());
+    if (builder !== undefined) builders.set(`${source.source}.${source.table}`, builder);
+  }
+  return builders;
 }

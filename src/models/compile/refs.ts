@@ -17,8 +17,16 @@ export function resolveRefs(nodes: NodeSet): void {
   }
 }
 
-export function assertNoStreamTables(nodes: NodeSet, sources: readonly SourceTable[]): void {
-  const streamTables = new Map(sources.map((s) => [s.relation.toLowerCase(), s]));
+/**
+ * Only Sluice's streams are guarded: a source that YAML alone declares names a table the project
+ * builds itself, as a source with `schema: raw` names the seeds a project puts in `raw`.
+ */
+export function assertNoStreamTables(
+  nodes: NodeSet,
+  sources: readonly SourceTable[],
+  streams: Readonly<Record<string, readonly string[]>>,
+): void {
+  const streamTables = new Map(sources.filter((s) => streams[s.source]?.includes(s.table)).map((s) => [s.relation.toLowerCase(), s]));
   for (const node of nodes.nodes.values()) {
     const table = isTestNode(node) ? undefined : streamTables.get(node.relation.toLowerCase());
     if (table)

@@ -62,8 +62,11 @@ const missing = Symbol("missing");
  */
 export const readableEnv = (name: string): boolean => name.startsWith("DBT_") && !name.startsWith("DBT_ENV_SECRET_");
 
-/** `dbt_utils`, `dbt`, …: a package's macros as attributes (a class, so Jinja reads them through `__getattr__`, not as dict keys). */
-class PackageNamespace {
+/**
+ * A package's namespace (`dbt_utils.star`, `dbt.dateadd`): its macros as attributes. A class, not
+ * a plain object, so the interpreter reads names through `__getattr__` rather than as dict keys.
+ */
+class MacroNamespace {
   readonly #pkg: string;
   readonly #find: (name: string) => Macro | undefined;
 
@@ -121,7 +124,7 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
   const namespace = (pkg: string): object => {
     let ns = namespaces.get(pkg);
     if (!ns) {
-      ns = new PackageNamespace(
+      ns = new MacroNamespace(
         pkg,
         (name) => macros.get(pkg, name) ?? (pkg === internalPackage ? undefined : macros.get(internalPackage, name)),
       );

@@ -33,6 +33,16 @@ export class Relation {
     this.#rendered = rendered;
   }
 
+  /**
+   * A relation that `ref()` or `source()` reads: it renders qualified by D1's schema
+   * (`main."orders"`), so a CTE of the same name does not shadow it, as in jaffle-shop's
+   * `orders as (select * from {{ ref('orders') }})`. (`{{ this }}` stays unqualified: SQLite
+   * refuses a qualified table in `create index … on`.)
+   */
+  static read(schema: string, identifier: string, type: RelationType = null): Relation {
+    return new Relation(schema, identifier, type, `${targetSchema}.${quoteIdent(relationName(schema, identifier))}`);
+  }
+
   static cte(name: string): Relation {
     return new Relation(targetSchema, name, "cte", name);
   }
