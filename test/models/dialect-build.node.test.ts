@@ -82,8 +82,8 @@ const failing: [name: string, files: Record<string, string>, message: string][] 
   ],
   [
     "a function Node's SQLite has and D1 refuses",
-    { "models/squared.sql": "select order_id,\n  power(amount, 2) as squared\nfrom {{ ref('stg_orders') }}\n" },
-    "models/squared.sql:2: D1 has no function power(); use pow(x, y)",
+    { "models/pretty.sql": "select order_id,\n  json_pretty(json_object('a', amount)) as pretty\nfrom {{ ref('stg_orders') }}\n" },
+    "models/pretty.sql:2: D1 has no function json_pretty(); use json(x)",
   ],
   [
     "a table function D1 lacks",

@@ -86,7 +86,7 @@ const sqlite = String.raw`
 {% macro sqlite__date_trunc(datepart, date) -%}
   {%- set part = datepart | lower | trim -%}
   {%- if part == 'year' -%} strftime('%Y-01-01T00:00:00.000Z', {{ date }})
-  {%- elif part == 'quarter' -%} printf('%04d-%02d-01T00:00:00.000Z', cast(strftime('%Y', {{ date }}) as integer), ((cast(strftime('%m', {{ date }}) as integer) - 1) / 3) * 3 + 1)
+  {%- elif part == 'quarter' -%} printf('%04d-%02d-01T00:00:00.000Z', cast(strftime('%Y', {{ date }}) as integer), cast((cast(strftime('%m', {{ date }}) as integer) - 1) / 3 as integer) * 3 + 1)
   {%- elif part == 'month' -%} strftime('%Y-%m-01T00:00:00.000Z', {{ date }})
   {%- elif part == 'week' -%} strftime('%Y-%m-%dT00:00:00.000Z', {{ date }}, 'weekday 0', '-6 days')
   {%- elif part == 'day' -%} strftime('%Y-%m-%dT00:00:00.000Z', {{ date }})
@@ -118,7 +118,7 @@ const sqlite = String.raw`
   {%- if part == 'year' -%}
     (cast(strftime('%Y', {{ second_date }}) as integer) - cast(strftime('%Y', {{ first_date }}) as integer))
   {%- elif part == 'quarter' -%}
-    ((cast(strftime('%Y', {{ second_date }}) as integer) * 4 + (cast(strftime('%m', {{ second_date }}) as integer) - 1) / 3) - (cast(strftime('%Y', {{ first_date }}) as integer) * 4 + (cast(strftime('%m', {{ first_date }}) as integer) - 1) / 3))
+    ((cast(strftime('%Y', {{ second_date }}) as integer) * 4 + cast((cast(strftime('%m', {{ second_date }}) as integer) - 1) / 3 as integer)) - (cast(strftime('%Y', {{ first_date }}) as integer) * 4 + cast((cast(strftime('%m', {{ first_date }}) as integer) - 1) / 3 as integer)))
   {%- elif part == 'month' -%}
     ((cast(strftime('%Y', {{ second_date }}) as integer) * 12 + cast(strftime('%m', {{ second_date }}) as integer)) - (cast(strftime('%Y', {{ first_date }}) as integer) * 12 + cast(strftime('%m', {{ first_date }}) as integer)))
   {%- elif part == 'week' -%}
@@ -127,7 +127,7 @@ const sqlite = String.raw`
     cast(round(julianday(date({{ second_date }})) - julianday(date({{ first_date }}))) as integer)
   {%- elif part in ['hour', 'minute', 'second'] -%}
     {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1}[part] -%}
-    ((unixepoch({{ sqlite__date_trunc(part, second_date) }}) - unixepoch({{ sqlite__date_trunc(part, first_date) }})) / {{ seconds }})
+    cast((unixepoch({{ sqlite__date_trunc(part, second_date) }}) - unixepoch({{ sqlite__date_trunc(part, first_date) }})) / {{ seconds }} as integer)
   {%- else -%} {{ exceptions.raise_compiler_error("datediff: Sluice counts years, quarters, months, weeks, days, hours, minutes or seconds, not '" ~ datepart ~ "'") }}
   {%- endif -%}
 {%- endmacro %}
