@@ -43,7 +43,7 @@ async function compile(files: ProjectFiles, options: CompileOptions): Promise<Ma
   await addGenericTestNodes(nodes, inputs);
   resolveRefs(nodes);
   await nameRelations(nodes, inputs);
-  assertNoStreamTables(nodes, inputs.sources);
+  assertNoStreamTables(nodes, inputs.sources, files.sources);
   const selectors = readSelectors(files.selectors, parseYaml);
   const { project, docs, sources, notRun, render } = inputs;
   return {
@@ -54,7 +54,7 @@ async function compile(files: ProjectFiles, options: CompileOptions): Promise<Ma
     packageVars: render.project.packageVars,
     macros: [...render.project.macros],
     dispatch: [...render.project.dispatch],
-    nodes: runOrder(nodes.nodes),
+    nodes: runOrder(nodes.nodes, sources),
     sources,
     docs,
     hooks: { onRunStart: runHooks(project["on-run-start"]), onRunEnd: runHooks(project["on-run-end"]) },

@@ -3,7 +3,7 @@
  * set with refs resolved. Out: the nodes in that order; a cycle is a CompileError naming its nodes.
  */
 import { topologicalOrder } from "../graph.ts";
-import type { ManifestNode } from "../manifest-schema.ts";
+import type { ManifestNode, SourceTable } from "../manifest-schema.ts";
 import { CompileError } from "./nodes.ts";
 
 /**
@@ -11,8 +11,17 @@ import { CompileError } from "./nodes.ts";
  * test can stop what is built on the model it tests. As in dbt, that holds for a test only when
  * all the nodes it depends on are upstream of the node: a relationships test between two models
  * does not hold back a third that reads only one of them (two such tests would form a cycle).
+ * A node that reads a source whose table a seed (or model) of the project builds runs after it: that is
+ * how dbt projects fill their sources (jaffle-shop's seeds land in `raw`, where its sources are).
  */
-export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode[] {
+export function runOrder(nodes: ReadonlyMap<string, ManifestNode>, sources: readonly SourceTable[] = []): ManifestNode[] {
+  const builders = new Map<string, string>();
+  for (const node of nodes.values()) if (node.resourceType !== "test") builders.set(node.relation.toLowerCase(), node.uniqueId);
+  const sourceBuilder = new Map<string, string>();
+  for (const source of sources) {
+    const builder = builders.get(source.relation.toLowerCase());
+    if (builder) sourceBuilder.set(`${source.source}.${source.table}`, builder);
+  }
   const testsOf = new Map<string, string[]>();
   for (const node of nodes.values()) {
     if (node.resourceType !== "test") continue;
@@ -43,6 +52,10 @@ export function runOrder(nodes: ReadonlyMap<string, ManifestNode>): ManifestNode
   const edges = new Map<string, string[]>();
   for (const node of nodes.values()) {
     const parents = [...node.dependsOn.nodes];
+    for (const { source, table } of node.dependsOn.sources) {
+      const builder = sourceBuilder.get(`${source}.${table}`);
+      if (builder && builder !== node.uniqueId && !parents.includes(builder)) parents.push(builder);
+    }
     if (node.resourceType !== "test") {
       const upstream = upstreamOf(node.uniqueId);
       for (const parent of effectiveParents(node)) {

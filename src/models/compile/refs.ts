@@ -17,8 +17,17 @@ export function resolveRefs(nodes: NodeSet): void {
   }
 }
 
-export function assertNoStreamTables(nodes: NodeSet, sources: readonly SourceTable[]): void {
-  const streamTables = new Map(sources.map((s) => [s.relation.toLowerCase(), s]));
+/**
+ * `streams` are Sluice's own sources; a source declared only in YAML may well be a seed's table
+ * (a project's override puts seeds in the source's schema), which is how dbt projects fill them.
+ */
+export function assertNoStreamTables(
+  nodes: NodeSet,
+  sources: readonly SourceTable[],
+  streams: Readonly<Record<string, readonly string[]>>,
+): void {
+  const isStream = (s: SourceTable) => streams[s.source]?.includes(s.table) === true;
+  const streamTables = new Map(sources.filter(isStream).map((s) => [s.relation.toLowerCase(), s]));
   for (const node of nodes.nodes.values()) {
     const table = node.resourceType === "test" ? undefined : streamTables.get(node.relation.toLowerCase());
     if (table)

@@ -203,7 +203,7 @@ const tableKeys = new Set([
 /** What a source's or source table's `config:` may set. */
 const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "meta", "tags", "event_time", "loaded_at_query"]);
 /** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
-const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity"]);
+const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity", "time_spine"]);
 const refusedPropertyKeys: Record<string, string> = {
   versions: notYet("model versions"),
   latest_version: notYet("model versions"),

@@ -14,6 +14,7 @@ import { type Database, databaseAdapter, type Query } from "./database.ts";
 import { BoundMacros, internalPackage, type MacroLibrary } from "./macros.ts";
 import { modules } from "./modules.ts";
 import { Relation, targetDatabase, targetSchema } from "./relation.ts";
+import { localOffsetSql, utcOffsetSql } from "./time-zones.ts";
 
 /** The node being rendered, as `model` and `config` describe it. */
 export interface RenderNode {
@@ -55,6 +56,27 @@ export interface RenderScope {
 
 const missing = Symbol("missing");
 
+/** `dbt_utils`, `dbt`, …: a package's macros as attributes (a class, so Jinja reads them through `__getattr__`, not as dict keys). */
+class PackageNamespace {
+  readonly #pkg: string;
+  readonly #find: (name: string) => Macro | undefined;
+
+  constructor(pkg: string, find: (name: string) => Macro | undefined) {
+    this.#pkg = pkg;
+    this.#find = find;
+  }
+
+  __getattr__(name: string): Macro {
+    const macro = this.#find(name);
+    if (!macro) throw new TemplateError(`'${this.#pkg}' has no macro named '${name}'`);
+    return macro;
+  }
+
+  __str__(): string {
+    return this.#pkg;
+  }
+}
+
 /** The globals of a render, per package: call `globalsFor(node.package)` for the node's own template. */
 export function renderGlobals(scope: RenderScope): (pkg: string) => Record<string, unknown> {
   const { library, node } = scope;
@@ -66,14 +88,10 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
   const namespace = (pkg: string): object => {
     let ns = namespaces.get(pkg);
     if (!ns) {
-      ns = {
-        __getattr__: (name: string) => {
-          const macro = macros.get(pkg, name) ?? (pkg === internalPackage ? undefined : macros.get(internalPackage, name));
-          if (!macro) throw new TemplateError(`'${pkg}' has no macro named '${name}'`);
-          return macro;
-        },
-        __str__: () => pkg,
-      };
+      ns = new PackageNamespace(
+        pkg,
+        (name) => macros.get(pkg, name) ?? (pkg === internalPackage ? undefined : macros.get(internalPackage, name)),
+      );
       namespaces.set(pkg, ns);
     }
     return ns;
@@ -143,6 +161,7 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
     flags: { FULL_REFRESH: scope.fullRefresh === true, WHICH: "build", STORE_FAILURES: false },
     is_incremental: () => scope.isIncremental === true,
     should_full_refresh: () => scope.fullRefresh === true,
+    should_store_failures: () => node.config.store_failures === true,
     env_var: pyfunc(["name", "default?"], ({ name, default: fallback }) => {
       const value = scope.env?.[String(name)];
       if (value !== undefined) return value;
@@ -171,6 +190,9 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
       },
     },
     modules,
+    // For Sluice's sluice_sqlite macros: a zone's UTC offset (seconds) at an instant, and at a wall-clock time.
+    sluice_utc_offset_sql: (zone: unknown, epoch: unknown) => utcOffsetSql(String(zone), String(epoch)),
+    sluice_local_offset_sql: (zone: unknown, local: unknown) => localOffsetSql(String(zone), String(local)),
     adapter,
     api: {
       Relation: {
