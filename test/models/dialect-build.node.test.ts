@@ -158,6 +158,17 @@ describe("build-time validation against SQLite", () => {
     expect(manifest.nodes.map((n) => n.name).sort()).toEqual(["countries", "customers", "event_counts", "events", "stg_orders"]);
   });
 
+  it("passes a test or model that renders nothing until it runs (dbt's `if not execute` return), and what reads it", async () => {
+    const dir = await project({
+      "macros/later.sql": "{% macro later(sql) %}{% if not execute %}{{ return('') }}{% endif %}{{ sql }}{% endmacro %}\n",
+      "models/at_run.sql": "{{ later('select order_id from ' ~ ref('stg_orders')) }}\n",
+      "models/after.sql": "select order_id, anything\nfrom {{ ref('at_run') }}\n",
+      "tests/at_run_is_empty.sql": "{{ later('select * from ' ~ ref('at_run') ~ ' where 0') }}\n",
+    });
+    const manifest = await compileProject(dir);
+    expect(manifest.nodes.map((n) => n.name).sort()).toEqual(["after", "at_run", "at_run_is_empty", "countries", "stg_orders"]);
+  });
+
   it("reports every problem, one per line, in run order", async () => {
     const dir = await project({
       "models/a.sql": "select nope\nfrom {{ ref('stg_orders') }}\n",
