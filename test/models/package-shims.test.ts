@@ -24,7 +24,7 @@ const summary = await buildManifest(manifest);
 
 describe("sluice_sqlite: dbt_date and dbt_utils on D1", () => {
   it("builds every model: dispatch finds sqlite__ before the packages' default__", () => {
-    expect(summary.results.filter((r) => r.status !== "success" && r.status !== "pass")).toEqual([]);
+    expect(summary.results.filter((r) => !["success", "pass", "warn"].includes(r.status))).toEqual([]);
     expect(summary.results.map((r) => r.uniqueId)).toEqual(
       expect.arrayContaining(["model.pkg_shims.dates", "model.pkg_shims.found_tables"]),
     );
@@ -135,6 +135,14 @@ describe("sluice_sqlite: dbt_date and dbt_utils on D1", () => {
     expect(summary.results.find((r) => r.uniqueId.startsWith("test.pkg_shims.dbt_utils_expression_is_true_buckets"))).toMatchObject({
       status: "pass",
     });
+  });
+
+  it("counts a test's failures with the fail_calc its macro sets with config()", () => {
+    const equal = (model: string) =>
+      summary.results.find((r) => r.uniqueId.startsWith(`test.pkg_shims.dbt_utils_equal_rowcount_${model}_`));
+    // One row each: a diff of 0 rows passes; 4 against 5 rows is one failure, not one row.
+    expect(equal("dates")).toMatchObject({ status: "pass", failures: 0 });
+    expect(equal("buckets")).toMatchObject({ status: "warn", failures: 1, message: "Got 1 result, configured to warn if !=0" });
   });
 
   it("builds a seed before the models that read it as a source (not a stream) of the same relation", async () => {

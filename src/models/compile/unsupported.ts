@@ -24,7 +24,6 @@ const notYet = (what: string, hint = "") => `Sluice does not support ${what} yet
 
 /** Config keys dbt knows that would change what is built or tested, and why Sluice refuses them. */
 export const refusedConfig: Record<string, string> = {
-  fail_calc: notYet("the fail_calc test config"),
   sql_header: notYet("sql_header"),
   grants: notYet("grants"),
   access: notYet("model access (access)"),
