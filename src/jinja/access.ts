@@ -87,6 +87,9 @@ export function getattr(obj: unknown, name: string): unknown {
     if (Object.getPrototypeOf(obj) !== Array.prototype && name in obj && !(name in Array.prototype)) return objectAttr(obj, name);
   }
   if (hasMethod(obj, name)) return boundMethod(obj, name);
+  // A list with attributes of its own (a query result's row, read by column name).
+  const hook = Array.isArray(obj) ? (obj as { __getattr__?: (n: string) => unknown }).__getattr__ : undefined;
+  if (typeof hook === "function") return hook.call(obj, name);
   if (typeof obj === "function" && name in obj) return (obj as unknown as Record<string, unknown>)[name];
   return missing(obj, name);
 }

@@ -36,6 +36,8 @@ export const nodeConfigSchema = z
     /** Tests: keep the failing rows in a relation of the audit schema. */
     store_failures: z.boolean().optional(),
     store_failures_as: z.enum(["table", "view", "ephemeral"]).optional(),
+    /** Tests: the aggregate over the test's rows that counts its failures (dbt's default `count(*)`). */
+    fail_calc: z.string().optional(),
     alias: z.string().optional(),
     /** Snapshots: the `timestamp` or `check` strategy, and what a row deleted from the source does. */
     strategy: z.enum(["timestamp", "check"]).optional(),
@@ -79,7 +81,7 @@ export const nodeConfigSchema = z
 /** Config keys, with dbt's YAML spellings of the hooks (`pre-hook`), which the merge renames. */
 export const configKeys = new Set([...Object.keys(nodeConfigSchema.shape), "pre-hook", "post-hook"]);
 /** Config keys that only tests act on. */
-export const testConfigKeys = new Set(["where", "limit", "warn_if", "error_if", "store_failures", "store_failures_as"]);
+export const testConfigKeys = new Set(["where", "limit", "warn_if", "error_if", "store_failures", "store_failures_as", "fail_calc"]);
 /** What a unit test's `config:` (and the project file's `unit_tests:`) may set. */
 export const unitTestConfigKeys = new Set(["tags", "enabled", "meta"]);
 

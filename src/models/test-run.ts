@@ -33,8 +33,8 @@ export async function runDataTest(db: D1Database, node: ManifestNode, sql: strin
   if (store) main = `select * from ${quoteIdent(node.relation)}`;
   // The query on lines of its own, so a trailing `--` comment ends before the wrapper does.
   const limit = node.config.limit === undefined ? "" : `\nlimit ${node.config.limit}`;
-  const counted = `select count(*) as failures from (\n${main}${limit}\n) as dbt_internal_test`;
-  const failures = (await db.prepare(counted).first<number>("failures")) ?? 0;
+  const counted = `select ${node.config.fail_calc ?? "count(*)"} as failures from (\n${main}${limit}\n) as dbt_internal_test`;
+  const failures = Number((await db.prepare(counted).first<number>("failures")) ?? 0);
 
   const warnIf = node.config.warn_if ?? defaultThreshold;
   const errorIf = node.config.error_if ?? defaultThreshold;

@@ -82,8 +82,8 @@ const failing: [name: string, files: Record<string, string>, message: string][] 
   ],
   [
     "a function Node's SQLite has and D1 refuses",
-    { "models/squared.sql": "select order_id,\n  power(amount, 2) as squared\nfrom {{ ref('stg_orders') }}\n" },
-    "models/squared.sql:2: D1 has no function power(); use pow(x, y)",
+    { "models/pretty.sql": "select order_id,\n  json_pretty(json_object('a', amount)) as pretty\nfrom {{ ref('stg_orders') }}\n" },
+    "models/pretty.sql:2: D1 has no function json_pretty(); use json(x)",
   ],
   [
     "a table function D1 lacks",
@@ -156,6 +156,17 @@ describe("build-time validation against SQLite", () => {
     });
     const manifest = await compileProject(dir);
     expect(manifest.nodes.map((n) => n.name).sort()).toEqual(["countries", "customers", "event_counts", "events", "stg_orders"]);
+  });
+
+  it("passes a test or model that renders nothing until it runs (dbt's `if not execute` return), and what reads it", async () => {
+    const dir = await project({
+      "macros/later.sql": "{% macro later(sql) %}{% if not execute %}{{ return('') }}{% endif %}{{ sql }}{% endmacro %}\n",
+      "models/at_run.sql": "{{ later('select order_id from ' ~ ref('stg_orders')) }}\n",
+      "models/after.sql": "select order_id, anything\nfrom {{ ref('at_run') }}\n",
+      "tests/at_run_is_empty.sql": "{{ later('select * from ' ~ ref('at_run') ~ ' where 0') }}\n",
+    });
+    const manifest = await compileProject(dir);
+    expect(manifest.nodes.map((n) => n.name).sort()).toEqual(["after", "at_run", "at_run_is_empty", "countries", "stg_orders"]);
   });
 
   it("reports every problem, one per line, in run order", async () => {

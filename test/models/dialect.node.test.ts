@@ -53,6 +53,23 @@ const translated: [input: string, output: string][] = [
   ["select now()", `select ${iso}'now')`],
   ["select date_trunc('month', created_at)", "select strftime('%Y-%m-01T00:00:00.000Z', created_at)"],
   ["select date_trunc('week', d)", "select strftime('%Y-%m-%dT00:00:00.000Z', d, 'weekday 0', '-6 days')"],
+  // True division: `*` and `/` share a precedence, so every operand stays where it was.
+  ["select (amount / 100)::numeric(16, 2) from t", "select round(CAST((amount * 1.0 / 100) AS REAL), 2) from t"],
+  ["select a/b/c, -a / b, x::int / 2 from t", "select a * 1.0 /b * 1.0 /c, -a * 1.0 / b, CAST(x AS INTEGER) * 1.0 / 2 from t"],
+  ["select power(2, x), log10(y) from t", "select pow(2, x), log(y) from t"],
+  // A CTE named after the table it reads: the table is qualified, which SQLite never matches to a CTE.
+  [
+    'with order_items as (select * from "order_items"), b as (select * from order_items) select * from b',
+    'with order_items as (select * from main."order_items"), b as (select * from order_items) select * from b',
+  ],
+  [
+    "select * from (with t as (select * from t join u on u.id = t.id) select * from t)",
+    "select * from (with t as (select * from main.t join u on u.id = t.id) select * from t)",
+  ],
+  [
+    "with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r",
+    "with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r",
+  ],
   // Left alone: SQLite already means the same.
   [
     "select true, false, current_date, nullif(a, 0), coalesce(a, b) from t",
@@ -66,6 +83,7 @@ const translated: [input: string, output: string][] = [
     "select x -- x::int and qualify\nfrom t /* ilike cast(x as date) */",
   ],
   ["select `a::int`, t.qualify, 'x:y' from t", "select `a::int`, t.qualify, 'x:y' from t"],
+  ["select strftime('%Y/%m', d) -- a/b\nfrom t /* c/d */", "select strftime('%Y/%m', d) -- a/b\nfrom t /* c/d */"],
 ];
 
 describe("the SQLite dialect layer", () => {

@@ -92,7 +92,7 @@ describe("the jaffle fixture, compiled", () => {
   it("renders dispatch, namespaces, refs beside a CTE of the same name, and introspection that waits for a database", async () => {
     const stgOrders = await compileNode(manifest, node("stg_orders"));
     // sqlite__cents_to_dollars, not default__; dbt.date_trunc for sqlite; the source by its raw relation.
-    expect(stgOrders).toContain("round((subtotal + tax_paid) / 100.0, 2) as order_total");
+    expect(stgOrders).toContain("round((subtotal + tax_paid) * 1.0 / 100.0, 2) as order_total");
     expect(stgOrders).toContain('select * from main."raw__raw_orders"');
     const orders = await compileNode(manifest, node("orders"));
     // The project's sqlite__surrogate_key wins over shop_utils' default__ (which joins with '-').

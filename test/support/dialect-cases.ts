@@ -52,7 +52,20 @@ export const answers: [expression: string, expected: unknown][] = [
   ["date_trunc('week', '2024-03-10')", "2024-03-04T00:00:00.000Z"],
   ["date_trunc('week', '2024-03-04')", "2024-03-04T00:00:00.000Z"],
   ["length(now())", 24],
+  // True division, as Snowflake, BigQuery, DuckDB and Databricks divide (Postgres would give 3 and 0).
+  ["7 / 2", 3.5],
+  ["(40 / 100)::numeric(16, 2)", 0.4],
+  ["10 - 7 / 2 * 2", 3],
+  ["1 + 12 / 4 / 2", 2.5],
+  ["-7 / 2", -3.5],
+  ["12 % 5 / 2", 1],
+  ["7 / 0", null],
+  // Integer division, written as the README says.
+  ["cast(7 / 2 as integer)", 3],
+  ["cast(-7 / 2 as int)", -3],
+  ["power(2, 10) / 4", 256],
+  ["log10(1000)", 3],
+  ["strftime('%Y/%m', '2024-03-05') /* a / b */", "2024/03"],
   // Semantic differences that remain (README): SQLite truncates a real to an integer, Postgres rounds.
   ["2.7::int", 2],
-  ["7 / 2", 3],
 ];

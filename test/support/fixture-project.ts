@@ -37,7 +37,7 @@ function folderFiles(glob: Glob, prefix: string): PackageFiles {
   };
 }
 
-function projectFiles(glob: Glob, root: string): ProjectFiles {
+export function projectFiles(glob: Glob, root: string): ProjectFiles {
   const { folder: _, ...own } = folderFiles(glob, `${root}/`);
   const packagesYaml = glob[`${root}/packages.yml`];
   const installed = [

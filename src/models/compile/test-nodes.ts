@@ -8,7 +8,7 @@
 
 import SparkMD5 from "spark-md5";
 import { type GenericTest, genericTestNames, testSql } from "../generic-tests.ts";
-import { configKeys, type ManifestNode } from "../manifest-schema.ts";
+import { configKeys, type ManifestNode, testConfigKeys } from "../manifest-schema.ts";
 import { treeConfigs } from "../project-file.ts";
 import { type TestEntry, testsOf } from "../properties.ts";
 import { templateDependencies } from "./dependencies.ts";
@@ -56,6 +56,10 @@ export async function addGenericTestNodes(nodes: NodeSet, inputs: CompileInputs)
       inputs,
     );
     test.dependsOn = { nodes: dependencies.refs, sources: dependencies.sources };
+    // Test configs the test's macro sets with config() (dbt_utils' equal_rowcount sets fail_calc), where YAML set none.
+    for (const [key, value] of Object.entries(dependencies.inline))
+      if (testConfigKeys.has(key) && (test.config as Record<string, unknown>)[key] === undefined)
+        (test.config as Record<string, unknown>)[key] = value;
     nodes.add(test);
   }
 }

@@ -24,7 +24,6 @@ const notYet = (what: string, hint = "") => `Sluice does not support ${what} yet
 
 /** Config keys dbt knows that would change what is built or tested, and why Sluice refuses them. */
 export const refusedConfig: Record<string, string> = {
-  fail_calc: notYet("the fail_calc test config"),
   sql_header: notYet("sql_header"),
   grants: notYet("grants"),
   access: notYet("model access (access)"),
@@ -211,7 +210,7 @@ const tableKeys = new Set([
 /** What a source's or source table's `config:` may set. */
 const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "meta", "tags", "event_time", "loaded_at_query"]);
 /** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
-const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity"]);
+const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity", "time_spine"]);
 const refusedPropertyKeys: Record<string, string> = {
   versions: notYet("model versions"),
   latest_version: notYet("model versions"),

@@ -14,6 +14,7 @@ import { type Database, databaseAdapter, type Query } from "./database.ts";
 import { BoundMacros, internalPackage, type MacroLibrary } from "./macros.ts";
 import { modules } from "./modules.ts";
 import { Relation, targetDatabase, targetSchema } from "./relation.ts";
+import { localOffsetSql, utcOffsetSql } from "./time-zones.ts";
 
 /** The node being rendered, as `model` and `config` describe it. */
 export interface RenderNode {
@@ -226,6 +227,9 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
       },
     },
     ...staticGlobals,
+    // For Sluice's sluice_sqlite macros: a zone's UTC offset (seconds) at an instant, and at a wall-clock time.
+    sluice_utc_offset_sql: (zone: unknown, epoch: unknown) => utcOffsetSql(String(zone), String(epoch)),
+    sluice_local_offset_sql: (zone: unknown, local: unknown) => localOffsetSql(String(zone), String(local)),
     adapter,
     run_query: async (sql: unknown) => (scope.execute ? adapter.runQuery(String(sql)) : null),
     statement: pyfunc(["name?", "fetch_result?", "auto_begin?", "language?", "caller?"], async ({ name, fetch_result, caller }) => {

@@ -29,6 +29,11 @@ export class Row extends Array<unknown> {
     return row;
   }
 
+  /** `row.table_name`, as agate rows read. */
+  __getattr__(name: string): unknown {
+    return this.__getitem__(name);
+  }
+
   __getitem__(key: unknown): unknown {
     if (typeof key === "string") {
       const at = this.#names.indexOf(key);

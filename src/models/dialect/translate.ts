@@ -1,10 +1,12 @@
 /**
  * The SQLite dialect layer. In: a node's compiled SQL, written for Postgres, Snowflake or BigQuery.
  * Out: the same query for SQLite where the construct has one clear meaning there (casts, `ilike`,
- * typed literals, `now()`, `date_trunc`), and a refusal, with its offset, for each construct that
+ * typed literals, `now()`, `date_trunc`, `power`, true division, a CTE reading the table it is
+ * named after), and a refusal, with its offset, for each construct that
  * has no faithful translation. Strings, quoted identifiers and comments are never touched.
  */
 import { castSql, isoTimestampFormat, readType, typeLabel } from "./casts.ts";
+import { qualifySelfReads } from "./ctes.ts";
 import {
   type Group,
   isPunct,
@@ -36,7 +38,7 @@ export interface Translation {
 
 export function translateSql(sql: string): Translation {
   const refusals: Refusal[] = [];
-  const tree = translateLevel(parseTree(tokenize(sql)), refusals);
+  const tree = translateLevel(qualifySelfReads(parseTree(tokenize(sql))), refusals);
   refusals.sort((a, b) => a.offset - b.offset || b.length - a.length);
   // One construct, one refusal: `::int[]` is not also an array.
   const distinct = refusals.filter((r, i) => !refusals.slice(0, i).some((o) => r.offset < o.offset + o.length));
@@ -107,7 +109,8 @@ function translateLevel(input: SqlNode[], refusals: Refusal[]): SqlNode[] {
         const sql = dateTrunc(next);
         if (sql === undefined) refuse(i, after! + 1, "date_trunc(…)", hints.dateTrunc);
         else replace(i, after! + 1, sql);
-      } else if (word === "pivot" || word === "unpivot") refuse(i, i + 1, word, hints.pivot);
+      } else if (word === "power" || word === "log10") replace(i, i + 1, word === "power" ? "pow" : "log");
+      else if (word === "pivot" || word === "unpivot") refuse(i, i + 1, word, hints.pivot);
       else if (word === "lateral") refuse(i, i + 1, "lateral", hints.lateral);
     } else if ((word === "date" || word === "timestamp") && next?.kind === "string") {
       replace(i, after! + 1, word === "date" ? `date(${next.text})` : `strftime('${isoTimestampFormat}', ${next.text})`);
@@ -128,6 +131,12 @@ function translateLevel(input: SqlNode[], refusals: Refusal[]): SqlNode[] {
     else if (node.kind === "punct" && node.text === "~" && prevSig(nodes, i) !== undefined && isOperand(nodes[prevSig(nodes, i)!]!))
       refuse(i, i + 1, "~", hints.regex);
   }
+
+  // True division, as Snowflake, BigQuery, DuckDB and Databricks divide: SQLite's `7 / 2` is 3. `*` and `/`
+  // share a precedence and associate left, so `a / b` → `a * 1.0 / b` keeps every operand where it was.
+  for (let i = 0; i < nodes.length; i++)
+    if (isPunct(nodes[i], "/"))
+      nodes[i] = { kind: "written", text: `${nodes[i - 1]?.kind === "space" ? "" : " "}* 1.0 /`, start: nodeStart(nodes[i]!) };
 
   // `::` casts, left to right, so that in a chain each cast's operand is the cast before it.
   for (let i = 0; i < nodes.length; i++) {

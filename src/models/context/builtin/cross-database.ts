@@ -128,7 +128,7 @@ const sqlite = String.raw`
   {%- if part == 'year' -%}
     (cast(strftime('%Y', {{ second_date }}) as integer) - cast(strftime('%Y', {{ first_date }}) as integer))
   {%- elif part == 'quarter' -%}
-    ((cast(strftime('%Y', {{ second_date }}) as integer) * 4 + (cast(strftime('%m', {{ second_date }}) as integer) - 1) / 3) - (cast(strftime('%Y', {{ first_date }}) as integer) * 4 + (cast(strftime('%m', {{ first_date }}) as integer) - 1) / 3))
+    ((cast(strftime('%Y', {{ second_date }}) as integer) * 4 + cast((cast(strftime('%m', {{ second_date }}) as integer) - 1) / 3 as integer)) - (cast(strftime('%Y', {{ first_date }}) as integer) * 4 + cast((cast(strftime('%m', {{ first_date }}) as integer) - 1) / 3 as integer)))
   {%- elif part == 'month' -%}
     ((cast(strftime('%Y', {{ second_date }}) as integer) * 12 + cast(strftime('%m', {{ second_date }}) as integer)) - (cast(strftime('%Y', {{ first_date }}) as integer) * 12 + cast(strftime('%m', {{ first_date }}) as integer)))
   {%- elif part == 'week' -%}
@@ -137,7 +137,7 @@ const sqlite = String.raw`
     cast(round(julianday(date({{ second_date }})) - julianday(date({{ first_date }}))) as integer)
   {%- elif part in ['hour', 'minute', 'second'] -%}
     {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1}[part] -%}
-    ((unixepoch({{ sqlite__date_trunc(part, second_date) }}) - unixepoch({{ sqlite__date_trunc(part, first_date) }})) / {{ seconds }})
+    cast((unixepoch({{ sqlite__date_trunc(part, second_date) }}) - unixepoch({{ sqlite__date_trunc(part, first_date) }})) / {{ seconds }} as integer)
   {%- elif part == 'millisecond' -%}
     cast(round((julianday({{ second_date }}) - julianday({{ first_date }})) * 86400000) as integer)
   {%- else -%} {{ exceptions.raise_compiler_error("datediff: Sluice counts years, quarters, months, weeks, days, hours, minutes, seconds or milliseconds, not '" ~ datepart ~ "'") }}

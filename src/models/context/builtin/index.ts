@@ -6,5 +6,6 @@
 import type { MacroFile } from "../macros.ts";
 import { crossDatabaseMacros } from "./cross-database.ts";
 import { namingMacros } from "./naming.ts";
+import { sluiceSqliteMacros } from "./sluice-sqlite.ts";
 
-export const builtinMacros: readonly MacroFile[] = [...namingMacros, ...crossDatabaseMacros];
+export const builtinMacros: readonly MacroFile[] = [...namingMacros, ...crossDatabaseMacros, ...sluiceSqliteMacros];
