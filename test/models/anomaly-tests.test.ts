@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { compileManifest } from "../../src/models/compile/index.ts";
+import { adminToken } from "../support/fixtures.ts";
 import { buildManifest, rows } from "../support/pipeline.ts";
+import { call, origin } from "../support/worker.ts";
 
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
@@ -71,13 +73,16 @@ describe("anomaly tests in build", () => {
     expect(anomalies[0]!.z).toBeLessThan(-3);
     expect(anomalies[1]!.expectedHigh).toBeLessThan(120);
     expect(anomalies[1]!.z).toBeGreaterThan(3);
-    // Stored with the result, as GET /v1/runs/:id returns it.
+    // Stored with the result, and returned by GET /v1/runs/:id.
     const [stored] = await rows<{ status: string; failures: number; anomalies: string }>(
       "SELECT status, failures, anomalies FROM _sluice_model_results WHERE run_id = ? AND resource_type = 'test'",
       summary.runId,
     );
     expect(stored).toMatchObject({ status: "fail", failures: 2 });
     expect(JSON.parse(stored!.anomalies)).toEqual(anomalies);
+    const response = await call(new Request(`${origin}/v1/runs/${summary.runId}`, { headers: { authorization: `Bearer ${adminToken}` } }));
+    const body = (await response.json()) as { results: { resourceType: string; anomalies: unknown }[] };
+    expect(body.results.filter((r) => r.resourceType === "test").map((r) => r.anomalies)).toEqual([anomalies]);
   });
 
   it("volume_anomalies passes on a normal series, and the result lists no anomaly", async () => {
