@@ -5,6 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
 
 /** One row per (batch, stream) load: the ledger that says whether a load completed. */
 export const loads = sqliteTable(
@@ -81,6 +82,8 @@ export const modelResults = sqliteTable(
     message: text("message"),
     /** The relation a test stored its failing rows in (store_failures), as dbt's run_results name it. */
     relationName: text("relation_name"),
+    /** An anomaly test's flagged buckets: start, end, value, expected low and high, z. */
+    anomalies: text("anomalies", { mode: "json" }).$type<BucketAnomaly[]>(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.uniqueId] })],
 );

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { cronSchema } from "../lib/cron.ts";
+import { anomalySpecSchema } from "../quality/anomaly-tests.ts";
 import { selectorsSchema } from "./selector-tree.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
@@ -92,6 +93,8 @@ const testSpec = z.object({
   /** The node or source the test is attached to. */
   attachedTo: z.string().optional(),
   column: z.string().optional(),
+  /** An anomaly test (`sluice.volume_anomalies`, …): what it measures and how it judges. */
+  anomaly: anomalySpecSchema.optional(),
 });
 
 /**

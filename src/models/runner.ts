@@ -20,6 +20,7 @@ import { newRunId } from "../lib/ids.ts";
 import { sendMessage } from "../messages.ts";
 import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
 import { counterInsert } from "../ops/rollups.ts";
+import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
 import { type CompileOptions, compileNode, renderHook } from "./compile-node.ts";
 import { checkFreshness } from "./freshness.ts";
 import { runHookSql } from "./hooks.ts";
@@ -79,6 +80,8 @@ export interface NodeResult {
   message: string | null;
   /** Where a test stored its failing rows (dbt's `relation_name`). */
   relationName?: string | null;
+  /** An anomaly test's flagged buckets. */
+  anomalies?: BucketAnomaly[] | null;
 }
 
 export interface RunSummary {
@@ -137,6 +140,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
         failures: row.failures,
         message: row.message,
         relationName: row.relationName,
+        anomalies: row.anomalies,
       });
   } else {
     runId = newRunId(invocationStarted);
@@ -330,8 +334,21 @@ async function runNode(
       return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message };
     }
     if (node.resourceType === "test") {
-      const { status, failures, message, relationName } = await runDataTest(db, node, await compileNode(manifest, node, options));
-      return { ...base, status, executionMs: Date.now() - started, rowsAffected: null, failures, message, relationName };
+      const { status, failures, message, relationName, anomalies } = await runDataTest(
+        db,
+        node,
+        await compileNode(manifest, node, options),
+      );
+      return {
+        ...base,
+        status,
+        executionMs: Date.now() - started,
+        rowsAffected: null,
+        failures,
+        message,
+        relationName,
+        ...(anomalies ? { anomalies } : {}),
+      };
     }
     // A model with full_refresh: false stays incremental on a --full-refresh run; true always rebuilds.
     const full = node.config.full_refresh ?? fullRefresh;

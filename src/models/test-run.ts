@@ -4,9 +4,12 @@
  * severity is error and the count meets `error_if`, else `warn` when it meets `warn_if`, else
  * `pass` (both default to `!=0`). `limit` caps the rows counted. With `store_failures` (or
  * `store_failures_as: table|view`) the failing rows are kept in the node's audit relation, which
- * the result names.
+ * the result names. An anomaly test (`node.test.anomaly`) counts the anomalous buckets of its
+ * detection period, and lists them.
  */
 import { quoteIdent } from "../lib/sql.ts";
+import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
+import { runAnomalyTest } from "../quality/run-anomaly-test.ts";
 import type { ManifestNode } from "./manifest-schema.ts";
 import { materializeTable, materializeView } from "./materialize.ts";
 import { defaultThreshold, parseThreshold } from "./test-thresholds.ts";
@@ -17,6 +20,8 @@ export interface TestOutcome {
   message: string | null;
   /** The relation holding the failing rows, when the test stores them. */
   relationName: string | null;
+  /** An anomaly test's flagged buckets. */
+  anomalies?: BucketAnomaly[];
 }
 
 /** Where a test keeps its failing rows; anything else runs the query without storing. */
@@ -25,7 +30,11 @@ export function storesFailures(config: ManifestNode["config"]): "table" | "view"
   return as === "table" || as === "view" ? as : undefined;
 }
 
-export async function runDataTest(db: D1Database, node: ManifestNode, sql: string): Promise<TestOutcome> {
+export async function runDataTest(db: D1Database, node: ManifestNode, sql: string, nowMs = Date.now()): Promise<TestOutcome> {
+  if (node.test?.anomaly) {
+    const { failures, anomalies } = await runAnomalyTest(db, node.test.anomaly, sql, nowMs);
+    return { ...judgeFailures(node, failures), relationName: null, anomalies };
+  }
   const store = storesFailures(node.config);
   let main = sql;
   if (store === "table") await materializeTable(db, node.relation, sql);
@@ -35,7 +44,11 @@ export async function runDataTest(db: D1Database, node: ManifestNode, sql: strin
   const limit = node.config.limit === undefined ? "" : `\nlimit ${node.config.limit}`;
   const counted = `select ${node.config.fail_calc ?? "count(*)"} as failures from (\n${main}${limit}\n) as dbt_internal_test`;
   const failures = Number((await db.prepare(counted).first<number>("failures")) ?? 0);
+  return { ...judgeFailures(node, failures), relationName: store ? node.relation : null };
+}
 
+/** dbt's status for a failure count: the severity, `error_if` and `warn_if`. */
+function judgeFailures(node: ManifestNode, failures: number): Omit<TestOutcome, "relationName"> {
   const warnIf = node.config.warn_if ?? defaultThreshold;
   const errorIf = node.config.error_if ?? defaultThreshold;
   const meets = (condition: string) => {
@@ -48,5 +61,5 @@ export async function runDataTest(db: D1Database, node: ManifestNode, sql: strin
     status === "pass"
       ? null
       : `Got ${failures} result${failures === 1 ? "" : "s"}, configured to ${status} if ${status === "fail" ? errorIf : warnIf}`;
-  return { status, failures, message, relationName: store ? node.relation : null };
+  return { status, failures, message };
 }

@@ -7,10 +7,12 @@
  */
 
 import SparkMD5 from "spark-md5";
+import { type AnomalySpec, anomalyTestOf } from "../../quality/anomaly-tests.ts";
 import { type GenericTest, genericTestNames, testSql } from "../generic-tests.ts";
 import { configKeys, type ManifestNode, testConfigKeys } from "../manifest-schema.ts";
 import { treeConfigs } from "../project-file.ts";
 import { type TestEntry, testsOf } from "../properties.ts";
+import { anomalyTest } from "./anomaly-test-nodes.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs } from "./inputs.ts";
 import { baseNode, CompileError, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
@@ -75,9 +77,12 @@ function testNode(inputs: CompileInputs, path: string, target: Target, column: s
   const { project } = inputs;
   const [name, spec] = typeof entry === "string" ? [entry, {}] : (Object.entries(entry)[0] ?? ["", {}]);
   const args = (spec && typeof spec === "object" ? spec : {}) as Record<string, unknown>;
-  // A test the project defines itself, or a package's, runs its macro; dbt's four run as Sluice's SQL.
+  // A test the project defines itself, or a package's, runs its macro; dbt's four and the anomaly tests run as Sluice's SQL.
+  const anomaly = anomalyTestOf(name);
   const macro =
-    genericTestNames.has(name) && !inputs.render.library.has(project.name, `test_${name}`) ? undefined : testMacro(inputs, path, name);
+    anomaly || (genericTestNames.has(name) && !inputs.render.library.has(project.name, `test_${name}`))
+      ? anomaly && { namespace: name.split(".")[0]!, bare: anomaly, anomaly }
+      : testMacro(inputs, path, name);
   const { config: testConfig, arguments: nested, ...given } = args;
   // Config keys beside the arguments (`severity: warn`) are the test's config, as in dbt; `config:` wins.
   // Arguments sit beside them or, since dbt 1.10, under `arguments:`.
@@ -104,16 +109,19 @@ function testNode(inputs: CompileInputs, path: string, target: Target, column: s
     { materialized: "test" },
   );
   let sql: string;
+  let anomalySpec: AnomalySpec | undefined;
   try {
-    sql = macro
-      ? macroTestSql(path, name, macro, target, testArgs)
-      : testSql({
-          name: name as GenericTest["name"],
-          relation: target.relation,
-          column: testColumn!,
-          args: testArgs,
-          where: config.where,
-        });
+    if (macro?.anomaly) ({ spec: anomalySpec, sql } = anomalyTest(inputs, path, entry, name, macro.anomaly, target, testArgs, config));
+    else
+      sql = macro
+        ? macroTestSql(path, name, macro, target, testArgs)
+        : testSql({
+            name: name as GenericTest["name"],
+            relation: target.relation,
+            column: testColumn!,
+            args: testArgs,
+            where: config.where,
+          });
   } catch (error) {
     if (error instanceof CompileError) throw error;
     throw new CompileError(`${path}: ${name} test on ${target.name}.${testColumn}: ${(error as Error).message}`);
@@ -123,7 +131,13 @@ function testNode(inputs: CompileInputs, path: string, target: Target, column: s
   node.fqn = fqn;
   node.relation = auditRelation(config, config.alias ?? shortName);
   node.rawSql = sql;
-  node.test = { kind: "generic", name, attachedTo: target.name, ...(testColumn === undefined ? {} : { column: testColumn }) };
+  node.test = {
+    kind: "generic",
+    name,
+    attachedTo: target.name,
+    ...(testColumn === undefined ? {} : { column: testColumn }),
+    ...(anomalySpec ? { anomaly: anomalySpec } : {}),
+  };
   return node;
 }
 
@@ -203,6 +217,8 @@ export function auditRelation(config: ManifestNode["config"], alias: string): st
 interface TestMacro {
   namespace: string | null;
   bare: string;
+  /** One of Sluice's anomaly tests, which no macro defines. */
+  anomaly?: AnomalySpec["test"];
 }
 
 function testMacro(inputs: CompileInputs, path: string, name: string): TestMacro {

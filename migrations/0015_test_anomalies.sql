@@ -1,0 +1,1 @@
+ALTER TABLE `_sluice_model_results` ADD `anomalies` text;
