@@ -4,7 +4,8 @@
  * order; else `fail` with a diff table in dbt's style: `---` for an expected row the model did
  * not return, `+++` for a row it returned that was not expected. Values compare as SQLite holds
  * them: NULL equals NULL; numbers, and text that reads as a number, compare as numbers (to 12
- * significant digits); true and false are 1 and 0; any other text compares exactly.
+ * significant digits); true and false are 1 and 0; dates and timestamps in any ISO 8601 form
+ * compare as instants; any other text compares exactly.
  */
 
 export interface Table {
@@ -63,8 +64,28 @@ function canonical(value: unknown): string {
     const n = Number(value);
     return `n:${Number.isInteger(n) ? n : Number(n.toPrecision(12))}`;
   }
-  if (typeof value === "string") return `s:${value}`;
+  if (typeof value === "string") {
+    const instant = isoInstant(value);
+    return instant === undefined ? `s:${value}` : `t:${instant}`;
+  }
   return `s:${JSON.stringify(value)}`;
+}
+
+const isoDateTime = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * A date or timestamp written in any ISO 8601 form, as one instant (milliseconds, UTC when no
+ * offset is given): `2016-09-01`, `2016-09-01 00:00:00` and Sluice's `2016-09-01T00:00:00.000Z`
+ * are equal, as a warehouse casting the expected value to the column's type finds them.
+ */
+function isoInstant(text: string): number | undefined {
+  const m = isoDateTime.exec(text.trim());
+  if (!m) return undefined;
+  const [, day, hh = "00", mm = "00", ss = "00", fraction = "", zone = "Z"] = m;
+  const ms = Date.parse(
+    `${day}T${hh}:${mm}:${ss}.${(fraction + "000").slice(0, 3)}${zone === "Z" ? "Z" : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
+  );
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 const rowKey = (row: readonly unknown[]) => JSON.stringify(row.map(canonical));
