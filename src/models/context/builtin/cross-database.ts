@@ -68,7 +68,7 @@ const dispatchers = dispatched
   )
   .join("\n");
 
-const sqlite = String.raw`
+const sqlite = `
 {% macro sqlite__type_string() %}text{% endmacro %}
 {% macro sqlite__type_timestamp() %}timestamp{% endmacro %}
 {% macro sqlite__type_int() %}integer{% endmacro %}

@@ -10,7 +10,7 @@ export const namingMacros: MacroFile[] = [
   {
     package: "dbt",
     path: "sluice/naming.sql",
-    sql: String.raw`
+    sql: `
 {% macro generate_schema_name(custom_schema_name=none, node=none) -%}
   {{ return(adapter.dispatch('generate_schema_name', 'dbt')(custom_schema_name, node)) }}
 {%- endmacro %}

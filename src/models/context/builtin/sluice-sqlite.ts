@@ -10,7 +10,7 @@
  */
 import type { MacroFile } from "../macros.ts";
 
-const sql = String.raw`
+const sql = `
 {#- ---- dbt_date ---- -#}
 
 {#- The instant, read as UTC, as epoch seconds with its milliseconds. -#}
