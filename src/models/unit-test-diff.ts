@@ -82,9 +82,9 @@ function isoInstant(text: string): number | undefined {
   const m = isoDateTime.exec(text.trim());
   if (!m) return undefined;
   const [, day, hh = "00", mm = "00", ss = "00", fraction = "", zone = "Z"] = m;
-  const ms = Date.parse(
-    `${day}T${hh}:${mm}:${ss}.${(fraction + "000").slice(0, 3)}${zone === "Z" ? "Z" : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
-  );
+  const millis = `${fraction}000`.slice(0, 3);
+  const offset = zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  const ms = Date.parse(`${day}T${hh}:${mm}:${ss}.${millis}${offset}`);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
