@@ -16,6 +16,7 @@ import { macroLibrary, varsFor } from "./context/project.ts";
 import { Relation, targetSchema } from "./context/relation.ts";
 import { toSqlite } from "./dialect/index.ts";
 import { isTestNode, type Manifest, type ManifestNode, type UnitTestSpec } from "./manifest-schema.ts";
+import { RefIndex } from "./ref-lookup.ts";
 import { withOverrides } from "./unit-test-overrides.ts";
 
 export interface CompileOptions {
@@ -70,8 +71,7 @@ export async function renderHook(manifest: Manifest, sql: string, node?: Manifes
 
 /** What refs and sources resolve against, made once per manifest rather than once per node. */
 interface Lookups {
-  byName: Map<string, ManifestNode>;
-  byPackage: Map<string, ManifestNode>;
+  refs: RefIndex<ManifestNode>;
   sources: Map<string, Manifest["sources"][number]>;
 }
 
@@ -80,10 +80,10 @@ const lookupsOf = new WeakMap<Manifest, Lookups>();
 function lookups(manifest: Manifest): Lookups {
   let found = lookupsOf.get(manifest);
   if (!found) {
-    const built = manifest.nodes.filter((n) => !isTestNode(n));
+    const refs = new RefIndex<ManifestNode>(manifest.project);
+    for (const n of manifest.nodes) if (!isTestNode(n)) refs.set(n.package || manifest.project, n.name, n);
     found = {
-      byName: new Map(built.map((n) => [n.name, n])),
-      byPackage: new Map(built.map((n) => [`${n.package}.${n.name}`, n])),
+      refs,
       sources: new Map(manifest.sources.map((s) => [`${s.source}.${s.table}`, s])),
     };
     lookupsOf.set(manifest, found);
@@ -92,7 +92,7 @@ function lookups(manifest: Manifest): Lookups {
 }
 
 function nodeRenderer(manifest: Manifest, options: CompileOptions) {
-  const { byName, byPackage, sources } = lookups(manifest);
+  const { refs, sources } = lookups(manifest);
   const library = macroLibrary(manifest);
   const vars = varsFor(manifest, options.vars);
   const ctes = new Map<string, string>();
@@ -129,7 +129,7 @@ function nodeRenderer(manifest: Manifest, options: CompileOptions) {
           },
       vars,
       ref: async (name, pkg) => {
-        const target = (pkg === undefined ? undefined : byPackage.get(`${pkg}.${name}`)) ?? byName.get(name);
+        const target = refs.find(name, pkg, current?.package || manifest.project);
         if (!target) throw new Error(`ref('${name}') names no model, seed or snapshot`);
         const given = givenRows(`ref:${target.uniqueId}`, `__dbt__cte__${target.name}`);
         if (given) return given;

@@ -15,6 +15,11 @@ const jaffle = import.meta.glob(["../fixtures/jaffle/**/*", "../fixtures/jaffle/
   import: "default",
   eager: true,
 }) as Glob;
+const packaged = import.meta.glob(["../fixtures/packaged/**/*", "../fixtures/packaged/dbt_packages/**/*"], {
+  query: "?raw",
+  import: "default",
+  eager: true,
+}) as Glob;
 
 /** One project folder's files, by path relative to it, as scripts/lib/project.ts reads a folder. */
 function folderFiles(glob: Glob, prefix: string): PackageFiles {
@@ -69,3 +74,13 @@ export function jaffleFiles(seeds: Record<string, string> = {}): ProjectFiles {
 
 export const jaffleManifest = (options: CompileOptions = {}, seeds: Record<string, string> = {}) =>
   compileManifest(jaffleFiles(seeds), options);
+
+/** test/fixtures/packaged, a project with two installed packages; `packageSeeds` replaces the packages' seed files by path. */
+export function packagedManifest(options: CompileOptions = {}, packageSeeds: Record<string, string> = {}) {
+  const files = projectFiles(packaged, "../fixtures/packaged");
+  const installedPackages = (files.installedPackages ?? []).map((pkg) => ({
+    ...pkg,
+    seeds: (pkg.seeds ?? []).map((seed) => ({ path: seed.path, csv: packageSeeds[`${pkg.folder}/${seed.path}`] ?? seed.csv })),
+  }));
+  return compileManifest({ ...files, installedPackages }, options);
+}

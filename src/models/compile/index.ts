@@ -7,7 +7,8 @@
  * The phases, in order: read the inputs (inputs.ts), refusing what Sluice does not run and listing
  * what it parses but does not run (unsupported.ts); seeds (seed-nodes.ts); models, singular
  * tests and snapshots, each template rendered once with recording hooks to learn its config,
- * refs and sources (template-nodes.ts); generic tests from YAML (test-nodes.ts); refs resolved
+ * refs and sources (template-nodes.ts); the same for each installed package (package-nodes.ts);
+ * generic tests from YAML (test-nodes.ts); refs resolved
  * and checked (refs.ts); unit tests, on the models they test (unit-tests.ts); the run order (order.ts).
  */
 import { parse as parseYaml } from "yaml";
@@ -17,6 +18,7 @@ import { type CompileOptions, type ProjectFiles, readInputs } from "./inputs.ts"
 import { nameRelations } from "./naming.ts";
 import { CompileError, NodeSet } from "./nodes.ts";
 import { runOrder } from "./order.ts";
+import { addPackageNodes } from "./package-nodes.ts";
 import { assertNoStreamTables, resolveRefs } from "./refs.ts";
 import { addSeedNodes } from "./seed-nodes.ts";
 import { readSelectors } from "./selectors.ts";
@@ -38,11 +40,12 @@ export async function compileManifest(files: ProjectFiles, options: CompileOptio
 
 async function compile(files: ProjectFiles, options: CompileOptions): Promise<Manifest> {
   const inputs = await readInputs(files, options);
-  const nodes = new NodeSet();
+  const nodes = new NodeSet(inputs.project.name);
   addSeedNodes(nodes, files.seeds ?? [], inputs);
   await addTemplateNodes(nodes, files, inputs);
+  await addPackageNodes(nodes, inputs, inputs.packages.installed);
   await addGenericTestNodes(nodes, inputs);
-  resolveRefs(nodes);
+  resolveRefs(nodes, (node) => node.package === inputs.project.name);
   addUnitTestNodes(nodes, inputs);
   await nameRelations(nodes, inputs);
   assertNoStreamTables(nodes, inputs.sources, files.sources);

@@ -12,7 +12,7 @@ import type { SourceTable } from "../manifest-schema.ts";
 import { type ProjectFile, projectFileSchema } from "../project-file.ts";
 import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "../properties.ts";
 import { CompileError } from "./nodes.ts";
-import { readPackages } from "./packages.ts";
+import { type InstalledPackages, readPackages } from "./packages.ts";
 import { renderProjectConfigs } from "./project-render.ts";
 import { checkUnitTests } from "./unit-tests.ts";
 import { checkProjectFile, checkProjectFolders, checkPropertiesFile, type NotRun } from "./unsupported.ts";
@@ -76,13 +76,20 @@ export interface CompileInputs {
   sources: SourceTable[];
   /** What was parsed but is not run (exposures, metrics, analyses, documentation-only keys). */
   notRun: NotRun[];
+  /**
+   * For an installed package's nodes: where its files are (`dbt_packages/<folder>/`), and the root
+   * project's file, whose config trees apply over the package's own (`models: <package>: …`).
+   */
+  pkg?: { prefix: string; root: ProjectFile };
 }
 
-export async function readInputs(files: ProjectFiles, options: CompileOptions = {}): Promise<CompileInputs> {
+export async function readInputs(
+  files: ProjectFiles,
+  options: CompileOptions = {},
+): Promise<CompileInputs & { packages: InstalledPackages }> {
   const notRun: NotRun[] = checkProjectFolders(files);
   const project = readProject(files, notRun);
   const packages = readPackages(files, project.name);
-  notRun.push(...packages.notRun);
   const renderProject: RenderProject = {
     project: project.name,
     macros: packages.macros,
@@ -100,12 +107,17 @@ export async function readInputs(files: ProjectFiles, options: CompileOptions = 
   const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, yaml, file: readProperties(path, yaml, notRun) }));
   const docs = readDocs(files.docs ?? []);
   const sources = readSources(project.name, files.sources, properties);
+  return { project, render, properties, nodeProperties: propertiesByNode(properties), docs, sources, notRun, packages };
+}
+
+/** Each model's, seed's and snapshot's properties, under `models:<name>`, `seeds:<name>` or `snapshots:<name>`. */
+export function propertiesByNode(properties: readonly { file: PropertiesFile }[]): Map<string, NodeProperties> {
   const nodeProperties = new Map<string, NodeProperties>();
   for (const { file } of properties) {
     for (const kind of ["models", "seeds", "snapshots"] as const)
       for (const props of file[kind] ?? []) nodeProperties.set(`${kind}:${props.name}`, props);
   }
-  return { project, render, properties, nodeProperties, docs, sources, notRun };
+  return nodeProperties;
 }
 
 function readProject(files: ProjectFiles, notRun: NotRun[]): ProjectFile {
@@ -126,7 +138,7 @@ function readProject(files: ProjectFiles, notRun: NotRun[]): ProjectFile {
   return parsed.data;
 }
 
-function readProperties(path: string, yaml: string, notRun: NotRun[]): PropertiesFile {
+export function readProperties(path: string, yaml: string, notRun: NotRun[]): PropertiesFile {
   let raw: unknown;
   try {
     raw = parseYaml(yaml) ?? {};

@@ -1,12 +1,14 @@
 /**
  * What the compile's phases share. In: a file's path, name and config layers. Out: a manifest
  * node with its merged, validated config, or a CompileError naming the file. The node set keeps
- * every model, seed and snapshot name unique.
+ * every model, seed and snapshot name unique within its package.
  */
 import { isTestNode, type ManifestNode, nodeConfigSchema, testConfigKeys } from "../manifest-schema.ts";
-import { mergeConfigs, type ProjectFile } from "../project-file.ts";
+import { mergeConfigs, type ProjectFile, treeConfigs } from "../project-file.ts";
 import type { NodeProperties } from "../properties.ts";
+import { RefIndex } from "../ref-lookup.ts";
 import { checkIncrementalConfig } from "./config-checks.ts";
+import type { CompileInputs } from "./inputs.ts";
 import { configRefusal } from "./unsupported.ts";
 
 /** A mistake in the project; the message names the file (and, for refs, the line) it came from. */
@@ -16,16 +18,26 @@ export class CompileError extends Error {
 
 export class NodeSet {
   readonly nodes = new Map<string, ManifestNode>();
-  /** Unique ids of models, seeds and snapshots by name: what `ref()` resolves against. */
-  readonly byName = new Map<string, string>();
+  /** Unique ids of models, seeds and snapshots by package and name: what `ref()` resolves against. */
+  readonly refs: RefIndex<string>;
+
+  constructor(root: string) {
+    this.refs = new RefIndex(root);
+  }
 
   add(node: ManifestNode): void {
-    const clash = this.byName.get(node.name);
+    const clash = this.refs.get(node.package, node.name);
     if (clash && !isTestNode(node)) {
       throw new CompileError(`${node.path}: a node named "${node.name}" is already defined in ${this.nodes.get(clash)!.path}`);
     }
-    if (!isTestNode(node)) this.byName.set(node.name, node.uniqueId);
+    if (!isTestNode(node)) this.refs.set(node.package, node.name, node.uniqueId);
     this.nodes.set(node.uniqueId, node);
+  }
+
+  /** Drops every node of an installed package (one that cannot be run). */
+  removePackage(pkg: string): void {
+    for (const [id, node] of this.nodes) if (node.package === pkg) this.nodes.delete(id);
+    this.refs.deletePackage(pkg);
   }
 }
 
@@ -106,4 +118,19 @@ export function fileName(path: string, extension: string): string {
 export function lineOf(text: string, needle: string): number {
   const at = text.search(new RegExp(`['"]${needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}['"]`));
   return at < 0 ? 1 : text.slice(0, at).split("\n").length;
+}
+
+type ConfigTree = "models" | "seeds" | "snapshots" | "data_tests" | "tests";
+
+/**
+ * A node's folder configs from one tree of its project file, outermost first; for a package's
+ * node, the root project's tree follows, so `models: <package>: +enabled: false` wins, as in dbt.
+ */
+export function folderConfigs(inputs: CompileInputs, tree: ConfigTree, fqn: readonly string[], path: string): Record<string, unknown>[] {
+  return [...treeConfigs(inputs.project[tree], fqn, path), ...(inputs.pkg ? treeConfigs(inputs.pkg.root[tree], fqn, path) : [])];
+}
+
+/** A path as the project (or package) names it, without the package's `dbt_packages/<folder>/`. */
+export function ownPath(inputs: CompileInputs, path: string): string {
+  return inputs.pkg && path.startsWith(inputs.pkg.prefix) ? path.slice(inputs.pkg.prefix.length) : path;
 }

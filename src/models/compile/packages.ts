@@ -1,8 +1,8 @@
 /**
  * Installed packages and macros. In: the project's macro files, packages.yml (or
  * dependencies.yml) and the packages `dbt deps` left in dbt_packages/. Out: every macro file by
- * package, each package's own vars, and notices for what a package holds that Sluice does not run
- * (its models, seeds and hooks). A declared package that is not installed fails the compile,
+ * package, each package's own vars, and the packages themselves (package-nodes.ts makes their
+ * models, seeds and tests nodes). A declared package that is not installed fails the compile,
  * naming it and how to install it.
  */
 import { parseDocument, parse as parseYaml } from "yaml";
@@ -10,7 +10,6 @@ import { parseTemplate, TemplateError } from "../../jinja/index.ts";
 import type { MacroFile } from "../context/macros.ts";
 import type { PackageFiles, ProjectFiles } from "./inputs.ts";
 import { CompileError } from "./nodes.ts";
-import type { NotRun } from "./unsupported.ts";
 
 /** A test file holding `{% test %}` blocks: custom generic tests, read as macros. */
 export const isGenericTestFile = (sql: string) => /\{%-?\s*test\s/.test(sql);
@@ -18,8 +17,8 @@ export const isGenericTestFile = (sql: string) => /\{%-?\s*test\s/.test(sql);
 export interface InstalledPackages {
   macros: MacroFile[];
   packageVars: Record<string, Record<string, unknown>>;
-  names: string[];
-  notRun: NotRun[];
+  /** Each package's files, its project name and its dbt_project.yml as read. */
+  installed: { pkg: PackageFiles; name: string; raw: Record<string, unknown> }[];
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
@@ -53,29 +52,16 @@ function macroFiles(pkg: string, files: readonly { path: string; sql: string }[]
 export function readPackages(files: ProjectFiles, root: string): InstalledPackages {
   const installed = (files.installedPackages ?? []).map((pkg) => ({ pkg, ...packageProject(pkg) }));
   checkDeclared(files, installed);
-  const notRun: NotRun[] = [];
   const genericTests = (files.tests ?? []).filter((t) => isGenericTestFile(t.sql));
   const macros = macroFiles(root, [...(files.macros ?? []), ...genericTests], "");
   const packageVars: Record<string, Record<string, unknown>> = {};
-  for (const { pkg, name, vars, raw } of installed) {
+  for (const { pkg, name, vars } of installed) {
     const prefix = `dbt_packages/${pkg.folder}/`;
     const packageTests = (pkg.tests ?? []).filter((t) => isGenericTestFile(t.sql));
     macros.push(...macroFiles(name, [...(pkg.macros ?? []), ...packageTests], prefix));
     packageVars[name] = vars;
-    // Sluice runs a package's macros and generic tests; what it would build or run is listed, not run.
-    const unrun = [
-      ...pkg.models.map((m) => `model ${m.path}`),
-      ...(pkg.seeds ?? []).map((s) => `seed ${s.path}`),
-      ...(pkg.snapshots ?? []).map((s) => `snapshot ${s.path}`),
-      ...["on-run-start", "on-run-end"].filter((hook) => raw[hook] !== undefined).map((hook) => `${hook} hooks`),
-    ];
-    if (unrun.length > 0)
-      notRun.push({
-        path: `${prefix}dbt_project.yml`,
-        what: `package ${name}: ${unrun.length} ${unrun.length === 1 ? "item" : "items"} that Sluice does not run (${unrun.slice(0, 3).join(", ")}${unrun.length > 3 ? ", …" : ""}); its macros and tests are available`,
-      });
   }
-  return { macros, packageVars, names: installed.map((i) => i.name), notRun };
+  return { macros, packageVars, installed };
 }
 
 /** The folder `dbt deps` installs a packages.yml entry into, as far as the entry tells. */

@@ -3,15 +3,23 @@
  * Out: refs as unique ids. A ref to nothing is a CompileError naming the file and line; so is a
  * model, seed or snapshot whose relation is a stream's table, which building it would replace.
  */
-import { isTestNode, type SourceTable } from "../manifest-schema.ts";
+import { isTestNode, type ManifestNode, type SourceTable } from "../manifest-schema.ts";
+import { splitRef } from "../ref-lookup.ts";
 import { CompileError, lineOf, type NodeSet } from "./nodes.ts";
 
-export function resolveRefs(nodes: NodeSet): void {
-  for (const node of nodes.nodes.values()) {
+/** Resolves the refs of the nodes `which` picks (all by default), each as seen from its own package. */
+export function resolveRefs(nodes: NodeSet, which: (node: ManifestNode) => boolean = () => true): void {
+  for (const node of [...nodes.nodes.values()].filter(which)) {
     node.dependsOn.nodes = node.dependsOn.nodes.map((ref) => {
-      // `package.name` from ref('package', 'name'): names are unique across the project.
-      const id = nodes.byName.get(ref.split(".").pop()!);
-      if (!id) throw new CompileError(`${node.path}:${lineOf(node.rawSql, ref)}: ref('${ref}') names no model, seed or snapshot`);
+      const { name, pkg } = splitRef(ref);
+      const at = `${node.path}:${lineOf(node.rawSql, name)}`;
+      let id: string | undefined;
+      try {
+        id = nodes.refs.find(name, pkg, node.package);
+      } catch (error) {
+        throw new CompileError(`${at}: ${(error as Error).message}`);
+      }
+      if (!id) throw new CompileError(`${at}: ref('${pkg === undefined ? name : `${pkg}', '${name}`}') names no model, seed or snapshot`);
       return id;
     });
   }

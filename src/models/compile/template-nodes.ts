@@ -5,16 +5,19 @@
  * config merged in dbt's order (folder configs, properties YAML, inline `config()`) and its
  * dependencies by name, added to the node set.
  */
-import { treeConfigs } from "../project-file.ts";
 import { checkSnapshotConfig, contractOf, dropUsedDataTypeNotices } from "./config-checks.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
-import { baseNode, CompileError, fileName, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
+import { baseNode, CompileError, fileName, folderConfigs, fqnOf, type NodeSet, ownPath, resolveConfig } from "./nodes.ts";
 import { isGenericTestFile } from "./packages.ts";
 import { auditRelation } from "./test-nodes.ts";
 import { configRefusal } from "./unsupported.ts";
 
-export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inputs: CompileInputs): Promise<void> {
+export async function addTemplateNodes(
+  nodes: NodeSet,
+  files: Pick<ProjectFiles, "models" | "tests" | "snapshots">,
+  inputs: CompileInputs,
+): Promise<void> {
   const { project } = inputs;
   const templates = [
     ...files.models.map((m) => ({ ...m, resourceType: "model" as const, name: fileName(m.path, ".sql") })),
@@ -34,16 +37,20 @@ export async function addTemplateNodes(nodes: NodeSet, files: ProjectFiles, inpu
     );
     const fqn =
       file.resourceType === "model"
-        ? fqnOf(project.name, file.path, "model-paths", project)
+        ? fqnOf(project.name, ownPath(inputs, file.path), "model-paths", project)
         : file.resourceType === "snapshot"
-          ? [...fqnOf(project.name, file.path, "snapshot-paths", project).slice(0, -1), name]
-          : fqnOf(project.name, file.path, "test-paths", project);
+          ? [...fqnOf(project.name, ownPath(inputs, file.path), "snapshot-paths", project).slice(0, -1), name]
+          : fqnOf(project.name, ownPath(inputs, file.path), "test-paths", project);
     const layers =
       file.resourceType === "model"
-        ? [...treeConfigs(project.models, fqn, file.path), props?.config ?? {}, dependencies.inline]
+        ? [...folderConfigs(inputs, "models", fqn, file.path), props?.config ?? {}, dependencies.inline]
         : file.resourceType === "snapshot"
-          ? [...treeConfigs(project.snapshots, fqn, file.path), props?.config ?? {}, dependencies.inline]
-          : [...treeConfigs(project.data_tests, fqn, file.path), ...treeConfigs(project.tests, fqn, file.path), dependencies.inline];
+          ? [...folderConfigs(inputs, "snapshots", fqn, file.path), props?.config ?? {}, dependencies.inline]
+          : [
+              ...folderConfigs(inputs, "data_tests", fqn, file.path),
+              ...folderConfigs(inputs, "tests", fqn, file.path),
+              dependencies.inline,
+            ];
     for (const [key, value] of Object.entries(dependencies.inline)) {
       const refusal = configRefusal(key, value);
       if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? String(file.source) : file.sql, key)}: ${refusal}`);

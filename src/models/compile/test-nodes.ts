@@ -10,12 +10,11 @@ import SparkMD5 from "spark-md5";
 import { type AnomalySpec, anomalyTestOf } from "../../quality/anomaly-tests.ts";
 import { type GenericTest, genericTestNames, testSql } from "../generic-tests.ts";
 import { configKeys, type ManifestNode, testConfigKeys } from "../manifest-schema.ts";
-import { treeConfigs } from "../project-file.ts";
 import { type TestEntry, testsOf } from "../properties.ts";
 import { anomalyTest } from "./anomaly-test-nodes.ts";
 import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs } from "./inputs.ts";
-import { baseNode, CompileError, fqnOf, type NodeSet, resolveConfig } from "./nodes.ts";
+import { baseNode, CompileError, folderConfigs, fqnOf, type NodeSet, ownPath, resolveConfig } from "./nodes.ts";
 
 export async function addGenericTestNodes(nodes: NodeSet, inputs: CompileInputs): Promise<void> {
   const declared: ManifestNode[] = [];
@@ -24,7 +23,7 @@ export async function addGenericTestNodes(nodes: NodeSet, inputs: CompileInputs)
   for (const { path, file } of inputs.properties) {
     for (const kind of ["models", "seeds"] as const) {
       for (const props of file[kind] ?? []) {
-        if (!nodes.byName.has(props.name))
+        if (nodes.refs.get(inputs.project.name, props.name) === undefined)
           throw new CompileError(`${path}: properties for ${kind.slice(0, -1)} "${props.name}", which does not exist`);
         const target: Target = { relation: `ref('${props.name}')`, name: props.name, prefix: "" };
         for (const column of props.columns ?? []) for (const entry of testsOf(column)) add(path, target, column.name, entry);
@@ -96,13 +95,14 @@ function testNode(inputs: CompileInputs, path: string, target: Target, column: s
   if (!testColumn && !macro) throw new CompileError(`${path}: the ${name} test on ${target.name} needs a column`);
   const testType = `${target.prefix}${macro?.namespace ? `${macro.namespace}_` : ""}${macro?.bare ?? name}`;
   const { fullName, shortName, uniqueId } = testIdentity(project.name, testType, macro?.bare ?? name, target, testArgs, macro?.namespace);
-  const root = project["seed-paths"].includes(path.split("/")[0]!) ? "seed-paths" : "model-paths";
-  const fqn = [...fqnOf(project.name, path, root, project).slice(0, -1), fullName];
+  const own = ownPath(inputs, path);
+  const root = project["seed-paths"].includes(own.split("/")[0]!) ? "seed-paths" : "model-paths";
+  const fqn = [...fqnOf(project.name, own, root, project).slice(0, -1), fullName];
   const config = resolveConfig(
     path,
     [
-      ...treeConfigs(project.data_tests, fqn, path),
-      ...treeConfigs(project.tests, fqn, path),
+      ...folderConfigs(inputs, "data_tests", fqn, path),
+      ...folderConfigs(inputs, "tests", fqn, path),
       topLevel,
       (testConfig ?? {}) as Record<string, unknown>,
     ],

@@ -115,7 +115,7 @@ export function addUnitTestNodes(nodes: NodeSet, inputs: CompileInputs): void {
     const located: Located = new Located(path, yaml);
     for (const [i, test] of (file.unit_tests ?? []).entries()) {
       const at = ["unit_tests", i];
-      const modelId = nodes.byName.get(test.model);
+      const modelId = nodes.refs.get(project.name, test.model);
       const model = modelId === undefined ? undefined : nodes.nodes.get(modelId);
       if (model === undefined) located.refuse([...at, "model"], `unit test ${test.name}: unknown model "${test.model}"`);
       if (model.resourceType !== "model")
@@ -172,7 +172,12 @@ function givenInput(
   let key: string;
   if (input === "this") key = "this";
   else if (ref) {
-    const id = nodes.byName.get(ref[4] ?? ref[2]!);
+    let id: string | undefined;
+    try {
+      id = nodes.refs.find(ref[4] ?? ref[2]!, ref[4] === undefined ? undefined : ref[2], model.package);
+    } catch {
+      id = undefined;
+    }
     if (id === undefined || !model.dependsOn.nodes.includes(id)) key = "";
     else key = `ref:${id}`;
   } else {
