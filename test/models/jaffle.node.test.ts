@@ -16,7 +16,8 @@ const node = (name: string) => manifest.nodes.find((n) => n.name === name)!;
 
 describe("the jaffle fixture, compiled", () => {
   it("names relations by the project's generate_schema_name: seeds in raw, a custom schema as main_<schema>", () => {
-    const relations = Object.fromEntries(manifest.nodes.filter((n) => n.resourceType !== "test").map((n) => [n.uniqueId, n.relation]));
+    const built = manifest.nodes.filter((n) => n.resourceType !== "test" && n.resourceType !== "unit_test");
+    const relations = Object.fromEntries(built.map((n) => [n.uniqueId, n.relation]));
     expect(relations).toEqual({
       "seed.jaffle.raw_customers": "raw__raw_customers",
       "seed.jaffle.raw_orders": "raw__raw_orders",
@@ -30,6 +31,8 @@ describe("the jaffle fixture, compiled", () => {
       "model.jaffle.orders": "orders",
       "model.jaffle.customers": "customers",
       "model.jaffle.order_statuses": "order_statuses",
+      "model.jaffle.order_log": "order_log",
+      "model.jaffle.orders_by_year": "orders_by_year",
       "model.jaffle.daily_revenue": "main_finance__daily_revenue",
     });
     expect(node("raw_orders")).toMatchObject({ schema: "raw", alias: "raw_orders" });

@@ -23,6 +23,8 @@ const relations = [
   "orders",
   "customers",
   "order_statuses",
+  "order_log",
+  "orders_by_year",
   "main_finance__daily_revenue",
 ];
 const views = ["stg_customers", "stg_orders", "stg_items", "stg_products"];
@@ -70,6 +72,10 @@ describe("the jaffle fixture built with load_source_data", () => {
       "model.jaffle.orders": "success",
       "model.jaffle.customers": "success",
       "model.jaffle.order_statuses": "success",
+      "model.jaffle.order_log": "success",
+      "model.jaffle.orders_by_year": "success",
+      "unit_test.jaffle.stg_orders.dollars_and_days": "pass",
+      "unit_test.jaffle.order_statuses.closed_orders_not_read_again": "pass",
       "model.jaffle.daily_revenue": "success",
       "test.jaffle.relationships_stg_items_product_id__product_id__ref_stg_products_.269c60da63": "pass",
       "test.jaffle.unique_stg_products_product_id.7d950a1467": "pass",
@@ -95,6 +101,11 @@ describe("the jaffle fixture built with load_source_data", () => {
     // Seeds land in raw__<seed>, where the sources declared with `schema: raw` read them.
     expect(await rows("SELECT id, status, subtotal FROM raw__raw_orders WHERE id = 103")).toEqual([
       { id: 103, status: "shipped", subtotal: 1150 },
+    ]);
+    // The append model holds every order once; the microbatch model counts them per yearly batch.
+    expect(await rows("SELECT count(*) AS n, count(DISTINCT order_id) AS d FROM order_log")).toEqual([{ n: 5, d: 5 }]);
+    expect(await rows("SELECT ordered_year, order_count FROM orders_by_year ORDER BY 1")).toEqual([
+      { ordered_year: "2024-01-01T00:00:00Z", order_count: 5 },
     ]);
   });
 
