@@ -29,6 +29,8 @@ describe("an installed package's nodes", () => {
         "dbt_packages/shop_metrics/models/legacy/legacy_totals.sql",
         ["seed.shop_metrics.order_lines"],
       ],
+      // Reads the package's own source; ordered after the seed that fills that source's table.
+      ["model.shop_metrics.line_counts", "shop_metrics", "dbt_packages/shop_metrics/models/line_counts.sql", []],
       [
         "model.shop_metrics.order_totals",
         "shop_metrics",

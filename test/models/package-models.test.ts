@@ -10,7 +10,7 @@ import { packagedManifest } from "../support/fixture-project.ts";
 import { buildManifest, exec, rows } from "../support/pipeline.ts";
 
 beforeEach(async () => {
-  for (const table of ["revenue_report", "shop_order_totals", "order_lines", "legacy_totals", "monitor_runs"])
+  for (const table of ["revenue_report", "shop_order_totals", "line_counts", "order_lines", "legacy_totals", "monitor_runs"])
     await exec(`DROP TABLE IF EXISTS ${table}`);
 });
 
@@ -29,8 +29,14 @@ describe("a project with installed packages, built", () => {
       "test.shop_metrics.unique_order_totals_order_id.43cc207b9f": "pass",
       "test.shop_metrics.not_null_order_totals_order_id.c778cb1cea": "pass",
       "test.shop_metrics.not_null_order_totals_gross.7d9bb1538b": "pass",
+      "model.shop_metrics.line_counts": "success",
       "model.storefront.revenue_report": "success",
     });
+    // A package model reading the package's own source (declared in its YAML), after the seed that fills it.
+    expect(await rows("SELECT order_id, line_count FROM line_counts ORDER BY order_id")).toEqual([
+      { order_id: 1, line_count: 2 },
+      { order_id: 2, line_count: 1 },
+    ]);
     // Gross with the project's VAT rate for the package (0.1, not the package's own 0.2).
     expect(await rows("SELECT * FROM revenue_report ORDER BY order_id")).toEqual([
       { order_id: 1, gross: 16.5, line_count: 2 },

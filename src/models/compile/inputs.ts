@@ -167,7 +167,7 @@ function readDocs(files: readonly { path: string; markdown: string }[]): Record<
 }
 
 /** Sources: Sluice's streams, plus (and described by) the `sources:` of properties YAML. */
-function readSources(
+export function readSources(
   project: string,
   declared: Readonly<Record<string, readonly string[]>>,
   properties: { path: string; yaml: string; file: PropertiesFile }[],

@@ -11,7 +11,7 @@
 import { TemplateError } from "../../jinja/index.ts";
 import { ConfigError, type ProjectFile, projectFileSchema } from "../project-file.ts";
 import type { CompileInputs } from "./inputs.ts";
-import { propertiesByNode, readProperties } from "./inputs.ts";
+import { propertiesByNode, readProperties, readSources } from "./inputs.ts";
 import { CompileError, type NodeSet } from "./nodes.ts";
 import type { InstalledPackages } from "./packages.ts";
 import { renderProjectConfigs } from "./project-render.ts";
@@ -37,8 +37,10 @@ export async function addPackageNodes(nodes: NodeSet, inputs: CompileInputs, ins
     if (unrun(entry).length === 0 && (pkg.tests ?? []).length === 0 && (pkg.properties ?? []).length === 0) continue;
     const notRun: NotRun[] = [];
     try {
-      await addOwnNodes(nodes, { ...inputs, ...(await packageInputs(inputs, entry, notRun)) }, entry);
+      const own = await packageInputs(inputs, entry, notRun);
+      await addOwnNodes(nodes, { ...inputs, ...own }, entry);
       inputs.notRun.push(...notRun);
+      inputs.sources.push(...(own.sources ?? []).filter((s) => !inputs.sources.includes(s)));
       compiled.push(entry);
     } catch (error) {
       dropPackage(nodes, inputs, entry, error);
@@ -95,7 +97,18 @@ async function packageInputs(inputs: CompileInputs, entry: Installed, notRun: No
   for (const { path, file } of properties)
     if ((file.unit_tests ?? []).length > 0)
       notRun.push({ path, what: `package ${entry.name}: unit tests (Sluice runs the project's own)` });
-  return { project, properties, nodeProperties: propertiesByNode(properties), notRun, pkg: { prefix, root: inputs.project } };
+  // The package's own sources join the project's (dbt names them source.<package>.…).
+  const own = readSources(entry.name, {}, properties).filter(
+    (s) => !inputs.sources.some((t) => t.source === s.source && t.table === s.table),
+  );
+  return {
+    project,
+    properties,
+    nodeProperties: propertiesByNode(properties),
+    notRun,
+    sources: [...inputs.sources, ...own],
+    pkg: { prefix, root: inputs.project },
+  };
 }
 
 async function addOwnNodes(nodes: NodeSet, inputs: CompileInputs, { pkg }: Installed): Promise<void> {
