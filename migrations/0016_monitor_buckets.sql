@@ -3,6 +3,7 @@ CREATE TABLE `_sluice_monitor_buckets` (
 	`bucket_start` text NOT NULL,
 	`bucket_end` text NOT NULL,
 	`value` real NOT NULL,
+	`rows` integer NOT NULL,
 	`expected_low` real,
 	`expected_high` real,
 	`z` real,

@@ -420,6 +420,8 @@ export const monitorBuckets = sqliteTable(
     bucketStart: text("bucket_start").notNull(),
     bucketEnd: text("bucket_end").notNull(),
     value: real("value").notNull(),
+    /** The records the value was measured over (loaded; for a rate, loaded + quarantined): later hours train on them. */
+    rows: integer("rows").notNull(),
     expectedLow: real("expected_low"),
     expectedHigh: real("expected_high"),
     z: real("z"),

@@ -11,14 +11,14 @@
  * stored bucket judges all the history the ledger has (its backfill); after that, each tick
  * judges only the hours completed since its last one, trained on the ones before.
  */
-import { and, eq, getTableName, gte, like, max, min, sql } from "drizzle-orm";
+import { and, desc, eq, getTableName, gte, lt, min, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { declaredStreams, type SluiceConfig } from "../config/index.ts";
 import { chunkRows } from "../db/raw-tables.ts";
-import { loads, monitorBuckets } from "../db/schema.ts";
+import { loads, type MonitorBucket, monitorBuckets } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import { fillBuckets, type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
+import { type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
 
 export const monitorKinds = ["volume", "quarantine_rate"] as const;
@@ -45,23 +45,30 @@ export function streamMonitors(config: SluiceConfig): Monitor[] {
   );
 }
 
+/** Each monitor's last judged bucket, read by the primary key (one row each, however long the history). */
+export async function lastJudged(d1: D1Database, ids: readonly string[]): Promise<Map<string, MonitorBucket>> {
+  if (ids.length === 0) return new Map();
+  const db = drizzle(d1);
+  const queries = ids.map((id) =>
+    db.select().from(monitorBuckets).where(eq(monitorBuckets.monitorId, id)).orderBy(desc(monitorBuckets.bucketStart)).limit(1),
+  );
+  const results = await db.batch(queries as [(typeof queries)[number], ...(typeof queries)[number][]]);
+  return new Map(results.flatMap((rows) => rows.map((row) => [row.monitorId, row] as const)));
+}
+
 /** Judges every stream's complete, not yet judged hours; returns how many buckets were stored. */
 export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<number> {
-  const db = drizzle(runtime.env.DB);
   const judgeUntil = now.getTime() - settleMs;
-  const lastEnds = new Map(
-    (
-      await db
-        .select({ id: monitorBuckets.monitorId, end: max(monitorBuckets.bucketEnd) })
-        .from(monitorBuckets)
-        .where(like(monitorBuckets.monitorId, "%:volume"))
-        .groupBy(monitorBuckets.monitorId)
-    ).map((row) => [row.id, row.end === null ? undefined : Date.parse(row.end)]),
+  const streams = declaredStreams(runtime.config);
+  const last = await lastJudged(
+    runtime.env.DB,
+    streams.map(({ source, stream }) => monitorId(source, stream, "volume")),
   );
   let stored = 0;
-  for (const { source, stream } of declaredStreams(runtime.config)) {
+  for (const { source, stream } of streams) {
     // Volume is stored for every complete hour after the first, so its last bucket marks the stream's progress.
-    const judgedUntil = lastEnds.get(monitorId(source, stream, "volume"));
+    const lastVolume = last.get(monitorId(source, stream, "volume"));
+    const judgedUntil = lastVolume ? Date.parse(lastVolume.bucketEnd) : undefined;
     if (judgedUntil !== undefined && judgedUntil + hourMs > judgeUntil) continue;
     const series = await hourlySeries(runtime.env.DB, source, stream, judgedUntil, judgeUntil);
     if (series.length === 0) continue;
@@ -71,31 +78,30 @@ export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<
       nonNegative: true,
       ...(judgedUntil === undefined ? {} : { detectFromMs: judgedUntil }),
     };
-    const volume = judgeSeries(
-      series.map((h) => ({ startMs: h.startMs, value: h.loaded, rows: h.loaded })),
-      { ...options, counts: true, silence: true },
-    );
-    const rate = judgeSeries(
-      series.map((h) => {
-        const rows = h.loaded + h.quarantined;
-        return { startMs: h.startMs, value: rows === 0 ? null : h.quarantined / rows, rows };
-      }),
-      { ...options, direction: "spike", proportion: true },
-    );
-    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "volume"), volume, now);
-    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "quarantine_rate"), rate, now);
+    const volume = series.map((h) => ({ startMs: h.startMs, value: h.loaded, rows: h.loaded }));
+    const rate = series.map((h) => {
+      const rows = h.loaded + h.quarantined;
+      return { startMs: h.startMs, value: rows === 0 ? null : h.quarantined / rows, rows };
+    });
+    const judgedVolume = judgeSeries(volume, { ...options, counts: true, silence: true });
+    const judgedRate = judgeSeries(rate, { ...options, direction: "spike", proportion: true });
+    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "volume"), judgedVolume, volume, now);
+    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "quarantine_rate"), judgedRate, rate, now);
   }
   return stored;
 }
 
-interface Hour extends MetricBucket {
+interface Hour {
+  startMs: number;
   loaded: number;
   quarantined: number;
 }
 
 /**
- * A stream's loaded and quarantined records per hour from its first load (or, once judged, from a
- * training window before the first hour still to judge) up to `untilMs`, every hour present.
+ * A stream's loaded and quarantined records per hour, every hour present, up to `untilMs`. Backfilling,
+ * all of it from the ledger, from its first load. After that, the training window before the first
+ * hour still to judge is read back from the judged buckets (each stores the records it measured),
+ * and only the new hours, and the stream's first hour (never judged, so never stored), from the ledger.
  */
 async function hourlySeries(d1: D1Database, source: string, stream: string, judgedUntil: number | undefined, untilMs: number) {
   const db = drizzle(d1);
@@ -107,33 +113,75 @@ async function hourlySeries(d1: D1Database, source: string, stream: string, judg
   if (!first?.at) return [];
   const firstHour = Math.floor(Date.parse(first.at) / hourMs) * hourMs;
   const fromMs = judgedUntil === undefined ? firstHour : Math.max(firstHour, judgedUntil - historyMs);
-  const hour = sql<string>`substr(${loads.startedAt}, 1, 13)`;
-  const rows = await db
-    .select({ hour, loaded: sql<number>`sum(${loads.inserted})`, quarantined: sql<number>`sum(${loads.quarantined})` })
-    .from(loads)
-    .where(and(ofStream, gte(loads.startedAt, new Date(fromMs).toISOString())))
-    .groupBy(hour);
   const sparse = new Map<number, Hour>();
-  for (const row of rows) {
+  if (judgedUntil !== undefined) {
+    for (const hour of await storedHours(d1, source, stream, fromMs, judgedUntil)) sparse.set(hour.startMs, hour);
+  }
+  const hour = sql<string>`substr(${loads.startedAt}, 1, 13)`;
+  const ledgerHours = (fromHourMs: number, untilHourMs?: number) =>
+    db
+      .select({ hour, loaded: sql<number>`sum(${loads.inserted})`, quarantined: sql<number>`sum(${loads.quarantined})` })
+      .from(loads)
+      .where(
+        and(
+          ofStream,
+          gte(loads.startedAt, new Date(fromHourMs).toISOString()),
+          untilHourMs === undefined ? undefined : lt(loads.startedAt, new Date(untilHourMs).toISOString()),
+        ),
+      )
+      .groupBy(hour);
+  const read = judgedUntil === undefined ? [ledgerHours(fromMs)] : [ledgerHours(judgedUntil)];
+  if (judgedUntil !== undefined && fromMs === firstHour) read.push(ledgerHours(firstHour, firstHour + hourMs));
+  for (const row of (await Promise.all(read)).flat()) {
     const startMs = Date.parse(`${row.hour}:00:00Z`);
-    sparse.set(startMs, { startMs, value: row.loaded, rows: row.loaded, loaded: row.loaded, quarantined: row.quarantined });
+    sparse.set(startMs, { startMs, loaded: row.loaded, quarantined: row.quarantined });
   }
   const endMs = Math.floor(untilMs / hourMs) * hourMs;
-  return fillBuckets(sparse, fromMs, endMs, hourMs, (startMs) => ({ startMs, value: 0, rows: 0, loaded: 0, quarantined: 0 })) as Hour[];
+  const hours: Hour[] = [];
+  for (let startMs = fromMs; startMs < endMs; startMs += hourMs) hours.push(sparse.get(startMs) ?? { startMs, loaded: 0, quarantined: 0 });
+  return hours;
+}
+
+/** The hours judged in `[fromMs, untilMs)`, as the records their buckets measured. */
+async function storedHours(d1: D1Database, source: string, stream: string, fromMs: number, untilMs: number): Promise<Hour[]> {
+  const db = drizzle(d1);
+  const judged = (kind: MonitorKind) =>
+    db
+      .select({ start: monitorBuckets.bucketStart, value: monitorBuckets.value, rows: monitorBuckets.rows })
+      .from(monitorBuckets)
+      .where(
+        and(
+          eq(monitorBuckets.monitorId, monitorId(source, stream, kind)),
+          gte(monitorBuckets.bucketStart, new Date(fromMs).toISOString()),
+          lt(monitorBuckets.bucketStart, new Date(untilMs).toISOString()),
+        ),
+      );
+  const [volume, rate] = await db.batch([judged("volume"), judged("quarantine_rate")]);
+  const measured = new Map(rate.map((b) => [b.start, b.rows]));
+  return volume.map((b) => ({ startMs: Date.parse(b.start), loaded: b.rows, quarantined: (measured.get(b.start) ?? b.rows) - b.rows }));
 }
 
 /** Upserts judged buckets: the rows travel as JSON parameters (one per chunk within D1's limits), not one parameter per value. */
-async function storeJudged(d1: D1Database, id: string, judged: readonly JudgedBucket[], now: Date): Promise<number> {
+async function storeJudged(
+  d1: D1Database,
+  id: string,
+  judged: readonly JudgedBucket[],
+  series: readonly MetricBucket[],
+  now: Date,
+): Promise<number> {
   if (judged.length === 0) return 0;
-  const rows = judged.map((b) => JSON.stringify([b.start, b.end, b.value ?? 0, b.expectedLow, b.expectedHigh, b.z, b.anomalous ? 1 : 0]));
+  const measured = new Map(series.map((b) => [new Date(b.startMs).toISOString(), b.rows]));
+  const rows = judged.map((b) =>
+    JSON.stringify([b.start, b.end, b.value ?? 0, measured.get(b.start) ?? 0, b.expectedLow, b.expectedHigh, b.z, b.anomalous ? 1 : 0]),
+  );
   await d1.batch(chunkRows(rows).map((chunk) => d1.prepare(upsertSql).bind(id, chunk, now.toISOString())));
   return rows.length;
 }
 
 const column = (i: number) => `json_extract(value, '$[${i}]')`;
 const upsertSql = `INSERT INTO ${quoteIdent(getTableName(monitorBuckets))}
-  (monitor_id, bucket_start, bucket_end, value, expected_low, expected_high, z, anomalous, judged_at)
-SELECT ?1, ${[0, 1, 2, 3, 4, 5, 6].map(column).join(", ")}, ?3 FROM json_each(?2) WHERE true
-ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET bucket_end = excluded.bucket_end, value = excluded.value,
+  (monitor_id, bucket_start, bucket_end, value, rows, expected_low, expected_high, z, anomalous, judged_at)
+SELECT ?1, ${[0, 1, 2, 3, 4, 5, 6, 7].map(column).join(", ")}, ?3 FROM json_each(?2) WHERE true
+ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET bucket_end = excluded.bucket_end, value = excluded.value, rows = excluded.rows,
   expected_low = excluded.expected_low, expected_high = excluded.expected_high, z = excluded.z, anomalous = excluded.anomalous,
   judged_at = excluded.judged_at`;

@@ -4,14 +4,14 @@
  * `GET /v1/anomalies` the anomalous buckets only, newest first, in keyset pages.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, lte, max, or } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { type MonitorBucket, monitorBuckets } from "../db/schema.ts";
 import { errors, jsonAnswer } from "../http/responses.ts";
 import { createRouter } from "../http/routers.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { type Monitor, streamMonitors } from "./monitors.ts";
+import { lastJudged, type Monitor, streamMonitors } from "./monitors.ts";
 
 export const monitorRoutes = createRouter("admin");
 
@@ -79,17 +79,10 @@ monitorRoutes.openapi(
   }),
   async (c) => {
     const monitors = streamMonitors(c.var.runtime.config);
-    const db = drizzle(c.env.DB);
-    const latest = db
-      .select({ id: monitorBuckets.monitorId, start: max(monitorBuckets.bucketStart).as("start") })
-      .from(monitorBuckets)
-      .groupBy(monitorBuckets.monitorId)
-      .as("latest");
-    const last = await db
-      .select()
-      .from(monitorBuckets)
-      .innerJoin(latest, and(eq(latest.id, monitorBuckets.monitorId), eq(latest.start, monitorBuckets.bucketStart)));
-    const lastBy = new Map(last.map((row) => [row._sluice_monitor_buckets.monitorId, row._sluice_monitor_buckets]));
+    const lastBy = await lastJudged(
+      c.env.DB,
+      monitors.map((m) => m.id),
+    );
     return c.json(
       {
         monitors: monitors.map((m) => {

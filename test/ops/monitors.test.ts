@@ -141,6 +141,36 @@ describe("stream monitors", () => {
   });
 });
 
+describe("judging hour by hour", () => {
+  it("trains on the stored buckets, not the ledger, and stores what a backfill of the same history stores", async () => {
+    const ledger = history(7, 3, (h) => ({ loaded: Math.round(h.loaded / 10), quarantined: h.quarantined }));
+    await writeLedger("lab", "hourly", ledger);
+    await writeLedger("lab", "backfilled", ledger);
+    const tick = (hours: number) => new Date(start + hours * hourMs + 10 * 60_000);
+    await judgeStreamMonitors(labRuntime({ hourly: {} }), tick(normalHours));
+    // Once judged, the ledger's hours are no longer read (but for the stream's first, never stored).
+    await env.DB.prepare("DELETE FROM _sluice_loads WHERE source = 'lab' AND stream = 'hourly' AND started_at >= ?1 AND started_at < ?2")
+      .bind(iso(start + hourMs), iso(start + normalHours * hourMs))
+      .run();
+    for (const hours of [normalHours + 1, normalHours + 2, normalHours + 3])
+      await judgeStreamMonitors(labRuntime({ hourly: {} }), tick(hours));
+    await judgeStreamMonitors(labRuntime({ backfilled: {} }), tick(normalHours + 3));
+
+    const judged = (monitor: string) =>
+      rows(
+        `SELECT bucket_start, bucket_end, value, rows, expected_low, expected_high, z, anomalous FROM _sluice_monitor_buckets
+         WHERE monitor_id = ?1 ORDER BY bucket_start`,
+        monitor,
+      );
+    for (const kind of ["volume", "quarantine_rate"]) {
+      const hourly = await judged(`stream:lab.hourly:${kind}`);
+      expect(hourly).toHaveLength(normalHours + 3 - 1);
+      expect(hourly).toEqual(await judged(`stream:lab.backfilled:${kind}`));
+    }
+    expect(await flagged("stream:lab.hourly:volume")).toEqual([0, 1, 2].map((i) => iso(start + (normalHours + i) * hourMs)));
+  });
+});
+
 describe("on the cron tick", () => {
   it("every tick judges the stream monitors, whatever else its cron owns", async () => {
     await writeLedger("slack", "messages", history(6, 0).slice(0, 48));
