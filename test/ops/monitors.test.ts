@@ -4,12 +4,13 @@
  */
 import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { declaredStreams, getConfig } from "../../src/config/index.ts";
 import { createRuntime } from "../../src/env.ts";
-import { judgeStreamMonitors } from "../../src/ops/monitors.ts";
+import { judgeStreamMonitors, settleMs } from "../../src/ops/monitors.ts";
 import { hourMs } from "../../src/quality/stats.ts";
 import { adminToken } from "../support/fixtures.ts";
-import { labRuntime, rows } from "../support/pipeline.ts";
+import { consumeWith, labRecord, labRuntime, rows } from "../support/pipeline.ts";
 import { seeded } from "../support/seeded.ts";
 import { call, handler, origin } from "../support/worker.ts";
 
@@ -168,6 +169,27 @@ describe("judging hour by hour", () => {
       expect(hourly).toEqual(await judged(`stream:lab.backfilled:${kind}`));
     }
     expect(await flagged("stream:lab.hourly:volume")).toEqual([0, 1, 2].map((i) => iso(start + (normalHours + i) * hourMs)));
+  });
+});
+
+describe("records delivered through the consumer", () => {
+  it("count in their load's hour: loaded as volume, quarantined in the rate", async () => {
+    const runtime = labRuntime({ delivered: { schema: z.object({ id: z.number().int() }), contract: "freeze" } });
+    await consumeWith(runtime, [
+      labRecord("dl-1", { id: 1 }, "delivered"),
+      labRecord("dl-2", { id: 2 }, "delivered"),
+      labRecord("dl-3", { id: 3 }, "delivered"),
+      labRecord("dl-bad", { id: "four" }, "delivered"),
+    ]);
+    const [load] = await rows<{ started_at: string }>("SELECT started_at FROM _sluice_loads WHERE stream = 'delivered'");
+    const hour = Math.floor(Date.parse(load!.started_at) / hourMs) * hourMs;
+    await writeLedger("lab", "delivered", [{ loaded: 5, quarantined: 0 }], hour - hourMs); // the hour before: the stream's first
+    await judgeStreamMonitors(runtime, new Date(hour + hourMs + settleMs));
+
+    const judged = (monitor: string) =>
+      rows("SELECT bucket_start, value, rows FROM _sluice_monitor_buckets WHERE monitor_id = ?1", monitor);
+    expect(await judged("stream:lab.delivered:volume")).toEqual([{ bucket_start: iso(hour), value: 3, rows: 3 }]);
+    expect(await judged("stream:lab.delivered:quarantine_rate")).toEqual([{ bucket_start: iso(hour), value: 0.25, rows: 4 }]);
   });
 });
 
