@@ -2,14 +2,14 @@
  * Automatic monitors: every declared stream gets two, with no configuration. `volume` is the
  * records loaded per hour (a drop, a spike or a silence is anomalous); `quarantine_rate` is
  * quarantined / (loaded + quarantined) per hour, judged only in hours with records (only a rise is
- * anomalous: fewer rejections is no incident). Both read the load ledger, which holds the same numbers as
- * the loaded and quarantined counters (a load's counters are its ledger row, counted at its start)
- * but keeps them past the hour after which the counters' minutes are folded away.
+ * anomalous: fewer rejections is no incident). Both read the load ledger, which holds the same
+ * numbers as the loaded and quarantined counters (a load's counters are its ledger row, counted at
+ * its start) but keeps them past the hour after which the counters' minutes are folded away.
  *
  * In: the cron tick. Out: each complete hour judged by the anomaly model (quality/anomaly.ts) and
  * stored in `_sluice_monitor_buckets`, upserted per monitor and bucket start. A monitor with no
  * stored bucket judges all the history the ledger has (its backfill); after that, each tick
- * judges only the hours completed since its last one, trained on the ones before.
+ * judges only the hours completed since its last one, trained on the stored buckets before them.
  */
 import { and, desc, eq, getTableName, gte, lt, min, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
