@@ -406,3 +406,32 @@ export const boundKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.source, t.key] })],
 );
+
+/**
+ * Every bucket an automatic monitor judged (see ops/monitors.ts): one row per monitor and bucket
+ * start, rewritten if the bucket is judged again. The expected range and z are null while the
+ * history is too short for statistics.
+ */
+export const monitorBuckets = sqliteTable(
+  "_sluice_monitor_buckets",
+  {
+    /** `stream:<source>.<stream>:volume`, `stream:<source>.<stream>:quarantine_rate`. */
+    monitorId: text("monitor_id").notNull(),
+    bucketStart: text("bucket_start").notNull(),
+    bucketEnd: text("bucket_end").notNull(),
+    value: real("value").notNull(),
+    /** The records the value was measured over (loaded; for a rate, loaded + quarantined): later hours train on them. */
+    rows: integer("rows").notNull(),
+    expectedLow: real("expected_low"),
+    expectedHigh: real("expected_high"),
+    z: real("z"),
+    anomalous: integer("anomalous", { mode: "boolean" }).notNull(),
+    judgedAt: text("judged_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.monitorId, t.bucketStart] }),
+    index("_sluice_monitor_buckets_anomalous_idx").on(t.anomalous, t.bucketStart, t.monitorId),
+  ],
+);
+
+export type MonitorBucket = typeof monitorBuckets.$inferSelect;

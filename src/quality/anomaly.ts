@@ -48,6 +48,12 @@ export interface ModelOptions {
   nonNegative?: boolean;
   /** The metric counts things (rows, nulls, distinct values): its spread is at least √mean (see `effectiveStddev`). */
   counts?: boolean;
+  /**
+   * The metric is a share of the bucket's rows (quarantined of received): its spread is at least the
+   * binomial √(p(1−p)/n), n the mean rows of the training buckets, so a few quiet hours that agree
+   * by chance do not make one more rejection anomalous.
+   */
+  proportion?: boolean;
   /** Flag silence (a bucket with no rows where the slot always had rows), even without statistics. */
   silence?: boolean;
 }
@@ -125,7 +131,8 @@ export function judgeSeries(buckets: readonly MetricBucket[], options: ModelOpti
     let outside = false;
     if (chosen) {
       const m = mean(chosen.values);
-      const sd = effectiveStddev(m, sampleStddev(chosen.values), options.counts === true);
+      let sd = effectiveStddev(m, sampleStddev(chosen.values), options.counts === true);
+      if (options.proportion === true && slotHistory) sd = Math.max(sd, binomialStddev(m, mean(slotHistory.map((b) => b.rows))));
       const z = zScore(bucket.value, m, sd);
       const { low, high } = expectedRange(m, sd, sensitivity, options.nonNegative === true);
       verdict = { expectedLow: low, expectedHigh: high, z, seasonality: chosen.seasonality, trainingSize: chosen.values.length };
@@ -154,6 +161,10 @@ export function judgeSeries(buckets: readonly MetricBucket[], options: ModelOpti
     });
   }
   return judged;
+}
+
+function binomialStddev(p: number, n: number): number {
+  return n > 0 && p > 0 && p < 1 ? Math.sqrt((p * (1 - p)) / n) : 0;
 }
 
 /** For one seasonality: each slot's bucket indexes, in time order. */

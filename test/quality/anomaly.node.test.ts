@@ -17,17 +17,7 @@ import {
   trainingWindowMs,
   zScore,
 } from "../../src/quality/stats.ts";
-
-/** mulberry32: a small seeded generator, so the noise is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from "../support/seeded.ts";
 
 const monday = Date.UTC(2024, 0, 1);
 const daily = (values: (number | null)[], rows?: number[]): MetricBucket[] =>
@@ -56,6 +46,27 @@ describe("statistics", () => {
     expect(effectiveStddev(100, 2, true)).toBe(10);
     expect(effectiveStddev(100, 12, true)).toBe(12);
     expect(effectiveStddev(0, 0, true)).toBe(0);
+  });
+
+  it("a proportion spreads at least binomially, √(p(1−p)/n) over the training buckets' mean rows", () => {
+    const week = Array<number>(8).fill(0.1);
+    const rows = [...Array<number>(8).fill(100), 100];
+    const judged = (value: number, options: Partial<ModelOptions>) =>
+      judgeSeries(daily([...week, value], rows), {
+        bucketMs: dayMs,
+        nowMs: monday + 9 * dayMs,
+        seasonality: "none",
+        ...options,
+      }).at(-1)!;
+    // Always 0.1 of 100 rows: sd √(0.1·0.9/100) = 0.03, so the expected range is 0.1 ± 0.09.
+    const atEdge = judged(0.18, { proportion: true });
+    expect(atEdge.expectedLow).toBeCloseTo(0.01, 12);
+    expect(atEdge.expectedHigh).toBeCloseTo(0.19, 12);
+    expect(atEdge.z).toBeCloseTo(8 / 3, 12);
+    expect(atEdge.anomalous).toBe(false);
+    expect(judged(0.2, { proportion: true }).anomalous).toBe(true);
+    // Without it, values that were all equal spread 1% of their mean: 0.18 is far out.
+    expect(judged(0.18, {}).anomalous).toBe(true);
   });
 
   it("expected range, clamped at 0 for metrics that cannot be negative", () => {
