@@ -218,8 +218,9 @@ export function renderGlobals(scope: RenderScope): (pkg: string) => Record<strin
       raise_compiler_error: (message: unknown) => {
         throw new TemplateError(`Compilation Error in ${node.uniqueId} (${node.path}): ${String(message)}`);
       },
+      /** dbt's way for a macro to refuse an adapter it has no version for. */
       raise_not_implemented: (message: unknown) => {
-        throw new TemplateError(`Not implemented in ${node.uniqueId} (${node.path}): ${String(message)}`);
+        throw new TemplateError(`A macro refused ${node.uniqueId} (${node.path}): ${String(message)}`);
       },
       warn: (message: unknown) => {
         scope.log?.(`warning: ${String(message)}`);
