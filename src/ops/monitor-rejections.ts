@@ -40,12 +40,13 @@ const countsHour = (ms: number) => iso(ms).slice(0, 13);
 /** Judges the source's complete hours since its last judged bucket; returns how many buckets were stored. */
 export async function judgeRejections(pending: Pending): Promise<number> {
   const { d1, id, source, judgedUntil, endMs, now } = pending;
+  // Hours without deliveries are not judged (nor stored): a source that went quiet costs one indexed read a tick.
+  const since = judgedUntil === undefined ? undefined : await measure(d1, source, judgedUntil, endMs);
+  if (since?.length === 0) return 0;
   const first = await d1.prepare(firstHourSql).bind(source).first<{ hour: string }>();
   if (!first) return 0;
   const firstHour = Date.parse(`${first.hour}:00:00Z`);
-  const newHours = await measure(d1, source, judgedUntil ?? firstHour, endMs);
-  // Hours without deliveries are not judged (nor stored): a source that went quiet costs one indexed read a tick.
-  if (judgedUntil !== undefined && newHours.length === 0) return 0;
+  const newHours = since ?? (await measure(d1, source, firstHour, endMs));
 
   const sparse = new Map<number, MeasuredHour>();
   if (judgedUntil !== undefined) {
