@@ -7,11 +7,14 @@
  */
 import { and, desc, eq, getTableName, gte, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import type { SluiceConfig } from "../config/index.ts";
 import { chunkRows } from "../db/raw-tables.ts";
 import { type MonitorBucket, monitorBuckets } from "../db/schema.ts";
+import type { Runtime } from "../env.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { type JudgedBucket, type MetricBucket, type ModelOptions, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
+import { tunedOptions } from "./monitor-settings.ts";
 
 /** A load that started in an hour commits moments later: an hour is judged this long after it ends. */
 export const settleMs = 5 * 60_000;
@@ -24,6 +27,13 @@ export const hourFloor = (ms: number) => Math.floor(ms / hourMs) * hourMs;
 /** A measured hour, as a monitor stores it and reads it back. */
 export interface MeasuredHour extends MetricBucket {
   detail?: string | null;
+}
+
+/** What a judge hands back for one monitor: its judged buckets and the hours they were measured on. */
+export interface Judgement {
+  id: string;
+  judged: JudgedBucket[];
+  measured: MeasuredHour[];
 }
 
 /** Each monitor's last judged bucket, read by the primary key (one row each, however long the history). */
@@ -40,6 +50,7 @@ export async function lastJudged(d1: D1Database, ids: readonly string[]): Promis
 /** A monitor's work on one tick: the hours completed since its last judged bucket. */
 export interface Pending {
   d1: D1Database;
+  config: SluiceConfig;
   /** The monitor's id, and its source and stream (`""` for a source's own monitor). */
   id: string;
   source: string;
@@ -56,7 +67,7 @@ export interface Pending {
 
 /** Where a monitor stands on this tick; undefined when no hour has completed since the last one it judged. */
 export function pendingHours(
-  d1: D1Database,
+  { env, config }: Runtime,
   monitor: { id: string; source: string; stream: string | null },
   last: MonitorBucket | undefined,
   judgeUntil: number,
@@ -65,17 +76,33 @@ export function pendingHours(
   const judgedUntil = last ? Date.parse(last.bucketEnd) : undefined;
   const endMs = hourFloor(judgeUntil);
   if (judgedUntil !== undefined && judgedUntil >= endMs) return undefined;
-  return { d1, id: monitor.id, source: monitor.source, stream: monitor.stream ?? "", last, judgedUntil, endMs, judgeUntil, now };
+  return {
+    d1: env.DB,
+    config,
+    id: monitor.id,
+    source: monitor.source,
+    stream: monitor.stream ?? "",
+    last,
+    judgedUntil,
+    endMs,
+    judgeUntil,
+    now,
+  };
 }
 
-/** The model's options for hourly buckets judged from `judgedUntil` on (all of them when backfilling). */
-export function hourlyOptions({ judgeUntil, judgedUntil }: Pending): ModelOptions {
-  return {
+/**
+ * A monitor's model options on hourly buckets judged from `judgedUntil` on (all of them when
+ * backfilling): its kind's own, under the tuning the config gives its id (ops/monitor-settings.ts).
+ */
+export function hourlyOptions(pending: Pending, id: string, options: Partial<ModelOptions>): ModelOptions {
+  const { config, judgeUntil, judgedUntil } = pending;
+  return tunedOptions(config, id, {
     bucketMs: hourMs,
     nowMs: judgeUntil,
     nonNegative: true,
     ...(judgedUntil === undefined ? {} : { detectFromMs: judgedUntil }),
-  };
+    ...options,
+  });
 }
 
 /** The hours each monitor judged in `[fromMs, untilMs)`, as stored: value, what it was measured over, detail. */

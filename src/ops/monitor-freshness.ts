@@ -20,7 +20,16 @@ import { loads } from "../db/schema.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { judgeSeries } from "../quality/anomaly.ts";
 import { hourMs } from "../quality/stats.ts";
-import { historyMs, hourFloor, hourlyOptions, iso, type MeasuredHour, type Pending, storedHours, storeJudged } from "./monitor-buckets.ts";
+import {
+  historyMs,
+  hourFloor,
+  hourlyOptions,
+  iso,
+  type Judgement,
+  type MeasuredHour,
+  type Pending,
+  storedHours,
+} from "./monitor-buckets.ts";
 
 /** Loads start a few minutes early or late: spreads below this (in minutes) are not a change in cadence. */
 export const freshnessMinStddev = 5;
@@ -46,11 +55,11 @@ interface LedgerHour {
   gap: number | null;
 }
 
-/** Judges the stream's complete hours since its last judged freshness bucket; returns how many buckets were stored. */
-export async function judgeFreshness(pending: Pending): Promise<number> {
-  const { d1, id, source, stream, judgedUntil, endMs, now } = pending;
+/** Judges the stream's complete hours since its last judged freshness bucket. */
+export async function judgeFreshness(pending: Pending): Promise<Judgement[]> {
+  const { d1, id, source, stream, judgedUntil, endMs } = pending;
   const first = await d1.prepare(firstLoadSql).bind(source, stream).first<{ at: string }>();
-  if (!first) return 0;
+  if (!first) return [];
   const firstHour = hourFloor(Date.parse(first.at));
   const fromMs = judgedUntil === undefined ? firstHour : Math.max(firstHour, judgedUntil - historyMs);
   const sparse = new Map<number, MeasuredHour>();
@@ -66,8 +75,13 @@ export async function judgeFreshness(pending: Pending): Promise<number> {
     const hour = sparse.get(startMs);
     if (hour) series.push(hour);
   }
-  const judged = judgeSeries(series, { ...hourlyOptions(pending), direction: "spike", minStddev: freshnessMinStddev });
-  return storeJudged(d1, id, judged, series, now);
+  return [
+    {
+      id,
+      judged: judgeSeries(series, hourlyOptions(pending, id, { direction: "spike", minStddev: freshnessMinStddev })),
+      measured: series,
+    },
+  ];
 }
 
 /** Each hour of `[fromMs, untilMs)` from the ledger, every hour present: its freshness in minutes and its loads. */

@@ -23,7 +23,7 @@ import { webhookCounts } from "../db/schema.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { judgeSeries } from "../quality/anomaly.ts";
 import { hourMs } from "../quality/stats.ts";
-import { historyMs, hourlyOptions, iso, type MeasuredHour, type Pending, storedHours, storeJudged } from "./monitor-buckets.ts";
+import { historyMs, hourlyOptions, iso, type Judgement, type MeasuredHour, type Pending, storedHours } from "./monitor-buckets.ts";
 
 /** Fewer refusals than this in an hour are never an anomaly. */
 export const minRejected = 3;
@@ -37,14 +37,14 @@ FROM ${counts} WHERE ${ofSource} AND hour >= ?2 AND hour < ?3 GROUP BY hour`;
 /** Counts hours are `YYYY-MM-DDTHH`. */
 const countsHour = (ms: number) => iso(ms).slice(0, 13);
 
-/** Judges the source's complete hours since its last judged bucket; returns how many buckets were stored. */
-export async function judgeRejections(pending: Pending): Promise<number> {
-  const { d1, id, source, judgedUntil, endMs, now } = pending;
+/** Judges the source's complete hours since its last judged bucket. */
+export async function judgeRejections(pending: Pending): Promise<Judgement[]> {
+  const { d1, id, source, judgedUntil, endMs } = pending;
   // Hours without deliveries are not judged (nor stored): a source that went quiet costs one indexed read a tick.
   const since = judgedUntil === undefined ? undefined : await measure(d1, source, judgedUntil, endMs);
-  if (since?.length === 0) return 0;
+  if (since?.length === 0) return [];
   const first = await d1.prepare(firstHourSql).bind(source).first<{ hour: string }>();
-  if (!first) return 0;
+  if (!first) return [];
   const firstHour = Date.parse(`${first.hour}:00:00Z`);
   const newHours = since ?? (await measure(d1, source, firstHour, endMs));
 
@@ -58,11 +58,11 @@ export async function judgeRejections(pending: Pending): Promise<number> {
   }
   for (const hour of newHours) sparse.set(hour.startMs, hour);
   const series = [...sparse.values()].sort((a, b) => a.startMs - b.startMs);
-  const judged = judgeSeries(series, { ...hourlyOptions(pending), direction: "spike", proportion: true }).map((b) => {
+  const judged = judgeSeries(series, hourlyOptions(pending, id, { direction: "spike", proportion: true })).map((b) => {
     const rows = sparse.get(Date.parse(b.start))!.rows;
     return b.anomalous && Math.round((b.value ?? 0) * rows) < minRejected ? { ...b, anomalous: false, reason: null } : b;
   });
-  return storeJudged(d1, id, judged, series, now);
+  return [{ id, judged, measured: series }];
 }
 
 /** The hours of `[fromMs, untilMs)` in which the source had deliveries: the refused share, over the deliveries. */

@@ -19,7 +19,7 @@ import { schemaVersions } from "../db/schema.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import type { JudgedBucket } from "../quality/anomaly.ts";
 import { hourMs } from "../quality/stats.ts";
-import { hourFloor, iso, type MeasuredHour, type Pending, storeJudged } from "./monitor-buckets.ts";
+import { hourFloor, iso, type Judgement, type MeasuredHour, type Pending } from "./monitor-buckets.ts";
 
 const history = quoteIdent(getTableName(schemaVersions));
 const newVersionsSql = `SELECT version, hash, columns, created_at FROM ${history}
@@ -37,14 +37,14 @@ interface Version {
 type Column = { name: string; type: string };
 const columnKey = (c: Column) => `${c.name}\u0000${c.type}`;
 
-/** Stores the stream's complete hours since its last judged schema bucket; returns how many buckets were stored. */
-export async function judgeSchema(pending: Pending): Promise<number> {
-  const { d1, id, source, stream, last, judgedUntil, endMs, now } = pending;
+/** Judges the stream's complete hours since its last judged schema bucket: any change is anomalous. */
+export async function judgeSchema(pending: Pending): Promise<Judgement[]> {
+  const { d1, id, source, stream, last, judgedUntil, endMs } = pending;
   const seenVersion = last?.rows ?? 0;
   const { results: versions } = await d1.prepare(newVersionsSql).bind(source, stream, seenVersion, iso(endMs)).all<Version>();
   // Backfilling starts at the stream's first version: the hour that created its table, never judged.
   const fromMs = judgedUntil ?? (versions[0] ? hourFloor(Date.parse(versions[0].created_at)) + hourMs : undefined);
-  if (fromMs === undefined) return 0;
+  if (fromMs === undefined) return [];
 
   const known = new Set<string>();
   if (versions.length > 0 && seenVersion > 0) {
@@ -85,7 +85,7 @@ export async function judgeSchema(pending: Pending): Promise<number> {
       reason: null,
     });
   }
-  return storeJudged(d1, id, judged, measured, now);
+  return [{ id, judged, measured }];
 }
 
 /** `added coupon (text)`; a variant column says which column's values it holds. */

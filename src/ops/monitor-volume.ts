@@ -15,25 +15,22 @@ import { drizzle } from "drizzle-orm/d1";
 import { loads } from "../db/schema.ts";
 import { judgeSeries } from "../quality/anomaly.ts";
 import { hourMs } from "../quality/stats.ts";
-import { historyMs, hourlyOptions, iso, type Pending, storedHours, storeJudged } from "./monitor-buckets.ts";
+import { historyMs, hourlyOptions, iso, type Judgement, type Pending, storedHours } from "./monitor-buckets.ts";
 
-/**
- * Judges the stream's complete hours since its last judged volume bucket, for volume (`pending.id`)
- * and the quarantine rate (`rateId`); returns how many buckets were stored.
- */
-export async function judgeVolume(pending: Pending, rateId: string): Promise<number> {
-  const { d1, id, now } = pending;
+/** Judges the stream's complete hours since its last judged volume bucket, as volume (`pending.id`) and quarantine rate (`rateId`). */
+export async function judgeVolume(pending: Pending, rateId: string): Promise<Judgement[]> {
+  const { id } = pending;
   const series = await hourlySeries(pending, rateId);
-  if (series.length === 0) return 0;
-  const options = hourlyOptions(pending);
+  if (series.length === 0) return [];
   const volume = series.map((h) => ({ startMs: h.startMs, value: h.loaded, rows: h.loaded }));
   const rate = series.map((h) => {
     const rows = h.loaded + h.quarantined;
     return { startMs: h.startMs, value: rows === 0 ? null : h.quarantined / rows, rows };
   });
-  const judgedVolume = judgeSeries(volume, { ...options, counts: true, silence: true });
-  const judgedRate = judgeSeries(rate, { ...options, direction: "spike", proportion: true });
-  return (await storeJudged(d1, id, judgedVolume, volume, now)) + (await storeJudged(d1, rateId, judgedRate, rate, now));
+  return [
+    { id, judged: judgeSeries(volume, hourlyOptions(pending, id, { counts: true, silence: true })), measured: volume },
+    { id: rateId, judged: judgeSeries(rate, hourlyOptions(pending, rateId, { direction: "spike", proportion: true })), measured: rate },
+  ];
 }
 
 interface Hour {

@@ -10,12 +10,16 @@
  * (quality/anomaly.ts; schema changes need no statistics) and stored in `_sluice_monitor_buckets`,
  * upserted per monitor and bucket start (monitor-buckets.ts). A monitor with no stored bucket
  * judges all the history it has (its backfill); after that, each tick judges only the hours
- * completed since its last one, trained on the stored buckets before them.
+ * completed since its last one, trained on the stored buckets before them. Each monitor is tuned by
+ * its id (ops/monitor-settings.ts), and one whose newest bucket is anomalous has an open incident
+ * (ops/monitor-incidents.ts).
  */
 import { declaredStreams, type SluiceConfig } from "../config/index.ts";
 import type { Runtime } from "../env.ts";
-import { lastJudged, type Pending, pendingHours, settleMs } from "./monitor-buckets.ts";
+import type { JudgedBucket } from "../quality/anomaly.ts";
+import { iso, type Judgement, lastJudged, type Pending, pendingHours, settleMs, storeJudged } from "./monitor-buckets.ts";
 import { judgeFreshness } from "./monitor-freshness.ts";
+import { syncMonitorIncidents } from "./monitor-incidents.ts";
 import { judgeRejections } from "./monitor-rejections.ts";
 import { judgeSchema } from "./monitor-schema.ts";
 import { judgeVolume } from "./monitor-volume.ts";
@@ -53,10 +57,10 @@ export function streamMonitors(config: SluiceConfig): Monitor[] {
 }
 
 /**
- * Each kind that keeps its own progress, with its judge: the quarantine rate moves with volume, and
- * one stream or source at a time, so a tick's reads stay few however many monitors there are.
+ * Each kind that keeps its own progress, with its judge (the quarantine rate moves with volume). A
+ * judge reads one stream or source at a time, so a tick's reads stay few however many monitors there are.
  */
-const judges: [MonitorKind, (pending: Pending) => Promise<number>][] = [
+const judges: [MonitorKind, (pending: Pending) => Promise<Judgement[]>][] = [
   ["volume", (pending) => judgeVolume(pending, monitorId(pending.source, pending.stream, "quarantine_rate"))],
   ["freshness", judgeFreshness],
   ["schema", judgeSchema],
@@ -64,27 +68,34 @@ const judges: [MonitorKind, (pending: Pending) => Promise<number>][] = [
 ];
 
 /**
- * Judges every monitor's complete, not yet judged hours; returns how many buckets were stored. The
- * kinds run side by side, and one failing does not keep the others from storing theirs.
+ * Judges every monitor's complete, not yet judged hours, stores them, and opens or resolves each
+ * judged monitor's anomaly incident from its newest bucket; returns how many buckets were stored.
+ * The kinds run side by side, and one failing does not keep the others from storing theirs.
  */
 export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<number> {
-  const d1 = runtime.env.DB;
   const judgeUntil = now.getTime() - settleMs;
   const monitors = streamMonitors(runtime.config);
   const last = await lastJudged(
-    d1,
+    runtime.env.DB,
     monitors.filter((m) => judges.some(([kind]) => kind === m.kind)).map((m) => m.id),
   );
+  const newest = new Map<string, JudgedBucket & { detail?: string | null }>();
   const results = await Promise.allSettled(
     judges.map(async ([kind, judge]) => {
       let stored = 0;
       for (const monitor of monitors.filter((m) => m.kind === kind)) {
-        const pending = pendingHours(d1, monitor, last.get(monitor.id), judgeUntil, now);
-        if (pending) stored += await judge(pending);
+        const pending = pendingHours(runtime, monitor, last.get(monitor.id), judgeUntil, now);
+        for (const { id, judged, measured } of pending ? await judge(pending) : []) {
+          stored += await storeJudged(runtime.env.DB, id, judged, measured, now);
+          const latest = judged.at(-1);
+          const detail = measured.find((h) => iso(h.startMs) === latest?.start)?.detail;
+          if (latest) newest.set(id, { ...latest, detail });
+        }
       }
       return stored;
     }),
   );
+  await syncMonitorIncidents(runtime, newest, now);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
   return results.reduce((sum, r) => sum + (r.status === "fulfilled" ? r.value : 0), 0);

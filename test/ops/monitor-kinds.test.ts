@@ -134,6 +134,14 @@ describe("schema changes", () => {
       [iso(changeHour), 2, 1, "added amount__v_text (text, a variant of amount); added coupon (text)"],
     ]);
     expect((await stored("stream:lab.evolving:schema")).at(-1)).toMatchObject({ expected_low: 0, expected_high: 0, z: null, rows: 2 });
+    // The incident it opens names the columns too.
+    const [incident] = await rows<{ message: string; status: string }>(
+      "SELECT message, status FROM _sluice_incidents WHERE kind = 'anomaly' AND subject = 'stream:lab.evolving:schema'",
+    );
+    expect(incident).toEqual({
+      status: "open",
+      message: `2 in ${iso(changeHour).slice(0, 16).replace("T", " ")}–${iso(changeHour + hourMs).slice(11, 16)} UTC, expected 0–0: added amount__v_text (text, a variant of amount); added coupon (text)`,
+    });
   });
 
   it("counts a column once: a shape that comes back (a replace stream's fresh staging table) is no change", async () => {
@@ -305,6 +313,17 @@ describe("monitors API, for freshness, schema and rejections", () => {
       [iso(thisHour), true],
     ]);
     expect(body.buckets.at(-1)!.value).toBeCloseTo(40 / 140, 10);
+    // Its newest bucket is anomalous: the source has an open anomaly incident, linked to the chart.
+    const { incidents } = (await (await get("/v1/incidents?kind=anomaly&subject=source:generic:rejection_rate")).json()) as {
+      incidents: Record<string, unknown>[];
+    };
+    expect(incidents).toEqual([
+      expect.objectContaining({
+        subject: "source:generic:rejection_rate",
+        status: "open",
+        chart: "/monitors/source%3Ageneric%3Arejection_rate",
+      }),
+    ]);
   });
 
   it("serves a pulled stream's freshness and a schema change with the columns it added", async () => {
