@@ -8,11 +8,13 @@
  * SLA is met again or removed.
  */
 import { getTableName } from "drizzle-orm";
-import { modelResults } from "../db/schema.ts";
+import { type IncidentKind, modelResults } from "../db/schema.ts";
+import type { Runtime } from "../env.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { newestLoadedAt } from "../models/freshness.ts";
 import type { Manifest, SourceTable } from "../models/manifest-schema.ts";
 import { judgeSla, type SlaSubject, type SlaVerdict } from "../quality/sla-judge.ts";
+import { openIncident, openSubjects, resolveIncident } from "./incidents.ts";
 
 export interface SlaStatus extends SlaSubject {
   /** The incident subject: `source:<source>`, `source:<source>.<table>` or `model:<unique_id>`. */
@@ -20,6 +22,30 @@ export interface SlaStatus extends SlaSubject {
   /** Unjudged (null) when what it watches could not be read; `error` says why. */
   verdict: SlaVerdict | null;
   error?: string;
+}
+
+const kind: IncidentKind = "sla";
+
+/**
+ * Judges every SLA and keeps its incident in step: a breach opens one (or refreshes the open one's
+ * age and message), a met SLA resolves it, and so does an SLA the project no longer declares.
+ */
+export async function checkSlas(runtime: Runtime, manifest: Manifest, now: Date = new Date()): Promise<SlaStatus[]> {
+  const statuses = await slaStatuses(runtime.env.DB, manifest, now);
+  const open = new Set(await openSubjects(runtime, kind));
+  for (const { subject, verdict, error } of statuses) {
+    if (!verdict) runtime.log.warn("sla.unjudged", { subject, error });
+    else if (!verdict.met)
+      await openIncident(
+        runtime,
+        { kind, subject, message: verdict.message, value: verdict.ageSeconds, expectedHigh: verdict.allowedSeconds },
+        now,
+      );
+    else if (open.has(subject)) await resolveIncident(runtime, kind, subject, verdict.message, now);
+    open.delete(subject);
+  }
+  for (const subject of open) await resolveIncident(runtime, kind, subject, "the project no longer declares this SLA", now);
+  return statuses;
 }
 
 const lastBuildsSql = `SELECT unique_id AS id, max(finished_at) AS at FROM ${quoteIdent(getTableName(modelResults))}
