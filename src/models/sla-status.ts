@@ -61,6 +61,8 @@ async function newestOf(db: D1Database, tables: readonly SourceTable[]): Promise
   for (const table of tables) {
     try {
       const at = await newestLoadedAt(db, table);
+      if (at !== null && Number.isNaN(Date.parse(at)))
+        return { lastAt, error: `${table.source}.${table.table}: ${table.loadedAtField} ${JSON.stringify(at)} is not a timestamp` };
       if (at !== null && (lastAt === null || Date.parse(at) > Date.parse(lastAt))) lastAt = at;
     } catch (error) {
       const message = (error as Error).message;

@@ -159,6 +159,38 @@ describe("SLAs on the cron tick", () => {
     expect(dropped).toMatchObject({ subject: "source:lab", status: "resolved", resolution: "the project no longer declares this SLA" });
   });
 
+  it("leaves an SLA unjudged, opening nothing, when its table cannot be read as a time", async () => {
+    const lab = labRuntime({ notes: {} });
+    await consumeWith(lab, [labRecord("n-1", { id: 1, note: "yesterday" }, "notes")]);
+    const manifest = await compileManifest({
+      project: "shop",
+      models: [],
+      properties: [
+        {
+          path: "models/sources.yml",
+          yaml: `version: 2
+sources:
+  - name: lab
+    tables:
+      - name: notes
+        config: {loaded_at_field: note, sla: {fresh_within: 1h}}
+      - name: events
+        config: {loaded_at_field: no_such_column, sla: {fresh_within: 1h}}
+`,
+        },
+      ],
+      sources: { lab: ["notes", "events"] },
+    });
+    await consumeWith(lab, [labRecord("e-1", { id: 1 }, "events")]);
+    const statuses = await checkSlas(runtime, manifest, new Date());
+    expect(statuses.map((s) => [s.subject, s.verdict, s.error])).toEqual([
+      ["source:lab.notes", null, 'lab.notes: note "yesterday" is not a timestamp'],
+      // SQLite reads a quoted name that is no column as text: it is no timestamp either.
+      ["source:lab.events", null, 'lab.events: no_such_column "no_such_column" is not a timestamp'],
+    ]);
+    expect(await rows("SELECT * FROM _sluice_incidents WHERE subject LIKE 'source:lab.%'")).toEqual([]);
+  });
+
   it("runs on every cron tick, on the bundled pipeline's SLAs", async () => {
     const declared = getManifest()
       .sources.filter((s) => s.sla)
