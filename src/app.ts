@@ -26,6 +26,7 @@ import { dashboardActionRoutes } from "./report/dashboard-actions.ts";
 import { healthRoutes } from "./report/health.ts";
 import { lineageRoutes } from "./report/lineage.ts";
 import { metricsRoutes } from "./report/metrics.ts";
+import { monitorPageRoutes } from "./report/monitor-page.tsx";
 import { reportRoutes } from "./report/reports.ts";
 import { sourceRoutes } from "./report/sources.ts";
 
@@ -70,6 +71,7 @@ app.route("/", monitorRoutes);
 app.route("/", lineageRoutes);
 app.route("/", metricsRoutes);
 app.route("/", dashboardRoutes);
+app.route("/", monitorPageRoutes);
 // The console's buttons reach into the stages; the wiring, not the report stage, knows them.
 app.route(
   "/",

@@ -25,10 +25,11 @@ export function expectedText(b: Pick<ChartBucket, "expectedLow" | "expectedHigh"
     : `expected ${formatValue(b.expectedLow)}–${formatValue(b.expectedHigh)}`;
 }
 
+export const zText = (z: number | null) => (z === null ? "z n/a" : `z ${z.toFixed(1)}`);
+
 /** What a bucket's tooltip says. */
 export function bucketText(b: ChartBucket): string {
-  const z = b.z === null ? "z n/a" : `z ${b.z.toFixed(1)}`;
-  return `${b.anomalous ? "Anomaly: " : ""}${formatTime(b.start)}: value ${formatValue(b.value)}, ${expectedText(b)}, ${z}`;
+  return `${b.anomalous ? "Anomaly: " : ""}${formatTime(b.start)}: value ${formatValue(b.value)}, ${expectedText(b)}, ${zText(b.z)}`;
 }
 
 /** A summary for the `<desc>`: the span, how many buckets, how many anomalous, and the latest. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ChartBucket, chartGeometry, formatValue, valueTicks } from "../../src/report/chart-geometry.ts";
 import { compactSize, fullSize, MonitorChart } from "../../src/report/charts.tsx";
+import { select } from "../support/console.ts";
 
 const hour = 3_600_000;
 const t0 = Date.parse("2026-12-01T00:00:00Z");
@@ -27,27 +28,6 @@ function series(
 
 const render = async (buckets: ChartBucket[], monitorId = "stream:shop.orders:volume", size = fullSize) =>
   String(await MonitorChart({ monitorId, buckets, size, domId: "c1" }));
-
-/** Every element matching `selector`, as its attributes (and its text), read by workerd's own HTML parser. */
-async function select(html: string, selector: string): Promise<(Record<string, string> & { text: string })[]> {
-  const found: (Record<string, string> & { text: string })[] = [];
-  await new HTMLRewriter()
-    .on(selector, {
-      element(e) {
-        found.push({ ...Object.fromEntries([...e.attributes].map(([k, v]) => [k, decode(v ?? "")])), text: "" });
-      },
-      text(t) {
-        const last = found[found.length - 1];
-        if (last) last.text += decode(t.text);
-      },
-    })
-    .transform(new Response(html))
-    .text();
-  return found;
-}
-
-const entities: Record<string, string> = { "&quot;": '"', "&lt;": "<", "&gt;": ">", "&#39;": "'", "&amp;": "&" };
-const decode = (s: string) => s.replace(/&(quot|lt|gt|#39|amp);/g, (e) => entities[e]!);
 
 const parsePoints = (attr: string) => attr.split(" ").map((p) => p.split(",").map(Number) as [number, number]);
 
