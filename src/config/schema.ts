@@ -4,6 +4,7 @@
  * streams, models, reports) are checked here, once, so no request can smuggle one in.
  */
 import { z } from "zod";
+import { incidentKinds } from "../db/schema.ts";
 import { cronSchema } from "../lib/cron.ts";
 import { restSourceSchema } from "./pull-schema.ts";
 import { type StreamConfig, streamSchema } from "./stream-schema.ts";
@@ -186,7 +187,7 @@ export const sluiceConfigSchema = z
     alerts: z
       .array(
         z.object({
-          on: z.array(z.enum(["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed", "key_conflict"])).min(1),
+          on: z.array(z.enum(incidentKinds)).min(1),
           webhook: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "name the env var that holds the webhook URL"),
         }),
       )

@@ -10,6 +10,7 @@
  * stored in `_sluice_monitor_buckets`, upserted per monitor and bucket start. A monitor with no
  * stored bucket judges all the history the ledger has (its backfill); after that, each tick
  * judges only the hours completed since its last one, trained on the stored buckets before them.
+ * A monitor whose newest bucket is anomalous has an open incident (ops/monitor-incidents.ts).
  */
 import { and, desc, eq, getTableName, gte, lt, min, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -20,6 +21,7 @@ import type { Runtime } from "../env.ts";
 import { quoteIdent } from "../lib/sql.ts";
 import { type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
+import { syncMonitorIncidents } from "./monitor-incidents.ts";
 
 export const monitorKinds = ["volume", "quarantine_rate"] as const;
 export type MonitorKind = (typeof monitorKinds)[number];
@@ -65,6 +67,7 @@ export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<
     streams.map(({ source, stream }) => monitorId(source, stream, "volume")),
   );
   let stored = 0;
+  const newest = new Map<string, JudgedBucket>();
   for (const { source, stream } of streams) {
     // Volume is stored for every complete hour after the first, so its last bucket marks the stream's progress.
     const lastVolume = last.get(monitorId(source, stream, "volume"));
@@ -87,7 +90,15 @@ export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<
     const judgedRate = judgeSeries(rate, { ...options, direction: "spike", proportion: true });
     stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "volume"), judgedVolume, volume, now);
     stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "quarantine_rate"), judgedRate, rate, now);
+    for (const [kind, judged] of [
+      ["volume", judgedVolume],
+      ["quarantine_rate", judgedRate],
+    ] as const) {
+      const last = judged.at(-1);
+      if (last) newest.set(monitorId(source, stream, kind), last);
+    }
   }
+  await syncMonitorIncidents(runtime, newest, now);
   return stored;
 }
 
