@@ -17,6 +17,7 @@ import { assertNotBlocked, authFailure } from "../lib/rate-limit.ts";
 import { getManifest } from "../models/manifest.ts";
 import { ConsolePage, Page, pageHeaders } from "./console-page.tsx";
 import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
+import { consoleIncidents } from "./incident-data.ts";
 import { type Lineage, layout, lineageOf } from "./lineage-graph.ts";
 import { MonitorCards } from "./monitor-cards.tsx";
 import { chartSubjects, latestBuckets } from "./monitor-data.ts";
@@ -89,10 +90,13 @@ dashboardRoutes.openapi(hiddenRoute("get", "/"), async (c) => {
   const manifest = getManifest();
   const lineage = lineageOf(config, manifest);
   const subjects = chartSubjects(config, manifest);
-  const buckets = await latestBuckets(
-    c.env.DB,
-    subjects.flatMap((s) => s.charts.map((chart) => chart.monitorId)),
-  );
+  const [buckets, incidents] = await Promise.all([
+    latestBuckets(
+      c.env.DB,
+      subjects.flatMap((s) => s.charts.map((chart) => chart.monitorId)),
+    ),
+    consoleIncidents(c.env.DB, 100),
+  ]);
   const sources = [...new Set(data.streams.map((s) => s.source))];
   return c.html(
     <ConsolePage title="pipeline health" current="/">
@@ -115,7 +119,7 @@ dashboardRoutes.openapi(hiddenRoute("get", "/"), async (c) => {
         {c.req.query("done") ? <p class="ok">{c.req.query("done")}</p> : null}
       </section>
       <Streams data={data} />
-      <MonitorCards subjects={subjects} buckets={buckets} />
+      <MonitorCards subjects={subjects} buckets={buckets} incidents={incidents} now={new Date()} />
       <Freshness data={data} />
       <Runs data={data} />
       <Pulls data={data} />

@@ -31,10 +31,14 @@ export const toChartBucket = (b: MonitorBucket): ChartBucket => ({
 /** What a dashboard card charts: a stream or a model, with the monitors drawn for it. */
 export interface ChartSubject {
   kind: "stream" | "model";
-  /** `source/stream`, or the model's unique id: what incidents about it name as their subject. */
+  /** `source/stream`, or the model's unique id. */
   subject: string;
   label: string;
   charts: { monitorId: string; label: string }[];
+  /** The subjects its incidents name (see incident-data.ts `isAbout`). */
+  names: string[];
+  /** The prefix of every monitor id of the subject, where its ids have one. */
+  monitorPrefix?: string;
 }
 
 /** Each declared stream with its volume monitor, then each node that anomaly tests watch, with theirs. */
@@ -44,17 +48,26 @@ export function chartSubjects(config: SluiceConfig, manifest: Manifest): ChartSu
     subject: `${source}/${stream}`,
     label: `${source}/${stream}`,
     charts: [{ monitorId: monitorId(source, stream, "volume"), label: "records loaded per hour" }],
+    names: [`${source}/${stream}`, `${source}.${stream}`],
+    monitorPrefix: `stream:${source}.${stream}:`,
   }));
-  const watched = new Map<string, ChartSubject["charts"]>();
+  const watched = new Map<string, Manifest["nodes"]>();
   for (const node of manifest.nodes) {
     if (node.resourceType !== "test" || !node.test?.anomaly) continue;
-    for (const parent of node.dependsOn.nodes) {
-      watched.set(parent, [...(watched.get(parent) ?? []), { monitorId: testMonitorId(node.uniqueId), label: node.name }]);
-    }
+    for (const parent of node.dependsOn.nodes) watched.set(parent, [...(watched.get(parent) ?? []), node]);
   }
   const models: ChartSubject[] = manifest.nodes
     .filter((n) => watched.has(n.uniqueId))
-    .map((n) => ({ kind: "model", subject: n.uniqueId, label: n.name, charts: watched.get(n.uniqueId)! }));
+    .map((n) => {
+      const tests = watched.get(n.uniqueId)!;
+      return {
+        kind: "model",
+        subject: n.uniqueId,
+        label: n.name,
+        charts: tests.map((t) => ({ monitorId: testMonitorId(t.uniqueId), label: t.name })),
+        names: [n.uniqueId, `model:${n.uniqueId}`, ...tests.map((t) => t.uniqueId)],
+      };
+    });
   return [...streams, ...models];
 }
 

@@ -1,8 +1,8 @@
 /**
  * A monitor's page in the console, `GET /monitors/:id` (behind the dashboard's session): its
  * chart over the latest week of buckets (or `?from=&to=`, ISO-8601, inclusive on the bucket's
- * start, as the monitors API takes them), the anomalous buckets of that range newest first, and
- * the other monitors of the same subject. Any monitor id the pipeline declares or that has judged
+ * start, as the monitors API takes them), its incidents, the anomalous buckets of that range newest
+ * first, and the other monitors of the same subject. Any monitor id the pipeline declares or that has judged
  * buckets has a page; another is a 404.
  */
 import { createRoute } from "@hono/zod-openapi";
@@ -11,9 +11,12 @@ import { z } from "zod";
 import { createRouter } from "../http/routers.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getManifest } from "../models/manifest.ts";
+import { chartPath } from "../ops/incidents.ts";
 import { type ChartBucket, formatTime, formatValue } from "./chart-geometry.ts";
 import { bucketText, expectedText, MonitorChart, zText } from "./charts.tsx";
 import { ConsolePage, pageHeaders } from "./console-page.tsx";
+import { monitorIncidents } from "./incident-data.ts";
+import { IncidentItems } from "./incident-list.tsx";
 import { bucketsBetween, knownMonitorIds, latestBuckets } from "./monitor-data.ts";
 
 export const monitorPageRoutes = createRouter("session");
@@ -51,6 +54,7 @@ monitorPageRoutes.openapi(
     if (!known.includes(id)) throw new SluiceError("not_found", `no monitor ${id}`);
     const ranged = from !== undefined || to !== undefined;
     const buckets = ranged ? await bucketsBetween(c.env.DB, id, from, to) : ((await latestBuckets(c.env.DB, [id])).get(id) ?? []);
+    const incidents = await monitorIncidents(c.env.DB, id, 20);
     const family = familyOf(id);
     const siblings = family ? known.filter((other) => other !== id && other.startsWith(family)) : [];
     return c.html(
@@ -62,6 +66,10 @@ monitorPageRoutes.openapi(
           <Legend />
           {buckets.length ? <p>Latest: {bucketText(buckets[buckets.length - 1]!)}</p> : null}
         </section>
+        <section id="monitor-incidents">
+          <h2>Incidents</h2>
+          <IncidentItems incidents={incidents} now={new Date()} />
+        </section>
         <Anomalies buckets={buckets} />
         {siblings.length ? (
           <section id="related">
@@ -69,7 +77,7 @@ monitorPageRoutes.openapi(
             <ul>
               {siblings.map((s) => (
                 <li>
-                  <a href={monitorHref(s)}>{s}</a>
+                  <a href={chartPath(s)}>{s}</a>
                 </li>
               ))}
             </ul>
@@ -84,7 +92,7 @@ monitorPageRoutes.openapi(
 const Ranges: FC<{ id: string; buckets: readonly ChartBucket[] }> = ({ id, buckets }) => {
   const end = Date.parse(buckets[buckets.length - 1]?.end ?? new Date().toISOString());
   const link = (days: number | null) =>
-    `${monitorHref(id)}?from=${encodeURIComponent(new Date(days === null ? 0 : end - days * dayMs).toISOString())}`;
+    `${chartPath(id)}?from=${encodeURIComponent(new Date(days === null ? 0 : end - days * dayMs).toISOString())}`;
   return (
     <p class="muted">
       Shown: {buckets.length} buckets{buckets.length ? ` from ${formatTime(buckets[0]!.start)} to ${formatTime(buckets.at(-1)!.end)}` : ""}.
@@ -116,19 +124,28 @@ const Anomalies: FC<{ buckets: readonly ChartBucket[] }> = ({ buckets }) => {
   return (
     <section id="anomalies">
       <h2>Anomalous buckets in this range ({anomalous.length})</h2>
-      {anomalous.length === 0 ? <p class="muted">None.</p> : null}
-      <table>
-        <tbody>
-          {anomalous.map((b) => (
-            <tr data-start={b.start}>
-              <td>{formatTime(b.start)}</td>
-              <td>value {formatValue(b.value)}</td>
-              <td>{expectedText(b)}</td>
-              <td>{zText(b.z)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {anomalous.length === 0 ? <p class="muted">None.</p> : <AnomalyTable anomalies={anomalous} />}
     </section>
   );
 };
+
+/** Anomalous buckets, one a row, in the order given; with a link to each one's monitor when they are of several. */
+export const AnomalyTable: FC<{ anomalies: readonly (ChartBucket & { monitorId?: string })[] }> = ({ anomalies }) => (
+  <table>
+    <tbody>
+      {anomalies.map((a) => (
+        <tr data-monitor={a.monitorId} data-start={a.start}>
+          <td>{formatTime(a.start)}</td>
+          {a.monitorId === undefined ? null : (
+            <td>
+              <a href={chartPath(a.monitorId)}>{a.monitorId}</a>
+            </td>
+          )}
+          <td>value {formatValue(a.value)}</td>
+          <td>{expectedText(a)}</td>
+          <td>{zText(a.z)}</td>
+        </tr>
+      ))}
+    </tbody>
+  </table>
+);

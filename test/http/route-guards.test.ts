@@ -38,7 +38,7 @@ const publicRoutes = [
 const webhookRoutes = ["POST /v1/webhooks/:source", "ALL /v1/webhooks/:source"];
 
 /** The console's pages, which send a browser without a session to sign in. */
-const consolePages = ["GET /", "GET /monitors/:id"];
+const consolePages = ["GET /", "GET /monitors/:id", "GET /quality"];
 
 /** A request for a route with its path params filled in, without credentials. */
 function bare(route: string, headers: Record<string, string> = {}): Request {

@@ -4,34 +4,11 @@
  * `_sluice_monitor_buckets`, whatever the monitor's kind.
  */
 import { env } from "cloudflare:test";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeEach, describe, expect, it } from "vitest";
-import { monitorBuckets } from "../../src/db/schema.ts";
-import { select, signIn } from "../support/console.ts";
+import { seedBuckets, select, signIn } from "../support/console.ts";
 import { call, origin } from "../support/worker.ts";
 
-const hour = 3_600_000;
 const volume = "stream:stripe.charges:volume";
-
-/** `n` judged hourly buckets ending `endsHoursAgo` hours ago; the first `bare` have no expected range. */
-async function seed(monitorId: string, n: number, { anomalous = [] as number[], bare = 0, endsHoursAgo = 1 } = {}) {
-  const first = Math.floor(Date.now() / hour) * hour - (n + endsHoursAgo - 1) * hour;
-  const rows = Array.from({ length: n }, (_, i) => ({
-    monitorId,
-    bucketStart: new Date(first + i * hour).toISOString(),
-    bucketEnd: new Date(first + (i + 1) * hour).toISOString(),
-    value: anomalous.includes(i) ? 2 : 40 + (i % 5),
-    rows: 40,
-    expectedLow: i < bare ? null : 30,
-    expectedHigh: i < bare ? null : 55,
-    z: i < bare ? null : anomalous.includes(i) ? -7.5 : 0.4,
-    anomalous: anomalous.includes(i),
-    judgedAt: new Date().toISOString(),
-  }));
-  const db = drizzle(env.DB);
-  for (let i = 0; i < rows.length; i += 8) await db.insert(monitorBuckets).values(rows.slice(i, i + 8));
-  return rows;
-}
 
 const get = async (path: string, cookie?: string) => call(new Request(`${origin}${path}`, cookie ? { headers: { cookie } } : {}));
 const page = (id: string) => `/monitors/${encodeURIComponent(id)}`;
@@ -42,7 +19,7 @@ beforeEach(async () => {
 
 describe("monitor page: happy", () => {
   it("charts the latest week of a monitor: band, a point per bucket, the anomalies marked and listed newest first", async () => {
-    const rows = await seed(volume, 200, { anomalous: [150, 190], bare: 10 });
+    const rows = await seedBuckets(volume, 200, { anomalous: [150, 190], bare: 10 });
     const cookie = await signIn();
     const response = await get(page(volume), cookie);
     expect(response.status).toBe(200);
@@ -65,7 +42,7 @@ describe("monitor page: happy", () => {
   });
 
   it("charts a range given as from and to, inclusive on the bucket start, with gaps in the band where history was short", async () => {
-    const rows = await seed(volume, 30, { bare: 10, anomalous: [5] });
+    const rows = await seedBuckets(volume, 30, { bare: 10, anomalous: [5] });
     const cookie = await signIn();
     const html = await (await get(`${page(volume)}?from=${rows[2]!.bucketStart}&to=${rows[12]!.bucketStart}`, cookie)).text();
     expect(await select(html, "circle.point")).toHaveLength(10);
@@ -85,7 +62,7 @@ describe("monitor page: happy", () => {
 
   it("has a page for any monitor with judged buckets, whatever its kind, and escapes its id", async () => {
     const id = `table:orders.<b>note</b>:null_rate`;
-    await seed(id, 5);
+    await seedBuckets(id, 5);
     const cookie = await signIn();
     const response = await get(page(id), cookie);
     expect(response.status).toBe(200);
@@ -118,7 +95,7 @@ describe("monitor page: errors and security", () => {
   });
 
   it("sends a browser without a session to sign in", async () => {
-    await seed(volume, 3);
+    await seedBuckets(volume, 3);
     const response = await get(page(volume));
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toBe("/sign-in");
@@ -127,7 +104,7 @@ describe("monitor page: errors and security", () => {
 
 describe("dashboard: monitor cards", () => {
   it("draws a thumbnail per stream from its volume monitor, linking to its page", async () => {
-    await seed(volume, 200, { anomalous: [199] });
+    await seedBuckets(volume, 200, { anomalous: [199] });
     const cookie = await signIn();
     const html = await (await get("/", cookie)).text();
     const cards = await select(html, "#monitors article.card");

@@ -1,9 +1,12 @@
 /**
  * The operations console as a browser meets it, inside workerd: a signed-in session cookie, and
  * pages read back through workerd's own HTML parser (HTMLRewriter), so tests assert elements and
- * their attributes, not substrings.
+ * their attributes, not substrings; judged monitor buckets seeded as the monitors store them.
  */
+import { env } from "cloudflare:test";
+import { drizzle } from "drizzle-orm/d1";
 import { expect } from "vitest";
+import { monitorBuckets } from "../../src/db/schema.ts";
 import { adminToken } from "./fixtures.ts";
 import { call, origin } from "./worker.ts";
 
@@ -18,6 +21,28 @@ export async function signIn(): Promise<string> {
   );
   expect(response.status).toBe(303);
   return response.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+const hour = 3_600_000;
+
+/** `n` judged hourly buckets ending `endsHoursAgo` hours ago; the first `bare` have no expected range. */
+export async function seedBuckets(monitorId: string, n: number, { anomalous = [] as number[], bare = 0, endsHoursAgo = 1 } = {}) {
+  const first = Math.floor(Date.now() / hour) * hour - (n + endsHoursAgo - 1) * hour;
+  const rows = Array.from({ length: n }, (_, i) => ({
+    monitorId,
+    bucketStart: new Date(first + i * hour).toISOString(),
+    bucketEnd: new Date(first + (i + 1) * hour).toISOString(),
+    value: anomalous.includes(i) ? 2 : 40 + (i % 5),
+    rows: 40,
+    expectedLow: i < bare ? null : 30,
+    expectedHigh: i < bare ? null : 55,
+    z: i < bare ? null : anomalous.includes(i) ? -7.5 : 0.4,
+    anomalous: anomalous.includes(i),
+    judgedAt: new Date().toISOString(),
+  }));
+  const db = drizzle(env.DB);
+  for (let i = 0; i < rows.length; i += 8) await db.insert(monitorBuckets).values(rows.slice(i, i + 8));
+  return rows;
 }
 
 export type Element = Record<string, string> & { text: string };
