@@ -13,7 +13,7 @@ export type { ChartBucket } from "./chart-geometry.ts";
 
 const palette = { band: "#cfe0f1", line: "#1d5a8f", point: "#2f6fa6", anomaly: "#b3261e", axis: "#6b7c8f", grid: "#eef2f6" };
 
-export const fullSize: ChartSize = { width: 760, height: 260, compact: false };
+export const fullSize: ChartSize = { width: 960, height: 300, compact: false };
 export const compactSize: ChartSize = { width: 320, height: 96, compact: true };
 
 const pointsAttr = (points: readonly Point[]) => points.map(([x, y]) => `${x},${y}`).join(" ");

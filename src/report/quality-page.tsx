@@ -66,42 +66,53 @@ qualityRoutes.openapi(hiddenRoute("get", "/quality"), async (c) => {
   );
 });
 
-const MonitorStates: FC<{ ids: readonly string[]; states: ReadonlyMap<string, ChartBucket> }> = ({ ids, states }) => (
-  <table>
-    <thead>
-      <tr>
-        <th>Monitor</th>
-        <th>State</th>
-        <th>Latest bucket</th>
-        <th>Value</th>
-        <th>Expected</th>
-        <th>z</th>
-      </tr>
-    </thead>
-    <tbody>
-      {ids.map((id) => {
-        const b = states.get(id);
-        return (
-          <tr data-monitor={id} data-state={b ? (b.anomalous ? "anomalous" : "normal") : "not_judged"}>
-            <td>
-              <a href={chartPath(id)}>{id}</a>
-            </td>
-            {b ? (
-              <>
+/** Judged monitors in a table; those not judged yet folded away in one line, as there are many on a new pipeline. */
+const MonitorStates: FC<{ ids: readonly string[]; states: ReadonlyMap<string, ChartBucket> }> = ({ ids, states }) => {
+  const waiting = ids.filter((id) => !states.has(id));
+  return (
+    <>
+      {states.size === 0 ? <p class="muted">No monitor has judged a bucket yet: each judges an hour once it is complete.</p> : null}
+      <table>
+        <thead>
+          <tr>
+            <th>Monitor</th>
+            <th>State</th>
+            <th>Latest bucket</th>
+            <th>Value</th>
+            <th>Expected</th>
+            <th>z</th>
+          </tr>
+        </thead>
+        <tbody>
+          {ids.map((id) => {
+            const b = states.get(id);
+            return b ? (
+              <tr data-monitor={id} data-state={b.anomalous ? "anomalous" : "normal"}>
+                <td>
+                  <a href={chartPath(id)}>{id}</a>
+                </td>
                 <td class={b.anomalous ? "bad" : "ok"}>{b.anomalous ? "anomalous" : "normal"}</td>
                 <td>{formatTime(b.start)}</td>
                 <td>{formatValue(b.value)}</td>
                 <td>{expectedText(b)}</td>
                 <td>{zText(b.z)}</td>
-              </>
-            ) : (
-              <td class="muted" colspan={5}>
-                not judged yet
-              </td>
-            )}
-          </tr>
-        );
-      })}
-    </tbody>
-  </table>
-);
+              </tr>
+            ) : null;
+          })}
+        </tbody>
+      </table>
+      {waiting.length ? (
+        <details id="not-judged">
+          <summary>{waiting.length} monitors not judged yet</summary>
+          <ul>
+            {waiting.map((id) => (
+              <li data-monitor={id} data-state="not_judged">
+                <a href={chartPath(id)}>{id}</a>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </>
+  );
+};

@@ -92,15 +92,18 @@ describe("data-quality page: happy", () => {
     await seedBuckets("table:orders.email:null_rate", 3, { endsHoursAgo: 5 });
     const cookie = await signIn();
     const html = await (await get("/quality", cookie)).text();
+    // A monitor of any kind with judged buckets is listed; the declared ones not judged yet are folded away.
     const monitors = await select(html, "#monitor-states tbody tr");
-    expect(monitors.slice(0, 3).map((m) => [m["data-monitor"], m["data-state"]])).toEqual([
+    expect(monitors.map((m) => [m["data-monitor"], m["data-state"]])).toEqual([
       [volume, "anomalous"],
       [rate, "normal"],
       ["table:orders.email:null_rate", "normal"],
     ]);
-    // The declared monitors not judged yet follow, and a monitor of any kind with buckets is listed.
-    expect(monitors.slice(3).every((m) => m["data-state"] === "not_judged")).toBe(true);
-    expect(monitors.map((m) => m["data-monitor"])).toContain("stream:github.pushes:volume");
+    const waiting = await select(html, "#monitor-states details#not-judged li");
+    expect(waiting.every((m) => m["data-state"] === "not_judged")).toBe(true);
+    expect(waiting.map((m) => m["data-monitor"])).toContain("stream:github.pushes:volume");
+    expect(waiting.map((m) => m["data-monitor"])).not.toContain(volume);
+    expect((await select(html, "#not-judged summary"))[0]!.text).toBe(`${waiting.length} monitors not judged yet`);
     expect((await select(html, `#monitor-states tr[data-monitor="${volume}"] td`)).map((c) => c.text)).toEqual([
       volume,
       "anomalous",
@@ -115,6 +118,15 @@ describe("data-quality page: happy", () => {
       [volume, volumeRows[5]!.bucketStart],
     ]);
     expect((await select(html, "#open-incidents p"))[0]!.text).toBe("Nothing is open.");
+  });
+
+  it("says when no monitor has judged anything yet", async () => {
+    const html = await (await get("/quality", await signIn())).text();
+    expect(await select(html, "#monitor-states tbody tr")).toEqual([]);
+    expect((await select(html, "#monitor-states p"))[0]!.text).toBe(
+      "No monitor has judged a bucket yet: each judges an hour once it is complete.",
+    );
+    expect((await select(html, "#anomalies p"))[0]!.text).toBe("No monitor has flagged a bucket.");
   });
 
   it("is one link away on every console page", async () => {
