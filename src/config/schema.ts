@@ -183,6 +183,29 @@ export const sluiceConfigSchema = z
       })
       .default({ schedule: "30 * * * *" }),
     reports: z.record(name, reportSchema).default({}),
+    /**
+     * Tuning the automatic monitors (ops/monitor-settings.ts): a sensitivity for all of them, and
+     * overrides by monitor id pattern (`*` is any run of characters), the last match winning.
+     */
+    monitors: z
+      .object({
+        sensitivity: z.number().positive().max(100).default(3),
+        overrides: z
+          .array(
+            z
+              .object({
+                match: z.string().min(1),
+                sensitivity: z.number().positive().max(100).optional(),
+                direction: z.enum(["both", "spike", "drop"]).optional(),
+                /** false: judged and charted, but never opens an incident. */
+                incidents: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Where alerts go: each rule names the events it wants and the env var holding a webhook URL. */
     alerts: z
       .array(

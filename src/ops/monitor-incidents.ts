@@ -3,12 +3,14 @@
  * `anomaly` incident (subject and chart: the monitor's id), refreshed with each anomalous bucket;
  * its first bucket back in range resolves it. In: each monitor's newest bucket judged this tick.
  * Out: incidents (ops/incidents.ts). Anomaly tests (`test:` monitors) raise `test_failed`
- * incidents through the build instead, so they are not doubled here.
+ * incidents through the build instead, so they are not doubled here; nor does a monitor tuned with
+ * `incidents: false` (ops/monitor-settings.ts).
  */
 import type { IncidentKind } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import type { JudgedBucket } from "../quality/anomaly.ts";
 import { openIncident, openSubjects, resolveIncident } from "./incidents.ts";
+import { monitorSettings } from "./monitor-settings.ts";
 
 type Judged = Pick<JudgedBucket, "start" | "end" | "value" | "expectedLow" | "expectedHigh" | "z" | "anomalous"> & {
   reason?: JudgedBucket["reason"];
@@ -22,7 +24,8 @@ export async function syncMonitorIncidents(runtime: Runtime, newest: ReadonlyMap
   const open = new Set(await openSubjects(runtime, kind));
   for (const [monitorId, bucket] of newest) {
     if (monitorId.startsWith("test:")) continue;
-    if (bucket.anomalous) {
+    const alerting = monitorSettings(runtime.config, monitorId).incidents;
+    if (bucket.anomalous && alerting) {
       await openIncident(
         runtime,
         {
@@ -37,7 +40,8 @@ export async function syncMonitorIncidents(runtime: Runtime, newest: ReadonlyMap
         now,
       );
     } else if (open.has(monitorId)) {
-      await resolveIncident(runtime, kind, monitorId, `back in range: ${describeBucket(bucket)}`, now);
+      const why = alerting ? `back in range: ${describeBucket(bucket)}` : "the monitor is tuned not to open incidents";
+      await resolveIncident(runtime, kind, monitorId, why, now);
     }
   }
 }

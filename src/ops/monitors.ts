@@ -22,6 +22,7 @@ import { quoteIdent } from "../lib/sql.ts";
 import { type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
 import { syncMonitorIncidents } from "./monitor-incidents.ts";
+import { tunedOptions } from "./monitor-settings.ts";
 
 export const monitorKinds = ["volume", "quarantine_rate"] as const;
 export type MonitorKind = (typeof monitorKinds)[number];
@@ -86,10 +87,12 @@ export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<
       const rows = h.loaded + h.quarantined;
       return { startMs: h.startMs, value: rows === 0 ? null : h.quarantined / rows, rows };
     });
-    const judgedVolume = judgeSeries(volume, { ...options, counts: true, silence: true });
-    const judgedRate = judgeSeries(rate, { ...options, direction: "spike", proportion: true });
-    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "volume"), judgedVolume, volume, now);
-    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "quarantine_rate"), judgedRate, rate, now);
+    const volumeId = monitorId(source, stream, "volume");
+    const rateId = monitorId(source, stream, "quarantine_rate");
+    const judgedVolume = judgeSeries(volume, tunedOptions(runtime.config, volumeId, { ...options, counts: true, silence: true }));
+    const judgedRate = judgeSeries(rate, tunedOptions(runtime.config, rateId, { ...options, direction: "spike", proportion: true }));
+    stored += await storeJudged(runtime.env.DB, volumeId, judgedVolume, volume, now);
+    stored += await storeJudged(runtime.env.DB, rateId, judgedRate, rate, now);
     for (const [kind, judged] of [
       ["volume", judgedVolume],
       ["quarantine_rate", judgedRate],

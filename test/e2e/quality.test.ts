@@ -126,7 +126,9 @@ describe("monitor charts and the data-quality page in Chromium", () => {
       await Promise.all([page.waitForURL(/from=1970/), page.click("text=all history")]);
       expect(await chart.locator("circle.point").count()).toBe(seeded + 1 - 5);
       const band = (await chart.locator("polygon.band").getAttribute("points"))!.split(" ").map((p) => Number(p.split(",")[0]));
-      const [left, right] = await chart.locator("g.axis line").evaluate((l) => [Number(l.getAttribute("x1")), Number(l.getAttribute("x2"))]);
+      const [left, right] = await chart
+        .locator("g.axis line")
+        .evaluate((l) => [Number(l.getAttribute("x1")), Number(l.getAttribute("x2"))]);
       expect(Math.min(...band) - left!).toBeCloseTo((7 * 24 * (right! - left!)) / (seeded + 1), 0);
 
       // The data-quality page, from the navigation: the open incident first, then the monitors, anomalous first.

@@ -8,16 +8,17 @@ import { parseConfig } from "../../src/config/parse.ts";
 import { createRuntime } from "../../src/env.ts";
 import { type IncidentInput, muteIncident, openIncident, resolveIncident } from "../../src/ops/incidents.ts";
 import { syncMonitorIncidents } from "../../src/ops/monitor-incidents.ts";
+import { monitorSettings, tunedOptions } from "../../src/ops/monitor-settings.ts";
 import { adminToken } from "../support/fixtures.ts";
 import { rows } from "../support/pipeline.ts";
 import { call, origin } from "../support/worker.ts";
 
-const hookRuntime = (on: string[] = ["test_failed", "pull_failed", "anomaly"]) => {
+const hookRuntime = (on: string[] = ["test_failed", "pull_failed", "anomaly"], monitors: unknown = undefined) => {
   const hook = `hook-${crypto.randomUUID().slice(0, 8)}`;
   const runtime = createRuntime(
     { ...env, ALERT_WEBHOOK: `${env.FAKE_API_URL}/__admin/hooks/${hook}`, SLUICE_PUBLIC_URL: "https://sluice.example.com" } as Env,
     "scheduled",
-    parseConfig({ alerts: [{ on, webhook: "ALERT_WEBHOOK" }] }),
+    parseConfig({ alerts: [{ on, webhook: "ALERT_WEBHOOK" }], ...(monitors ? { monitors } : {}) }),
   );
   const delivered = async () =>
     (await (await fetch(`${env.FAKE_API_URL}/__admin/hooks/${hook}`)).json()) as { text: string; incident: Record<string, unknown> }[];
@@ -163,6 +164,63 @@ describe("anomaly incidents from monitors", () => {
       `:rotating_light: Sluice anomaly: ${monitor}. 12 in 2041-01-01 10:00–11:00 UTC, expected 80–140 (z -4.3)`,
       `:white_check_mark: Resolved after 2h 0m: Sluice anomaly: ${monitor}. back in range: 95 in 2041-01-01 12:00–13:00 UTC, expected 80–140 (z 0.5)`,
     ]);
+  });
+});
+
+describe("tuning", () => {
+  const overrides = [
+    { match: "stream:lab.*:volume", sensitivity: 4, direction: "drop" },
+    { match: "stream:lab.noisy:*", incidents: false },
+    { match: "stream:lab.noisy:volume", sensitivity: 5 },
+  ];
+
+  it("applies the last matching override field by field over the global sensitivity", () => {
+    const config = parseConfig({ monitors: { sensitivity: 3.5, overrides } });
+    expect(monitorSettings(config, "stream:lab.noisy:volume")).toEqual({ sensitivity: 5, direction: "drop", incidents: false });
+    expect(monitorSettings(config, "stream:lab.calm:volume")).toEqual({ sensitivity: 4, direction: "drop", incidents: true });
+    expect(monitorSettings(config, "stream:lab.calm:quarantine_rate")).toEqual({ sensitivity: 3.5, incidents: true });
+    expect(tunedOptions(config, "stream:lab.calm:quarantine_rate", { bucketMs: 1, nowMs: 2, direction: "spike" as const })).toEqual({
+      bucketMs: 1,
+      nowMs: 2,
+      direction: "spike",
+      sensitivity: 3.5,
+    });
+  });
+
+  it("a monitor tuned not to alert opens no incident, and its open one resolves", async () => {
+    const monitor = unique("stream:lab.noisy:volume").replace(/\.([^.]*)$/, "$1");
+    const { runtime } = hookRuntime(["anomaly"], { overrides: [{ match: monitor, incidents: false }] });
+    const { runtime: before } = hookRuntime(["anomaly"]);
+    const anomalous = {
+      start: "2041-01-01T10:00:00.000Z",
+      end: "2041-01-01T11:00:00.000Z",
+      value: 1,
+      expectedLow: 5,
+      expectedHigh: 9,
+      z: -5,
+      anomalous: true,
+    };
+    await syncMonitorIncidents(before, new Map([[monitor, anomalous]]), at("2041-01-01T11:05:00Z"));
+    await syncMonitorIncidents(
+      runtime,
+      new Map([[monitor, { ...anomalous, start: "2041-01-01T11:00:00.000Z", end: "2041-01-01T12:00:00.000Z" }]]),
+      at("2041-01-01T12:05:00Z"),
+    );
+    expect(await rows("SELECT status, resolution FROM _sluice_incidents WHERE subject = ?1", monitor)).toEqual([
+      { status: "resolved", resolution: "the monitor is tuned not to open incidents" },
+    ]);
+  });
+
+  it.each([
+    [{ sensitivity: 0 }, "✖ Too small: expected number to be >0\n  → at monitors.sensitivity"],
+    [
+      { overrides: [{ match: "stream:*", direction: "down" }] },
+      '✖ Invalid option: expected one of "both"|"spike"|"drop"\n  → at monitors.overrides[0].direction',
+    ],
+    [{ overrides: [{ match: "stream:*", sensitivty: 4 }] }, '✖ Unrecognized key: "sensitivty"\n  → at monitors.overrides[0]'],
+    [{ overrides: [{ sensitivity: 4 }] }, "✖ Invalid input: expected string, received undefined\n  → at monitors.overrides[0].match"],
+  ])("refuses monitors %j: %s", (monitors, message) => {
+    expect(() => parseConfig({ monitors })).toThrow(`pipeline config is invalid:\n${message}`);
   });
 });
 
