@@ -36,8 +36,10 @@ describe("monitor page: happy", () => {
     expect((await select(html, "#anomalies tr")).map((r) => r["data-start"])).toEqual([rows[190]!.bucketStart, rows[150]!.bucketStart]);
     expect((await select(html, "#anomalies h2"))[0]!.text).toBe("Anomalous buckets in this range (2)");
     expect((await select(html, "#chart p.muted"))[0]!.text).toContain(`Shown: 168 buckets from ${shown[0]!.bucketStart.slice(0, 10)}`);
-    // The stream's other monitor is one link away; the console's navigation leads to the quality page.
-    expect((await select(html, "#related a")).map((a) => a.href)).toEqual([page("stream:stripe.charges:quarantine_rate")]);
+    // The stream's other monitors are one link away; the console's navigation leads to the quality page.
+    expect((await select(html, "#related a")).map((a) => a.href)).toEqual(
+      ["quarantine_rate", "freshness", "schema"].map((kind) => page(`stream:stripe.charges:${kind}`)),
+    );
     expect((await select(html, "header nav a")).map((a) => a.href)).toEqual(["/", "/quality"]);
   });
 
