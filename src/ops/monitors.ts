@@ -11,15 +11,14 @@
  * stored bucket judges all the history the ledger has (its backfill); after that, each tick
  * judges only the hours completed since its last one, trained on the stored buckets before them.
  */
-import { and, desc, eq, getTableName, gte, lt, min, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, min, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { declaredStreams, type SluiceConfig } from "../config/index.ts";
-import { chunkRows } from "../db/raw-tables.ts";
 import { loads, type MonitorBucket, monitorBuckets } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
-import { quoteIdent } from "../lib/sql.ts";
 import { type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
+import { bucketsOf, storeBuckets } from "./monitor-buckets.ts";
 
 export const monitorKinds = ["volume", "quarantine_rate"] as const;
 export type MonitorKind = (typeof monitorKinds)[number];
@@ -161,27 +160,13 @@ async function storedHours(d1: D1Database, source: string, stream: string, fromM
   return volume.map((b) => ({ startMs: Date.parse(b.start), loaded: b.rows, quarantined: (measured.get(b.start) ?? b.rows) - b.rows }));
 }
 
-/** Upserts judged buckets: the rows travel as JSON parameters (one per chunk within D1's limits), not one parameter per value. */
-async function storeJudged(
+/** Upserts a monitor's judged buckets (see monitor-buckets.ts). */
+function storeJudged(
   d1: D1Database,
   id: string,
   judged: readonly JudgedBucket[],
   series: readonly MetricBucket[],
   now: Date,
 ): Promise<number> {
-  if (judged.length === 0) return 0;
-  const measured = new Map(series.map((b) => [new Date(b.startMs).toISOString(), b.rows]));
-  const rows = judged.map((b) =>
-    JSON.stringify([b.start, b.end, b.value ?? 0, measured.get(b.start) ?? 0, b.expectedLow, b.expectedHigh, b.z, b.anomalous ? 1 : 0]),
-  );
-  await d1.batch(chunkRows(rows).map((chunk) => d1.prepare(upsertSql).bind(id, chunk, now.toISOString())));
-  return rows.length;
+  return storeBuckets(d1, bucketsOf(id, judged, series), now);
 }
-
-const column = (i: number) => `json_extract(value, '$[${i}]')`;
-const upsertSql = `INSERT INTO ${quoteIdent(getTableName(monitorBuckets))}
-  (monitor_id, bucket_start, bucket_end, value, rows, expected_low, expected_high, z, anomalous, judged_at)
-SELECT ?1, ${[0, 1, 2, 3, 4, 5, 6, 7].map(column).join(", ")}, ?3 FROM json_each(?2) WHERE true
-ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET bucket_end = excluded.bucket_end, value = excluded.value, rows = excluded.rows,
-  expected_low = excluded.expected_low, expected_high = excluded.expected_high, z = excluded.z, anomalous = excluded.anomalous,
-  judged_at = excluded.judged_at`;
