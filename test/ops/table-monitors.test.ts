@@ -4,50 +4,25 @@
  * loads, and judged once the hour is complete. History is written straight into a raw table, one
  * load per hour; the last test loads through the real consumer.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createTableSql, indexSql } from "../../src/db/raw-tables.ts";
-import { newLoadId } from "../../src/lib/ids.ts";
+import { getConfig } from "../../src/config/index.ts";
 import { rawTableName } from "../../src/lib/sql.ts";
 import { settleMs } from "../../src/ops/monitors.ts";
 import { judgeTableMonitors, tableMonitorId } from "../../src/ops/table-monitors.ts";
 import { hourMs } from "../../src/quality/stats.ts";
 import { consumeWith, labRecord, labRuntime, rows } from "../support/pipeline.ts";
+import { createRawTable, rawLoad } from "../support/raw-rows.ts";
 import { seeded } from "../support/seeded.ts";
+import { handler } from "../support/worker.ts";
 
 const start = Date.UTC(2041, 0, 7); // a Monday
 const normalHours = 14 * 24;
 const iso = (ms: number) => new Date(ms).toISOString();
 const columns = ["email", "amount", "note"];
 
-let loadSeq = 0;
-
-async function createTable(stream: string, names = columns) {
-  const table = rawTableName("lab", stream);
-  const ddl = [
-    createTableSql(
-      table,
-      "append",
-      names.map((name) => ({ name, type: "text" as const })),
-    ),
-    ...indexSql(table, "append"),
-  ];
-  await env.DB.batch(ddl.map((sql) => env.DB.prepare(sql)));
-  return table;
-}
-
-/** One load started at `startedMs`: each row is the values of `names`, in order. */
-function loadStatement(table: string, startedMs: number, values: (string | null)[][], names = columns) {
-  const seq = ++loadSeq;
-  const list = names.map((n) => `"${n}"`).join(", ");
-  const picks = names.map((_, i) => `json_extract(value, '$[${i + 1}]')`).join(", ");
-  const data = values.map((row, i) => [`${table}-${seq}-${i}`, ...row]);
-  return env.DB.prepare(
-    `INSERT INTO "${table}" (_sluice_key, _sluice_load_id, _sluice_received_at, _sluice_source_object, _sluice_load_seq, ${list})
-     SELECT json_extract(value, '$[0]'), ?1, ?2, 'raw/test', ?3, ${picks} FROM json_each(?4)`,
-  ).bind(newLoadId(startedMs), iso(startedMs), seq, JSON.stringify(data));
-}
-
+const createTable = (stream: string) => createRawTable("lab", stream, columns);
+const loadStatement = (table: string, startedMs: number, values: (string | null)[][]) => rawLoad(table, columns, startedMs, values);
 const load = (table: string, startedMs: number, values: (string | null)[][]) => loadStatement(table, startedMs, values).run();
 
 /** `count` rows, the first `nulls` of them without an email; amount always set, note never. */
@@ -86,6 +61,18 @@ const tick = (hours: number, minutes = 10) => new Date(start + hours * hourMs + 
 
 /** A runtime declaring only `stream` (and the lab source's default): each tick reads only its table. */
 const runtimeOf = (stream: string) => labRuntime({ [stream]: {} });
+
+describe("on the cron tick", () => {
+  it("every tick counts the rows loaded into the declared streams' tables, whatever else its cron owns", async () => {
+    const table = await createRawTable("slack", "reactions", ["reaction"]);
+    await rawLoad(table, ["reaction"], start + 600_000, [["thumbsup"], [null], ["tada"], [null]]).run();
+    const scheduledTime = start + 30 * 60_000;
+    await handler.scheduled!(createScheduledController({ cron: getConfig().lake.schedule, scheduledTime }), env, createExecutionContext());
+    expect(await rows("SELECT bucket_start, column_name, rows, nulls FROM _sluice_table_hours WHERE table_name = ?1", table)).toEqual([
+      { bucket_start: iso(start), column_name: "reaction", rows: 4, nulls: 2 },
+    ]);
+  });
+});
 
 describe("null-rate monitors", () => {
   it("on first enable judges the whole history: a jump from 1% to 40% nulls is flagged, the normal weeks are not", async () => {
