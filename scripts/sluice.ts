@@ -28,8 +28,10 @@ const usage = `usage: npm run sluice -- <command> [--select …] [--exclude …]
   build | run | test | seed   run dbt-style commands on the Worker (POST /v1/models/build)
   compile                     print the rendered SQL of the selected nodes (offline)
   ls                          list the selected nodes (offline)
-  health | sources | loads | runs | reports | pulls | freshness | reconcile
-                              read the ops API`;
+  health | sources | loads | runs | reports | pulls | freshness | reconcile | monitors | anomalies | incidents
+                              read the ops API
+  ack ID                      acknowledge an incident (POST /v1/incidents/ID/ack)
+  mute ID --until TIME        mute an incident's notifications until TIME (ISO-8601; "none" unmutes)`;
 
 const reads: Record<string, string> = {
   health: "/v1/health",
@@ -40,6 +42,9 @@ const reads: Record<string, string> = {
   pulls: "/v1/pulls",
   freshness: "/v1/freshness",
   reconcile: "/v1/reconcile",
+  monitors: "/v1/monitors",
+  anomalies: "/v1/anomalies",
+  incidents: "/v1/incidents",
 };
 
 function adminToken(): string | undefined {
@@ -63,6 +68,7 @@ async function main() {
       "full-refresh": { type: "boolean" },
       vars: { type: "string" },
       url: { type: "string" },
+      until: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -120,6 +126,16 @@ async function main() {
       `\nDone. PASS=${count("success") + count("pass")} WARN=${count("warn")} ERROR=${count("error") + count("fail")} SKIP=${count("skipped")} in ${body.elapsed_time?.toFixed(2)}s`,
     );
     process.exit(body.status === "success" ? 0 : 1);
+  }
+
+  if (command === "ack" || command === "mute") {
+    const id = positionals[1];
+    if (!id || (command === "mute" && values.until === undefined))
+      throw new Error(`${command} needs an incident id${command === "mute" ? " and --until" : ""}\n\n${usage}`);
+    const body = command === "mute" ? JSON.stringify({ until: values.until === "none" ? null : values.until }) : undefined;
+    const response = await fetch(new URL(`/v1/incidents/${encodeURIComponent(id)}/${command}`, base), { method: "POST", headers, body });
+    console.log(JSON.stringify(await response.json(), null, 2));
+    process.exit(response.ok ? 0 : 1);
   }
 
   const path = reads[command];

@@ -2,8 +2,9 @@
  * The `scheduled` entry. In: the cron that fired (`controller.cron`, the text of one of the crons
  * in crons.ts). Out: the jobs that cron owns, run: pull runs of the resources scheduled on it,
  * Parquet compaction on `lake.schedule`, the model runner on `models.schedule` and on any model's
- * own `schedule`, and, on every tick, the alert sweep, the stream monitors (ops/monitors.ts), the
- * table monitors (ops/table-monitors.ts) and the fold of old metric minutes. A cron may own several jobs; one failing does not stop the others.
+ * own `schedule`, and, on every tick, the incident sweep, the stream monitors (ops/monitors.ts), the
+ * table monitors (ops/table-monitors.ts) and the fold of old metric minutes. A cron may own several
+ * jobs; one failing does not stop the others.
  */
 
 import { nodesOnCron } from "./crons.ts";
@@ -11,9 +12,9 @@ import type { Runtime } from "./env.ts";
 import { compactLake } from "./load/lake.ts";
 import { getManifest } from "./models/manifest.ts";
 import { runModels } from "./models/runner.ts";
-import { sweepAlerts } from "./ops/alerts.ts";
 import { judgeStreamMonitors } from "./ops/monitors.ts";
 import { foldOldMinutes } from "./ops/rollups.ts";
+import { sweepIncidents } from "./ops/sweep.ts";
 import { judgeTableMonitors } from "./ops/table-monitors.ts";
 import { dueResources, startPull } from "./pull/planner.ts";
 
@@ -35,7 +36,7 @@ export async function runCronJobs(controller: ScheduledController, runtime: Runt
   const now = new Date(controller.scheduledTime);
   jobs.push(() =>
     Promise.all([
-      sweepAlerts(runtime),
+      sweepIncidents(runtime),
       judgeStreamMonitors(runtime, now),
       judgeTableMonitors(runtime, now),
       runtime.env.DB.batch(foldOldMinutes(runtime.env.DB, now)),

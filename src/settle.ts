@@ -18,7 +18,7 @@ import { type ErrorCode, SluiceError, toSluiceError } from "./lib/errors.ts";
 import type { Logger } from "./lib/log.ts";
 import { backoffSeconds } from "./lib/retry.ts";
 import { messageBody, messageText, UnreadableMessage } from "./messages.ts";
-import { type AlertKind, raiseAlert } from "./ops/alerts.ts";
+import { type IncidentKind, openIncident } from "./ops/incidents.ts";
 
 /** What a unit of work may ask for instead of an ack; work that returns nothing is acked. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a work function that returns nothing (void) means "ack".
@@ -32,7 +32,7 @@ export interface SettleOptions {
   /** The code for a failure that is not a SluiceError (a binding threw): retryable by default. */
   fallback?: ErrorCode;
   /** Raised once a message has failed retryably three times (one failed attempt is routine). */
-  alert?: { kind: AlertKind; subject: string };
+  alert?: { kind: IncidentKind; subject: string };
   /** The text a dead letter keeps of a message (the load stage protects redacted fields). */
   deadLetterText?: (message: Message<unknown>) => Promise<string>;
 }
@@ -107,7 +107,7 @@ async function settleFailure(
   await rememberErrors(runtime, queue, messages, failure.message);
   if (options.alert && messages.some((m) => m.attempts >= 3)) {
     const { kind, subject } = options.alert;
-    await raiseAlert(runtime, { kind, subject, message: failure.message }).catch((error: unknown) => {
+    await openIncident(runtime, { kind, subject, message: failure.message }).catch((error: unknown) => {
       log.error("alert.failed", { kind, subject, error });
     });
   }
@@ -175,7 +175,7 @@ export async function recordDeadLetters(
   }
   const subjects = new Set(entries.map(({ message }) => `${fieldsOf(message).source ?? ""}/${fieldsOf(message).stream ?? ""}`));
   for (const subject of subjects) {
-    await raiseAlert(runtime, {
+    await openIncident(runtime, {
       kind: "dead_letter",
       subject,
       message: `messages of ${subject === "/" ? "unknown streams" : subject} could not be loaded; see /v1/dead-letters`,

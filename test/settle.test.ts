@@ -163,10 +163,10 @@ describe("the consumers settle with it", () => {
   });
 
   it("ingest: an alert that cannot be raised is logged, and the load is still retried", async () => {
-    // D1 refuses the load's batch and any statement on the alerts table; the rest works.
+    // D1 refuses the load's batch and any statement on the incidents table; the rest works.
     const failingDb = {
       prepare: (sql: string) => {
-        if (sql.includes("_sluice_alerts")) throw new Error("D1_ERROR: alerts table unavailable");
+        if (sql.includes("_sluice_incidents")) throw new Error("D1_ERROR: incidents table unavailable");
         return env.DB.prepare(sql);
       },
       batch: async () => Promise.reject(new Error("D1_ERROR: database is locked")),
@@ -180,7 +180,7 @@ describe("the consumers settle with it", () => {
       level: "error",
       kind: "load_failed",
       subject: "generic/events",
-      error: { message: "D1_ERROR: alerts table unavailable" },
+      error: { message: "D1_ERROR: incidents table unavailable" },
     });
   });
 });

@@ -4,6 +4,7 @@
  * streams, models, reports) are checked here, once, so no request can smuggle one in.
  */
 import { z } from "zod";
+import { incidentKinds } from "../db/schema.ts";
 import { cronSchema } from "../lib/cron.ts";
 import { restSourceSchema } from "./pull-schema.ts";
 import { type StreamConfig, streamSchema } from "./stream-schema.ts";
@@ -182,11 +183,34 @@ export const sluiceConfigSchema = z
       })
       .default({ schedule: "30 * * * *" }),
     reports: z.record(name, reportSchema).default({}),
+    /**
+     * Tuning the automatic monitors (ops/monitor-settings.ts): a sensitivity for all of them, and
+     * overrides by monitor id pattern (`*` is any run of characters), the last match winning.
+     */
+    monitors: z
+      .object({
+        sensitivity: z.number().positive().max(100).default(3),
+        overrides: z
+          .array(
+            z
+              .object({
+                match: z.string().min(1),
+                sensitivity: z.number().positive().max(100).optional(),
+                direction: z.enum(["both", "spike", "drop"]).optional(),
+                /** false: judged and charted, but never opens an incident. */
+                incidents: z.boolean().optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Where alerts go: each rule names the events it wants and the env var holding a webhook URL. */
     alerts: z
       .array(
         z.object({
-          on: z.array(z.enum(["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed", "key_conflict"])).min(1),
+          on: z.array(z.enum(incidentKinds)).min(1),
           webhook: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "name the env var that holds the webhook URL"),
         }),
       )

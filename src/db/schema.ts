@@ -332,24 +332,57 @@ export const sourceFreshness = sqliteTable(
 
 export type SourceFreshness = typeof sourceFreshness.$inferSelect;
 
-/** Alert incidents: one row per kind and subject, open until the condition clears. */
-export const alerts = sqliteTable(
-  "_sluice_alerts",
+/** What an incident can be about: every alert kind Sluice raises. */
+export const incidentKinds = [
+  "test_failed",
+  "freshness_error",
+  "load_failed",
+  "dead_letter",
+  "pull_failed",
+  "key_conflict",
+  "anomaly",
+  "sla",
+] as const;
+
+/**
+ * Incidents (see ops/incidents.ts): one row each time a condition opens, kept after it resolves,
+ * so the history stays. At most one incident per kind and subject is open at a time. A mute
+ * silences notifications until its time, and is carried to the subject's next incident while it lasts.
+ */
+export const incidents = sqliteTable(
+  "_sluice_incidents",
   {
-    kind: text("kind", { enum: ["test_failed", "freshness_error", "load_failed", "dead_letter", "pull_failed", "key_conflict"] }).notNull(),
-    /** What the incident is about, e.g. a test's unique id or `source/stream`. */
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: incidentKinds }).notNull(),
+    /** What the incident is about: a test's unique id, `source/stream`, a monitor id, `model:<id>`. */
     subject: text("subject").notNull(),
+    /** The monitor whose chart shows it, for anomalies and anything else that has one. */
+    monitorId: text("monitor_id"),
     status: text("status", { enum: ["open", "resolved"] }).notNull(),
+    /** What went wrong, as last seen while open. */
     message: text("message").notNull(),
+    /** Why it resolved. */
+    resolution: text("resolution"),
+    value: real("value"),
+    expectedLow: real("expected_low"),
+    expectedHigh: real("expected_high"),
     openedAt: text("opened_at").notNull(),
+    lastSeenAt: text("last_seen_at").notNull(),
     resolvedAt: text("resolved_at"),
-    /** Deliveries made for this incident (one when it opens, one when it resolves). */
+    ackedAt: text("acked_at"),
+    mutedUntil: text("muted_until"),
+    /** Notifications posted for this incident (one when it opens, one when it resolves, none while muted). */
     notifications: integer("notifications").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.kind, t.subject] })],
+  (t) => [
+    uniqueIndex("_sluice_incidents_open_idx").on(t.kind, t.subject).where(sql`status = 'open'`),
+    index("_sluice_incidents_listing_idx").on(t.status, t.openedAt, t.id),
+    index("_sluice_incidents_subject_idx").on(t.kind, t.subject, t.openedAt),
+  ],
 );
 
-export type Alert = typeof alerts.$inferSelect;
+export type Incident = typeof incidents.$inferSelect;
+export type IncidentKind = (typeof incidentKinds)[number];
 
 /**
  * Per-minute counter rollups, written by the code paths themselves (see ops/rollups.ts) and

@@ -6,7 +6,7 @@
 import type { StreamConfig } from "../config/schema.ts";
 import { chunkRows } from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
-import { raiseAlert } from "../ops/alerts.ts";
+import { openIncident } from "../ops/incidents.ts";
 import type { LoadKeys } from "./ledger.ts";
 import type { RawLine } from "./raw-zone.ts";
 
@@ -59,7 +59,7 @@ export function loadKeys(
 export async function alertKeyConflicts(runtime: Runtime, source: string, stream: string, conflicts: number): Promise<void> {
   const message = `${conflicts} record(s) reused an unsigned key with a different body; each was loaded under <key>#<body hash>`;
   runtime.log.warn("load.key_conflict", { source, stream, conflicts });
-  await raiseAlert(runtime, { kind: "key_conflict", subject: `${source}/${stream}`, message }).catch((error: unknown) =>
+  await openIncident(runtime, { kind: "key_conflict", subject: `${source}/${stream}`, message }).catch((error: unknown) =>
     runtime.log.error("alert.failed", {
       kind: "key_conflict",
       source,

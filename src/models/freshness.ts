@@ -8,7 +8,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { sourceFreshness } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { isIdentifier, quoteIdent } from "../lib/sql.ts";
-import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
+import { openIncident, resolveIncident } from "../ops/incidents.ts";
 import type { Manifest, SourceTable } from "./manifest-schema.ts";
 
 const periodSeconds = { minute: 60, hour: 3600, day: 86_400 } as const;
@@ -34,14 +34,14 @@ export async function checkFreshness(runtime: Runtime, manifest: Manifest, now =
     const subject = `${result.source}.${result.table}`;
     if (result.status === "error" || result.status === "runtime error") {
       runtime.log.error("freshness.error", { ...result });
-      await raiseAlert(runtime, {
+      await openIncident(runtime, {
         kind: "freshness_error",
         subject,
         message: result.message ?? `the newest record is ${result.ageSeconds} s old`,
       });
     } else {
       if (result.status === "warn") runtime.log.warn("freshness.warn", { ...result });
-      await resolveAlert(runtime, "freshness_error", subject, "the source is fresh again");
+      await resolveIncident(runtime, "freshness_error", subject, "the source is fresh again");
     }
   }
   return results;

@@ -18,7 +18,7 @@ import type { Runtime } from "../env.ts";
 import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
 import { sendMessage } from "../messages.ts";
-import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
+import { openIncident, resolveIncident } from "../ops/incidents.ts";
 import { counterInsert } from "../ops/rollups.ts";
 import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
 import { type CompileOptions, compileNode, renderHook } from "./compile-node.ts";
@@ -311,8 +311,8 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
   for (const result of results.filter(isTestNode)) {
     if (result.status === "fail")
-      await raiseAlert(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
-    else if (result.status === "pass") await resolveAlert(runtime, "test_failed", result.uniqueId, "the test passes again");
+      await openIncident(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
+    else if (result.status === "pass") await resolveIncident(runtime, "test_failed", result.uniqueId, "the test passes again");
   }
   return { runId, status, elapsedMs, results, finished: true };
 }

@@ -10,6 +10,7 @@
  * stored in `_sluice_monitor_buckets`, upserted per monitor and bucket start. A monitor with no
  * stored bucket judges all the history the ledger has (its backfill); after that, each tick
  * judges only the hours completed since its last one, trained on the stored buckets before them.
+ * A monitor whose newest bucket is anomalous has an open incident (ops/monitor-incidents.ts).
  */
 import { and, desc, eq, gte, lt, min, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -19,6 +20,8 @@ import type { Runtime } from "../env.ts";
 import { type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
 import { bucketsOf, storeBuckets } from "./monitor-buckets.ts";
+import { syncMonitorIncidents } from "./monitor-incidents.ts";
+import { tunedOptions } from "./monitor-settings.ts";
 
 export const monitorKinds = ["volume", "quarantine_rate"] as const;
 export type MonitorKind = (typeof monitorKinds)[number];
@@ -64,6 +67,7 @@ export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<
     streams.map(({ source, stream }) => monitorId(source, stream, "volume")),
   );
   let stored = 0;
+  const newest = new Map<string, JudgedBucket>();
   for (const { source, stream } of streams) {
     // Volume is stored for every complete hour after the first, so its last bucket marks the stream's progress.
     const lastVolume = last.get(monitorId(source, stream, "volume"));
@@ -82,11 +86,21 @@ export async function judgeStreamMonitors(runtime: Runtime, now: Date): Promise<
       const rows = h.loaded + h.quarantined;
       return { startMs: h.startMs, value: rows === 0 ? null : h.quarantined / rows, rows };
     });
-    const judgedVolume = judgeSeries(volume, { ...options, counts: true, silence: true });
-    const judgedRate = judgeSeries(rate, { ...options, direction: "spike", proportion: true });
-    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "volume"), judgedVolume, volume, now);
-    stored += await storeJudged(runtime.env.DB, monitorId(source, stream, "quarantine_rate"), judgedRate, rate, now);
+    const volumeId = monitorId(source, stream, "volume");
+    const rateId = monitorId(source, stream, "quarantine_rate");
+    const judgedVolume = judgeSeries(volume, tunedOptions(runtime.config, volumeId, { ...options, counts: true, silence: true }));
+    const judgedRate = judgeSeries(rate, tunedOptions(runtime.config, rateId, { ...options, direction: "spike", proportion: true }));
+    stored += await storeJudged(runtime.env.DB, volumeId, judgedVolume, volume, now);
+    stored += await storeJudged(runtime.env.DB, rateId, judgedRate, rate, now);
+    for (const [kind, judged] of [
+      ["volume", judgedVolume],
+      ["quarantine_rate", judgedRate],
+    ] as const) {
+      const last = judged.at(-1);
+      if (last) newest.set(monitorId(source, stream, kind), last);
+    }
   }
+  await syncMonitorIncidents(runtime, newest, now);
   return stored;
 }
 

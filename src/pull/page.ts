@@ -9,7 +9,7 @@ import { sha256Hex } from "../lib/crypto.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getPath } from "../lib/paths.ts";
 import { type PageMessage, recordMessagesFor, sendAll, sendMessage } from "../messages.ts";
-import { raiseAlert, resolveAlert } from "../ops/alerts.ts";
+import { openIncident, resolveIncident } from "../ops/incidents.ts";
 import { authorize, forgetToken } from "./auth.ts";
 import { nextPage } from "./paginate.ts";
 import { fetchWithinOrigin, jitteredBackoff, maxCursor, retryAfterSeconds } from "./request.ts";
@@ -35,7 +35,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   const fail = async (error: string) => {
     log.error("pull.failed", { source: task.source, stream: task.stream, runId: run.runId, page: task.page, error });
     await failRun(env.DB, run, error);
-    await raiseAlert(runtime, {
+    await openIncident(runtime, {
       kind: "pull_failed",
       subject: `${task.source}/${task.stream}`,
       message: `run ${run.runId} stopped at page ${task.page}: ${error}`,
@@ -120,7 +120,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
     await sendMessage(env.PULL, nextTask);
   } else {
     // recordPage completed the run in the same transaction.
-    await resolveAlert(runtime, "pull_failed", `${task.source}/${task.stream}`, `run ${run.runId} completed`);
+    await resolveIncident(runtime, "pull_failed", `${task.source}/${task.stream}`, `run ${run.runId} completed`);
     if (resource.disposition === "replace") {
       await sendMessage(env.INGEST, {
         v: 1,

@@ -6,6 +6,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { incidentKinds } from "../db/schema.ts";
 import { errors } from "../http/responses.ts";
 import { createRouter } from "../http/routers.ts";
 import { type Counter, readCounters } from "../ops/rollups.ts";
@@ -49,6 +50,12 @@ const counterFamilies: (Family & { name: Counter })[] = [
   { name: "sluice_test_failures_total", help: "Rows returned by failing data tests.", labels: [] },
 ];
 
+/** Incidents per kind, every kind present (a 0 is an answer: nothing is open). */
+const incidentsByKind = (where: string) => `SELECT kinds.value AS kind, count(i.id) AS value
+  FROM json_each('${JSON.stringify(incidentKinds)}') AS kinds
+  LEFT JOIN _sluice_incidents AS i ON i.kind = kinds.value AND ${where}
+  GROUP BY 1`;
+
 /** Gauges: current values, read from the state they describe. */
 const gaugeFamilies: (Family & { sql: string })[] = [
   {
@@ -68,6 +75,20 @@ const gaugeFamilies: (Family & { sql: string })[] = [
     help: "Quarantined records not yet retried.",
     labels: ["source", "stream"],
     sql: "SELECT source, stream, count(*) AS value FROM _sluice_quarantine WHERE status = 'open' GROUP BY 1, 2",
+  },
+  {
+    name: "sluice_incidents_open",
+    help: "Open incidents by kind (every kind, 0 when none).",
+    labels: ["kind"],
+    sql: incidentsByKind("i.status = 'open'"),
+  },
+  {
+    name: "sluice_incidents_unhandled",
+    help: "Open incidents by kind that no one has acknowledged or muted: the ones to page on.",
+    labels: ["kind"],
+    sql: incidentsByKind(
+      "i.status = 'open' AND i.acked_at IS NULL AND coalesce(i.muted_until, '') <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    ),
   },
 ];
 

@@ -50,7 +50,7 @@ describe("unsigned keys are bound to the body", () => {
     expect(counters.get("sluice_records_key_conflict_total")).toContainEqual({ labels: { source: "lab", stream: "spoofed" }, value: 1 });
     const balance = (await reconcile(runtime)).streams.find((s) => s.source === "lab" && s.stream === "spoofed");
     expect(balance).toMatchObject({ processed: 2, loaded: 2, duplicates: 0, key_conflicts: 1, rows: 2 });
-    expect(await rows("SELECT kind, subject, status FROM _sluice_alerts WHERE kind = 'key_conflict'")).toEqual([
+    expect(await rows("SELECT kind, subject, status FROM _sluice_incidents WHERE kind = 'key_conflict'")).toEqual([
       { kind: "key_conflict", subject: "lab/spoofed", status: "open" },
     ]);
   });

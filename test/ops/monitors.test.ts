@@ -285,6 +285,24 @@ describe("monitors API", () => {
     });
   });
 
+  it("opens an anomaly incident for a monitor whose newest bucket is anomalous, linked to its chart", async () => {
+    const response = await get(`/v1/incidents?kind=anomaly&subject=${encodeURIComponent(monitor)}`);
+    const { incidents } = (await response.json()) as { incidents: Record<string, unknown>[] };
+    expect(incidents).toEqual([
+      expect.objectContaining({
+        kind: "anomaly",
+        subject: monitor,
+        monitor,
+        status: "open",
+        chart: `/monitors/${encodeURIComponent(monitor)}`,
+        value: expect.any(Number),
+        expected_low: expect.any(Number),
+        expected_high: expect.any(Number),
+      }),
+    ]);
+    expect(incidents[0]!.message).toMatch(/^\d+ in 2041-01-28 02:00–03:00 UTC, expected [\d.]+–[\d.]+ \(z -[\d.]+\)$/);
+  });
+
   describe("errors", () => {
     const errorOf = async (response: Response) => ({ status: response.status, body: await response.json() });
     const error = (status: number, code: string, message: string) => ({
