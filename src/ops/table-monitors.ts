@@ -11,16 +11,20 @@
  * An hour is complete when it ended more than the settle time ago and the scan has read every load
  * that could have started in it. A table's first judgement judges all the history it has (its
  * backfill); every judgement trains on the stored counts. A column added by schema evolution starts
- * its own monitor with the load that added it.
+ * its own monitor with the load that added it. Monitors are tuned by id like the stream monitors
+ * (monitor-settings.ts), and one whose newest bucket is anomalous has an open incident
+ * (monitor-incidents.ts).
  */
 import { getTableName } from "drizzle-orm";
 import { chunkRows } from "../db/raw-tables.ts";
 import { tableCheckpoints, tableHours } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import { fillBuckets, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
+import { fillBuckets, type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
 import { hourMs, trainingWindowMs } from "../quality/stats.ts";
 import { bucketsOf, bucketUpserts, type StoredBucket } from "./monitor-buckets.ts";
+import { syncMonitorIncidents } from "./monitor-incidents.ts";
+import { tunedOptions } from "./monitor-settings.ts";
 import { settleMs } from "./monitors.ts";
 import { type HourCount, type MonitoredTable, monitoredTables, type ScanPosition, scanTable } from "./table-scan.ts";
 
@@ -55,41 +59,48 @@ export async function judgeTableMonitors(runtime: Runtime, now: Date, options: {
   );
   let stored = 0;
   const failures: unknown[] = [];
+  const newest = new Map<string, JudgedBucket>();
   // One table at a time, so a tick's reads do not crowd the loads; one failing does not stop the rest.
   for (const table of tables) {
     try {
-      stored += await checkTable(d1, table, checkpoints.get(table.table), now, options.maxRows ?? maxRowsPerTick);
+      const judged = await checkTable(runtime, table, checkpoints.get(table.table), now, options.maxRows ?? maxRowsPerTick);
+      stored += judged.length;
+      // A monitor's buckets come oldest first: the last one set is its newest.
+      for (const { monitorId, bucket } of judged) newest.set(monitorId, bucket);
     } catch (error) {
       runtime.log.error("monitors.table_failed", { table: table.table, error });
       failures.push(error);
     }
   }
+  await syncMonitorIncidents(runtime, newest, now);
   if (failures.length > 0) throw failures[0];
   return stored;
 }
 
+/** Reads a table's new rows and judges its complete hours; returns the buckets stored. */
 async function checkTable(
-  d1: D1Database,
+  runtime: Runtime,
   table: MonitoredTable,
   checkpoint: Checkpoint | undefined,
   now: Date,
   maxRows: number,
-): Promise<number> {
+): Promise<StoredBucket[]> {
+  const d1 = runtime.env.DB;
   const from = checkpoint ?? { loadSeq: 0, rowId: 0 };
   const scan = await scanTable(d1, table, from, maxRows);
   if (scan.reached) {
     const moved = await addCounts(d1, table.table, from, scan.reached, scan.counts, now);
     // Another tick read these rows first: it judges them.
-    if (!moved) return 0;
-  } else if (!checkpoint) return 0;
+    if (!moved) return [];
+  } else if (!checkpoint) return [];
   // Loads commit within the settle time of their start, in load order: a load not read yet started
   // at most that long before the last one read (or before now, when every load is read).
   const caughtUp = scan.rowsRead < maxRows;
   const latest = caughtUp ? now.getTime() : Math.min(now.getTime(), scan.lastLoadStartMs ?? now.getTime());
   const completeUntil = Math.floor((latest - settleMs) / hourMs) * hourMs;
   const judgedUntil = checkpoint?.judgedUntil ? Date.parse(checkpoint.judgedUntil) : undefined;
-  if (judgedUntil !== undefined && completeUntil <= judgedUntil) return 0;
-  return judgeHours(d1, table.table, judgedUntil, completeUntil, now);
+  if (judgedUntil !== undefined && completeUntil <= judgedUntil) return [];
+  return judgeHours(runtime, table.table, judgedUntil, completeUntil, now);
 }
 
 /**
@@ -132,7 +143,14 @@ ON CONFLICT (table_name, bucket_start, column_name) DO UPDATE SET rows = rows + 
  * Judges the hours in `[judgedUntil, untilMs)` of every column (all of them the first time),
  * trained on the stored counts before them, stores them, and marks the table judged up to `untilMs`.
  */
-async function judgeHours(d1: D1Database, table: string, judgedUntil: number | undefined, untilMs: number, now: Date): Promise<number> {
+async function judgeHours(
+  runtime: Runtime,
+  table: string,
+  judgedUntil: number | undefined,
+  untilMs: number,
+  now: Date,
+): Promise<StoredBucket[]> {
+  const d1 = runtime.env.DB;
   const fromMs = judgedUntil === undefined ? 0 : judgedUntil - historyMs;
   const mark = () =>
     d1
@@ -146,7 +164,7 @@ async function judgeHours(d1: D1Database, table: string, judgedUntil: number | u
       .first();
     if (pending === null) {
       await mark().run();
-      return 0;
+      return [];
     }
   }
   const rows = await d1
@@ -166,15 +184,19 @@ async function judgeHours(d1: D1Database, table: string, judgedUntil: number | u
   for (const [column, hours] of byColumn) {
     // A column's series starts with its first counted hour: a new column is a new monitor.
     const series = fillBuckets(hours, Math.min(...hours.keys()), untilMs, hourMs, (startMs) => ({ startMs, value: null, rows: 0 }));
-    const judged = judgeSeries(series, {
-      bucketMs: hourMs,
-      nowMs: untilMs,
-      direction: "spike",
-      proportion: true,
-      nonNegative: true,
-      ...(judgedUntil === undefined ? {} : { detectFromMs: judgedUntil }),
-    });
-    buckets.push(...bucketsOf(tableMonitorId(table, column), judged, series));
+    const id = tableMonitorId(table, column);
+    const judged = judgeSeries(
+      series,
+      tunedOptions(runtime.config, id, {
+        bucketMs: hourMs,
+        nowMs: untilMs,
+        direction: "spike",
+        proportion: true,
+        nonNegative: true,
+        ...(judgedUntil === undefined ? {} : { detectFromMs: judgedUntil }),
+      }),
+    );
+    buckets.push(...bucketsOf(id, judged, series));
   }
   await d1.batch([
     ...bucketUpserts(d1, buckets, now),
@@ -183,5 +205,5 @@ async function judgeHours(d1: D1Database, table: string, judgedUntil: number | u
       .prepare(`DELETE FROM ${hoursTable} WHERE table_name = ?1 AND bucket_start < ?2`)
       .bind(table, new Date(untilMs - historyMs).toISOString()),
   ]);
-  return buckets.length;
+  return buckets;
 }

@@ -57,6 +57,8 @@ const monitorIds = (table: string) =>
     "SELECT DISTINCT monitor_id FROM _sluice_monitor_buckets WHERE monitor_id LIKE ?1 ORDER BY monitor_id",
     `table:${table}.%`,
   ).then((r) => r.map((row) => row.monitor_id));
+const incidentsOf = (monitor: string) =>
+  rows("SELECT kind, status, monitor_id, value, message FROM _sluice_incidents WHERE subject = ?1", monitor);
 const tick = (hours: number, minutes = 10) => new Date(start + hours * hourMs + minutes * 60_000);
 
 /** A runtime declaring only `stream` (and the lab source's default): each tick reads only its table. */
@@ -108,6 +110,41 @@ describe("null-rate monitors", () => {
     expect((await stored(email)).at(-1)!.bucket_start).toBe(iso(jumpHour - hourMs));
     await judgeTableMonitors(runtime, new Date(jumpHour + hourMs + settleMs));
     expect(await flagged(email)).toEqual([iso(jumpHour)]);
+    // Its newest bucket is anomalous: the monitor has an open anomaly incident.
+    expect(await incidentsOf(email)).toEqual([
+      {
+        kind: "anomaly",
+        status: "open",
+        monitor_id: email,
+        value: 0.4,
+        message: expect.stringMatching(/^0\.4 in 2041-01-21 00:00–01:00 UTC, expected /),
+      },
+    ]);
+  });
+
+  it("is tuned by id like the stream monitors: a sensitivity or `incidents: false` per table or column", async () => {
+    const tuned = await createTable("tuned");
+    const quiet = await createTable("quiet");
+    const runtime = labRuntime(
+      { tuned: {}, quiet: {} },
+      {},
+      {
+        monitors: {
+          overrides: [
+            { match: "table:raw_lab__tuned.*", sensitivity: 100 },
+            { match: "table:raw_lab__quiet.email:null_rate", incidents: false },
+          ],
+        },
+      },
+    );
+    const jump = (hour: number) => (hour === normalHours ? 40 : undefined);
+    await hourly(tuned, normalHours + 1, 4, start, jump);
+    await hourly(quiet, normalHours + 1, 4, start, jump);
+    await judgeTableMonitors(runtime, tick(normalHours + 1), { maxRows: 1_000_000 });
+    expect(await flagged(tableMonitorId(tuned, "email"))).toEqual([]);
+    expect(await flagged(tableMonitorId(quiet, "email"))).toEqual([iso(start + normalHours * hourMs)]);
+    expect(await incidentsOf(tableMonitorId(tuned, "email"))).toEqual([]);
+    expect(await incidentsOf(tableMonitorId(quiet, "email"))).toEqual([]);
   });
 
   it("rows loaded over several ticks within one hour make one bucket, judged once the hour is complete", async () => {
