@@ -187,7 +187,11 @@ export const webhookCounts = sqliteTable(
     reason: text("reason").notNull(),
     count: integer("count").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.hour, t.source, t.stream, t.outcome, t.reason] })],
+  (t) => [
+    primaryKey({ columns: [t.hour, t.source, t.stream, t.outcome, t.reason] }),
+    // A source's hours, for its rejection-rate monitor (ops/monitor-rejections.ts), without reading the other sources'.
+    index("_sluice_webhook_counts_source_idx").on(t.source, t.hour),
+  ],
 );
 
 export type WebhookCount = typeof webhookCounts.$inferSelect;
@@ -441,24 +445,33 @@ export const boundKeys = sqliteTable(
 );
 
 /**
- * Every bucket an automatic monitor judged (see ops/monitors.ts): one row per monitor and bucket
+ * Every bucket a monitor judged (see ops/monitors.ts, table-monitors.ts, test-monitors.ts): one row per monitor and bucket
  * start, rewritten if the bucket is judged again. The expected range and z are null while the
  * history is too short for statistics.
  */
 export const monitorBuckets = sqliteTable(
   "_sluice_monitor_buckets",
   {
-    /** `stream:<source>.<stream>:volume`, `table:<table>.<column>:null_rate`, `test:<unique_id>[:<metric or dimension>]`, … */
+    /**
+     * `stream:<source>.<stream>:<kind>` (volume, quarantine_rate, freshness, schema), `source:<source>:rejection_rate`,
+     * `table:<table>.<column>:null_rate`, `test:<unique_id>[:<metric or dimension value>]`.
+     */
     monitorId: text("monitor_id").notNull(),
     bucketStart: text("bucket_start").notNull(),
     bucketEnd: text("bucket_end").notNull(),
     value: real("value").notNull(),
-    /** The records the value was measured over (loaded; for a rate, loaded + quarantined): later hours train on them. */
+    /**
+     * What the value was measured over, which later hours train on: the records loaded (volume), loaded +
+     * quarantined (quarantine rate), deliveries (rejection rate), loads (freshness); for schema, the
+     * stream's schema version at the bucket's end, where the next hour's changes start.
+     */
     rows: integer("rows").notNull(),
     expectedLow: real("expected_low"),
     expectedHigh: real("expected_high"),
     z: real("z"),
     anomalous: integer("anomalous", { mode: "boolean" }).notNull(),
+    /** What the value stands for, where a number cannot say it: for schema, the columns added. */
+    detail: text("detail"),
     judgedAt: text("judged_at").notNull(),
   },
   (t) => [

@@ -14,6 +14,8 @@ import { monitorSettings } from "./monitor-settings.ts";
 
 type Judged = Pick<JudgedBucket, "start" | "end" | "value" | "expectedLow" | "expectedHigh" | "z" | "anomalous"> & {
   reason?: JudgedBucket["reason"];
+  /** What the value stands for, where the bucket says (a schema change's columns). */
+  detail?: string | null;
 };
 
 const kind: IncidentKind = "anomaly";
@@ -46,8 +48,13 @@ export async function syncMonitorIncidents(runtime: Runtime, newest: ReadonlyMap
   }
 }
 
-/** `12 in 2026-12-01 10:00–11:00 UTC, expected 80–140 (z -4.2)`; a silence says so. */
+/** `12 in 2026-12-01 10:00–11:00 UTC, expected 80–140 (z -4.2)`; a silence says so; a detail follows. */
 export function describeBucket(bucket: Judged): string {
+  const described = describeValue(bucket);
+  return bucket.detail ? `${described}: ${bucket.detail}` : described;
+}
+
+function describeValue(bucket: Judged): string {
   const when = `${bucket.start.slice(0, 16).replace("T", " ")}–${bucket.end.slice(11, 16)} UTC`;
   const value = bucket.value === null ? "no value" : formatNumber(bucket.value);
   if (bucket.reason === "silence") return `nothing arrived in ${when}`;

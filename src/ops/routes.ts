@@ -57,6 +57,7 @@ const bucketView = (b: MonitorBucket) => ({
   expected_high: b.expectedHigh,
   z: b.z,
   anomalous: b.anomalous,
+  detail: b.detail,
 });
 
 /** A page's last row as an opaque cursor: its bucket start and monitor id. */

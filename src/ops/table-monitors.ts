@@ -20,21 +20,17 @@ import { chunkRows } from "../db/raw-tables.ts";
 import { tableCheckpoints, tableHours } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import { fillBuckets, type JudgedBucket, judgeSeries, type MetricBucket, modelDefaults } from "../quality/anomaly.ts";
-import { hourMs, trainingWindowMs } from "../quality/stats.ts";
-import { bucketsOf, bucketUpserts, type StoredBucket } from "./monitor-buckets.ts";
+import { fillBuckets, type JudgedBucket, judgeSeries, type MetricBucket } from "../quality/anomaly.ts";
+import { hourMs } from "../quality/stats.ts";
+import { bucketsOf, bucketUpserts, historyMs, type StoredBucket, settleMs } from "./monitor-buckets.ts";
 import { syncMonitorIncidents } from "./monitor-incidents.ts";
 import { tunedOptions } from "./monitor-settings.ts";
-import { settleMs } from "./monitors.ts";
 import { type HourCount, type MonitoredTable, monitoredTables, type ScanPosition, scanTable } from "./table-scan.ts";
 
 export const tableMonitorId = (table: string, column: string) => `table:${table}.${column}:null_rate`;
 
 /** Rows read per table per tick: a large backlog (or a first enable on a big table) is read over several ticks. */
 export const maxRowsPerTick = 10_000;
-
-/** The longest training window the model may use on hourly buckets (`hour_of_week`): counts older than it are dropped. */
-const historyMs = trainingWindowMs("hour_of_week", modelDefaults.trainingMs);
 
 interface Checkpoint extends ScanPosition {
   judgedUntil: string | null;

@@ -54,6 +54,12 @@ export interface ModelOptions {
    * by chance do not make one more rejection anomalous.
    */
   proportion?: boolean;
+  /**
+   * The smallest spread the metric can have, in its own unit: below it, differences are the noise of
+   * how it is measured, not a change. Freshness in minutes has one: loads start a few minutes early or
+   * late, so an hourly pull whose age at the hour's end was 58 minutes six weeks running must not flag 61.
+   */
+  minStddev?: number;
   /** Flag silence (a bucket with no rows where the slot always had rows), even without statistics. */
   silence?: boolean;
 }
@@ -133,6 +139,7 @@ export function judgeSeries(buckets: readonly MetricBucket[], options: ModelOpti
       const m = mean(chosen.values);
       let sd = effectiveStddev(m, sampleStddev(chosen.values), options.counts === true);
       if (options.proportion === true && slotHistory) sd = Math.max(sd, binomialStddev(m, mean(slotHistory.map((b) => b.rows))));
+      sd = Math.max(sd, options.minStddev ?? 0);
       const z = zScore(bucket.value, m, sd);
       const { low, high } = expectedRange(m, sd, sensitivity, options.nonNegative === true);
       verdict = { expectedLow: low, expectedHigh: high, z, seasonality: chosen.seasonality, trainingSize: chosen.values.length };

@@ -54,6 +54,7 @@ describe("table monitors in the monitors API", () => {
         expected_high: null,
         z: null,
         anomalous: false,
+        detail: null,
       },
       open_anomaly: false,
     });

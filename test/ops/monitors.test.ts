@@ -10,44 +10,20 @@ import { createRuntime } from "../../src/env.ts";
 import { judgeStreamMonitors, settleMs } from "../../src/ops/monitors.ts";
 import { hourMs } from "../../src/quality/stats.ts";
 import { adminToken } from "../support/fixtures.ts";
+import { flagged, historyStart, iso, type LedgerHour, normalHours, stored, writeLedger as writeHours } from "../support/monitors.ts";
 import { consumeWith, labRecord, labRuntime, rows } from "../support/pipeline.ts";
 import { seeded } from "../support/seeded.ts";
 import { call, handler, origin } from "../support/worker.ts";
 
-const start = Date.UTC(2041, 0, 7); // a Monday
-const weeks = 3;
-const normalHours = weeks * 7 * 24;
-const iso = (ms: number) => new Date(ms).toISOString();
+const start = historyStart;
+/** One completed load per hour, ten minutes into it, from the first normal hour on. */
+const writeLedger = (source: string, stream: string, hours: LedgerHour[], firstHourMs = start) =>
+  writeHours(source, stream, hours, firstHourMs);
 
 /** Loaded records per hour: a daily curve (30 at night, 130 at peak) with ±5% seeded noise. */
 function loadedAt(hour: number, random: () => number): number {
   const profile = 0.3 + Math.max(0, Math.sin((((hour % 24) - 6) / 16) * Math.PI));
   return Math.round(100 * profile * (1 + (random() - 0.5) * 0.1));
-}
-
-interface LedgerHour {
-  loaded: number;
-  quarantined: number;
-}
-
-/** One completed load per hour in the ledger, started ten minutes into the hour. */
-async function writeLedger(source: string, stream: string, hours: LedgerHour[], firstHourMs = start) {
-  const loads = hours.map((h, i) => [
-    `${source}-${stream}-${firstHourMs + i * hourMs}`,
-    h.loaded,
-    h.quarantined,
-    iso(firstHourMs + i * hourMs + 600_000),
-  ]);
-  for (let i = 0; i < loads.length; i += 500) {
-    await env.DB.prepare(
-      `INSERT INTO _sluice_loads (load_id, source, stream, status, records, inserted, duplicates, quarantined, started_at, finished_at)
-       SELECT json_extract(value, '$[0]'), ?1, ?2, 'loaded', json_extract(value, '$[1]') + json_extract(value, '$[2]'),
-         json_extract(value, '$[1]'), 0, json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[3]')
-       FROM json_each(?3)`,
-    )
-      .bind(source, stream, JSON.stringify(loads.slice(i, i + 500)))
-      .run();
-  }
 }
 
 /** Three normal weeks, then `tail` hours shaped by `change`. */
@@ -59,14 +35,6 @@ function history(seed: number, tail: number, change: (h: LedgerHour) => LedgerHo
     return hour < normalHours ? normal : change(normal);
   });
 }
-
-type Stored = { monitor_id: string; bucket_start: string; bucket_end: string; value: number; anomalous: number; z: number | null };
-const stored = (monitor: string) =>
-  rows<Stored>(
-    "SELECT monitor_id, bucket_start, bucket_end, value, anomalous, z FROM _sluice_monitor_buckets WHERE monitor_id = ?1 ORDER BY bucket_start",
-    monitor,
-  );
-const flagged = async (monitor: string) => (await stored(monitor)).filter((b) => b.anomalous === 1).map((b) => b.bucket_start);
 
 describe("stream monitors", () => {
   const streams = { dropping: {}, steady: {}, rejecting: {}, settling: {} };
@@ -122,12 +90,13 @@ describe("stream monitors", () => {
     expect((await stored(volume)).at(-1)!.bucket_end).toBe(iso(lastHour));
 
     const later = new Date(lastHour + hourMs + 10 * 60_000);
-    expect(await judgeStreamMonitors(runtime, later)).toBe(2); // the last hour, volume and rate
+    expect(await judgeStreamMonitors(runtime, later)).toBe(3); // the last hour: volume, rate and freshness
     expect(await judgeStreamMonitors(runtime, later)).toBe(0); // nothing new
     const before = await stored(volume);
     expect(before.at(-1)!.bucket_end).toBe(iso(lastHour + hourMs));
 
-    // Losing the last volume bucket rewinds the stream: its hour is judged again, the rate's row rewritten, not doubled.
+    // Losing the last volume bucket rewinds the stream's volume: its hour is judged again, the rate's row
+    // rewritten, not doubled; freshness keeps its own progress.
     await env.DB.prepare("DELETE FROM _sluice_monitor_buckets WHERE monitor_id = ?1 AND bucket_start = ?2")
       .bind(volume, iso(lastHour))
       .run();
@@ -224,7 +193,8 @@ describe("monitors API", () => {
       const response = await get("/v1/monitors");
       expect(response.status).toBe(200);
       const { monitors } = (await response.json()) as { monitors: Record<string, unknown>[] };
-      expect(monitors).toHaveLength(declaredStreams(getConfig()).length * 2);
+      // Four per declared stream, one per webhook source.
+      expect(monitors).toHaveLength(declaredStreams(getConfig()).length * 4 + Object.keys(getConfig().sources).length);
       expect(monitors.find((m) => m.id === monitor)).toEqual({
         id: monitor,
         kind: "volume",
@@ -257,7 +227,7 @@ describe("monitors API", () => {
         [to, true],
       ]);
       const [normal] = body.buckets;
-      expect(Object.keys(normal!)).toEqual(["start", "end", "value", "expected_low", "expected_high", "z", "anomalous"]);
+      expect(Object.keys(normal!)).toEqual(["start", "end", "value", "expected_low", "expected_high", "z", "anomalous", "detail"]);
       expect(normal!.value).toBeGreaterThanOrEqual(normal!.expected_low as number);
       expect(normal!.value).toBeLessThanOrEqual(normal!.expected_high as number);
     });

@@ -69,6 +69,22 @@ describe("statistics", () => {
     expect(judged(0.18, {}).anomalous).toBe(true);
   });
 
+  it("a metric with a measuring resolution spreads at least that much (minStddev)", () => {
+    // A pull's age at the hour's end: 58, 57, 58, 59, 58, 58, 57, 58 minutes. Sample sd ≈ 0.64.
+    const ages = [58, 57, 58, 59, 58, 58, 57, 58];
+    const judged = (value: number, options: Partial<ModelOptions>) => judgeDaily([...ages, value], options).at(-1)!;
+    expect(judged(61, {}).anomalous).toBe(true);
+    // With a 5-minute floor: mean 57.875 ± 15, so three minutes late is normal and 73 is not.
+    const floored = judged(61, { minStddev: 5 });
+    expect(floored.expectedLow).toBeCloseTo(57.875 - 15, 12);
+    expect(floored.expectedHigh).toBeCloseTo(57.875 + 15, 12);
+    expect(floored.z).toBeCloseTo((61 - 57.875) / 5, 12);
+    expect(floored.anomalous).toBe(false);
+    expect(judged(73, { minStddev: 5 }).anomalous).toBe(true);
+    // A wider spread of its own is kept.
+    expect(judged(61, { minStddev: 0.1 }).z).toBeCloseTo((61 - 57.875) / sampleStddev(ages), 12);
+  });
+
   it("expected range, clamped at 0 for metrics that cannot be negative", () => {
     expect(expectedRange(10, 2, 3, false)).toEqual({ low: 4, high: 16 });
     expect(expectedRange(10, 5, 3, false)).toEqual({ low: -5, high: 25 });
