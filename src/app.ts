@@ -25,8 +25,11 @@ import { pullRoutes } from "./pull/routes.ts";
 import { dashboardRoutes, signInRoutes } from "./report/dashboard.tsx";
 import { dashboardActionRoutes } from "./report/dashboard-actions.ts";
 import { healthRoutes } from "./report/health.ts";
+import { incidentActionRoutes } from "./report/incident-actions.ts";
 import { lineageRoutes } from "./report/lineage.ts";
 import { metricsRoutes } from "./report/metrics.ts";
+import { monitorPageRoutes } from "./report/monitor-page.tsx";
+import { qualityRoutes } from "./report/quality-page.tsx";
 import { reportRoutes } from "./report/reports.ts";
 import { sourceRoutes } from "./report/sources.ts";
 
@@ -72,6 +75,9 @@ app.route("/", incidentRoutes);
 app.route("/", lineageRoutes);
 app.route("/", metricsRoutes);
 app.route("/", dashboardRoutes);
+app.route("/", monitorPageRoutes);
+app.route("/", qualityRoutes);
+app.route("/", incidentActionRoutes);
 // The console's buttons reach into the stages; the wiring, not the report stage, knows them.
 app.route(
   "/",

@@ -9,9 +9,8 @@ import { sourceFreshness } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import { isIdentifier, quoteIdent } from "../lib/sql.ts";
 import { openIncident, resolveIncident } from "../ops/incidents.ts";
+import { periodSeconds } from "../quality/sla.ts";
 import type { Manifest, SourceTable } from "./manifest-schema.ts";
-
-const periodSeconds = { minute: 60, hour: 3600, day: 86_400 } as const;
 
 export type FreshnessResult = typeof sourceFreshness.$inferInsert;
 
@@ -47,6 +46,19 @@ export async function checkFreshness(runtime: Runtime, manifest: Manifest, now =
   return results;
 }
 
+/**
+ * The newest `loaded_at_field` of a source table (by default when its newest record was received),
+ * among the rows `filter` keeps; null when it has none. Source SLAs (ops/slas.ts) read it too.
+ */
+export async function newestLoadedAt(db: D1Database, table: SourceTable, filter?: string): Promise<string | null> {
+  if (!isIdentifier(table.loadedAtField)) throw new Error(`loaded_at_field "${table.loadedAtField}" is not a column name`);
+  // The filter is SQL from the project's own YAML, as in dbt.
+  const where = filter ? ` WHERE ${filter}` : "";
+  return db
+    .prepare(`SELECT max(${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)}${where}`)
+    .first<string | null>("at");
+}
+
 async function checkTable(db: D1Database, table: SourceTable, now: Date): Promise<FreshnessResult> {
   const freshness = table.freshness!;
   const warnAfter = freshness.warn_after ? freshness.warn_after.count * periodSeconds[freshness.warn_after.period] : null;
@@ -58,16 +70,9 @@ async function checkTable(db: D1Database, table: SourceTable, now: Date): Promis
     errorAfterSeconds: errorAfter,
     checkedAt: now.toISOString(),
   };
-  if (!isIdentifier(table.loadedAtField)) {
-    return { ...base, status: "runtime error", message: `loaded_at_field "${table.loadedAtField}" is not a column name` };
-  }
   let maxLoadedAt: string | null;
   try {
-    // The filter is SQL from the project's own YAML, as in dbt.
-    const where = freshness.filter ? ` WHERE ${freshness.filter}` : "";
-    maxLoadedAt = await db
-      .prepare(`SELECT max(${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)}${where}`)
-      .first<string | null>("at");
+    maxLoadedAt = await newestLoadedAt(db, table, freshness.filter);
   } catch (error) {
     return { ...base, status: "runtime error", message: (error as Error).message };
   }

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { cronSchema } from "../lib/cron.ts";
 import { anomalySpecSchema } from "../quality/anomaly-tests.ts";
+import { slaSchema } from "../quality/sla.ts";
 import { selectorsSchema } from "./selector-tree.ts";
 
 export const materializations = ["view", "table", "incremental", "ephemeral", "seed", "test", "snapshot"] as const;
@@ -76,6 +77,8 @@ export const nodeConfigSchema = z
     batch_size: z.enum(batchSizes).optional(),
     lookback: z.number().int().nonnegative().optional(),
     begin: z.string().optional(),
+    /** Sluice's SLA on a model: `fresh_within` and `ready_by` (quality/sla.ts); null clears a wider one. */
+    sla: slaSchema.nullable().optional(),
   })
   .strict();
 
@@ -185,6 +188,14 @@ export const sourceTableSchema = z.object({
     })
     .nullable()
     .default(null),
+  /** Sluice's SLA (`fresh_within`), from the project file's `sources:`, the source's config or the table's. */
+  sla: slaSchema.optional(),
+  /**
+   * What the SLA is judged on and its incidents are named by: `source:<source>` when it is the
+   * source's (judged on the newest record of its tables that share it), `source:<source>.<table>`
+   * when the table sets its own.
+   */
+  slaSubject: z.string().optional(),
 });
 
 export const manifestSchema = z.object({

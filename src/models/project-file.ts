@@ -22,6 +22,8 @@ export const projectFileSchema = z.looseObject({
   tests: z.record(z.string(), z.unknown()).default({}),
   data_tests: z.record(z.string(), z.unknown()).default({}),
   unit_tests: z.record(z.string(), z.unknown()).default({}),
+  /** Source configs by path: Sluice reads `+sla` here (compile/slas.ts). */
+  sources: z.record(z.string(), z.unknown()).default({}),
   "on-run-start": z.union([z.string(), z.array(z.string())]).optional(),
   "on-run-end": z.union([z.string(), z.array(z.string())]).optional(),
 });

@@ -1,9 +1,9 @@
 /**
  * The model stage's part of the ops API (ADMIN_TOKENS): `POST /v1/models/build` runs dbt's
  * build (or run, test, seed) over a selection; `GET /v1/models` lists the nodes with their
- * config, tests and last status; `GET /v1/runs` the model runs, newest first, and
- * `GET /v1/runs/:runId` one run with its per-node results; `GET /v1/freshness` the latest source
- * freshness checks.
+ * config, tests, last status and SLA status, and the sources with theirs; `GET /v1/runs` the
+ * model runs, newest first, and `GET /v1/runs/:runId` one run with its per-node results;
+ * `GET /v1/freshness` the latest source freshness checks.
  */
 import { createRoute } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
@@ -16,6 +16,7 @@ import { createRouter } from "../http/routers.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { getManifest } from "./manifest.ts";
 import { runModels } from "./runner.ts";
+import { slaStatuses } from "./sla-status.ts";
 
 export const modelRoutes = createRouter("admin");
 
@@ -95,7 +96,7 @@ modelRoutes.openapi(
   createRoute({
     method: "get",
     path: "/v1/models",
-    summary: "Model nodes with config, tests and last status",
+    summary: "Model nodes with config, tests, last status and SLA status; sources with SLA status",
     responses: summaryOf("Nodes"),
   }),
   async (c) => {
@@ -108,6 +109,19 @@ modelRoutes.openapi(
     );
     const lastBy = new Map<string, (typeof last)[number]>();
     for (const row of last) if (!lastBy.has(row.uniqueId)) lastBy.set(row.uniqueId, row);
+    const slas = new Map((await slaStatuses(c.env.DB, manifest, new Date())).map((s) => [s.subject, s]));
+    const slaStatus = (subject: string | undefined) => {
+      const sla = subject === undefined ? undefined : slas.get(subject);
+      if (!sla) return null;
+      return {
+        subject: sla.subject,
+        status: sla.verdict === null ? "unknown" : sla.verdict.met ? "met" : "breached",
+        last_at: sla.lastAt,
+        age_seconds: sla.verdict?.ageSeconds ?? null,
+        allowed_seconds: sla.verdict?.allowedSeconds ?? null,
+        message: sla.verdict?.message ?? sla.error ?? null,
+      };
+    };
     return c.json(
       {
         project: manifest.project,
@@ -125,8 +139,9 @@ modelRoutes.openapi(
             .map((t) => t.uniqueId),
           last_status: lastBy.get(node.uniqueId)?.status ?? null,
           last_run_id: lastBy.get(node.uniqueId)?.runId ?? null,
+          sla_status: node.config.sla ? slaStatus(`model:${node.uniqueId}`) : null,
         })),
-        sources: manifest.sources,
+        sources: manifest.sources.map((source) => ({ ...source, sla_status: slaStatus(source.slaSubject) })),
       },
       200,
     );

@@ -1,13 +1,13 @@
 /**
  * The operations console at `/`: server-rendered with Hono JSX, no client framework. Sign-in
- * posts an admin token and gets a signed session cookie; the one screen shows every source and
- * stream, freshness, model runs, pull runs and the lineage graph (as SVG), with buttons to
- * replay, redrive and build now. Every POST must come from this origin (CSRF check, http/csrf.ts);
+ * posts an admin token and gets a signed session cookie; the main screen shows every source and
+ * stream, a chart per monitored stream and model (monitor-cards.tsx), freshness, model runs, pull
+ * runs and the lineage graph (as SVG), with buttons to replay, redrive and build now; the monitor
+ * and data-quality pages have files of their own. Every POST must come from this origin (CSRF check, http/csrf.ts);
  * failed sign-ins are rate-limited per address; "sign out everywhere" revokes every session.
  * Signing in and out is public; the console and everything it does need a session.
  */
-import type { FC, PropsWithChildren } from "hono/jsx";
-import { secureHeaders } from "hono/secure-headers";
+import type { FC } from "hono/jsx";
 import { sameOriginOnly } from "../http/csrf.ts";
 import { createRouter, hiddenRoute } from "../http/routers.ts";
 import { endSession, revokeAllSessions, startSession } from "../http/session.ts";
@@ -15,40 +15,18 @@ import { isAdminToken } from "../lib/auth.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { assertNotBlocked, authFailure } from "../lib/rate-limit.ts";
 import { getManifest } from "../models/manifest.ts";
+import { ConsolePage, Page, pageHeaders } from "./console-page.tsx";
 import { type DashboardData, loadDashboard } from "./dashboard-data.ts";
+import { consoleIncidents } from "./incident-data.ts";
 import { type Lineage, layout, lineageOf } from "./lineage-graph.ts";
+import { MonitorCards } from "./monitor-cards.tsx";
+import { chartSubjects, latestBuckets } from "./monitor-data.ts";
 
 export const signInRoutes = createRouter("public");
 export const dashboardRoutes = createRouter("session");
 
-// The pages' own CSP: their inline style, forms to this origin only, never framed.
-const pageHeaders = secureHeaders({
-  contentSecurityPolicy: { defaultSrc: ["'self'"], styleSrc: ["'unsafe-inline'"], formAction: ["'self'"], frameAncestors: ["'none'"] },
-});
 dashboardRoutes.use("/", pageHeaders);
 signInRoutes.use("/sign-in", pageHeaders);
-
-const style = `
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
-header{background:#10314d;color:#fff;padding:12px 24px;display:flex;justify-content:space-between;align-items:center}
-main{padding:16px 24px;display:grid;gap:16px}
-section{background:#fff;border:1px solid #d9e1ea;border-radius:8px;padding:12px 16px}
-h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 8px}
-table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid #eef2f6;text-align:left}
-.ok{color:#1b7f3b}.warn{color:#a86400}.bad{color:#b3261e}
-form.inline{display:inline}button{cursor:pointer;border:1px solid #10314d;background:#fff;border-radius:4px;padding:2px 8px}
-`;
-
-const Page: FC<PropsWithChildren<{ title: string }>> = ({ title, children }) => (
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <title>{title}</title>
-      <style>{style}</style>
-    </head>
-    <body>{children}</body>
-  </html>
-);
 
 // Browsers ask for it on every page; an empty answer keeps their consoles clean.
 signInRoutes.openapi(hiddenRoute("get", "/favicon.ico"), (c) => c.body(null, 204, { "Cache-Control": "public, max-age=86400" }));
@@ -109,52 +87,47 @@ dashboardRoutes.openapi(hiddenRoute("post", "/sign-out-everywhere"), async (c) =
 dashboardRoutes.openapi(hiddenRoute("get", "/"), async (c) => {
   const { config } = c.var.runtime;
   const data = await loadDashboard(c.env.DB, config);
-  const lineage = lineageOf(config, getManifest());
+  const manifest = getManifest();
+  const lineage = lineageOf(config, manifest);
+  const subjects = chartSubjects(config, manifest);
+  const [buckets, incidents] = await Promise.all([
+    latestBuckets(
+      c.env.DB,
+      subjects.flatMap((s) => s.charts.map((chart) => chart.monitorId)),
+    ),
+    consoleIncidents(c.env.DB, 100),
+  ]);
   const sources = [...new Set(data.streams.map((s) => s.source))];
   return c.html(
-    <Page title="Sluice · pipeline health">
-      <header>
-        <h1>Sluice · pipeline health</h1>
-        <div>
-          <form class="inline" method="post" action="/sign-out">
-            <button type="submit">Sign out</button>
-          </form>{" "}
-          <form class="inline" method="post" action="/sign-out-everywhere">
-            <button type="submit" title="Ends every dashboard session, in every browser">
-              Sign out everywhere
-            </button>
-          </form>
-        </div>
-      </header>
-      <main>
-        <section id="actions">
-          <h2>Actions</h2>
-          <form class="inline" method="post" action="/ui/build">
-            <button type="submit">Build now</button>
-          </form>{" "}
-          <form class="inline" method="post" action="/ui/redrive">
-            <button type="submit">Redrive dead letters</button>
-          </form>{" "}
-          <form class="inline" method="post" action="/ui/replay">
-            <select name="source" aria-label="source">
-              {sources.map((s) => (
-                <option value={s}>{s}</option>
-              ))}
-            </select>
-            <button type="submit">Replay the last 24 h</button>
-          </form>
-          {c.req.query("done") ? <p class="ok">{c.req.query("done")}</p> : null}
-        </section>
-        <Streams data={data} />
-        <Freshness data={data} />
-        <Runs data={data} />
-        <Pulls data={data} />
-        <section id="lineage">
-          <h2>Lineage</h2>
-          <LineageSvg lineage={lineage} />
-        </section>
-      </main>
-    </Page>,
+    <ConsolePage title="pipeline health" current="/">
+      <section id="actions">
+        <h2>Actions</h2>
+        <form class="inline" method="post" action="/ui/build">
+          <button type="submit">Build now</button>
+        </form>{" "}
+        <form class="inline" method="post" action="/ui/redrive">
+          <button type="submit">Redrive dead letters</button>
+        </form>{" "}
+        <form class="inline" method="post" action="/ui/replay">
+          <select name="source" aria-label="source">
+            {sources.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+          <button type="submit">Replay the last 24 h</button>
+        </form>
+        {c.req.query("done") ? <p class="ok">{c.req.query("done")}</p> : null}
+      </section>
+      <Streams data={data} />
+      <MonitorCards subjects={subjects} buckets={buckets} incidents={incidents} now={new Date()} />
+      <Freshness data={data} />
+      <Runs data={data} />
+      <Pulls data={data} />
+      <section id="lineage">
+        <h2>Lineage</h2>
+        <LineageSvg lineage={lineage} />
+      </section>
+    </ConsolePage>,
   );
 });
 

@@ -37,6 +37,9 @@ const publicRoutes = [
 /** Authenticated by the provider's signature inside the handler. */
 const webhookRoutes = ["POST /v1/webhooks/:source", "ALL /v1/webhooks/:source"];
 
+/** The console's pages, which send a browser without a session to sign in. */
+const consolePages = ["GET /", "GET /monitors/:id", "GET /quality"];
+
 /** A request for a route with its path params filled in, without credentials. */
 function bare(route: string, headers: Record<string, string> = {}): Request {
   const [method, path] = route.split(" ") as [string, string];
@@ -53,14 +56,21 @@ describe("every route refuses a request without credentials", () => {
 
   it("guards the ops API, reports, metrics and the dashboard", () => {
     expect(guarded).toEqual(
-      expect.arrayContaining(["GET /v1/loads", "GET /v1/runs/:runId", "GET /v1/reports/:name", "GET /metrics", "GET /", "POST /ui/replay"]),
+      expect.arrayContaining([
+        "GET /v1/loads",
+        "GET /v1/runs/:runId",
+        "GET /v1/reports/:name",
+        "GET /metrics",
+        ...consolePages,
+        "POST /ui/replay",
+      ]),
     );
   });
 
   it.each(guarded)("%s", async (route) => {
     // Same-origin, as the dashboard's own forms are, so a refusal is for the missing session.
     const response = await call(bare(route, { origin, "sec-fetch-site": "same-origin" }));
-    if (route === "GET /") {
+    if (consolePages.includes(route)) {
       expect(response.status).toBe(302);
       expect(response.headers.get("location")).toBe("/sign-in");
       return;

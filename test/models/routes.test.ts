@@ -54,6 +54,34 @@ describe("models ops API", () => {
     expect(model.last_status).toBe("success");
   });
 
+  it("GET /v1/models shows each SLA and where it stands: the pipeline's daily_revenue model and github_api source", async () => {
+    await admin("/v1/models/build", { method: "POST", body: JSON.stringify({ select: "+daily_revenue" }) });
+    const body = (await (await admin("/v1/models")).json()) as {
+      nodes: { unique_id: string; config: { sla?: unknown }; sla_status: Record<string, unknown> | null }[];
+      sources: { source: string; table: string; sla?: unknown; slaSubject?: string; sla_status: Record<string, unknown> | null }[];
+    };
+    const model = body.nodes.find((n) => n.unique_id === "model.sluice.daily_revenue")!;
+    expect(model.config.sla).toEqual({ ready_by: "06:00 Europe/Berlin" });
+    // Just built: ready whichever 06:00 is due.
+    expect(model.sla_status).toMatchObject({ subject: "model:model.sluice.daily_revenue", status: "met", last_at: expect.any(String) });
+    expect(model.sla_status!.message).toMatch(
+      /^model daily_revenue was ready by 06:00 Europe\/Berlin on \d{4}-\d\d-\d\d: it last built successfully \d+s ago$/,
+    );
+    expect(body.nodes.find((n) => n.unique_id === "model.sluice.events_per_day")!.sla_status).toBeNull();
+    const issues = body.sources.find((s) => s.source === "github_api" && s.table === "issues")!;
+    expect(issues).toMatchObject({ sla: { fresh_within: "3h" }, slaSubject: "source:github_api" });
+    // Nothing was pulled in this test's database.
+    expect(issues.sla_status).toEqual({
+      subject: "source:github_api",
+      status: "breached",
+      last_at: null,
+      age_seconds: null,
+      allowed_seconds: 10_800,
+      message: "source github_api is late: it has never loaded a record, and its SLA allows 3h",
+    });
+    expect(body.sources.find((s) => s.source === "stripe" && s.table === "charges")!.sla_status).toBeNull();
+  });
+
   it("GET /v1/freshness reports each source's freshness after a build", async () => {
     await deliver([recordMessage("fresh-1", { type: "t" })]);
     await admin("/v1/models/build", { method: "POST", body: JSON.stringify({}) });

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { signIn } from "../support/console.ts";
 import { adminToken, reportToken } from "../support/fixtures.ts";
 import { call, origin, recordingQueue } from "../support/worker.ts";
 
@@ -9,13 +10,6 @@ const form = (token: string) =>
     headers: { "content-type": "application/x-www-form-urlencoded", origin },
     body: new URLSearchParams({ token }),
   });
-
-async function signIn(): Promise<string> {
-  const response = await call(form(adminToken));
-  expect(response.status).toBe(303);
-  const cookie = response.headers.get("set-cookie")!;
-  return cookie.split(";")[0]!;
-}
 
 describe("dashboard: security", () => {
   it("redirects to sign-in without a session, and with a forged cookie", async () => {

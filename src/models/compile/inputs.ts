@@ -14,6 +14,7 @@ import { type NodeProperties, type PropertiesFile, propertiesFileSchema } from "
 import { CompileError } from "./nodes.ts";
 import { type InstalledPackages, readPackages } from "./packages.ts";
 import { renderProjectConfigs } from "./project-render.ts";
+import { applySourceSlas } from "./slas.ts";
 import { checkUnitTests } from "./unit-tests.ts";
 import { checkProjectFile, checkProjectFolders, checkPropertiesFile, type NotRun } from "./unsupported.ts";
 
@@ -107,6 +108,7 @@ export async function readInputs(
   const properties = (files.properties ?? []).map(({ path, yaml }) => ({ path, yaml, file: readProperties(path, yaml, notRun) }));
   const docs = readDocs(files.docs ?? []);
   const sources = readSources(project.name, files.sources, properties);
+  applySourceSlas(project, files.projectPath ?? "dbt_project.yml", properties, sources);
   return { project, render, properties, nodeProperties: propertiesByNode(properties), docs, sources, notRun, packages };
 }
 

@@ -66,6 +66,10 @@ export function resolveConfig(path: string, layers: Record<string, unknown>[], d
     );
   }
   if (parsed.data.materialized === "incremental") checkIncrementalConfig(path, parsed.data);
+  if (parsed.data.sla && defaults.materialized !== "view")
+    throw new CompileError(`${path}: sla: only models and sources have an SLA, not a ${defaults.materialized}`);
+  if (parsed.data.sla && parsed.data.materialized === "ephemeral")
+    throw new CompileError(`${path}: sla: an ephemeral model is never built, so it cannot meet an SLA`);
   return parsed.data;
 }
 

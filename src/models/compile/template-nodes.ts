@@ -10,6 +10,7 @@ import { templateDependencies } from "./dependencies.ts";
 import type { CompileInputs, ProjectFiles } from "./inputs.ts";
 import { baseNode, CompileError, fileName, folderConfigs, fqnOf, type NodeSet, ownPath, resolveConfig } from "./nodes.ts";
 import { isGenericTestFile } from "./packages.ts";
+import { slaRefusal } from "./slas.ts";
 import { auditRelation } from "./test-nodes.ts";
 import { configRefusal } from "./unsupported.ts";
 
@@ -55,6 +56,11 @@ export async function addTemplateNodes(
       const refusal = configRefusal(key, value);
       if (refusal) throw new CompileError(`${file.path}:${configLine("source" in file ? String(file.source) : file.sql, key)}: ${refusal}`);
     }
+    const slaProblem = dependencies.inline.sla === undefined ? undefined : slaRefusal(dependencies.inline.sla, file.resourceType);
+    if (slaProblem)
+      throw new CompileError(
+        `${file.path}:${configLine("source" in file ? String(file.source) : file.sql, "sla")}: ${file.resourceType} ${name}: ${slaProblem}`,
+      );
     const defaults = { materialized: file.resourceType === "model" ? "view" : file.resourceType };
     const config = resolveConfig(file.path, layers, defaults);
     if (file.resourceType === "snapshot") {

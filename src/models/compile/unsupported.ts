@@ -9,6 +9,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "y
 import { configKeys, incrementalStrategies, materializations, testConfigKeys, unitTestConfigKeys } from "../manifest-schema.ts";
 import { parseThreshold } from "../test-thresholds.ts";
 import { CompileError } from "./nodes.ts";
+import { type SlaResource, slaRefusal, sourceTreeProblem } from "./slas.ts";
 
 /** Something parsed that Sluice does not run, printed by `npm run build` and kept in the manifest. */
 export interface NotRun {
@@ -134,7 +135,6 @@ const projectTrees = ["models", "seeds", "snapshots", "tests", "data_tests", "un
 const refusedProjectKeys: Record<string, string> = {
   quoting: notYet("quoting configs"),
   "restrict-access": notYet("restrict-access"),
-  sources: notYet("source configs in the project file"),
 };
 /** Project-file configs for resource types Sluice parses but does not run. */
 const notRunProjectKeys = new Set(["exposures", "metrics", "semantic-models", "saved-queries", "analyses"]);
@@ -147,6 +147,9 @@ export function checkProjectFile(path: string, text: string, raw: unknown): NotR
     if (projectKeys.has(key) || environmentKeys.has(key)) continue;
     if (projectTrees.includes(key)) {
       if (isRecord(value)) checkConfigTree(file, [key], value);
+    } else if (key === "sources") {
+      const problem = isRecord(value) ? sourceTreeProblem(value, [key]) : undefined;
+      if (problem) file.refuse(problem.keys, problem.message);
     } else if (Object.hasOwn(refusedProjectKeys, key)) file.refuse([key], `${key}: ${refusedProjectKeys[key]}`);
     else if (notRunProjectKeys.has(key)) notices.push(file.notice([key], `${key} configs`));
     else if (key === "flags") notices.push(file.notice([key], "flags (dbt's own behaviour flags)"));
@@ -166,12 +169,23 @@ function checkConfigTree(file: Located, keys: (string | number)[], tree: Record<
       file.refuse([...keys, key], `${name} does not apply to unit tests (they take enabled, tags and meta)`);
     if (testConfigKeys.has(name) && tree !== "tests" && tree !== "data_tests")
       file.refuse([...keys, key], `${name} is a test config; set it under data_tests:, it does nothing under ${tree}:`);
+    const slaProblem = name === "sla" ? slaRefusal(value, treeResources[tree] ?? "model") : undefined;
+    if (slaProblem) file.refuse([...keys, key], slaProblem);
     if (key.startsWith("+") || configKeys.has(name)) {
       if (!configKeys.has(name)) file.refuse([...keys, key], `unknown config key "${key}"`);
     } else if (isRecord(value)) checkConfigTree(file, [...keys, key], value);
     else file.refuse([...keys, key], `unknown config key "${key}" (a folder's configs take a +, a folder is a mapping)`);
   }
 }
+
+const treeResources: Record<string, SlaResource> = {
+  models: "model",
+  seeds: "seed",
+  snapshots: "snapshot",
+  tests: "test",
+  data_tests: "test",
+  unit_tests: "unit test",
+};
 
 /** A `config:` mapping in properties YAML. */
 function checkConfig(file: Located, keys: (string | number)[], config: unknown): void {
@@ -208,7 +222,7 @@ const tableKeys = new Set([
   "config",
 ]);
 /** What a source's or source table's `config:` may set. */
-const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "meta", "tags", "event_time", "loaded_at_query"]);
+const sourceConfigKeys = new Set(["loaded_at_field", "freshness", "enabled", "meta", "tags", "event_time", "loaded_at_query", "sla"]);
 /** Documentation only: kept by dbt for docs and catalogs, with no effect on what runs. */
 const documentationKeys = new Set(["meta", "docs", "data_type", "policy_tags", "loader", "granularity", "time_spine"]);
 const refusedPropertyKeys: Record<string, string> = {
@@ -246,7 +260,7 @@ export function checkPropertiesFile(path: string, text: string, raw: unknown): N
       for (const [i, source] of list(value)) {
         checkNode(file, [key, i], source, sourceKeys, notices);
         for (const [j, table] of list(isRecord(source) ? source.tables : undefined))
-          checkNode(file, [key, i, "tables", j], table, tableKeys, notices);
+          checkNode(file, [key, i, "tables", j], table, tableKeys, notices, isRecord(source) ? String(source.name) : "");
       }
     } else if (key === "snapshots") {
       for (const [i, node] of list(value)) checkNode(file, [key, i], node, snapshotKeys, notices);
@@ -280,6 +294,7 @@ function checkNode(
   for (const [key, value] of Object.entries(node)) {
     const at = [...keys, key];
     if (allowed.has(key)) {
+      if (key === "config" && isRecord(value) && value.sla !== undefined) checkSla(file, [...at, "sla"], value.sla, keys, name, parent);
       if (key === "config" && keys[0] === "sources") checkSourceConfig(file, at, value);
       else if (key === "config") checkConfig(file, at, value);
       if (key === "tests" || key === "data_tests") for (const [i, entry] of list(value)) checkTest(file, [...at, i], entry);
@@ -296,6 +311,16 @@ function checkNode(
     else if (Object.hasOwn(refusedPropertyKeys, key)) file.refuse(at, `${key}: ${refusedPropertyKeys[key]}`);
     else file.refuse(at, `unknown key "${key}" on ${name || "an entry"}`);
   }
+}
+
+/** A node's `config: sla:` in properties YAML, refused with the node's name. */
+function checkSla(file: Located, at: (string | number)[], sla: unknown, keys: (string | number)[], name: string, parent?: string): void {
+  const resource: SlaResource =
+    keys[0] === "sources" ? "source" : keys[0] === "models" ? "model" : keys[0] === "seeds" ? "seed" : "snapshot";
+  const refusal = slaRefusal(sla, resource);
+  if (!refusal) return;
+  const owner = keys.length > 2 && resource === "source" ? `source table ${parent}.${name}` : `${resource} ${name}`;
+  file.refuse(at, `${owner}: ${refusal}`);
 }
 
 /** `ref('name')` or `source('source', 'table')`: what a snapshot declared in YAML reads. */

@@ -6,6 +6,7 @@
  * outside that range takes the offset in force at its nearer end.
  */
 import { TemplateError } from "../../jinja/index.ts";
+import { isTimeZone, zoneOffset } from "../../lib/time-zone.ts";
 
 const firstYear = 1970;
 const endYear = 2050;
@@ -17,46 +18,10 @@ interface Transition {
   offset: number;
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function format(zone: string): Intl.DateTimeFormat {
-  let found = formats.get(zone);
-  if (!found) {
-    try {
-      found = new Intl.DateTimeFormat("en-US", {
-        timeZone: zone,
-        hourCycle: "h23",
-        year: "numeric",
-        month: "numeric",
-        day: "numeric",
-        hour: "numeric",
-        minute: "numeric",
-        second: "numeric",
-      });
-    } catch {
-      throw new TemplateError(`unknown time zone '${zone}': name an IANA zone, such as 'America/Los_Angeles' or 'UTC'`);
-    }
-    formats.set(zone, found);
-  }
-  return found;
-}
-
-/** The zone's offset, in seconds, at `ms` (whole minutes: Intl gives no seconds of offset before 1970 anyway). */
+/** The zone's offset, in seconds, at `ms`; an unknown zone is the template's mistake. */
 function offsetAt(zone: string, ms: number): number {
-  const parts = Object.fromEntries(
-    format(zone)
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, p.value]),
-  );
-  const wall = Date.UTC(
-    Number(parts.year),
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-    Number(parts.second),
-  );
-  return Math.round((wall - Math.floor(ms / 1000) * 1000) / 1000);
+  if (!isTimeZone(zone)) throw new TemplateError(`unknown time zone '${zone}': name an IANA zone, such as 'America/Los_Angeles' or 'UTC'`);
+  return zoneOffset(zone, ms);
 }
 
 const cache = new Map<string, Transition[]>();
