@@ -21,6 +21,8 @@ export const settleMs = 5 * 60_000;
 /** The longest training window the model may use on hourly buckets (`hour_of_week`). */
 export const historyMs = trainingWindowMs("hour_of_week", modelDefaults.trainingMs);
 
+const bucketsTable = quoteIdent(getTableName(monitorBuckets));
+
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const hourFloor = (ms: number) => Math.floor(ms / hourMs) * hourMs;
 
@@ -45,6 +47,29 @@ export async function lastJudged(d1: D1Database, ids: readonly string[]): Promis
   );
   const results = await db.batch(queries as [(typeof queries)[number], ...(typeof queries)[number][]]);
   return new Map(results.flatMap((rows) => rows.map((row) => [row.monitorId, row] as const)));
+}
+
+/**
+ * The distinct monitor ids with stored buckets, all or those starting with `prefix`, by a skip over
+ * the primary key: one index seek per monitor, however many buckets each has (a GROUP BY would
+ * read every bucket).
+ */
+export async function storedMonitorIds(d1: D1Database, prefix?: string): Promise<string[]> {
+  // Every id with the prefix sorts at or after it and before the prefix with its last character bumped.
+  const end = prefix ? prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) : undefined;
+  const within = end === undefined ? "" : " AND monitor_id < ?2";
+  const { results } = await d1
+    .prepare(
+      `WITH RECURSIVE ids(id) AS (
+  SELECT min(monitor_id) FROM ${bucketsTable} WHERE monitor_id >= ?1${within}
+  UNION ALL
+  SELECT (SELECT min(monitor_id) FROM ${bucketsTable} WHERE monitor_id > ids.id${within}) FROM ids WHERE ids.id IS NOT NULL
+)
+SELECT id FROM ids WHERE id IS NOT NULL`,
+    )
+    .bind(prefix ?? "", ...(end === undefined ? [] : [end]))
+    .all<{ id: string }>();
+  return results.map((row) => row.id);
 }
 
 /** A monitor's work on one tick: the hours completed since its last judged bucket. */
@@ -175,7 +200,7 @@ export async function storeJudged(
 }
 
 const column = (i: number) => `json_extract(value, '$[${i}]')`;
-const upsertSql = `INSERT INTO ${quoteIdent(getTableName(monitorBuckets))}
+const upsertSql = `INSERT INTO ${bucketsTable}
   (monitor_id, bucket_start, bucket_end, value, rows, expected_low, expected_high, z, anomalous, detail, judged_at)
 SELECT ${[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(column).join(", ")}, ?2 FROM json_each(?1) WHERE true
 ON CONFLICT (monitor_id, bucket_start) DO UPDATE SET bucket_end = excluded.bucket_end, value = excluded.value, rows = excluded.rows,

@@ -5,11 +5,9 @@
  * (table-monitors.ts: the columns it has now, and any that have stored buckets), and the test
  * monitors (test-monitors.ts), in that order.
  */
-import { getTableName } from "drizzle-orm";
-import { monitorBuckets } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
-import { quoteIdent } from "../lib/sql.ts";
 import { getManifest } from "../models/manifest.ts";
+import { storedMonitorIds } from "./monitor-buckets.ts";
 import { type Monitor, streamMonitors } from "./monitors.ts";
 import { tableMonitorId } from "./table-monitors.ts";
 import { monitoredTables } from "./table-scan.ts";
@@ -32,7 +30,7 @@ export async function allMonitors(runtime: Runtime): Promise<AnyMonitor[]> {
 const tableMonitorPattern = /^table:(\w+)\.(\w+):null_rate$/;
 
 async function tableMonitors(runtime: Runtime): Promise<TableMonitor[]> {
-  const [tables, stored] = await Promise.all([monitoredTables(runtime.env.DB, runtime.config), storedIds(runtime.env.DB, "table:")]);
+  const [tables, stored] = await Promise.all([monitoredTables(runtime.env.DB, runtime.config), storedMonitorIds(runtime.env.DB, "table:")]);
   const storedColumns = new Map<string, string[]>();
   for (const id of stored) {
     const [, table, column] = tableMonitorPattern.exec(id) ?? [];
@@ -43,26 +41,4 @@ async function tableMonitors(runtime: Runtime): Promise<TableMonitor[]> {
     const all = [...columns, ...(storedColumns.get(table) ?? []).filter((c) => !columns.includes(c))];
     return all.map((column) => ({ id: tableMonitorId(table, column), kind: "null_rate" as const, table, column }));
   });
-}
-
-/**
- * The distinct monitor ids with stored buckets that start with `prefix`, each found by one seek on
- * the buckets' primary key rather than by reading every bucket.
- */
-async function storedIds(d1: D1Database, prefix: string): Promise<string[]> {
-  const buckets = quoteIdent(getTableName(monitorBuckets));
-  // The first string after every string with the prefix: the prefix with its last character bumped.
-  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-  const { results } = await d1
-    .prepare(
-      `WITH RECURSIVE ids(id) AS (
-  SELECT min(monitor_id) FROM ${buckets} WHERE monitor_id >= ?1 AND monitor_id < ?2
-  UNION ALL
-  SELECT (SELECT min(monitor_id) FROM ${buckets} WHERE monitor_id > ids.id AND monitor_id < ?2) FROM ids WHERE ids.id IS NOT NULL
-)
-SELECT id FROM ids WHERE id IS NOT NULL`,
-    )
-    .bind(prefix, end)
-    .all<{ id: string }>();
-  return results.map((row) => row.id);
 }

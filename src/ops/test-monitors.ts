@@ -65,18 +65,26 @@ ON CONFLICT (monitor_id) DO UPDATE SET kind = excluded.kind, model = excluded.mo
 }
 
 /**
- * Every test monitor: those the manifest's anomaly tests declare (a dimension test's values are
- * known only once it has run), then those builds have stored that the manifest does not name
- * (dimension values, tests since removed, builds of a manifest with other vars).
+ * The monitors the manifest's anomaly tests declare, in manifest order: one per volume or freshness
+ * test, one per column monitor of a column test. A dimension test's are its values, known only once
+ * it has run.
  */
-export async function listTestMonitors(d1: D1Database, manifest: Manifest): Promise<TestMonitor[]> {
-  const declared = manifest.nodes.flatMap((node): TestMonitor[] => {
+export function declaredTestMonitors(manifest: Manifest): TestMonitor[] {
+  return manifest.nodes.flatMap((node): TestMonitor[] => {
     const spec = node.test?.anomaly;
     if (!spec || spec.test === "dimension_anomalies") return [];
     const base = { kind: spec.test, model: node.test?.attachedTo ?? null, test: node.uniqueId, dimension: null };
     if (spec.test !== "column_anomalies") return [{ id: testMonitorId(node.uniqueId), ...base, metric: null }];
     return (spec.metrics ?? []).map((metric) => ({ id: testMonitorId(node.uniqueId, { metric }), ...base, metric }));
   });
+}
+
+/**
+ * Every test monitor: those the manifest declares, then those builds have stored that it does not
+ * name (dimension values, tests since removed, builds of a manifest with other vars).
+ */
+export async function listTestMonitors(d1: D1Database, manifest: Manifest): Promise<TestMonitor[]> {
+  const declared = declaredTestMonitors(manifest);
   const known = new Set(declared.map((m) => m.id));
   const stored = await drizzle(d1).select().from(testMonitors).orderBy(testMonitors.monitorId);
   return [

@@ -4,7 +4,10 @@
  * bucket start, and the monitors API lists them and serves their series and anomalies.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { getConfig } from "../../src/config/index.ts";
+import type { Manifest } from "../../src/models/manifest-schema.ts";
 import type { RunSummary } from "../../src/models/runner.ts";
+import { chartSubjects } from "../../src/report/monitor-data.ts";
 import { bucketStart, build, dayMs, eventsCsv, weekly } from "../support/anomaly-series.ts";
 import { expectNoMonitor, adminGet as get } from "../support/monitors-api.ts";
 import { rows } from "../support/pipeline.ts";
@@ -27,6 +30,7 @@ const tests =
 
 type Result = RunSummary["results"][number];
 let results: Result[];
+let manifest: Manifest;
 const testId = (name: string) => results.find((r) => r.uniqueId.includes(name))!.uniqueId;
 const stored = (monitor: string) =>
   rows<{
@@ -42,7 +46,7 @@ const stored = (monitor: string) =>
   );
 
 beforeAll(async () => {
-  ({ tests: results } = await build(csv, tests));
+  ({ tests: results, manifest } = await build(csv, tests));
 });
 
 describe("test monitors", () => {
@@ -86,6 +90,17 @@ describe("test monitors", () => {
     const before = await stored(volume);
     await build(csv, tests);
     expect(await stored(volume)).toEqual(before);
+  });
+});
+
+describe("the console", () => {
+  it("charts a model's test monitors on its card: each column monitor of a column test", () => {
+    const card = chartSubjects(getConfig(), manifest).find((s) => s.kind === "model" && s.label === "events")!;
+    const column = testId("column_anomalies");
+    // A dimension test's monitors are its values, known once it has run: the console lists them with every stored monitor.
+    expect(card.charts.map((c) => c.monitorId).sort()).toEqual(
+      [`test:${testId("volume_anomalies")}`, `test:${column}:null_percent`, `test:${column}:average`].sort(),
+    );
   });
 });
 
