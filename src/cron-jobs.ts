@@ -3,8 +3,8 @@
  * in crons.ts). Out: the jobs that cron owns, run: pull runs of the resources scheduled on it,
  * Parquet compaction on `lake.schedule`, the model runner on `models.schedule` and on any model's
  * own `schedule`, and, on every tick, the incident sweep, the stream monitors (ops/monitors.ts), the
- * SLAs (ops/slas.ts) and the fold of old metric minutes. A cron may own several jobs; one failing
- * does not stop the others.
+ * table monitors (ops/table-monitors.ts), the SLAs (ops/slas.ts) and the fold of old metric minutes.
+ * A cron may own several jobs; one failing does not stop the others.
  */
 
 import { nodesOnCron } from "./crons.ts";
@@ -16,6 +16,7 @@ import { judgeStreamMonitors } from "./ops/monitors.ts";
 import { foldOldMinutes } from "./ops/rollups.ts";
 import { checkSlas } from "./ops/slas.ts";
 import { sweepIncidents } from "./ops/sweep.ts";
+import { judgeTableMonitors } from "./ops/table-monitors.ts";
 import { dueResources, startPull } from "./pull/planner.ts";
 
 export async function runCronJobs(controller: ScheduledController, runtime: Runtime): Promise<void> {
@@ -31,13 +32,14 @@ export async function runCronJobs(controller: ScheduledController, runtime: Runt
   }
   if (nodes.own.length > 0) jobs.push(() => runModels(runtime, { trigger: "cron", cron, select: nodes.own }));
   // On every tick, off the hot paths: incidents whose condition cleared are resolved, each stream's
-  // completed hours are judged, SLAs are judged, and metric minutes older than an hour are folded
-  // into their all-time rows.
+  // completed hours are judged, the rows loaded since the last tick are counted for the tables' null
+  // rates, SLAs are judged, and metric minutes older than an hour are folded into their all-time rows.
   const now = new Date(controller.scheduledTime);
   jobs.push(() =>
     Promise.all([
       sweepIncidents(runtime),
       judgeStreamMonitors(runtime, now),
+      judgeTableMonitors(runtime, now),
       checkSlas(runtime, getManifest(), now),
       runtime.env.DB.batch(foldOldMinutes(runtime.env.DB, now)),
     ]),

@@ -5,7 +5,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
+import type { AnomalyTestName, BucketAnomaly } from "../quality/anomaly-tests.ts";
 
 /** One row per (batch, stream) load: the ledger that says whether a load completed. */
 export const loads = sqliteTable(
@@ -445,14 +445,17 @@ export const boundKeys = sqliteTable(
 );
 
 /**
- * Every bucket an automatic monitor judged (see ops/monitors.ts): one row per monitor and bucket
+ * Every bucket a monitor judged (see ops/monitors.ts, table-monitors.ts, test-monitors.ts): one row per monitor and bucket
  * start, rewritten if the bucket is judged again. The expected range and z are null while the
  * history is too short for statistics.
  */
 export const monitorBuckets = sqliteTable(
   "_sluice_monitor_buckets",
   {
-    /** `stream:<source>.<stream>:<kind>` (volume, quarantine_rate, freshness, schema), `source:<source>:rejection_rate`. */
+    /**
+     * `stream:<source>.<stream>:<kind>` (volume, quarantine_rate, freshness, schema), `source:<source>:rejection_rate`,
+     * `table:<table>.<column>:null_rate`, `test:<unique_id>[:<metric or dimension value>]`.
+     */
     monitorId: text("monitor_id").notNull(),
     bucketStart: text("bucket_start").notNull(),
     bucketEnd: text("bucket_end").notNull(),
@@ -478,3 +481,53 @@ export const monitorBuckets = sqliteTable(
 );
 
 export type MonitorBucket = typeof monitorBuckets.$inferSelect;
+
+/**
+ * How far the table monitors (ops/table-monitors.ts) have read each typed table: the last row
+ * counted, by load order then rowid, and the hours judged. A tick adds its counts only if it is
+ * still the one that moved the checkpoint (`tick`), so two overlapping ticks never count a row twice.
+ */
+export const tableCheckpoints = sqliteTable("_sluice_table_checkpoints", {
+  tableName: text("table_name").primaryKey(),
+  loadSeq: integer("load_seq").notNull(),
+  rowId: integer("row_id").notNull(),
+  tick: text("tick").notNull(),
+  /** Hours starting before this are judged; null until the first judgement (which backfills). */
+  judgedUntil: text("judged_until"),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/**
+ * Rows and nulls per column of each typed table, per hour its loads started in: summed over the
+ * ticks that read them, so an hour read in several passes is one bucket. Kept for the model's
+ * longest training window; the null-rate monitors train on them.
+ */
+export const tableHours = sqliteTable(
+  "_sluice_table_hours",
+  {
+    tableName: text("table_name").notNull(),
+    bucketStart: text("bucket_start").notNull(),
+    columnName: text("column_name").notNull(),
+    rows: integer("rows").notNull(),
+    nulls: integer("nulls").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tableName, t.bucketStart, t.columnName] })],
+);
+
+/**
+ * The monitors anomaly tests made (ops/test-monitors.ts): one per test, or per column monitor or
+ * dimension value, with what it watches. Their judged buckets are in `_sluice_monitor_buckets`.
+ */
+export const testMonitors = sqliteTable("_sluice_test_monitors", {
+  /** `test:<unique_id>`, or `test:<unique_id>:<metric>` / `test:<unique_id>:<dimension value>`. */
+  monitorId: text("monitor_id").primaryKey(),
+  testId: text("test_id").notNull(),
+  kind: text("kind").$type<AnomalyTestName>().notNull(),
+  /** The model, seed or source table the test is attached to. */
+  model: text("model"),
+  metric: text("metric"),
+  dimension: text("dimension"),
+  lastRunAt: text("last_run_at").notNull(),
+});
+
+export type TestMonitorRow = typeof testMonitors.$inferSelect;

@@ -21,3 +21,16 @@ export function timeOrderedId(now: number = Date.now()): string {
 export const newLoadId = (now?: number) => `ld_${timeOrderedId(now)}`;
 export const newRunId = (now?: number) => `run_${timeOrderedId(now)}`;
 export const newRequestId = () => `req_${timeOrderedId()}`;
+
+/** When a time-ordered id (bare or prefixed, `ld_…`) was made, in epoch ms; undefined for any other string. */
+export function timeOfId(id: string): number | undefined {
+  const body = id.slice(id.indexOf("_") + 1);
+  if (body.length !== 26) return undefined;
+  let time = 0;
+  for (const char of body.slice(0, 10)) {
+    const digit = alphabet.indexOf(char);
+    if (digit < 0) return undefined;
+    time = time * 32 + digit;
+  }
+  return time;
+}

@@ -5,9 +5,11 @@
  * `pass` (both default to `!=0`). `limit` caps the rows counted. With `store_failures` (or
  * `store_failures_as: table|view`) the failing rows are kept in the node's audit relation, which
  * the result names. An anomaly test (`node.test.anomaly`) counts the anomalous buckets of its
- * detection period, and lists them.
+ * detection period, and lists them; every bucket it judged is stored under its monitors
+ * (ops/test-monitors.ts), for charts.
  */
 import { quoteIdent } from "../lib/sql.ts";
+import { recordTestMonitors } from "../ops/test-monitors.ts";
 import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
 import { runAnomalyTest } from "../quality/run-anomaly-test.ts";
 import type { ManifestNode } from "./manifest-schema.ts";
@@ -32,7 +34,8 @@ export function storesFailures(config: ManifestNode["config"]): "table" | "view"
 
 export async function runDataTest(db: D1Database, node: ManifestNode, sql: string, nowMs = Date.now()): Promise<TestOutcome> {
   if (node.test?.anomaly) {
-    const { failures, anomalies } = await runAnomalyTest(db, node.test.anomaly, sql, nowMs);
+    const { failures, anomalies, series } = await runAnomalyTest(db, node.test.anomaly, sql, nowMs);
+    await recordTestMonitors(db, node, series, new Date(nowMs));
     return { ...judgeFailures(node, failures), relationName: null, anomalies };
   }
   const store = storesFailures(node.config);

@@ -1,6 +1,7 @@
 /**
- * The monitors' part of the ops API (ADMIN_TOKENS): `GET /v1/monitors` every automatic monitor
- * with its last judged bucket; `GET /v1/monitors/{id}/series` its judged buckets, for charts;
+ * The monitors' part of the ops API (ADMIN_TOKENS): `GET /v1/monitors` every monitor (stream,
+ * table and test monitors; see monitor-registry.ts) with its last judged bucket;
+ * `GET /v1/monitors/{id}/series` its judged buckets, for charts;
  * `GET /v1/anomalies` the anomalous buckets only, newest first, in keyset pages.
  */
 import { createRoute } from "@hono/zod-openapi";
@@ -8,10 +9,12 @@ import { and, desc, eq, gte, lt, lte, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { type MonitorBucket, monitorBuckets } from "../db/schema.ts";
+import type { Runtime } from "../env.ts";
 import { errors, jsonAnswer } from "../http/responses.ts";
 import { createRouter } from "../http/routers.ts";
 import { SluiceError } from "../lib/errors.ts";
-import { lastJudged, type Monitor, streamMonitors } from "./monitors.ts";
+import { type AnyMonitor, allMonitors } from "./monitor-registry.ts";
+import { lastJudged } from "./monitors.ts";
 
 export const monitorRoutes = createRouter("admin");
 
@@ -35,8 +38,8 @@ const anomaliesQuery = fromNotAfterTo(
   }),
 );
 
-function knownMonitor(monitors: Monitor[], id: string): Monitor {
-  const monitor = monitors.find((m) => m.id === id);
+async function knownMonitor(runtime: Runtime, id: string): Promise<AnyMonitor> {
+  const monitor = (await allMonitors(runtime)).find((m) => m.id === id);
   if (!monitor) throw new SluiceError("not_found", `no monitor ${id}`);
   return monitor;
 }
@@ -75,11 +78,11 @@ monitorRoutes.openapi(
   createRoute({
     method: "get",
     path: "/v1/monitors",
-    summary: "Automatic monitors: each with its last judged bucket and whether that bucket is anomalous",
+    summary: "Stream, table and test monitors: each with its last judged bucket and whether that bucket is anomalous",
     responses: { 200: jsonAnswer("Monitors"), ...errors(401, 429) },
   }),
   async (c) => {
-    const monitors = streamMonitors(c.var.runtime.config);
+    const monitors = await allMonitors(c.var.runtime);
     const lastBy = await lastJudged(
       c.env.DB,
       monitors.map((m) => m.id),
@@ -89,10 +92,7 @@ monitorRoutes.openapi(
         monitors: monitors.map((m) => {
           const bucket = lastBy.get(m.id);
           return {
-            id: m.id,
-            kind: m.kind,
-            source: m.source,
-            stream: m.stream,
+            ...m,
             last_bucket: bucket ? bucketView(bucket) : null,
             open_anomaly: bucket?.anomalous ?? false,
           };
@@ -114,7 +114,7 @@ monitorRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { from, to } = c.req.valid("query");
-    const monitor = knownMonitor(streamMonitors(c.var.runtime.config), id);
+    const monitor = await knownMonitor(c.var.runtime, id);
     const buckets = await drizzle(c.env.DB)
       .select()
       .from(monitorBuckets)
@@ -134,7 +134,7 @@ monitorRoutes.openapi(
   }),
   async (c) => {
     const { monitor, from, to, limit, cursor } = c.req.valid("query");
-    if (monitor !== undefined) knownMonitor(streamMonitors(c.var.runtime.config), monitor);
+    if (monitor !== undefined) await knownMonitor(c.var.runtime, monitor);
     const rows = await drizzle(c.env.DB)
       .select()
       .from(monitorBuckets)

@@ -1,10 +1,11 @@
 /**
  * Running an anomaly test. In: the test's spec and its compiled metric SQL (anomaly-tests.ts).
- * Out: the flagged buckets of the detection period. D1 measures the metric per bucket; here the
- * buckets become dense series (one per column monitor or dimension value, gaps filled up to the
- * bucket still filling), which the model judges.
+ * Out: the flagged buckets of the detection period, and every bucket judged, per series, for the
+ * test's monitors (ops/test-monitors.ts). D1 measures the metric per bucket; here the buckets
+ * become dense series (one per column monitor or dimension value, gaps filled up to the bucket
+ * still filling), which the model judges.
  */
-import { fillBuckets, judgeSeries, type MetricBucket, type ModelOptions } from "./anomaly.ts";
+import { fillBuckets, type JudgedBucket, judgeSeries, type MetricBucket, type ModelOptions } from "./anomaly.ts";
 import { type AnomalySpec, type BucketAnomaly, bucketOrigin, periodMs, signedMetrics } from "./anomaly-tests.ts";
 
 /** A run result lists at most this many anomalies (its failure count has them all). */
@@ -19,12 +20,22 @@ interface MetricRow {
   [monitor: string]: unknown;
 }
 
-export async function runAnomalyTest(
-  db: D1Database,
-  spec: AnomalySpec,
-  sql: string,
-  nowMs: number,
-): Promise<{ failures: number; anomalies: BucketAnomaly[] }> {
+/** One judged series of a test: the whole test, one column monitor (`metric`) or one dimension value. */
+export interface JudgedSeries {
+  label: Pick<BucketAnomaly, "metric" | "dimension">;
+  /** The buckets of the detection period the model judged. */
+  judged: JudgedBucket[];
+  /** The series they were judged from (with each bucket's rows). */
+  buckets: MetricBucket[];
+}
+
+export interface AnomalyTestOutcome {
+  failures: number;
+  anomalies: BucketAnomaly[];
+  series: JudgedSeries[];
+}
+
+export async function runAnomalyTest(db: D1Database, spec: AnomalySpec, sql: string, nowMs: number): Promise<AnomalyTestOutcome> {
   const { results } = await db.prepare(sql).all<MetricRow>();
   const bucketMs = periodMs(spec.timeBucket);
   const originMs = bucketOrigin(spec.timeBucket) * 1000;
@@ -41,8 +52,11 @@ export async function runAnomalyTest(
     seasonality: spec.seasonality,
     nonNegative: true,
   };
-  const judge = (series: MetricBucket[], extra: Partial<ModelOptions>, label: Pick<BucketAnomaly, "metric" | "dimension"> = {}) =>
-    judgeSeries(series, { ...options, ...extra })
+  const series: JudgedSeries[] = [];
+  const judge = (buckets: MetricBucket[], extra: Partial<ModelOptions>, label: JudgedSeries["label"] = {}) => {
+    const judged = judgeSeries(buckets, { ...options, ...extra });
+    series.push({ label, judged, buckets });
+    return judged
       .filter((b) => b.anomalous)
       .map(({ start, end, value, expectedLow, expectedHigh, z, reason }) => ({
         start,
@@ -54,6 +68,7 @@ export async function runAnomalyTest(
         reason,
         ...label,
       }));
+  };
   const dense = (rows: MetricRow[], value: (row: MetricRow) => number | null, empty: number | null) =>
     fillBuckets(
       new Map(
@@ -110,7 +125,7 @@ export async function runAnomalyTest(
     }
   }
   anomalies.sort((a, b) => a.start.localeCompare(b.start));
-  return { failures: anomalies.length, anomalies: anomalies.slice(0, maxListedAnomalies) };
+  return { failures: anomalies.length, anomalies: anomalies.slice(0, maxListedAnomalies), series };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * What the console's charts read: judged buckets from `_sluice_monitor_buckets`, by monitor id,
  * whatever the monitor's kind. In: the config and the manifest (which monitors the pipeline
- * declares: each stream's, and `test:<unique_id>` for each anomaly test) and D1. Out: buckets for
+ * declares: each stream's, and each anomaly test's, ops/test-monitors.ts) and D1. Out: buckets for
  * a chart, each monitor's latest state, the newest anomalies, and the dashboard's chart subjects:
  * a stream (its volume monitor) or a model (its anomaly tests' monitors).
  */
@@ -10,13 +10,13 @@ import { drizzle } from "drizzle-orm/d1";
 import { declaredStreams, type SluiceConfig } from "../config/index.ts";
 import { type MonitorBucket, monitorBuckets } from "../db/schema.ts";
 import type { Manifest } from "../models/manifest-schema.ts";
+import { storedMonitorIds } from "../ops/monitor-buckets.ts";
 import { lastJudged, monitorId, streamMonitors } from "../ops/monitors.ts";
+import { declaredTestMonitors } from "../ops/test-monitors.ts";
 import type { ChartBucket } from "./chart-geometry.ts";
 
 /** A chart shows this many of a monitor's latest buckets unless a range is asked for: a week of hours. */
 export const defaultBuckets = 168;
-
-export const testMonitorId = (uniqueId: string) => `test:${uniqueId}`;
 
 export const toChartBucket = (b: MonitorBucket): ChartBucket => ({
   start: b.bucketStart,
@@ -56,6 +56,8 @@ export function chartSubjects(config: SluiceConfig, manifest: Manifest): ChartSu
     if (node.resourceType !== "test" || !node.test?.anomaly) continue;
     for (const parent of node.dependsOn.nodes) watched.set(parent, [...(watched.get(parent) ?? []), node]);
   }
+  // A column test charts each of its column monitors; a dimension test's values are known only once it has run.
+  const monitorsOf = Map.groupBy(declaredTestMonitors(manifest), (m) => m.test);
   const models: ChartSubject[] = manifest.nodes
     .filter((n) => watched.has(n.uniqueId))
     .map((n) => {
@@ -64,7 +66,9 @@ export function chartSubjects(config: SluiceConfig, manifest: Manifest): ChartSu
         kind: "model",
         subject: n.uniqueId,
         label: n.name,
-        charts: tests.map((t) => ({ monitorId: testMonitorId(t.uniqueId), label: t.name })),
+        charts: tests.flatMap((t) =>
+          (monitorsOf.get(t.uniqueId) ?? []).map((m) => ({ monitorId: m.id, label: m.metric ? `${t.name}: ${m.metric}` : t.name })),
+        ),
         names: [n.uniqueId, `model:${n.uniqueId}`, ...tests.map((t) => t.uniqueId)],
       };
     });
@@ -73,29 +77,9 @@ export function chartSubjects(config: SluiceConfig, manifest: Manifest): ChartSu
 
 /** Every monitor id the pipeline declares, then any other with judged buckets (kinds this file need not know). */
 export async function knownMonitorIds(d1: D1Database, config: SluiceConfig, manifest: Manifest): Promise<string[]> {
-  const declared = [
-    ...streamMonitors(config).map((m) => m.id),
-    ...manifest.nodes.filter((n) => n.resourceType === "test" && n.test?.anomaly).map((n) => testMonitorId(n.uniqueId)),
-  ];
+  const declared = [...streamMonitors(config).map((m) => m.id), ...declaredTestMonitors(manifest).map((m) => m.id)];
   const stored = await storedMonitorIds(d1);
   return [...new Set([...declared, ...stored.sort()])];
-}
-
-/**
- * The distinct monitor ids in the table, by a skip over its primary key: one index seek per
- * monitor, however many buckets each has (a GROUP BY would read every bucket).
- */
-async function storedMonitorIds(d1: D1Database): Promise<string[]> {
-  const { results } = await d1
-    .prepare(
-      `WITH RECURSIVE ids(id) AS (
-         SELECT min(monitor_id) FROM _sluice_monitor_buckets
-         UNION ALL
-         SELECT (SELECT min(monitor_id) FROM _sluice_monitor_buckets WHERE monitor_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
-       ) SELECT id FROM ids WHERE id IS NOT NULL`,
-    )
-    .all<{ id: string }>();
-  return results.map((r) => r.id);
 }
 
 /** Each monitor's latest `limit` buckets, oldest first, read by key in one batch. */

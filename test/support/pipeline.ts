@@ -13,8 +13,9 @@ import { recordMessage } from "./queue.ts";
 
 type Streams = NonNullable<SluiceConfigInput["sources"]>[string]["streams"];
 
-export function labRuntime(streams: Streams, overrides: Partial<Env> = {}): Runtime {
+export function labRuntime(streams: Streams, overrides: Partial<Env> = {}, extra: Omit<SluiceConfigInput, "sources"> = {}): Runtime {
   const config = parseConfig({
+    ...extra,
     sources: {
       lab: {
         provider: "generic",
