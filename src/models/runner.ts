@@ -19,6 +19,7 @@ import { toSluiceError } from "../lib/errors.ts";
 import { newRunId } from "../lib/ids.ts";
 import { sendMessage } from "../messages.ts";
 import { openIncident, resolveIncident } from "../ops/incidents.ts";
+import { testFailureIncident } from "../ops/monitor-incidents.ts";
 import { counterInsert } from "../ops/rollups.ts";
 import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
 import { type CompileOptions, compileNode, renderHook } from "./compile-node.ts";
@@ -311,7 +312,7 @@ export async function runModels(runtime: Runtime, options: RunOptions): Promise<
   log.info("models.run_finished", { runId, status, elapsedMs, nodes: results.length });
   for (const result of results.filter(isTestNode)) {
     if (result.status === "fail")
-      await openIncident(runtime, { kind: "test_failed", subject: result.uniqueId, message: result.message ?? "the test failed" });
+      await openIncident(runtime, testFailureIncident(result.uniqueId, result.message ?? "the test failed", result.anomalies ?? []));
     else if (result.status === "pass") await resolveIncident(runtime, "test_failed", result.uniqueId, "the test passes again");
   }
   return { runId, status, elapsedMs, results, finished: true };

@@ -9,8 +9,10 @@
 import type { IncidentKind } from "../db/schema.ts";
 import type { Runtime } from "../env.ts";
 import type { JudgedBucket } from "../quality/anomaly.ts";
-import { openIncident, openSubjects, resolveIncident } from "./incidents.ts";
+import type { BucketAnomaly } from "../quality/anomaly-tests.ts";
+import { type IncidentInput, openIncident, openSubjects, resolveIncident } from "./incidents.ts";
 import { monitorSettings } from "./monitor-settings.ts";
+import { testMonitorId } from "./test-monitors.ts";
 
 type Judged = Pick<JudgedBucket, "start" | "end" | "value" | "expectedLow" | "expectedHigh" | "z" | "anomalous"> & {
   reason?: JudgedBucket["reason"];
@@ -46,6 +48,27 @@ export async function syncMonitorIncidents(runtime: Runtime, newest: ReadonlyMap
       await resolveIncident(runtime, kind, monitorId, why, now);
     }
   }
+}
+
+/**
+ * A failing test's incident. An anomaly test's carries its newest anomalous bucket (value,
+ * expected range, and its chart: the test's monitor for that metric or dimension value).
+ */
+export function testFailureIncident(uniqueId: string, message: string, anomalies: readonly BucketAnomaly[] = []): IncidentInput {
+  const newest = anomalies.reduce<BucketAnomaly | undefined>((a, b) => (a === undefined || b.start >= a.start ? b : a), undefined);
+  if (!newest) return { kind: "test_failed", subject: uniqueId, message };
+  const label =
+    newest.metric !== undefined ? { metric: newest.metric } : newest.dimension !== undefined ? { dimension: newest.dimension } : {};
+  const part = newest.metric ?? newest.dimension;
+  return {
+    kind: "test_failed",
+    subject: uniqueId,
+    monitorId: testMonitorId(uniqueId, label),
+    message: `${message}; newest${part === undefined ? "" : ` (${part})`}: ${describeBucket({ ...newest, anomalous: true })}`,
+    value: newest.value,
+    expectedLow: newest.expectedLow,
+    expectedHigh: newest.expectedHigh,
+  };
 }
 
 /** `12 in 2026-12-01 10:00–11:00 UTC, expected 80–140 (z -4.2)`; a silence says so; a detail follows. */

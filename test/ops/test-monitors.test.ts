@@ -85,6 +85,23 @@ describe("test monitors", () => {
     expect(await flagged(`test:${dimension}:b`)).toContainEqual(expect.objectContaining({ bucket_start: bucketStart(dayMs, 2), value: 0 }));
   });
 
+  it("a failing anomaly test's incident carries its newest anomaly and links that monitor's chart", async () => {
+    const column = testId("column_anomalies");
+    const [incident] = await rows<Record<string, unknown>>(
+      "SELECT status, monitor_id, message, value, expected_low, expected_high FROM _sluice_incidents WHERE kind = 'test_failed' AND subject = ?1",
+      column,
+    );
+    const newest = results.find((r) => r.uniqueId === column)!.anomalies!.reduce((a, b) => (b.start >= a.start ? b : a));
+    expect(incident).toEqual({
+      status: "open",
+      monitor_id: `test:${column}:${newest.metric}`,
+      message: expect.stringMatching(new RegExp(`; newest \\(${newest.metric}\\): .+ in ${newest.start.slice(0, 10)} 00:00–00:00 UTC`)),
+      value: newest.value,
+      expected_low: newest.expectedLow,
+      expected_high: newest.expectedHigh,
+    });
+  });
+
   it("a later build rewrites the buckets it judges again, in place", async () => {
     const volume = `test:${testId("volume_anomalies")}`;
     const before = await stored(volume);
