@@ -85,7 +85,11 @@ export const modelResults = sqliteTable(
     /** An anomaly test's flagged buckets: start, end, value, expected low and high, z. */
     anomalies: text("anomalies", { mode: "json" }).$type<BucketAnomaly[]>(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.uniqueId] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.uniqueId] }),
+    // A node's last successful build, read by reports and SLAs, without scanning every run's results.
+    index("_sluice_model_results_last_idx").on(t.uniqueId, t.status, t.finishedAt),
+  ],
 );
 
 /**

@@ -20,8 +20,9 @@ export interface SlaStatus extends SlaSubject {
   error?: string;
 }
 
-const lastBuildsSql = `SELECT unique_id AS id, max(finished_at) AS at FROM ${quoteIdent(getTableName(modelResults))}
-WHERE status = 'success' GROUP BY unique_id`;
+/** Each model's last successful build: the ids travel as one JSON parameter, each read through the results' index. */
+const lastBuildsSql = `SELECT value AS id, (SELECT max(finished_at) FROM ${quoteIdent(getTableName(modelResults))}
+  WHERE unique_id = value AND status = 'success') AS at FROM json_each(?1)`;
 
 /** Every SLA of the manifest, judged at `now`: sources first, then models, in manifest order. */
 export async function slaStatuses(db: D1Database, manifest: Manifest, now: Date): Promise<SlaStatus[]> {
@@ -37,8 +38,10 @@ export async function slaStatuses(db: D1Database, manifest: Manifest, now: Date)
   }
   const models = manifest.nodes.filter((node) => node.config.sla && node.config.enabled);
   if (models.length === 0) return statuses;
-  // One grouped read, filtered here: one bound parameter per model would pass D1's 100.
-  const builds = new Map(((await db.prepare(lastBuildsSql).all<{ id: string; at: string }>()).results ?? []).map((r) => [r.id, r.at]));
+  const ids = JSON.stringify(models.map((node) => node.uniqueId));
+  const builds = new Map(
+    ((await db.prepare(lastBuildsSql).bind(ids).all<{ id: string; at: string | null }>()).results ?? []).map((r) => [r.id, r.at]),
+  );
   for (const node of models) {
     const subject = {
       what: `model ${node.name}`,

@@ -1,0 +1,1 @@
+CREATE INDEX `_sluice_model_results_last_idx` ON `_sluice_model_results` (`unique_id`,`status`,`finished_at`);
