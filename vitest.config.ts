@@ -44,10 +44,14 @@ export default defineConfig(async () => {
             include: ["test/**/*.test.ts"],
             exclude: ["test/e2e/**", "test/**/*.node.test.ts"],
             setupFiles: ["./test/support/apply-migrations.ts"],
+            // A loaded machine stretches workerd's I/O; a test that hangs still fails, a slow one does not.
+            testTimeout: 30_000,
           },
         },
         {
-          test: { name: "node", include: ["test/**/*.node.test.ts"], environment: "node" },
+          // Some node tests run the build or the CLI as a user would, a process each: on two shared
+          // cores one can take several seconds. Speed is the benchmarks' business, not a timeout's.
+          test: { name: "node", include: ["test/**/*.node.test.ts"], environment: "node", testTimeout: 60_000 },
         },
         {
           test: {
