@@ -51,13 +51,14 @@ export async function openIncident(runtime: Runtime, input: IncidentInput, now: 
     .orderBy(desc(incidents.openedAt))
     .limit(1);
   const id = newIncidentId(now.getTime());
+  const monitorId = input.monitorId ?? streamChart(input);
   const [row] = await db
     .insert(incidents)
     .values({
       id,
       kind: input.kind,
       subject: input.subject,
-      monitorId: input.monitorId ?? null,
+      monitorId: monitorId ?? null,
       status: "open",
       openedAt: at,
       mutedUntil: previous?.mutedUntil ?? null,
@@ -119,6 +120,13 @@ export async function ackIncident(d1: D1Database, id: string, now: Date = new Da
 export async function muteIncident(d1: D1Database, id: string, until: string | null): Promise<Incident | undefined> {
   const [row] = await drizzle(d1).update(incidents).set({ mutedUntil: until }).where(eq(incidents.id, id)).returning();
   return row;
+}
+
+/** Stream incidents (`source/stream`: a failing load or pull, dead letters, a reused key) are charted by the stream's volume. */
+function streamChart({ kind, subject }: IncidentInput): string | undefined {
+  if (kind !== "load_failed" && kind !== "pull_failed" && kind !== "dead_letter" && kind !== "key_conflict") return undefined;
+  const [source, stream, ...rest] = subject.split("/");
+  return source && stream && rest.length === 0 ? `stream:${source}.${stream}:volume` : undefined;
 }
 
 const muted = (incident: Incident, at: string) => incident.mutedUntil !== null && incident.mutedUntil > at;

@@ -269,7 +269,16 @@ describe("incidents API", () => {
       expect(seen).toEqual(mine(all.incidents));
       expect(mine((await list("status=resolved&kind=load_failed&limit=500")).incidents)).toEqual([subjects[3]]);
       expect((await list(`subject=${encodeURIComponent(subjects[0]!)}`)).incidents).toEqual([
-        expect.objectContaining({ kind: "load_failed", status: "open", message: "failure 0", chart: null, muted: false, acked_at: null }),
+        // A stream's load incident is charted by the stream's volume.
+        expect.objectContaining({
+          kind: "load_failed",
+          status: "open",
+          message: "failure 0",
+          monitor: `stream:${subjects[0]!.replace("/", ".")}:volume`,
+          chart: `/monitors/${encodeURIComponent(`stream:${subjects[0]!.replace("/", ".")}:volume`)}`,
+          muted: false,
+          acked_at: null,
+        }),
       ]);
     });
 
