@@ -52,10 +52,11 @@ export async function checkFreshness(runtime: Runtime, manifest: Manifest, now =
  */
 export async function newestLoadedAt(db: D1Database, table: SourceTable, filter?: string): Promise<string | null> {
   if (!isIdentifier(table.loadedAtField)) throw new Error(`loaded_at_field "${table.loadedAtField}" is not a column name`);
-  // The filter is SQL from the project's own YAML, as in dbt.
+  // The filter is SQL from the project's own YAML, as in dbt. The column is qualified: SQLite reads an
+  // unqualified "name" that is no column as a string, and the newest record would be that text.
   const where = filter ? ` WHERE ${filter}` : "";
   return db
-    .prepare(`SELECT max(${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)}${where}`)
+    .prepare(`SELECT max(t.${quoteIdent(table.loadedAtField)}) AS at FROM ${quoteIdent(table.relation)} AS t${where}`)
     .first<string | null>("at");
 }
 

@@ -185,8 +185,8 @@ sources:
     const statuses = await checkSlas(runtime, manifest, new Date());
     expect(statuses.map((s) => [s.subject, s.verdict, s.error])).toEqual([
       ["source:lab.notes", null, 'lab.notes: note "yesterday" is not a timestamp'],
-      // SQLite reads a quoted name that is no column as text: it is no timestamp either.
-      ["source:lab.events", null, 'lab.events: no_such_column "no_such_column" is not a timestamp'],
+      // A column the table does not have is an error, not the column's name read as text.
+      ["source:lab.events", null, expect.stringContaining("no such column: t.no_such_column")],
     ]);
     expect(await rows("SELECT * FROM _sluice_incidents WHERE subject LIKE 'source:lab.%'")).toEqual([]);
   });
