@@ -3,6 +3,7 @@
  * incremental) over a 1,000,000-row `orders` source, in workerd. In one run it measures a full
  * build through Sluice's engine, the same compiled SQL run directly against the same D1 (the
  * baseline), and an incremental run after adding 1% new rows, against that model's full build.
+ * The source table is built with the DDL and indexes of a real raw table (see models-worker.ts).
  */
 import { startDevServer } from "../scripts/lib/dev-server.ts";
 
@@ -39,7 +40,7 @@ export async function main(): Promise<void> {
     console.log(`full build through the engine: ${engine} ms (${rows} source rows, 10 models)`);
     console.log(`same SQL run directly:          ${directMs} ms`);
     console.log(`incremental model: full ${fullModel} ms, after +1% rows ${incremental.ms} ms (${incremental.rows} rows merged)`);
-    console.log(`overhead ratio ${overhead} (target ≤ 1.15), incremental ratio ${incrementalRatio} (target ≤ 0.1)`);
+    console.log(`overhead ratio ${overhead} (target ≤ 1.10), incremental ratio ${incrementalRatio} (target ≤ 0.05)`);
     console.log(
       JSON.stringify({
         bench: "models",
