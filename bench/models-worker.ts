@@ -31,7 +31,7 @@ const models: Record<string, string> = {
   "marts/top_customers.sql": "select * from {{ ref('by_customer') }} order by spent desc limit 100",
   "marts/large_orders.sql": "select * from {{ ref('orders_enriched') }} where large",
   "marts/orders_latest.sql":
-    "{{ config(materialized='incremental', unique_key='order_id') }}\nselect order_id, status, amount, updated_at, load_seq from {{ ref('stg_orders') }}\n{% if is_incremental() %}where load_seq > (select coalesce(max(load_seq), 0) from {{ this }}){% endif %}",
+    "{{ config(materialized='incremental', unique_key='order_id', indexes=[{'columns': ['load_seq']}]) }}\nselect order_id, status, amount, updated_at, load_seq from {{ ref('stg_orders') }}\n{% if is_incremental() %}where load_seq > (select coalesce(max(load_seq), 0) from {{ this }}){% endif %}",
 };
 
 const manifest = await compileManifest({

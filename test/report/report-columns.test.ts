@@ -63,6 +63,12 @@ describe("example models: the indexes their reports need", () => {
     expect(await indexesOf("open_issues")).toEqual(["__sluice_idx_open_issues_updated_at"]);
   });
 
+  it("builds fct_charges with an index on its load-order watermark, beside its key's", async () => {
+    expect(await indexesOf("fct_charges")).toEqual(["__sluice_idx_fct_charges_load_seq", "__sluice_key_fct_charges"]);
+    const plan = await env.DB.prepare("EXPLAIN QUERY PLAN SELECT coalesce(max(load_seq), 0) FROM fct_charges").all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join("; ")).toContain("USING COVERING INDEX __sluice_idx_fct_charges_load_seq");
+  });
+
   it("reads a currency's days through the index, not by scanning the table", async () => {
     const plan = await planOf("daily_revenue", "currency=usd&from=2020-01-01&to=2020-01-31&sort=-day&limit=100");
     expect(plan).toContain("USING INDEX __sluice_idx_daily_revenue_currency_day");
