@@ -113,7 +113,7 @@ export async function main(): Promise<void> {
     const p99 = (p: Phase[]) => median(p.map((x) => x.p99));
     const line = (label: string, p: Phase[]) =>
       console.log(
-        `${label.padEnd(16)} ${rps(p)} req/s, p50 ${median(p.map((x) => x.p50))} ms, p99 ${p99(p)} ms  (rounds: ${p.map((x) => Math.round(x.rps)).join(", ")} req/s)`,
+        `${label.padEnd(16)} ${rps(p)} req/s, p50 ${median(p.map((x) => x.p50))} ms, p99 ${p99(p)} ms  (rounds: ${p.map((x) => Math.round(x.rps)).join(", ")} req/s; p99 ${p.map((x) => x.p99).join(", ")} ms)`,
       );
     line("floor uncached:", runs.floorUncached!);
     line("uncached:", runs.uncached!);
