@@ -3,8 +3,15 @@
  * 1,000,000-row `orders` source; `POST /engine` builds the generated project through Sluice's
  * runner; `POST /direct` runs the same compiled SQL statements straight against D1 (the
  * baseline); `POST /grow` adds 1% new rows; `POST /incremental` runs the incremental model.
+ *
+ * The source is a raw table as Sluice lands it: the same DDL and exactly the indexes a landed
+ * append table ships with (by load id and by the load-order column, nothing on `updated_at`), and
+ * each seeded chunk a load with its own `_sluice_load_seq`. The incremental model takes new rows
+ * by that column, as the README's incremental pattern does.
  */
 import { parseConfig } from "../src/config/parse.ts";
+import type { Column } from "../src/db/column-types.ts";
+import { createTableSql, indexSql } from "../src/db/raw-tables.ts";
 import { createRuntime } from "../src/env.ts";
 import { compileManifest } from "../src/models/compile/index.ts";
 import { compileNode } from "../src/models/compile-node.ts";
@@ -12,7 +19,7 @@ import { runModels } from "../src/models/runner.ts";
 
 const models: Record<string, string> = {
   "staging/stg_orders.sql":
-    "{{ config(materialized='view') }}\nselect id as order_id, customer_id, status, amount / 100.0 as amount, created_at, updated_at from {{ source('bench', 'orders') }}",
+    "{{ config(materialized='view') }}\nselect id as order_id, customer_id, status, amount / 100.0 as amount, created_at, updated_at, _sluice_load_seq as load_seq from {{ source('bench', 'orders') }}",
   "staging/stg_paid.sql": "{{ config(materialized='view') }}\nselect * from {{ ref('stg_orders') }} where status = 'paid'",
   "marts/orders_enriched.sql":
     "select order_id, customer_id, status, amount, substr(created_at, 1, 10) as day, substr(created_at, 1, 7) as month, amount > 50 as large from {{ ref('stg_orders') }}",
@@ -24,7 +31,7 @@ const models: Record<string, string> = {
   "marts/top_customers.sql": "select * from {{ ref('by_customer') }} order by spent desc limit 100",
   "marts/large_orders.sql": "select * from {{ ref('orders_enriched') }} where large",
   "marts/orders_latest.sql":
-    "{{ config(materialized='incremental', unique_key='order_id', indexes=[{'columns': ['updated_at']}]) }}\nselect order_id, status, amount, updated_at from {{ ref('stg_orders') }}\n{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}",
+    "{{ config(materialized='incremental', unique_key='order_id', indexes=[{'columns': ['load_seq']}]) }}\nselect order_id, status, amount, updated_at, load_seq from {{ ref('stg_orders') }}\n{% if is_incremental() %}where load_seq > (select coalesce(max(load_seq), 0) from {{ this }}){% endif %}",
 };
 
 const manifest = await compileManifest({
@@ -34,19 +41,33 @@ const manifest = await compileManifest({
 });
 const config = parseConfig({});
 
+const source = "raw_bench__orders";
+const sourceColumns: Column[] = [
+  { name: "id", type: "integer" },
+  { name: "customer_id", type: "integer" },
+  { name: "status", type: "text" },
+  { name: "amount", type: "integer" },
+  { name: "created_at", type: "text" },
+  { name: "updated_at", type: "text" },
+];
+
 async function seed(db: D1Database, rows: number, offset = 0): Promise<void> {
-  // Rows are generated inside SQLite, in chunks well inside D1's 30 s a statement.
+  // Rows are generated inside SQLite, in chunks well inside D1's 30 s a statement; each chunk is
+  // one load, numbered after the last one in the table, as the load counter numbers them.
   for (let start = offset; start < offset + rows; start += 200_000) {
     const end = Math.min(offset + rows, start + 200_000);
+    const load = ((await db.prepare(`SELECT max(_sluice_load_seq) AS n FROM ${source}`).first<number | null>("n")) ?? 0) + 1;
     await db
       .prepare(
         `WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?2)
-         INSERT INTO raw_bench__orders (id, customer_id, status, amount, created_at, updated_at)
-         SELECT n, n % 20000, CASE n % 4 WHEN 0 THEN 'refunded' WHEN 1 THEN 'pending' ELSE 'paid' END, (n * 37) % 20000,
+         INSERT INTO ${source} (_sluice_key, _sluice_load_id, _sluice_received_at, _sluice_source_object, _sluice_load_seq,
+                                id, customer_id, status, amount, created_at, updated_at)
+         SELECT 'k' || n, 'load-' || ?3, strftime('%Y-%m-%dT%H:%M:%SZ', 1700000000 + n * 30, 'unixepoch'), 'raw/bench/' || ?3, ?3,
+                n, n % 20000, CASE n % 4 WHEN 0 THEN 'refunded' WHEN 1 THEN 'pending' ELSE 'paid' END, (n * 37) % 20000,
                 strftime('%Y-%m-%dT%H:%M:%SZ', 1700000000 + n * 30, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%SZ', 1700000000 + n * 30, 'unixepoch')
          FROM seq`,
       )
-      .bind(start + 1, end)
+      .bind(start + 1, end, load)
       .run();
   }
 }
@@ -87,13 +108,11 @@ export default {
       case "/ready":
         return new Response("ok");
       case "/seed":
-        await env.DB.batch([
-          env.DB.prepare("DROP TABLE IF EXISTS raw_bench__orders"),
-          env.DB.prepare(
-            "CREATE TABLE raw_bench__orders (id INTEGER PRIMARY KEY, customer_id INTEGER, status TEXT, amount INTEGER, created_at TEXT, updated_at TEXT)",
+        await env.DB.batch(
+          [`DROP TABLE IF EXISTS ${source}`, createTableSql(source, "append", sourceColumns), ...indexSql(source, "append")].map((sql) =>
+            env.DB.prepare(sql),
           ),
-          env.DB.prepare("CREATE INDEX raw_bench__orders_updated ON raw_bench__orders (updated_at)"),
-        ]);
+        );
         await seed(env.DB, Number(url.searchParams.get("rows") ?? 1_000_000));
         break;
       case "/grow": {

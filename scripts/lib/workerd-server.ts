@@ -43,11 +43,20 @@ export function buildBundle(outdir: string, options: { configPath?: string; env?
   return { entry: join(outdir, entry), output: result.stdout };
 }
 
-export async function startWorkerd(options: { vars: Record<string, string>; configPath?: string }): Promise<WorkerdServer> {
+/**
+ * `persistTo`, another server's state folder: this Worker serves the same local D1 database (its
+ * config must name the same database_id), for a floor measured on the very data Sluice reads.
+ * Stopping this server then leaves the folder to its owner.
+ */
+export async function startWorkerd(options: {
+  vars: Record<string, string>;
+  configPath?: string;
+  persistTo?: string;
+}): Promise<WorkerdServer> {
   const configPath = join(repoRoot, options.configPath ?? "wrangler.toml");
-  const persistTo = mkdtempSync(join(tmpdir(), "sluice-workerd-"));
+  const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "sluice-workerd-"));
   applyLocalMigrations(persistTo, configPath);
-  const scriptPath = buildBundle(join(persistTo, "dist"), { configPath }).entry;
+  const scriptPath = buildBundle(mkdtempSync(join(persistTo, "dist-")), { configPath }).entry;
 
   // The bundle is one module, so wrangler's module rules do not apply (and Miniflare 5 rejects them).
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(configPath).workerOptions;
@@ -74,7 +83,7 @@ export async function startWorkerd(options: { vars: Record<string, string>; conf
     persistTo,
     stop: async () => {
       await mf.dispose();
-      rmSync(persistTo, { recursive: true, force: true });
+      if (!options.persistTo) rmSync(persistTo, { recursive: true, force: true });
     },
   };
 }

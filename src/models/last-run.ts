@@ -15,7 +15,8 @@ export interface LastRun {
 
 const rememberRunsMs = 1000;
 
-const lastRunSql = `SELECT run_id AS runId, finished_at AS finishedAt FROM ${quoteIdent(getTableName(modelResults))}
+/** Exported for the report bench's floor, which runs the same statement. */
+export const lastRunSql = `SELECT run_id AS runId, finished_at AS finishedAt FROM ${quoteIdent(getTableName(modelResults))}
 WHERE unique_id = ?1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`;
 
 const remembered = new Map<string, { run: LastRun | undefined; readAt: number }>();

@@ -1,8 +1,12 @@
 /**
- * A report's query, run. In: the planned SQL (query.ts). Out: the model's columns, one page of
- * rows, the cursor of the next page, and the freshness of the sources the model is built from,
- * all in one D1 round trip. A model not built yet fails the query on its missing table, and is
- * told apart by its missing columns.
+ * A report's query, run. In: the planned SQL (query.ts) and the model's last successful run.
+ * Out: the model's columns, one page of rows, the cursor of the next page, and the freshness of
+ * the sources the model is built from, all in one D1 round trip. A model not built yet fails the
+ * query on its missing table, and is told apart by its missing columns.
+ *
+ * The columns are read once per model and run, not on every miss: only a model run changes a
+ * model's table, and a `select *` model over an evolving stream gains columns between runs, so
+ * the run id, which changes with each rebuild, is what the remembered columns are valid for.
  */
 import { getTableName } from "drizzle-orm";
 import type { ReportDefinition } from "../config/index.ts";
@@ -28,19 +32,35 @@ export interface ReportRows {
   freshness: FreshnessRow[];
 }
 
-// Raw SQL over drizzle's table name: it runs on every report miss.
-const freshnessSql = `SELECT source, table_name AS "table", status, max_loaded_at, checked_at FROM ${quoteIdent(getTableName(sourceFreshness))}`;
+// Raw SQL over drizzle's table name: it runs on every report miss (the report bench's floor runs it too).
+export const freshnessSql = `SELECT source, table_name AS "table", status, max_loaded_at, checked_at FROM ${quoteIdent(getTableName(sourceFreshness))}`;
 
-export async function queryReport(db: D1Database, report: ReportDefinition, plan: ReportQuery): Promise<ReportRows> {
-  let columns: D1Result<{ name: string; type: string }>;
+type Column = { name: string; type: string };
+
+/** Each model's columns as of the run that built its table (a model without a recorded run is read every time). */
+const knownColumns = new Map<string, { runId: string; columns: Column[] }>();
+
+export async function queryReport(db: D1Database, report: ReportDefinition, plan: ReportQuery, runId?: string): Promise<ReportRows> {
+  const known = knownColumns.get(report.model);
+  let columns = runId !== undefined && known?.runId === runId ? known.columns : undefined;
   let result: D1Result<Record<string, unknown>>;
   let freshnessRows: D1Result<FreshnessRow> | undefined;
   try {
-    [columns, result, freshnessRows] = (await db.batch([
-      db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model),
+    const statements = [
       db.prepare(plan.sql).bind(...plan.params),
       ...(plan.format === "json" ? [db.prepare(freshnessSql)] : []),
-    ])) as [D1Result<{ name: string; type: string }>, D1Result<Record<string, unknown>>, D1Result<FreshnessRow> | undefined];
+      ...(columns ? [] : [db.prepare("SELECT name, type FROM pragma_table_info(?1)").bind(report.model)]),
+    ];
+    const results = await db.batch(statements);
+    result = results[0] as D1Result<Record<string, unknown>>;
+    freshnessRows = plan.format === "json" ? (results[1] as D1Result<FreshnessRow>) : undefined;
+    if (!columns) {
+      columns = (results.at(-1) as D1Result<Column>).results;
+      if (runId !== undefined) {
+        if (knownColumns.size >= 1000) knownColumns.clear();
+        knownColumns.set(report.model, { runId, columns });
+      }
+    }
   } catch (error) {
     const exists = await db.prepare("SELECT count(*) AS n FROM pragma_table_info(?1)").bind(report.model).first<number>("n");
     if (!exists)
@@ -49,7 +69,7 @@ export async function queryReport(db: D1Database, report: ReportDefinition, plan
   }
   const rows = result.results.slice(0, plan.limit);
   const nextCursor = result.results.length > plan.limit && plan.order.length > 0 ? encodeCursor(rows.at(-1)!, plan.order) : null;
-  return { columns: columns.results, rows, nextCursor, freshness: modelFreshness(report, freshnessRows?.results ?? []) };
+  return { columns, rows, nextCursor, freshness: modelFreshness(report, freshnessRows?.results ?? []) };
 }
 
 /** The freshness of the sources the report's model is built from, found through the model's lineage. */

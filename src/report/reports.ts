@@ -104,7 +104,7 @@ reportRoutes.openapi(getReport, async (c) => {
   const cached = await cache.lookUp();
   if (cached) return reply(cached, "HIT", policy.cacheControl) as never;
 
-  const result = await queryReport(env.DB, report, plan);
+  const result = await queryReport(env.DB, report, plan, lastRun?.runId);
   const served = cache.store(renderReport({ name, report, plan, url, result, lastRun }), (work) => c.executionCtx.waitUntil(work));
   return reply(served, "MISS", policy.cacheControl) as never;
 });
