@@ -10,7 +10,7 @@
  * independent counts. Every rejection must be counted in `/metrics`.
  *
  * `BENCH_EVENTS` (default 100,000) sets the volume and `BENCH_FAULTS` a `SLUICE_FAULTS` spec
- * (e.g. `0.05`). The test suite runs the same soak at 10,000 events.
+ * (e.g. `0.05`). The test suite runs the same soak at 5,000 events.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

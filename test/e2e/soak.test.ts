@@ -47,9 +47,9 @@ describe("per-key reconciliation", () => {
 });
 
 describe("soak", () => {
-  it("10,000 deliveries: every accepted event loaded exactly once, nothing leaked", async () => {
-    const result = await runSoak({ events: 10_000, log: () => undefined });
-    const expected = plan(10_000);
+  it("5,000 deliveries: every accepted event loaded exactly once, nothing leaked", async () => {
+    const result = await runSoak({ events: 5_000, log: () => undefined });
+    const expected = plan(5_000);
     expect(result).toMatchObject({ lost: 0, duplicated: 0, unexpected: 0, dead_lettered: 0, reconciled: true, secret_leaks: 0 });
     expect(result.accepted).toBe(expected.filter((p) => !p.duplicate && p.kind !== "badsig").length);
     expect(result.quarantined).toBe(result.expected_quarantined);
@@ -57,7 +57,7 @@ describe("soak", () => {
     expect(result.rejected).toBe(expected.filter((p) => !p.duplicate && p.kind === "badsig").length);
     expect(result.rejected_in_metrics).toBe(result.rejected);
     expect(result.duplicates_sent).toBe(expected.filter((p) => p.duplicate).length);
-    expect(result.claim_checks).toBeGreaterThan(40);
+    expect(result.claim_checks).toBeGreaterThan(20);
     // The scan looks for real values: every secret and token the Worker was given.
     expect(knownSecrets).toEqual(
       expect.arrayContaining(["whsec_test_stripe_secret", "test-admin-token", "test-scoped-token", "test-hash-salt"]),
