@@ -30,7 +30,8 @@ export class TaskBudget {
   #subrequests: number;
   #cpuMs = 0;
   #pages = 0;
-  #dearest = { subrequests: 0, cpuMs: 0, wallMs: 0 };
+  // Before any page is booked, the least a page costs: its fetch, one send and its checkpoint.
+  #dearest = { subrequests: 3, cpuMs: 0, wallMs: 0 };
   #pageStartedAt: number;
 
   /** `spent`: subrequests already made by the task before its first page (reading the run). */

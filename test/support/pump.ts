@@ -41,19 +41,23 @@ export class CapturedQueue {
 
 export interface Pumped {
   runtime: Runtime;
+  /** The ingest consumer's runtime: the page handler's, without the bindings `wrap` changed. */
+  loader: Runtime;
   pull: CapturedQueue;
   ingest: CapturedQueue;
   delays: number[];
   pages: PageMessage[];
 }
 
-export function pullRuntime(pulls?: SluiceConfigInput["pulls"], wrap: (bindings: Env) => Env = (b) => b): Pumped {
+/** `wrap` changes the page handler's bindings (to inject faults), not the ingest consumer's. */
+export function pullRuntime(pulls?: SluiceConfigInput["pulls"], wrap?: (bindings: Env) => Env): Pumped {
   const delays: number[] = [];
   const pull = new CapturedQueue(delays);
   const ingest = new CapturedQueue();
-  const bindings = wrap({ ...env, PULL: pull as unknown as Queue, INGEST: ingest as unknown as Queue });
-  const runtime = pulls ? createRuntime(bindings, "queue", parseConfig({ pulls })) : createRuntime(bindings, "queue");
-  return { runtime, pull, ingest, delays, pages: [] };
+  const bindings = { ...env, PULL: pull as unknown as Queue, INGEST: ingest as unknown as Queue };
+  const make = (b: Env) => (pulls ? createRuntime(b, "queue", parseConfig({ pulls })) : createRuntime(b, "queue"));
+  const loader = make(bindings);
+  return { runtime: wrap ? make(wrap(bindings)) : loader, loader, pull, ingest, delays, pages: [] };
 }
 
 let sequence = 0;
@@ -92,7 +96,7 @@ export async function pump(p: Pumped, options: { maxSteps?: number; redeliverOnT
         // As the queue delivers them: JSON text, parsed by the consumer.
         records.map((body) => ({ id: `pump-${++sequence}`, timestamp: new Date(), attempts: 1, body: JSON.stringify(body) })),
       );
-      await consumeIngestBatch(batch, p.runtime);
+      await consumeIngestBatch(batch, p.loader);
     }
   }
 }
