@@ -76,3 +76,8 @@ export class TaskBudget {
     return { pages: this.#pages, subrequests: this.#subrequests, cpuMs: Math.round(this.#cpuMs), wallMs: now - this.#startedAt };
   }
 }
+
+/** How many pages of `perPage` subrequests one task takes within a subrequest budget. */
+export function pagesPerTask(limits: RestSource["budget"], perPage = 3): number {
+  return Math.max(1, Math.floor((limits.subrequests - 1 - reservedSubrequests) / perPage));
+}
