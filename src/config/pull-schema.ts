@@ -123,7 +123,7 @@ export const restSourceSchema = z.object({
     .object({
       /** Subrequests: each fetch (and each redirect followed), queue send, R2 put and D1 call counts as one. */
       subrequests: z.number().int().min(10).max(10_000).default(1000),
-      /** CPU milliseconds, estimated (Workers has no CPU clock): the larger of the measured busy time and 20 ms a MB of page. */
+      /** CPU milliseconds, estimated (Workers has no CPU clock): the larger of the measured busy time and 40 ms a MB of page. */
       cpuMs: z.number().positive().max(300_000).default(15_000),
       /** Wall-clock seconds; a queue consumer may run 15 minutes. */
       wallSeconds: z.number().positive().max(840).default(120),

@@ -8,12 +8,13 @@
  * moves only when I/O completes (a Spectre mitigation), so timing a synchronous stretch reads 0
  * there, though it reads true time in local workerd. A page's CPU is therefore estimated as the
  * larger of its measured busy time (parsing to queued messages) and a rate per byte of page
- * (`cpuMsPerMB`, several times what V8 takes to parse, key and re-serialise JSON on this machine).
+ * (`cpuMsPerMB`: twice the 19 ms a MB that parsing, keying and re-serialising a page of GitHub
+ * issues took in Node 24 on a loaded 2-core machine, since the deployed clock cannot check it).
  */
 import type { RestSource } from "../config/pull-schema.ts";
 
 /** Estimated CPU per MB of page body: JSON.parse, keys, JSON.stringify into messages, hashing. */
-export const cpuMsPerMB = 20;
+export const cpuMsPerMB = 40;
 /** Subrequests kept back for the task's own start and end: the run's read, the hop or the completion, an alert. */
 const reservedSubrequests = 8;
 

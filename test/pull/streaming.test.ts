@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { SluiceConfigInput } from "../../src/config/schema.ts";
 import { FaultInjector } from "../../src/lib/faults.ts";
 import type { PageMessage } from "../../src/messages.ts";
+import { TaskBudget } from "../../src/pull/budget.ts";
 import { handlePage } from "../../src/pull/page.ts";
 import { startPull } from "../../src/pull/planner.ts";
 import { rows } from "../support/pipeline.ts";
@@ -84,6 +85,19 @@ describe("streamed pages", () => {
     await pump(p);
     expect(p.pages.map((task) => task.page)).toEqual([1, 2, 3, 4, 5, 6]);
     await completedOnce();
+  });
+
+  it("estimates a page's CPU from its bytes when the clock shows none (as deployed), and keeps to the wall time", () => {
+    const budget = new TaskBudget({ subrequests: 1000, cpuMs: 100, wallSeconds: 10 }, 1, 0);
+    budget.pageDone({ subrequests: 3, busyMs: 0, bodyBytes: 1_000_000 }, 0);
+    expect(budget.spent(0)).toEqual({ pages: 1, subrequests: 4, cpuMs: 40, wallMs: 0 });
+    expect(budget.roomFor(1, 0)).toBe(true); // 40 + 40 ms ≤ 100
+    expect(budget.roomFor(2, 0)).toBe(false); // 40 + 80 ms > 100
+    expect(budget.roomFor(1, 10_001)).toBe(false); // past 10 s of wall time
+    budget.startPage(0);
+    budget.pageDone({ subrequests: 3, busyMs: 70, bodyBytes: 1_000 }, 2_000); // a measured busy time counts when larger
+    expect(budget.spent(2_000)).toEqual({ pages: 2, subrequests: 7, cpuMs: 110, wallMs: 2_000 });
+    expect(budget.roomFor(1, 2_000)).toBe(false);
   });
 
   it("counts maxPagesPerRun across tasks, from the run's seen URLs", async () => {
