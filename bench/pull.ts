@@ -25,6 +25,8 @@ import { adminToken, testSecrets } from "../test/support/fixtures.ts";
 
 const issues = Number(process.env.BENCH_ISSUES ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Records a page (`per_page`), for both sides: small pages with BENCH_PER_PAGE=10. */
+const perPage = Number(process.env.BENCH_PER_PAGE ?? 100);
 /** Requests a second to the fake API, for both sides. */
 const rate = 10_000;
 
@@ -43,7 +45,14 @@ export async function main(): Promise<void> {
   const example = readFileSync(configFile, "utf8");
   const limited = "limits: { requestsPerSecond: 10, maxPagesPerRun: 500 }";
   if (!example.includes(limited)) throw new Error(`pipeline/sluice.config.ts no longer sets ${limited}; update the bench`);
-  writeFileSync(configFile, example.replace(limited, `limits: { requestsPerSecond: ${rate}, maxPagesPerRun: 500 }`));
+  const paged = 'params: { state: "all", per_page: 100,';
+  if (!example.includes(paged)) throw new Error(`pipeline/sluice.config.ts no longer sets ${paged}; update the bench`);
+  writeFileSync(
+    configFile,
+    example
+      .replace(limited, `limits: { requestsPerSecond: ${rate}, maxPagesPerRun: 5000 }`)
+      .replace(paged, `params: { state: "all", per_page: ${perPage},`),
+  );
 
   const vars = {
     ...testSecrets,
@@ -63,7 +72,7 @@ export async function main(): Promise<void> {
   const floor = await server.companion("floor");
   const budget = getConfig().pulls.github_api!.budget;
   const hop = pagesPerTask(budget);
-  const firstUrl = `${api.url}/repos/acme/widgets/issues?state=all&per_page=100&sort=updated&direction=asc&since=2019-12-31T23:55:00Z`;
+  const firstUrl = `${api.url}/repos/acme/widgets/issues?state=all&per_page=${perPage}&sort=updated&direction=asc&since=2019-12-31T23:55:00Z`;
   const admin = { authorization: `Bearer ${adminToken}` };
 
   /** Seconds from `started` until the raw table holds every issue. */
@@ -142,13 +151,13 @@ export async function main(): Promise<void> {
       );
     }
     const m = { sluice: median(times.sluice), floor: median(times.floor), direct: median(times.direct), loop: median(times.loop) };
-    const perPage = (seconds: number) => Number(((seconds * 1000) / pages).toFixed(2));
+    const msPerPage = (seconds: number) => Number(((seconds * 1000) / pages).toFixed(2));
     const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
     console.log(`medians of ${rounds} rounds, ${issues} records in ${pages} pages, until the last row is in D1:`);
-    console.log(`  Sluice: ${perPage(m.sluice)} ms a page (pages stream within a task; a new task after ${hop} pages)`);
-    console.log(`  floor (fetch → INGEST.sendBatch → one-row checkpoint, a hop every ${hop} pages): ${perPage(m.floor)} ms a page`);
-    console.log(`  floor loading each page in the pull consumer, without INGEST: ${perPage(m.direct)} ms a page`);
-    console.log(`  plain fetch loop in Node (reference only: no load, not in workerd): ${perPage(m.loop)} ms a page`);
+    console.log(`  Sluice: ${msPerPage(m.sluice)} ms a page (pages stream within a task; a new task after ${hop} pages)`);
+    console.log(`  floor (fetch → INGEST.sendBatch → one-row checkpoint, a hop every ${hop} pages): ${msPerPage(m.floor)} ms a page`);
+    console.log(`  floor loading each page in the pull consumer, without INGEST: ${msPerPage(m.direct)} ms a page`);
+    console.log(`  plain fetch loop in Node (reference only: no load, not in workerd): ${msPerPage(m.loop)} ms a page`);
     console.log(`ratio_to_floor ${ratio(m.floor, m.sluice)} (target ≥ 0.7)`);
     console.log(
       JSON.stringify({
@@ -157,13 +166,14 @@ export async function main(): Promise<void> {
         ratio_to_fetch_loop: ratio(m.loop, m.sluice),
         records: issues,
         pages,
+        records_per_page: perPage,
         rounds,
         pages_per_task: hop,
-        ms_per_page: perPage(m.sluice),
-        floor_ms_per_page: perPage(m.floor),
-        direct_load_ms_per_page: perPage(m.direct),
+        ms_per_page: msPerPage(m.sluice),
+        floor_ms_per_page: msPerPage(m.floor),
+        direct_load_ms_per_page: msPerPage(m.direct),
         direct_load_speedup_over_ingest: ratio(m.floor, m.direct),
-        fetch_loop_ms_per_page: perPage(m.loop),
+        fetch_loop_ms_per_page: msPerPage(m.loop),
         records_per_s: Math.round(issues / m.sluice),
         floor_records_per_s: Math.round(issues / m.floor),
       }),
