@@ -1,124 +1,186 @@
 /**
- * `npm run bench -- pull`: 10,000 GitHub issues (100 pages of 100) from the local fake API,
- * through the whole path under `wrangler dev`: a run started over HTTP, one PULL queue hop per
- * page, records to INGEST. In the same run, the same pages fetched in a plain loop (following
- * the same Link headers) are the baseline, and as many bare queue hops as there were pages are a
- * second one. Prints records/s for both, the ratio, and the path's work beyond hops and fetches.
+ * `npm run bench -- pull`: 10,000 GitHub issues (100 pages of 100) from the local fake API into
+ * D1, through Sluice's production bundle in workerd, against its floor (bench/pull-floor-worker.ts):
+ * a Worker consumer in the same workerd doing fetch → `INGEST.sendBatch` → a one-row checkpoint,
+ * hopping to a new task as often as Sluice's default budget does, its records loaded by Sluice's
+ * own ingest consumer. Both clocks stop when the last row is in D1 (the raw table's count), not
+ * when the records are queued. Both sides keep the same request rate, set high in the bench's own
+ * copy of the example config (and passed to the floor), so the limit is not what is measured.
+ *
+ * Sluice, the floor, the floor loading in its pull consumer (`direct`: the measurement behind
+ * whether small pages should skip `INGEST`) and a plain fetch loop in Node alternate for
+ * BENCH_ROUNDS rounds (3 by default) after a warm-up round; medians are reported. The fetch loop
+ * neither loads nor runs in workerd: it is printed for reference only.
  */
-import { startDevServer } from "../scripts/lib/dev-server.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { copyCheckout } from "../scripts/lib/dev-server.ts";
+import { startWorkerd } from "../scripts/lib/workerd-server.ts";
+import { getConfig } from "../src/config/index.ts";
+import { pagesPerTask } from "../src/pull/budget.ts";
 import { linkNext } from "../src/pull/paginate.ts";
 import { seedIssues, startFakeApi } from "../test/support/fake-api.ts";
 import { adminToken, testSecrets } from "../test/support/fixtures.ts";
 
 const issues = Number(process.env.BENCH_ISSUES ?? 10_000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Records a page (`per_page`), for both sides: small pages with BENCH_PER_PAGE=10. */
+const perPage = Number(process.env.BENCH_PER_PAGE ?? 100);
+/** Requests a second to the fake API, for both sides. */
+const rate = 10_000;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export async function main(): Promise<void> {
   const api = await startFakeApi({ issues: seedIssues(issues) });
-  const server = await startDevServer({
-    // Bench mode lifts the example's 10 requests/s limit, which would otherwise be all we measure.
-    vars: {
-      ...testSecrets,
-      LOG_LEVEL: "warn",
-      SLUICE_BENCH_BASELINE: "1",
-      GITHUB_API_URL: api.url,
-      GITHUB_REPO: "acme/widgets",
-      GITHUB_TOKEN: "fake-token",
-      STRIPE_API_URL: api.url,
-      STRIPE_API_KEY: "fake-token",
-    },
+  const dir = mkdtempSync(join(tmpdir(), "sluice-bench-pull-"));
+  const checkout = copyCheckout(dir);
+  const configFile = join(checkout, "pipeline", "sluice.config.ts");
+  const example = readFileSync(configFile, "utf8");
+  const limited = "limits: { requestsPerSecond: 10, maxPagesPerRun: 500 }";
+  if (!example.includes(limited)) throw new Error(`pipeline/sluice.config.ts no longer sets ${limited}; update the bench`);
+  const paged = 'params: { state: "all", per_page: 100,';
+  if (!example.includes(paged)) throw new Error(`pipeline/sluice.config.ts no longer sets ${paged}; update the bench`);
+  writeFileSync(
+    configFile,
+    example
+      .replace(limited, `limits: { requestsPerSecond: ${rate}, maxPagesPerRun: 5000 }`)
+      .replace(paged, `params: { state: "all", per_page: ${perPage},`),
+  );
+
+  const vars = {
+    ...testSecrets,
+    SLUICE_ENV: "local",
+    LOG_LEVEL: "warn",
+    GITHUB_API_URL: api.url,
+    GITHUB_REPO: "acme/widgets",
+    GITHUB_TOKEN: "fake-token",
+    STRIPE_API_URL: api.url,
+    STRIPE_API_KEY: "fake-token",
+  };
+  const server = await startWorkerd({
+    vars,
+    checkout,
+    companions: [{ name: "floor", configPath: "bench/wrangler.pull-floor.toml", vars }],
   });
-  try {
-    // Baseline: the same pages in a plain loop.
-    const baselineStart = performance.now();
-    let url: string | undefined =
-      `${api.url}/repos/acme/widgets/issues?state=all&per_page=100&sort=updated&direction=asc&since=2019-12-31T23:55:00Z`;
+  const floor = await server.companion("floor");
+  const budget = getConfig().pulls.github_api!.budget;
+  const hop = pagesPerTask(budget);
+  const firstUrl = `${api.url}/repos/acme/widgets/issues?state=all&per_page=${perPage}&sort=updated&direction=asc&since=2019-12-31T23:55:00Z`;
+  const admin = { authorization: `Bearer ${adminToken}` };
+
+  /** Seconds from `started` until the raw table holds every issue. */
+  const rowsLoaded = async (started: number, what: string) => {
+    for (;;) {
+      const { rows } = (await (await floor.fetch("http://floor/rows")).json()) as { rows: number };
+      if (rows >= issues) return (performance.now() - started) / 1000;
+      if (performance.now() - started > 300_000) throw new Error(`${what}: ${rows} of ${issues} rows after 300 s`);
+      await sleep(10);
+    }
+  };
+  const reset = async () => {
+    const response = await floor.fetch("http://floor/reset", { method: "POST" });
+    if (!response.ok) throw new Error(`reset failed: ${response.status} ${await response.text()}`);
+  };
+
+  const sluice = async () => {
+    await reset();
+    const started = performance.now();
+    const start = await fetch(`${server.url}/v1/pulls/github_api/issues/run`, { method: "POST", headers: admin });
+    if (start.status !== 202) throw new Error(`could not start the run: ${start.status} ${await start.text()}`);
+    const seconds = await rowsLoaded(started, "Sluice");
+    const { runs } = (await (await fetch(`${server.url}/v1/pulls?limit=1`, { headers: admin })).json()) as {
+      runs: { status: string; pages: number; records: number }[];
+    };
+    if (runs[0]?.status !== "completed" || runs[0].records !== issues)
+      throw new Error(`the run did not complete: ${JSON.stringify(runs[0])}`);
+    return { seconds, pages: runs[0].pages };
+  };
+  let floorRuns = 0;
+  const floorRun = async (direct: boolean) => {
+    await reset();
+    const started = performance.now();
+    const query = new URLSearchParams({
+      run: `floor-${++floorRuns}`,
+      url: firstUrl,
+      hop: String(hop),
+      rate: String(rate),
+      direct: direct ? "1" : "0",
+    });
+    const start = await floor.fetch(`http://floor/start?${query}`, { method: "POST" });
+    if (start.status !== 202) throw new Error(`could not start the floor: ${start.status}`);
+    return rowsLoaded(started, direct ? "floor (direct)" : "floor");
+  };
+  const fetchLoop = async () => {
+    const started = performance.now();
+    let url: string | undefined = firstUrl;
     let fetched = 0;
     while (url) {
       const response: Response = await fetch(url, { headers: { authorization: "Bearer fake-token", accept: "application/json" } });
       fetched += ((await response.json()) as unknown[]).length;
       url = linkNext(response.headers.get("link"));
     }
-    const baselineSeconds = (performance.now() - baselineStart) / 1000;
-    if (fetched !== issues) throw new Error(`baseline fetched ${fetched} of ${issues}`);
+    if (fetched !== issues) throw new Error(`the fetch loop fetched ${fetched} of ${issues}`);
+    return (performance.now() - started) / 1000;
+  };
 
-    // The whole path.
-    const admin = { authorization: `Bearer ${adminToken}` };
-    const started = performance.now();
-    const start = await fetch(`${server.url}/v1/pulls/github_api/issues/run`, { method: "POST", headers: admin });
-    if (start.status !== 202) throw new Error(`could not start the run: ${start.status} ${await start.text()}`);
-    let run: { status: string; pages: number; records: number; error: string | null } | undefined;
-    while (performance.now() - started < 600_000) {
-      const body = (await (await fetch(`${server.url}/v1/pulls?limit=1`, { headers: admin })).json()) as {
-        runs: NonNullable<typeof run>[];
-      };
-      run = body.runs[0];
-      if (run && run.status !== "running") break;
-      await new Promise((done) => setTimeout(done, 50));
+  try {
+    // Warm-up: each path once (isolates, bundles, the raw table and its indexes).
+    await sluice();
+    await floorRun(false);
+    await floorRun(true);
+    await fetchLoop();
+    const times = { sluice: [] as number[], floor: [] as number[], direct: [] as number[], loop: [] as number[] };
+    let pages = 0;
+    for (let round = 1; round <= rounds; round++) {
+      const s = await sluice();
+      pages = s.pages;
+      times.sluice.push(s.seconds);
+      times.floor.push(await floorRun(false));
+      times.direct.push(await floorRun(true));
+      times.loop.push(await fetchLoop());
+      const ms = (seconds: number) => `${Math.round(seconds * 1000)} ms`;
+      console.log(
+        `round ${round}: Sluice ${ms(times.sluice.at(-1)!)}, floor ${ms(times.floor.at(-1)!)}, floor loading in the pull consumer ${ms(times.direct.at(-1)!)}, fetch loop ${ms(times.loop.at(-1)!)}`,
+      );
     }
-    const pathSeconds = (performance.now() - started) / 1000;
-    if (run?.status !== "completed" || run.records !== issues)
-      throw new Error(`the run did not complete: ${JSON.stringify(run)}\n${server.output().slice(-3000)}`);
-
-    await server.stop();
-
-    // The second baseline: the same number of queue hops in the same `wrangler dev`, doing
-    // nothing else, so the path's overhead beyond its hops and its fetches is visible.
-    const hopSeconds = await queueHops(run.pages);
-
-    const baselineRate = issues / baselineSeconds;
-    const pathRate = issues / pathSeconds;
-    const ratio = Number((pathRate / baselineRate).toFixed(2));
-    const perPage = (seconds: number) => Number(((seconds * 1000) / run.pages).toFixed(1));
-    const overhead = perPage(pathSeconds - hopSeconds - baselineSeconds);
-    // A page's fetch plus its hop, with no other work, against the fetch alone.
-    const bound = Number((baselineSeconds / (baselineSeconds + hopSeconds)).toFixed(2));
-    console.log(
-      `plain loop:       ${Math.round(baselineRate)} records/s (${issues} records, ${run.pages} pages): ${perPage(baselineSeconds)} ms a page`,
-    );
-    console.log(
-      `Sluice pull path: ${Math.round(pathRate)} records/s (one PULL queue hop per page, records to INGEST): ${perPage(pathSeconds)} ms a page`,
-    );
-    console.log(
-      `queue hops alone: ${perPage(hopSeconds)} ms a hop, so one hop a page bounds the ratio at ${bound}; the path's own work beyond its hop and fetch: ${overhead} ms a page`,
-    );
-    console.log(`ratio ${ratio} (target ≥ 0.5)`);
+    const m = { sluice: median(times.sluice), floor: median(times.floor), direct: median(times.direct), loop: median(times.loop) };
+    const msPerPage = (seconds: number) => Number(((seconds * 1000) / pages).toFixed(2));
+    const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+    console.log(`medians of ${rounds} rounds, ${issues} records in ${pages} pages, until the last row is in D1:`);
+    console.log(`  Sluice: ${msPerPage(m.sluice)} ms a page (pages stream within a task; a new task after ${hop} pages)`);
+    console.log(`  floor (fetch → INGEST.sendBatch → one-row checkpoint, a hop every ${hop} pages): ${msPerPage(m.floor)} ms a page`);
+    console.log(`  floor loading each page in the pull consumer, without INGEST: ${msPerPage(m.direct)} ms a page`);
+    console.log(`  plain fetch loop in Node (reference only: no load, not in workerd): ${msPerPage(m.loop)} ms a page`);
+    console.log(`ratio_to_floor ${ratio(m.floor, m.sluice)} (target ≥ 0.7)`);
     console.log(
       JSON.stringify({
         bench: "pull",
-        ratio,
-        records_per_s: Math.round(pathRate),
-        baseline_records_per_s: Math.round(baselineRate),
+        ratio_to_floor: ratio(m.floor, m.sluice),
+        ratio_to_fetch_loop: ratio(m.loop, m.sluice),
         records: issues,
-        pages: run.pages,
-        ms_per_page: perPage(pathSeconds),
-        baseline_ms_per_page: perPage(baselineSeconds),
-        hop_ms: perPage(hopSeconds),
-        ratio_bound_with_hops: bound,
-        overhead_ms_per_page: overhead,
+        pages,
+        records_per_page: perPage,
+        rounds,
+        pages_per_task: hop,
+        ms_per_page: msPerPage(m.sluice),
+        floor_ms_per_page: msPerPage(m.floor),
+        direct_load_ms_per_page: msPerPage(m.direct),
+        direct_load_speedup_over_ingest: ratio(m.floor, m.direct),
+        fetch_loop_ms_per_page: msPerPage(m.loop),
+        records_per_s: Math.round(issues / m.sluice),
+        floor_records_per_s: Math.round(issues / m.floor),
       }),
     );
   } finally {
     await server.stop();
     await api.close();
-  }
-}
-
-/** Seconds for `n` sequential queue hops that do nothing else (bench/hops-worker.ts). */
-async function queueHops(n: number): Promise<number> {
-  const hops = await startDevServer({ vars: {}, configPath: "bench/wrangler.hops.toml", readyPath: "/ready", migrate: false });
-  try {
-    const run = async (chain: string) => {
-      const started = performance.now();
-      await fetch(`${hops.url}/start?n=${n}&chain=${chain}`, { method: "POST" });
-      while (!((await (await fetch(`${hops.url}/status?chain=${chain}`)).json()) as { done: boolean }).done) {
-        if (performance.now() - started > 120_000) throw new Error(`queue hops did not finish:\n${hops.output().slice(-2000)}`);
-        await new Promise((done) => setTimeout(done, 50));
-      }
-      return (performance.now() - started) / 1000;
-    };
-    await run("warm");
-    return await run("measured");
-  } finally {
-    await hops.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -121,21 +121,26 @@ export function encodeMessage(body: unknown): string {
 /** Texts already computed for a message (to size it for the claim check), so it is serialised once. */
 const encoded = new WeakMap<object, string>();
 
-export async function sendMessage(queue: Queue, body: unknown): Promise<void> {
-  await queue.send(encodeMessage(body), { contentType: "text" });
+export async function sendMessage(queue: Queue, body: unknown, options: { delaySeconds?: number } = {}): Promise<void> {
+  await queue.send(encodeMessage(body), { contentType: "text", ...options });
 }
 
-/** Queues take at most 100 messages and 256 KB a sendBatch; this sends any number within both. */
-export async function sendAll(queue: Queue, bodies: readonly unknown[]): Promise<void> {
+/**
+ * Queues take at most 100 messages and 256 KB a sendBatch; this sends any number within both.
+ * Returns how many sendBatch calls it made (each is a subrequest).
+ */
+export async function sendAll(queue: Queue, bodies: readonly unknown[]): Promise<number> {
   const maxBatchBytes = 250_000;
   const encoder = new TextEncoder();
   let batch: MessageSendRequest[] = [];
   let size = 0;
+  let calls = 0;
   for (const body of bodies) {
     const text = encodeMessage(body);
     const bytes = encoder.encode(text).byteLength + 100;
     if (batch.length === 100 || (batch.length > 0 && size + bytes > maxBatchBytes)) {
       await queue.sendBatch(batch);
+      calls += 1;
       batch = [];
       size = 0;
     }
@@ -143,6 +148,7 @@ export async function sendAll(queue: Queue, bodies: readonly unknown[]): Promise
     size += bytes;
   }
   if (batch.length > 0) await queue.sendBatch(batch);
+  return calls + (batch.length > 0 ? 1 : 0);
 }
 
 /** A message whose text is not JSON. It is dead-lettered with its text, as it came. */

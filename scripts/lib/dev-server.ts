@@ -83,7 +83,7 @@ export interface DevServerOptions {
 /** What `wrangler dev` builds the Worker from, copied; node_modules is linked. */
 const checkoutFiles = ["src", "scripts", "migrations", "pipeline", "package.json", "wrangler.toml", "tsconfig.json"];
 
-function copyCheckout(into: string): string {
+export function copyCheckout(into: string): string {
   const root = join(into, "checkout");
   for (const file of checkoutFiles) cpSync(join(repoRoot, file), join(root, file), { recursive: true });
   symlinkSync(join(repoRoot, "node_modules"), join(root, "node_modules"), "dir");

@@ -114,6 +114,21 @@ export const restSourceSchema = z.object({
       maxRetries: z.number().int().min(0).max(50).default(5),
     })
     .prefault({}),
+  /**
+   * What one page task may spend before it hands the rest of the run to a new task on `PULL`
+   * (src/pull/budget.ts). The defaults fit the Workers Paid plan with room to spare; on the Free
+   * plan (50 subrequests and 10 ms of CPU an invocation) set `{ subrequests: 50, cpuMs: 10 }`.
+   */
+  budget: z
+    .object({
+      /** Subrequests: each fetch (and each redirect followed), queue send, R2 put and D1 call counts as one. */
+      subrequests: z.number().int().min(10).max(10_000).default(1000),
+      /** CPU milliseconds, estimated (Workers has no CPU clock): the larger of the measured busy time and 40 ms a MB of page. */
+      cpuMs: z.number().positive().max(300_000).default(15_000),
+      /** Wall-clock seconds; a queue consumer may run 15 minutes. */
+      wallSeconds: z.number().positive().max(840).default(120),
+    })
+    .prefault({}),
   resources: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), resourceSchema),
 });
 

@@ -284,14 +284,27 @@ export const pullRuns = sqliteTable(
     cursorMax: text("cursor_max"),
     /** The page task to fetch next (JSON), so a failed run resumes where it stopped. */
     nextPage: text("next_page", { mode: "json" }).$type<Record<string, unknown>>(),
-    /** Hashes of the URLs fetched in this run, to stop a paginator that loops. */
-    seen: text("seen", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     error: text("error"),
     startedAt: text("started_at").notNull(),
     finishedAt: text("finished_at"),
     lastRequestAt: text("last_request_at"),
   },
   (t) => [index("_sluice_pull_runs_stream_idx").on(t.source, t.stream, t.startedAt)],
+);
+
+/**
+ * The URLs a running pull run has fetched, hashed, one row a page: what stops a paginator that
+ * loops back, and what counts the run's pages against `maxPagesPerRun`. Written in the page's
+ * checkpoint transaction; deleted when the run ends (a resumed run is a new run, with a fresh count).
+ */
+export const pullSeenUrls = sqliteTable(
+  "_sluice_pull_seen_urls",
+  {
+    runId: text("run_id").notNull(),
+    urlHash: text("url_hash").notNull(),
+    page: integer("page").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.urlHash] })],
 );
 
 /** The committed incremental cursor of each pulled stream. */

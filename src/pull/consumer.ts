@@ -1,6 +1,7 @@
 /**
- * The `PULL` consumer: one page task per message. A page that succeeds, or whose run has ended,
- * is acked; one the API asked to retry later is retried with its delay. A failure is settled by
+ * The `PULL` consumer: one page task per message, which fetches pages until its run ends or its
+ * budget is spent (page.ts). A task that succeeds, or whose run has ended, is acked; one whose
+ * first page the API asked to retry later is retried with its delay. A failure is settled by
  * the shared step (settle.ts): retried with backoff if retryable (D1, R2 or a queue failed under
  * us; its records are keyed, so a redo never duplicates, and the run's page count stops it from
  * forking), dead-lettered at once if not. Messages that are not page tasks are handed back, for

@@ -79,12 +79,19 @@ const followed = new Set([301, 302, 303, 307, 308]);
  * redirect to another origin, a loop or too many hops is a terminal error: retrying cannot help.
  * Errors name origins and paths only, since a query may hold an API key.
  */
-export async function fetchWithinOrigin(url: URL, init: RequestInit, maxRedirects = 5): Promise<Response> {
+export async function fetchWithinOrigin(
+  url: URL,
+  init: RequestInit,
+  maxRedirects = 5,
+  counted: { fetches: number } = { fetches: 0 },
+): Promise<Response> {
   const visited = new Set<string>();
   let current = url;
   let request = init;
   for (;;) {
     visited.add(current.href);
+    // Each hop is a subrequest, counted against the page task's budget.
+    counted.fetches += 1;
     const response = await fetch(current, { ...request, redirect: "manual" });
     const location = response.headers.get("location");
     if (!followed.has(response.status) || location === null) return response;

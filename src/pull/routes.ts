@@ -42,7 +42,7 @@ pullRoutes.openapi(listRuns, async (c) => {
   ]);
   return c.json(
     {
-      runs: runs.map(({ seen: _seen, nextPage, ...run }) => ({
+      runs: runs.map(({ nextPage, ...run }) => ({
         ...run,
         nextPage: (nextPage as { page?: number } | null)?.page ?? null,
         durationMs: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,

@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { type PullRun, pullLeases, pullRuns, pullState } from "../db/schema.ts";
+import { type PullRun, pullLeases, pullRuns, pullSeenUrls, pullState } from "../db/schema.ts";
 import { newRunId } from "../lib/ids.ts";
 import type { PageMessage } from "../messages.ts";
 import { counterInsert } from "../ops/rollups.ts";
@@ -66,6 +66,7 @@ export async function startRun(
         [{ metric: "sluice_pull_runs_total", labels: { source: stream.source, stream: stream.stream, status: "failed" }, value: 1 }],
         { ifChanged: true },
       ),
+      db.delete(pullSeenUrls).where(eq(pullSeenUrls.runId, resumable.runId)),
     ]);
   }
 
@@ -99,9 +100,20 @@ export async function getRun(d1: D1Database, runId: string): Promise<PullRun | u
   return run;
 }
 
+/** A run and the hashes of the URLs it fetched so far, read in one D1 call. */
+export async function getRunWithSeen(d1: D1Database, runId: string): Promise<{ run: PullRun; seen: Set<string> } | undefined> {
+  const db = drizzle(d1);
+  const [runs, seen] = await db.batch([
+    db.select().from(pullRuns).where(eq(pullRuns.runId, runId)),
+    db.select({ urlHash: pullSeenUrls.urlHash }).from(pullSeenUrls).where(eq(pullSeenUrls.runId, runId)),
+  ]);
+  return runs[0] ? { run: runs[0], seen: new Set(seen.map((row) => row.urlHash)) } : undefined;
+}
+
 /**
  * Records page `page` as done, if no one recorded it before (a redelivered page task must not
- * fork the run): compare-and-set on the page count. Also refreshes the lease.
+ * fork the run): compare-and-set on the page count. The page's URL joins the run's seen URLs
+ * and its counter moves only if this call won. Also refreshes the lease.
  */
 export async function recordPage(
   d1: D1Database,
@@ -110,7 +122,6 @@ export async function recordPage(
   update: { records: number; cursorMax: string | null; nextPage: PageMessage | null; urlHash: string },
 ): Promise<boolean> {
   const db = drizzle(d1);
-  const seen = [...run.seen, update.urlHash].slice(-5000);
   // The last page completes the run in the same transaction that records it, so a failure in
   // between can never leave a recorded last page with the run still open.
   const completion = update.nextPage === null ? completionStatements(d1, run, update.cursorMax) : [];
@@ -122,7 +133,6 @@ export async function recordPage(
         records: sql`${pullRuns.records} + ${update.records}`,
         cursorMax: update.cursorMax,
         nextPage: update.nextPage,
-        seen,
         lastRequestAt: new Date().toISOString(),
       })
       .where(and(eq(pullRuns.runId, run.runId), eq(pullRuns.pages, page - 1), eq(pullRuns.status, "running")))
@@ -130,6 +140,8 @@ export async function recordPage(
     counterInsert(db, [{ metric: "sluice_pull_pages_total", labels: { source: run.source, stream: run.stream }, value: 1 }], {
       ifChanged: true,
     }),
+    // Guarded by the counter just before it, itself guarded by the compare-and-set.
+    db.insert(pullSeenUrls).select(sql`SELECT ${run.runId}, ${update.urlHash}, ${page} WHERE changes() > 0`).onConflictDoNothing(),
     db
       .update(pullLeases)
       .set({ expiresAt: isoIn(leaseSeconds) })
@@ -165,6 +177,8 @@ function completionStatements(d1: D1Database, run: PullRun, cursorMax: string | 
       { ifChanged: true },
     ),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
+    // A run's seen URLs matter only while it runs.
+    db.delete(pullSeenUrls).where(eq(pullSeenUrls.runId, run.runId)),
   ] as const;
 }
 
@@ -182,6 +196,7 @@ export async function failRun(d1: D1Database, run: PullRun, error: string): Prom
       { ifChanged: true },
     ),
     db.delete(pullLeases).where(and(eq(pullLeases.source, run.source), eq(pullLeases.stream, run.stream), eq(pullLeases.runId, run.runId))),
+    db.delete(pullSeenUrls).where(eq(pullSeenUrls.runId, run.runId)),
   ]);
 }
 
