@@ -1,81 +1,18 @@
 /**
- * The load benchmark's floor: a Worker that consumes the same queue batches as Sluice's
- * consumer and does only the storage work the load contract requires. In: a batch of record
- * envelopes (JSON text). Out, per batch: the envelopes parsed; the same raw-zone object (the same
- * envelopes as gzip NDJSON, put in R2 under a load id); then one D1 batch that bumps the
- * load-order counter, inserts the same rows through `json_each` with Sluice's own write
- * statement (same columns, same bound values, the load-order column) into a table built as a copy
- * of Sluice's (same columns, same indexes), and writes the ledger row. No typing, transforms,
- * evolution, quarantine, conflict check or counters: what Sluice adds beyond this floor is the
- * ratio the benchmark reports.
+ * The load benchmark's floor Worker: consumes the same queue batches as Sluice's consumer and
+ * does only the storage work the load contract requires (load-floor.ts), into a table built as a
+ * copy of Sluice's (same columns, same indexes). No typing, transforms, evolution, quarantine,
+ * conflict check or counters: what Sluice adds beyond this floor is the ratio the benchmark
+ * reports.
  *
  * `POST /setup?from=&to=` copies table `from` (with its indexes) as empty table `to`. `POST
  * /bare?records=&table=` is the old reference: the same rows made in the Worker and inserted by a
  * bare `INSERT … SELECT FROM json_each` per batch of 100, four batches in flight, with no queue,
  * raw zone, counter or ledger.
  */
-import { getTableName } from "drizzle-orm";
-import { writeRowsSql } from "../src/db/raw-tables.ts";
-import { loads } from "../src/db/schema.ts";
-import { newLoadId } from "../src/lib/ids.ts";
-import { quoteIdent, rawTableName } from "../src/lib/sql.ts";
-import { nextLoadSeq } from "../src/load/ledger.ts";
-import { type RawLine, rawObjectKey, writeRawObject } from "../src/load/raw-zone.ts";
+import { quoteIdent } from "../src/lib/sql.ts";
+import { type FloorEnv, floorConsume } from "./load-floor.ts";
 import { benchRecord, sharedRoute } from "./load-records.ts";
-
-interface FloorEnv {
-  DB: D1Database;
-  RAW: R2Bucket;
-  INGEST: Queue;
-}
-
-const ledgerSql = `INSERT INTO ${quoteIdent(getTableName(loads))} (load_id, kind, source, stream, status, records, inserted, duplicates, quarantined, filtered, key_conflicts, load_seq, r2_key, bytes, started_at, finished_at)
-SELECT ?1, 'ingest', ?2, ?3, 'loaded', ?4, changes(), ?4 - changes(), 0, 0, 0, (SELECT value FROM _sluice_sequences WHERE name = 'load'), ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
-
-/** The table's own columns (after the system ones), read once per isolate, as Sluice caches them. */
-const columnsByTable = new Map<string, string[]>();
-async function ownColumns(db: D1Database, table: string): Promise<string[]> {
-  let columns = columnsByTable.get(table);
-  if (!columns) {
-    const { results } = await db.prepare("SELECT name FROM pragma_table_info(?1)").bind(table).all<{ name: string }>();
-    columns = results.map((r) => r.name).filter((name) => !name.startsWith("_sluice_"));
-    columnsByTable.set(table, columns);
-  }
-  return columns;
-}
-
-async function consume(batch: MessageBatch<unknown>, env: FloorEnv): Promise<void> {
-  const lines: RawLine[] = batch.messages.map((message) => {
-    const { key, source, stream, receivedAt, deliveryId, payload } = JSON.parse(message.body as string) as RawLine;
-    return { key, source, stream, receivedAt, deliveryId, payload };
-  });
-  const { source, stream } = lines[0]!;
-  if (lines.some((line) => line.stream !== stream)) throw new Error("the floor loads one stream per batch");
-  const started = new Date();
-  const loadId = newLoadId(started.getTime());
-  const r2Key = rawObjectKey(source, stream, loadId, started);
-  const table = rawTableName(source, stream);
-  const columns = await ownColumns(env.DB, table);
-  const bytes = await writeRawObject(env.RAW, r2Key, lines, {
-    loadId,
-    source,
-    stream,
-    records: String(lines.length),
-    receivedFrom: lines[0]!.receivedAt,
-    receivedTo: lines.at(-1)!.receivedAt,
-    schemaHash: "floor",
-  });
-  const rows = lines.map((line) => {
-    const payload = line.payload as Record<string, unknown>;
-    return [line.key, line.receivedAt, ...columns.map((column) => payload[column] ?? null)];
-  });
-  await env.DB.batch([
-    nextLoadSeq(env.DB),
-    env.DB.prepare(writeRowsSql(table, columns, { disposition: "append" })).bind(loadId, r2Key, JSON.stringify(rows)),
-    env.DB.prepare(ledgerSql).bind(loadId, source, stream, lines.length, r2Key, bytes, started.toISOString()),
-  ]);
-  batch.ackAll();
-}
 
 /** Table `to` as an empty copy of `from`: the same column definitions and the same indexes. */
 async function copyTable(db: D1Database, from: string, to: string): Promise<void> {
@@ -133,5 +70,5 @@ export default {
     }
     return new Response("not found", { status: 404 });
   },
-  queue: consume,
+  queue: floorConsume,
 } satisfies ExportedHandler<FloorEnv, unknown>;

@@ -9,7 +9,8 @@
  * when the ledger counts every record loaded; the producer stays at most BENCH_WINDOW records
  * ahead of the loads, as a steady webhook stream would, so memory stays bounded at any size.
  *
- * Floor and Sluice alternate (BENCH_ROUNDS, 3 by default), each round on fresh tables, and the
+ * Floor and Sluice alternate (BENCH_ROUNDS, 3 by default; which goes first swaps every round),
+ * each round on fresh tables, and the
  * medians are reported: `ratio_to_floor`, and for reference `ratio_to_bare_insert` against the
  * old baseline (the same rows inserted by a bare `json_each` statement per batch, four in
  * flight, called directly in the Worker: no queue, no raw zone, no ledger). The last round's
@@ -25,6 +26,8 @@ import { testSecrets } from "../test/support/fixtures.ts";
 const records = Number(process.env.BENCH_RECORDS ?? 100_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const window = Number(process.env.BENCH_WINDOW ?? 20_000);
+/** Records the step-by-step breakdown times (in batches of 100). */
+const breakdownRecords = Number(process.env.BENCH_BREAKDOWN_RECORDS ?? 10_000);
 /** Records per enqueue request (sent by the Worker in sendBatch calls of 100). */
 const chunk = 2_000;
 
@@ -116,8 +119,12 @@ export async function main(): Promise<void> {
     const bareMs: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       await call(floor, `/setup?from=raw_bench__warm&to=raw_bench__f${round}`);
-      floorMs.push(await timedLoad(floor, `f${round}`, records));
-      sluiceMs.push(await timedLoad(sluice, `s${round}`, records));
+      // Floor first in odd rounds, Sluice first in even ones, so a machine that speeds up or slows
+      // down during the run favours neither.
+      const floorRun = () => timedLoad(floor, `f${round}`, records).then((ms) => floorMs.push(ms));
+      const sluiceRun = () => timedLoad(sluice, `s${round}`, records).then((ms) => sluiceMs.push(ms));
+      if (round % 2) await floorRun().then(sluiceRun);
+      else await sluiceRun().then(floorRun);
       const bare = await call(floor, `/bare?records=${records}&table=raw_bench__b${round}`);
       if (bare.rows !== records) throw new Error(`bare insert loaded ${bare.rows} of ${records} rows`);
       bareMs.push(bare.ms!);
@@ -145,6 +152,10 @@ export async function main(): Promise<void> {
         .join("\n");
     if (indexesOf(`raw_bench__s${last}`) !== indexesOf(`raw_bench__f${last}`)) throw new Error("the floor's table differs from Sluice's");
 
+    // Where a batch's time goes, each step timed on its own in Sluice's Worker (ms per batch of 100).
+    const steps = await call(sluice, `/breakdown?records=${breakdownRecords}&tag=${Date.now()}`);
+    for (const [step, ms] of Object.entries(steps)) console.log(`  ${step.padEnd(42)} ${ms} ms a batch`);
+
     const rate = (ms: number) => Math.round(records / (ms / 1000));
     const ratioToFloor = median(sluiceMs.map((ms, k) => floorMs[k]! / ms));
     const ratioToBare = median(sluiceMs.map((ms, k) => bareMs[k]! / ms));
@@ -161,6 +172,7 @@ export async function main(): Promise<void> {
       floor_s: Number((median(floorMs) / 1000).toFixed(1)),
       batch: 100,
       window,
+      breakdown_ms_per_batch: steps,
       peak_rss_mb_workerd_sluice: Math.max(0, ...sluicePids.map(peakMb)),
       peak_rss_mb_workerd_floor: Math.max(0, ...floorPids.map(peakMb)),
       peak_rss_mb_node: Math.round(process.resourceUsage().maxRSS / 1024),
