@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- load`: BENCH_RECORDS record envelopes (100,000 by default; 8 fields each) go
+ * `npm run bench -- load`: BENCH_RECORDS record envelopes (50,000 by default; 8 fields each) go
  * onto the real `INGEST` queue in workerd, one message per record as webhooks queue them, and
  * Sluice's own queue handler (`consumeIngestBatch`, bench/load-worker.ts) loads them in batches of
  * 100. Its floor (bench/load-floor-worker.ts) consumes the same messages from a queue with the
@@ -9,7 +9,7 @@
  * when the ledger counts every record loaded; the producer stays at most BENCH_WINDOW records
  * ahead of the loads, as a steady webhook stream would, so memory stays bounded at any size.
  *
- * Floor and Sluice alternate (BENCH_ROUNDS, 3 by default; which goes first swaps every round),
+ * Floor and Sluice alternate (BENCH_ROUNDS, 5 by default; which goes first swaps every round),
  * each round on fresh tables, and the
  * medians are reported: `ratio_to_floor`, and for reference `ratio_to_bare_insert` against the
  * old baseline (the same rows inserted by a bare `json_each` statement per batch, four in
@@ -23,8 +23,8 @@ import { queryLocalD1 } from "../scripts/lib/dev-server.ts";
 import { startWorkerd, type WorkerdServer } from "../scripts/lib/workerd-server.ts";
 import { testSecrets } from "../test/support/fixtures.ts";
 
-const records = Number(process.env.BENCH_RECORDS ?? 100_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const records = Number(process.env.BENCH_RECORDS ?? 50_000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const window = Number(process.env.BENCH_WINDOW ?? 20_000);
 /** Records the step-by-step breakdown times (in batches of 100). */
 const breakdownRecords = Number(process.env.BENCH_BREAKDOWN_RECORDS ?? 10_000);
@@ -104,6 +104,7 @@ function peakMb(pid: number): number {
 }
 
 export async function main(): Promise<void> {
+  const benchStarted = performance.now();
   const sluice = await startWorkerd({ vars: { ...testSecrets, LOG_LEVEL: "warn" }, configPath: "bench/wrangler.toml" });
   const sluicePids = workerdPids();
   const floor = await startWorkerd({ vars: {}, configPath: "bench/wrangler.load-floor.toml", persistTo: sluice.persistTo });
@@ -172,6 +173,7 @@ export async function main(): Promise<void> {
       floor_s: Number((median(floorMs) / 1000).toFixed(1)),
       batch: 100,
       window,
+      bench_total_s: Math.round((performance.now() - benchStarted) / 1000),
       breakdown_ms_per_batch: steps,
       peak_rss_mb_workerd_sluice: Math.max(0, ...sluicePids.map(peakMb)),
       peak_rss_mb_workerd_floor: Math.max(0, ...floorPids.map(peakMb)),
