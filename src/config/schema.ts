@@ -275,7 +275,10 @@ export const sluiceConfigSchema = z
     checkTableNames(config, ctx);
   });
 
-/** The longest suffix Sluice adds to a raw table's name: `__staging` and then `__load_idx`. */
+/**
+ * The longest suffix Sluice adds to a raw table's name: `__staging` and then `__load_idx` (an index
+ * Sluice no longer keeps, but still drops by that name from tables made before).
+ */
 const longestTableSuffix = "__staging__load_idx".length;
 
 /**

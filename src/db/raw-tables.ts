@@ -68,16 +68,25 @@ export function loadSeqIndexSql(table: string): string {
   return `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__seq_idx`)} ON ${quoteIdent(table)} (${seq}) WHERE ${seq} IS NOT NULL`;
 }
 
+/**
+ * Drops the indexes older versions of Sluice kept and this one does not: the index by load id,
+ * which only the ledger's counts read. Run once per table by each isolate (with the table's other
+ * DDL), so a deployed table stops paying for it on its next load.
+ */
+export function retiredIndexSql(table: string): string[] {
+  return [`DROP INDEX IF EXISTS ${quoteIdent(`${table}__load_idx`)}`];
+}
+
 export function addColumnSql(table: string, column: Column): string {
   return `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column.name)} ${sqlTypes[column.type]}`;
 }
 
-/** Indexes by load id (the ledger counts a load's rows with it), by load order, and for merge by key and primary key. */
+/**
+ * Indexes by load order, and for merge by key and primary key. Nothing else: every index is paid
+ * for by every write. (The ledger counts a load's rows with `changes()`, not by load id.)
+ */
 export function indexSql(table: string, disposition: Disposition, primaryKey: readonly string[] = []): string[] {
-  const statements = [
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__load_idx`)} ON ${quoteIdent(table)} ("_sluice_load_id")`,
-    loadSeqIndexSql(table),
-  ];
+  const statements = [loadSeqIndexSql(table)];
   if (disposition === "merge") {
     statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table}__key_idx`)} ON ${quoteIdent(table)} ("_sluice_key")`);
     statements.push(
@@ -194,7 +203,7 @@ export function swapStagingSql(table: string): string[] {
     `DROP TABLE IF EXISTS ${quoteIdent(table)}`,
     `ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(table)}`,
     "PRAGMA legacy_alter_table = OFF",
-    `DROP INDEX IF EXISTS ${quoteIdent(`${staging}__load_idx`)}`,
+    ...retiredIndexSql(staging),
     `DROP INDEX IF EXISTS ${quoteIdent(`${staging}__seq_idx`)}`,
     ...indexSql(table, "replace"),
   ];

@@ -6,8 +6,9 @@
  *
  * Each count is taken on its own, so the balance `records = inserted + duplicates + quarantined +
  * filtered` that `/v1/reconcile` checks can fail: duplicates are counted before the writes, as the
- * records whose key the table (or quarantine) already held, and rows and quarantine rows after
- * them, by load id. A write that drops a record it should have kept leaves the balance short.
+ * records whose key the table (or quarantine) already held; rows by what each write changed
+ * (`changes()`), or for merge by the rows that carry the load id; quarantine rows by load id. A
+ * write that drops a record it should have kept leaves the balance short.
  */
 import { getTableName } from "drizzle-orm";
 import { ownedSql, resolvedKeySql } from "../db/bound-keys.ts";
@@ -98,24 +99,49 @@ export function ledgerOpen(db: D1Database, table: string, entry: LedgerEntry, ke
   ];
 }
 
-const closeSqlFor = memoize(
+const countWriteSql = `UPDATE ${loadsTable} SET inserted = inserted + changes() WHERE load_id = ?1`;
+
+/**
+ * Placed right after each append or replace write: adds the rows that write inserted, which
+ * SQLite's `changes()` reports for the statement just before. A record whose key the table already
+ * held (`ON CONFLICT DO NOTHING`) or that a bound key routes elsewhere changes nothing, so it is
+ * not counted; no index on the load id is needed, and none is kept (it cost every write).
+ */
+export function ledgerCountWrite(db: D1Database, loadId: string): D1PreparedStatement {
+  return db.prepare(countWriteSql).bind(loadId);
+}
+
+const countMergedSqlFor = memoize(
   1000,
   (table) =>
-    `UPDATE ${loadsTable} SET inserted = loaded.n, quarantined = held.n,
-  duplicates = duplicates + max(?2 - loaded.n, 0), finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-FROM (SELECT count(*) AS n FROM ${quoteIdent(table)} WHERE "_sluice_load_id" = ?1) AS loaded,
-  (SELECT count(*) AS n FROM ${quarantineTable} WHERE load_id = ?1) AS held
-WHERE load_id = ?1
-RETURNING inserted, duplicates, quarantined, key_conflicts, load_seq`,
+    `UPDATE ${loadsTable} SET inserted = inserted + (SELECT count(*) FROM ${quoteIdent(table)}
+  WHERE "_sluice_key" IN (SELECT value FROM json_each(?2)) AND "_sluice_load_id" = ?1) WHERE load_id = ?1`,
 );
 
 /**
- * Closes the ledger row after the writes: `inserted` is the number of rows in `table` that carry
- * the load id (for merge: rows the load inserted or updated); `quarantined` the quarantine rows it
- * opened. Returns the row's counts.
+ * After a merge load's writes, one statement per chunk of the distinct keys of its rows (a JSON
+ * array of keys): adds the rows that carry the load id, found by key through the merge table's
+ * key index. `changes()` would count a row twice when two records of the load share a primary key
+ * (an insert, then an update), and the second record was superseded, not loaded. Each row holds
+ * one key and the chunks share none, so no row is counted twice.
  */
-export function ledgerClose(db: D1Database, table: string, loadId: string, keys: LoadKeys): D1PreparedStatement {
-  return db.prepare(closeSqlFor(table)).bind(loadId, keys.mergeRows);
+export function ledgerCountMerged(db: D1Database, table: string, loadId: string, keys: string): D1PreparedStatement {
+  return db.prepare(countMergedSqlFor(table)).bind(loadId, keys);
+}
+
+const closeSql = `UPDATE ${loadsTable} SET quarantined = held.n,
+  duplicates = duplicates + max(?2 - inserted, 0), finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM (SELECT count(*) AS n FROM ${quarantineTable} WHERE load_id = ?1) AS held
+WHERE load_id = ?1
+RETURNING inserted, duplicates, quarantined, key_conflicts, load_seq`;
+
+/**
+ * Closes the ledger row after the writes and their counts (ledgerCountWrite, ledgerCountMerged):
+ * `inserted` holds the rows the load inserted (for merge: rows it inserted or updated);
+ * `quarantined` is the quarantine rows it opened. Returns the row's counts.
+ */
+export function ledgerClose(db: D1Database, loadId: string, keys: LoadKeys): D1PreparedStatement {
+  return db.prepare(closeSql).bind(loadId, keys.mergeRows);
 }
 
 export interface LedgerCounts {

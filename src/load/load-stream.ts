@@ -10,7 +10,17 @@ import { streamConfig } from "../config/index.ts";
 import { type StreamConfig, streamSchema } from "../config/schema.ts";
 import { bindKeysSql } from "../db/bound-keys.ts";
 import type { Column } from "../db/column-types.ts";
-import { addColumnSql, addLoadSeqSql, createTableSql, indexSql, loadSeqColumn, stagingTable, writeRowsSql } from "../db/raw-tables.ts";
+import {
+  addColumnSql,
+  addLoadSeqSql,
+  chunkRows,
+  createTableSql,
+  indexSql,
+  loadSeqColumn,
+  retiredIndexSql,
+  stagingTable,
+  writeRowsSql,
+} from "../db/raw-tables.ts";
 import type { Runtime } from "../env.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { newLoadId } from "../lib/ids.ts";
@@ -19,7 +29,15 @@ import { addLoadCounters } from "../ops/rollups.ts";
 import { fieldColumnsInsert, forgetColumns, knownShape, readShape, rememberShape, schemaHash, type TableShape } from "./column-cache.ts";
 import { columnNamer } from "./column-names.ts";
 import { planEvolution } from "./evolve.ts";
-import { type LedgerCounts, ledgerClose, ledgerOpen, nextLoadSeq, schemaVersionInsert } from "./ledger.ts";
+import {
+  type LedgerCounts,
+  ledgerClose,
+  ledgerCountMerged,
+  ledgerCountWrite,
+  ledgerOpen,
+  nextLoadSeq,
+  schemaVersionInsert,
+} from "./ledger.ts";
 import { alertKeyConflicts, boundHash, loadKeys } from "./load-keys.ts";
 import { holdRow, type Prepared, prepareRecords, type Quarantined } from "./prepare.ts";
 import { quarantineInsert } from "./quarantine.ts";
@@ -111,16 +129,30 @@ export async function loadStream(
     };
     const writeSql = writeRowsSql(table, load.columnNames, writeOptions);
     const writeParams = writeOptions.boundKeys ? [source, stream] : [];
-    const writes = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!)).map((chunk) =>
-      env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams),
-    );
+    const chunks = encodeRows(load.rows, (i) => rawRef(r2Key, load.lines[i]!));
+    // Each write is counted by the ledger statement after it (see ledgerCountWrite); merge counts
+    // its rows by key once all its writes are done.
+    const writes =
+      config.disposition === "merge"
+        ? [
+            ...chunks.map((chunk) => env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams)),
+            ...chunkRows([...new Set(load.rows.map((row) => row[0] as string))].map((key) => JSON.stringify(key))).map((keyChunk) =>
+              ledgerCountMerged(env.DB, table, loadId, keyChunk),
+            ),
+          ]
+        : chunks.flatMap((chunk) => [
+            env.DB.prepare(writeSql).bind(loadId, r2Key, chunk, ...writeParams),
+            ledgerCountWrite(env.DB, loadId),
+          ]);
     const canIndex = config.disposition !== "merge" || config.primaryKey!.every((c) => load.columnNames.includes(c));
     // A table this isolate has loaded before needs DDL only for new columns. A table from before
     // the load-order column gets it the first time it is met (its rows keep NULL).
     const fresh = existing.length === 0;
     const needsSeq = !fresh && existing.some((c) => c.name === "_sluice_key") && !existing.some((c) => c.name === loadSeqColumn);
+    // A table met for the first time by this isolate also loses the indexes Sluice no longer keeps.
     const ddl = [
       ...(cached ? [] : [env.DB.prepare(createTableSql(table, config.disposition, fresh ? load.added : []))]),
+      ...(cached || fresh ? [] : retiredIndexSql(table).map((sql) => env.DB.prepare(sql))),
       ...(needsSeq ? [env.DB.prepare(addLoadSeqSql(table))] : []),
       ...(fresh ? [] : load.added.map((column) => env.DB.prepare(addColumnSql(table, column)))),
       ...(canIndex && (fresh || load.added.length > 0 || !cached)
@@ -165,7 +197,7 @@ export async function loadStream(
             }),
           ]
         : []),
-      ledgerClose(env.DB, table, loadId, keys),
+      ledgerClose(env.DB, loadId, keys),
       addLoadCounters(env.DB, loadId, started),
     ];
 

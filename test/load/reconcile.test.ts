@@ -102,7 +102,7 @@ describe("GET /v1/reconcile", () => {
     const results = await env.DB.batch([
       nextLoadSeq(env.DB),
       ...ledgerOpen(env.DB, table, entry, keys),
-      ledgerClose(env.DB, table, entry.loadId, keys),
+      ledgerClose(env.DB, entry.loadId, keys),
     ]);
     expect(results.at(-1)!.results).toEqual([
       { inserted: 0, duplicates: 3, quarantined: 0, key_conflicts: 0, load_seq: expect.any(Number) },
