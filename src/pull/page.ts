@@ -48,8 +48,7 @@ export async function handlePage(runtime: Runtime, task: PageMessage, attempts: 
   // Pages of this run (a resumed run starts mid-way, with a fresh budget).
   if (run.seen.length >= source.limits.maxPagesPerRun)
     return fail(`stopped after ${source.limits.maxPagesPerRun} pages (limits.maxPagesPerRun)`);
-  // Benchmarks measure the path itself, not the politeness limit configured for the real API.
-  if (!runtime.settings.benchBaseline) await respectRate(source, run.lastRequestAt);
+  await respectRate(source, run.lastRequestAt);
 
   let response: Response;
   try {
