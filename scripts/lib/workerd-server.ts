@@ -52,6 +52,12 @@ export async function startWorkerd(options: {
   vars: Record<string, string>;
   configPath?: string;
   persistTo?: string;
+  /**
+   * Limits for rate limiting bindings the config declares, replacing its `simple` limits: a
+   * benchmark that would exceed a production limit raises it, for Sluice and its floor alike,
+   * rather than skip the limiter call.
+   */
+  rateLimits?: Record<string, { limit: number; period: 10 | 60 }>;
 }): Promise<WorkerdServer> {
   const configPath = join(repoRoot, options.configPath ?? "wrangler.toml");
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "sluice-workerd-"));
@@ -60,6 +66,12 @@ export async function startWorkerd(options: {
 
   // The bundle is one module, so wrangler's module rules do not apply (and Miniflare 5 rejects them).
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(configPath).workerOptions;
+  const ratelimits = (workerOptions.ratelimits ?? {}) as Record<string, { simple: { limit: number; period: number } }>;
+  for (const [name, simple] of Object.entries(options.rateLimits ?? {})) {
+    const declared = ratelimits[name];
+    if (!declared) throw new Error(`${configPath} declares no rate limiting binding ${name}`);
+    ratelimits[name] = { ...declared, simple };
+  }
   // Only wrangler.toml's vars and the ones given: never a developer's .dev.vars.
   const declared = unstable_readConfig({ config: configPath }).vars as Record<string, string>;
   const mf = new Miniflare(
