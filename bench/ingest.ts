@@ -17,7 +17,8 @@ import autocannon from "autocannon";
 import { startWorkerd, type WorkerdServer } from "../scripts/lib/workerd-server.ts";
 import { secrets } from "../test/support/fixtures.ts";
 import { countRows } from "./lib/local-d1.ts";
-import { medianP99, medianRatio, medianRps, type Phase, printPhases, runPhase } from "./lib/phases.ts";
+import { medianCpu, medianP99, medianRatio, medianRps, type Phase, printPhases, runPhase } from "./lib/phases.ts";
+import { withChildPid } from "./lib/process-cpu.ts";
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -45,7 +46,7 @@ function delivery() {
 
 interface Side {
   name: string;
-  server: WorkerdServer;
+  server: WorkerdServer & { pid: number | undefined };
   accepted: number;
 }
 
@@ -69,6 +70,7 @@ async function phase(side: Side, rate?: number): Promise<Phase & { drainMs: numb
     seconds,
     rate,
     method: "POST",
+    pid: side.server.pid,
     next: delivery,
     check: (status) => {
       if (status !== 202) return `status ${status}`;
@@ -81,10 +83,10 @@ async function phase(side: Side, rate?: number): Promise<Phase & { drainMs: numb
 }
 
 export async function main(): Promise<void> {
-  const sluice: Side = { name: "sluice", server: await startWorkerd({ vars, rateLimits }), accepted: 0 };
+  const sluice: Side = { name: "sluice", server: await withChildPid(() => startWorkerd({ vars, rateLimits })), accepted: 0 };
   const floor: Side = {
     name: "floor",
-    server: await startWorkerd({ vars, rateLimits, configPath: "bench/wrangler.ingest-floor.toml" }),
+    server: await withChildPid(() => startWorkerd({ vars, rateLimits, configPath: "bench/wrangler.ingest-floor.toml" })),
     accepted: 0,
   };
   try {
@@ -132,6 +134,8 @@ export async function main(): Promise<void> {
       rps_floor: medianRps(closed.floor),
       p99_ms_closed: medianP99(closed.sluice),
       floor_p99_ms_closed: medianP99(closed.floor),
+      cpu_ms_per_request: medianCpu(closed.sluice),
+      floor_cpu_ms_per_request: medianCpu(closed.floor),
       accepted: sluice.accepted,
       floor_accepted: floor.accepted,
       connections,

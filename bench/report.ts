@@ -18,7 +18,8 @@
 import autocannon from "autocannon";
 import { startWorkerd } from "../scripts/lib/workerd-server.ts";
 import { reportToken, testSecrets } from "../test/support/fixtures.ts";
-import { medianP99, medianRatio, medianRps, type Phase, printPhases, runPhase } from "./lib/phases.ts";
+import { medianCpu, medianP99, medianRatio, medianRps, type Phase, printPhases, runPhase } from "./lib/phases.ts";
+import { withChildPid } from "./lib/process-cpu.ts";
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -26,8 +27,14 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export async function main(): Promise<void> {
-  const sluice = await startWorkerd({ vars: { ...testSecrets, LOG_LEVEL: "warn" } });
-  const floor = await startWorkerd({ vars: {}, configPath: "bench/wrangler.report-floor.toml", persistTo: sluice.persistTo });
+  const sluice = await withChildPid(() => startWorkerd({ vars: { ...testSecrets, LOG_LEVEL: "warn" } }));
+  const floor = await withChildPid(() =>
+    startWorkerd({ vars: {}, configPath: "bench/wrangler.report-floor.toml", persistTo: sluice.persistTo }),
+  );
+  const pids = new Map([
+    [sluice.url, sluice.pid],
+    [floor.url, floor.pid],
+  ]);
   try {
     const setup = await fetch(`${floor.url}/setup?rows=${rows}`, { method: "POST" });
     if (!setup.ok) throw new Error(`setup failed: ${setup.status} ${await setup.text()}`);
@@ -50,6 +57,7 @@ export async function main(): Promise<void> {
         connections,
         seconds,
         rate: options.rate,
+        pid: pids.get(url),
         headers: { ...headers, ...options.extra },
         next: () => ({ path: path() }),
         check: (_status, received) =>
@@ -107,6 +115,10 @@ export async function main(): Promise<void> {
       rps_fresh: rps(runs.fresh!),
       rps_floor_fresh: rps(runs.floorFresh!),
       rps_cached: rps(runs.cached!),
+      cpu_ms_per_request_uncached: medianCpu(runs.uncached!),
+      floor_cpu_ms_per_request_uncached: medianCpu(runs.floorUncached!),
+      cpu_ms_per_request_at_half_load: medianCpu(sluiceAtRate),
+      floor_cpu_ms_per_request_at_half_load: medianCpu(floorAtRate),
       rows,
       rounds,
       seconds,

@@ -5,11 +5,14 @@
  * per round, and medians and ratios over rounds.
  */
 import autocannon from "autocannon";
+import { cpuMs } from "./process-cpu.ts";
 
 export interface Phase {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU the Worker's workerd process spent per request answered during the phase (NaN if unknown). */
+  cpuMsPerRequest: number;
 }
 
 export interface PhaseOptions {
@@ -24,12 +27,15 @@ export interface PhaseOptions {
   next: () => { path: string; headers?: Record<string, string>; body?: string };
   /** What is wrong with a response (its status and headers), or undefined when it is as expected. */
   check: (status: number, headers: Record<string, string>) => string | undefined;
+  /** The Worker's workerd process, whose CPU the phase reports per request. */
+  pid?: number | undefined;
 }
 
 /** One phase; throws if any response was not 2xx, failed its check, errored or timed out. */
 export async function runPhase(options: PhaseOptions): Promise<Phase> {
   let checked = 0;
   const wrong = new Map<string, number>();
+  const cpuBefore = cpuMs(options.pid);
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -63,7 +69,8 @@ export async function runPhase(options: PhaseOptions): Promise<Phase> {
   if (failed > 0) throw new Error(`${options.url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   if (checked === 0 || wrong.size > 0)
     throw new Error(`${options.url}: ${wrong.size} kinds of wrong response among ${checked}: ${JSON.stringify(Object.fromEntries(wrong))}`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  const cpuMsPerRequest = (cpuMs(options.pid) - cpuBefore) / checked;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMsPerRequest };
 }
 
 export function median(values: number[]): number {
@@ -76,10 +83,11 @@ export function median(values: number[]): number {
 export const medianRatio = (a: Phase[], b: Phase[]) => median(a.map((x, k) => x.rps / b[k]!.rps));
 export const medianRps = (p: Phase[]) => Math.round(median(p.map((x) => x.rps)));
 export const medianP99 = (p: Phase[]) => median(p.map((x) => x.p99));
+export const medianCpu = (p: Phase[]) => Number(median(p.map((x) => x.cpuMsPerRequest)).toFixed(2));
 
 /** One line per measured side: medians, then every round, so the spread shows. */
 export function printPhases(label: string, p: Phase[]): void {
   console.log(
-    `${label.padEnd(18)} ${medianRps(p)} req/s, p50 ${median(p.map((x) => x.p50))} ms, p99 ${medianP99(p)} ms  (rounds: ${p.map((x) => Math.round(x.rps)).join(", ")} req/s; p99 ${p.map((x) => x.p99).join(", ")} ms)`,
+    `${label.padEnd(18)} ${medianRps(p)} req/s, p50 ${median(p.map((x) => x.p50))} ms, p99 ${medianP99(p)} ms, CPU ${medianCpu(p)} ms/req  (rounds: ${p.map((x) => Math.round(x.rps)).join(", ")} req/s; p99 ${p.map((x) => x.p99).join(", ")} ms)`,
   );
 }
