@@ -22,6 +22,7 @@ import { readFileSync } from "node:fs";
 import { queryLocalD1 } from "../scripts/lib/dev-server.ts";
 import { startWorkerd, type WorkerdServer } from "../scripts/lib/workerd-server.ts";
 import { testSecrets } from "../test/support/fixtures.ts";
+import { median } from "./lib/phases.ts";
 
 const records = Number(process.env.BENCH_RECORDS ?? 50_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -31,11 +32,6 @@ const breakdownRecords = Number(process.env.BENCH_BREAKDOWN_RECORDS ?? 10_000);
 /** Records per enqueue request (sent by the Worker in sendBatch calls of 100). */
 const chunk = 2_000;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function call(server: WorkerdServer, path: string): Promise<Record<string, number>> {

@@ -22,6 +22,7 @@ import { pagesPerTask } from "../src/pull/budget.ts";
 import { linkNext } from "../src/pull/paginate.ts";
 import { seedIssues, startFakeApi } from "../test/support/fake-api.ts";
 import { adminToken, testSecrets } from "../test/support/fixtures.ts";
+import { median } from "./lib/phases.ts";
 
 const issues = Number(process.env.BENCH_ISSUES ?? 10_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -30,11 +31,6 @@ const perPage = Number(process.env.BENCH_PER_PAGE ?? 100);
 /** Requests a second to the fake API, for both sides. */
 const rate = 10_000;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export async function main(): Promise<void> {

@@ -18,27 +18,23 @@
 import autocannon from "autocannon";
 import { startWorkerd } from "../scripts/lib/workerd-server.ts";
 import { reportToken, testSecrets } from "../test/support/fixtures.ts";
+import { medianCpu, medianP99, medianRatio, medianRps, type Phase, printPhases, runPhase } from "./lib/phases.ts";
+import { withChildPid } from "./lib/process-cpu.ts";
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-interface Phase {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 export async function main(): Promise<void> {
-  const sluice = await startWorkerd({ vars: { ...testSecrets, LOG_LEVEL: "warn" } });
-  const floor = await startWorkerd({ vars: {}, configPath: "bench/wrangler.report-floor.toml", persistTo: sluice.persistTo });
+  const sluice = await withChildPid(() => startWorkerd({ vars: { ...testSecrets, LOG_LEVEL: "warn" } }));
+  const floor = await withChildPid(() =>
+    startWorkerd({ vars: {}, configPath: "bench/wrangler.report-floor.toml", persistTo: sluice.persistTo }),
+  );
+  const pids = new Map([
+    [sluice.url, sluice.pid],
+    [floor.url, floor.pid],
+  ]);
   try {
     const setup = await fetch(`${floor.url}/setup?rows=${rows}`, { method: "POST" });
     if (!setup.ok) throw new Error(`setup failed: ${setup.status} ${await setup.text()}`);
@@ -50,36 +46,23 @@ export async function main(): Promise<void> {
     // Every value selects the same rows (revenue is never between 0 and 0.001), yet each query is new.
     let i = 0;
     const distinct = () => `${base}&min_revenue=${i++ / 1e9}`;
-    const phase = async (
+    const phase = (
       url: string,
       path: () => string,
       expect: "HIT" | "MISS",
       options: { extra?: Record<string, string>; rate?: number } = {},
-    ) => {
-      let checked = 0;
-      const wrong = new Map<string, number>();
-      const result = await autocannon({
+    ) =>
+      runPhase({
         url,
         connections,
-        duration: seconds,
+        seconds,
+        rate: options.rate,
+        pid: pids.get(url),
         headers: { ...headers, ...options.extra },
-        ...(options.rate ? { overallRate: options.rate } : {}),
-        requests: [
-          {
-            setupRequest: (request) => ({ ...request, path: path() }),
-            onResponse: (_status, _body, _context, received) => {
-              checked += 1;
-              const entry = Object.entries(received as Record<string, string>).find(([k]) => k.toLowerCase() === "x-cache");
-              if (entry?.[1] !== expect) wrong.set(String(entry?.[1]), (wrong.get(String(entry?.[1])) ?? 0) + 1);
-            },
-          },
-        ],
+        next: () => ({ path: path() }),
+        check: (_status, received) =>
+          received["x-cache"] === expect ? undefined : `X-Cache ${received["x-cache"]} where ${expect} was expected`,
       });
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      if (checked === 0 || wrong.size > 0)
-        throw new Error(`${url}: expected X-Cache ${expect} on all ${checked} responses, got ${JSON.stringify(Object.fromEntries(wrong))}`);
-      return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 } satisfies Phase;
-    };
 
     // Warm both isolates.
     for (const server of [floor, sluice]) await autocannon({ url: `${server.url}${base}`, connections: 2, amount: 100, headers });
@@ -98,8 +81,8 @@ export async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
       runs.cached!.push(await phase(sluice.url, () => cachedPath, "HIT"));
     }
-    const ratio = (a: Phase[], b: Phase[]) => median(a.map((x, k) => x.rps / b[k]!.rps));
-    const rps = (p: Phase[]) => Math.round(median(p.map((x) => x.rps)));
+    const ratio = medianRatio;
+    const rps = medianRps;
 
     // Open loop at half the floor's uncached capacity, floor and Sluice alternating.
     const rate = Math.max(1, Math.round(rps(runs.floorUncached!) / 2));
@@ -110,11 +93,8 @@ export async function main(): Promise<void> {
       sluiceAtRate.push(await phase(sluice.url, distinct, "MISS", { rate }));
     }
 
-    const p99 = (p: Phase[]) => median(p.map((x) => x.p99));
-    const line = (label: string, p: Phase[]) =>
-      console.log(
-        `${label.padEnd(16)} ${rps(p)} req/s, p50 ${median(p.map((x) => x.p50))} ms, p99 ${p99(p)} ms  (rounds: ${p.map((x) => Math.round(x.rps)).join(", ")} req/s; p99 ${p.map((x) => x.p99).join(", ")} ms)`,
-      );
+    const p99 = medianP99;
+    const line = printPhases;
     line("floor uncached:", runs.floorUncached!);
     line("uncached:", runs.uncached!);
     line("floor fresh:", runs.floorFresh!);
@@ -135,6 +115,10 @@ export async function main(): Promise<void> {
       rps_fresh: rps(runs.fresh!),
       rps_floor_fresh: rps(runs.floorFresh!),
       rps_cached: rps(runs.cached!),
+      cpu_ms_per_request_uncached: medianCpu(runs.uncached!),
+      floor_cpu_ms_per_request_uncached: medianCpu(runs.floorUncached!),
+      cpu_ms_per_request_at_half_load: medianCpu(sluiceAtRate),
+      floor_cpu_ms_per_request_at_half_load: medianCpu(floorAtRate),
       rows,
       rounds,
       seconds,

@@ -13,11 +13,11 @@
  * (e.g. `0.05`). The test suite runs the same soak at 5,000 events.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { type DevServer, startDevServer } from "../scripts/lib/dev-server.ts";
 import { adminToken, secrets, testSecrets } from "../test/support/fixtures.ts";
 import { type Provider, signers } from "../test/support/sign.ts";
+import { d1File } from "./lib/local-d1.ts";
 
 export interface SoakOptions {
   events: number;
@@ -258,27 +258,6 @@ export function reconcileKeys(persistTo: string, sources: readonly string[], acc
   } finally {
     db.close();
   }
-}
-
-/** The local D1 database's SQLite file: the one under the state folder holding Sluice's ledger. */
-function d1File(persistTo: string): string {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(dir, entry.name));
-      else if (entry.name.endsWith(".sqlite")) files.push(join(dir, entry.name));
-    }
-  };
-  walk(join(persistTo, "v3", "d1"));
-  for (const file of files) {
-    const db = new DatabaseSync(file, { readOnly: true });
-    try {
-      if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = '_sluice_loads'").get()) return file;
-    } finally {
-      db.close();
-    }
-  }
-  throw new Error(`no D1 database with _sluice_loads under ${persistTo}`);
 }
 
 interface Balance {

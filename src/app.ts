@@ -9,7 +9,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { type AppEnv, createRuntime } from "./env.ts";
-import { createRouter, hiddenRoute, refuseInvalid } from "./http/routers.ts";
+import { refuseInvalid } from "./http/routers.ts";
 import { webhookRoutes } from "./ingest/routes.ts";
 import { errorBody, SluiceError, toSluiceError } from "./lib/errors.ts";
 import { newRequestId } from "./lib/ids.ts";
@@ -52,16 +52,8 @@ app.use(async (c, next) => {
   await next();
 });
 
-// The ingest benchmark's baseline: the same app and middleware as a webhook, and nothing else.
-const benchRoutes = createRouter("public");
-benchRoutes.openapi(hiddenRoute("post", "/__bench/baseline"), (c) => {
-  if (!c.var.runtime.settings.benchBaseline) throw new SluiceError("not_found", "no route for POST /__bench/baseline");
-  return c.body(null, 202);
-});
-
 // Public, then signed webhooks, then tokens, then the dashboard's session: one router per class
 // and stage. Every route is declared on one of them; none is added to `app` itself.
-app.route("/", benchRoutes);
 app.route("/", healthRoutes);
 app.route("/", signInRoutes);
 app.route("/", webhookRoutes);

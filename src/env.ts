@@ -23,12 +23,6 @@ const baseSettingsSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   REPORT_TOKENS: commaList,
   ADMIN_TOKENS: commaList,
-  /**
-   * Local benchmarks only: serves POST /__bench/baseline (a 202 that does nothing else) and
-   * lifts every rate limit, so a benchmark measures the path rather than the configured limit.
-   * Refused, like SLUICE_FAULTS, wherever SLUICE_ENV is not `local`.
-   */
-  SLUICE_BENCH_BASELINE: z.enum(["0", "1"]).default("0"),
   /** Key for dashboard session cookies; derived from ADMIN_TOKENS when unset. */
   SESSION_SECRET: z.string().min(16).optional(),
   /** The Worker's public URL (`https://sluice.example.com`), for links in alerts and the OpenAPI document's server. */
@@ -73,7 +67,6 @@ export interface Settings {
   /** Report tokens; a token written `<token>@<report>+<report>` may read only those reports. */
   reportTokens: ReportToken[];
   adminTokens: string[];
-  benchBaseline: boolean;
   hashSalt: string;
   publicUrl: string | undefined;
   sessionSecret: string | undefined;
@@ -96,22 +89,14 @@ export function parseSettings(env: Env, config: SluiceConfig): Settings {
     if (typeof value === "string" && value.trim() !== "") named[name] = value.trim();
   }
   const faults = parseFaults(base.SLUICE_FAULTS);
-  const benchBaseline = base.SLUICE_BENCH_BASELINE === "1";
-  // Fails closed: only a Worker that says it is local (wrangler.toml's top-level vars) may inject
-  // faults or lift every rate limit for a benchmark.
-  for (const [name, on] of [
-    ["SLUICE_FAULTS", faults !== undefined],
-    ["SLUICE_BENCH_BASELINE", benchBaseline],
-  ] as const) {
-    if (on && base.SLUICE_ENV !== "local") {
-      throw new Error(`${name} is for local runs only; unset it in ${base.SLUICE_ENV ?? "a Worker whose SLUICE_ENV is not local"}`);
-    }
+  // Fails closed: only a Worker that says it is local (wrangler.toml's top-level vars) may inject faults.
+  if (faults !== undefined && base.SLUICE_ENV !== "local") {
+    throw new Error(`SLUICE_FAULTS is for local runs only; unset it in ${base.SLUICE_ENV ?? "a Worker whose SLUICE_ENV is not local"}`);
   }
   return {
     logLevel: base.LOG_LEVEL,
     reportTokens: base.REPORT_TOKENS.map(parseReportToken),
     adminTokens: base.ADMIN_TOKENS,
-    benchBaseline,
     hashSalt: base.SLUICE_HASH_SALT,
     publicUrl: base.SLUICE_PUBLIC_URL,
     sessionSecret: base.SESSION_SECRET,

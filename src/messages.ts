@@ -226,7 +226,8 @@ export async function toRecordMessage(
   if (options.body === undefined || options.body.byteLength <= threshold) {
     const inline: RecordMessage = { ...base, payload };
     const text = JSON.stringify(inline);
-    if (utf8Length(text) <= threshold) {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: most messages are sized without encoding them.
+    if (text.length * 3 <= threshold || utf8Length(text) <= threshold) {
       encoded.set(inline, text);
       return inline;
     }

@@ -3,7 +3,7 @@
  * the app serves (each declared once, with `createRoute`, where it is served) and specialised to
  * the pipeline: the webhook route names its sources, and the report route becomes one path per
  * report with that report's typed params. `GET /docs` renders it as a page. Routes declared
- * hidden (HTML pages, the benchmark's baseline) are served but not documented.
+ * hidden (HTML pages, the dashboard's forms) are served but not documented.
  */
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { SluiceConfig } from "./config/index.ts";

@@ -65,6 +65,12 @@ export async function startWorkerd(options: {
   persistTo?: string;
   checkout?: string;
   companions?: { name: string; configPath: string; vars: Record<string, string> }[];
+  /**
+   * Limits for rate limiting bindings the configs declare, replacing their `simple` limits: a
+   * benchmark that would exceed a production limit raises it, for Sluice and its floor alike,
+   * rather than skip the limiter call.
+   */
+  rateLimits?: Record<string, { limit: number; period: 10 | 60 }>;
 }): Promise<WorkerdServer> {
   const root = options.checkout ?? repoRoot;
   const configPath = resolve(root, options.configPath ?? "wrangler.toml");
@@ -74,6 +80,12 @@ export async function startWorkerd(options: {
     const scriptPath = buildBundle(mkdtempSync(join(persistTo, "dist-")), { configPath: config, cwd }).entry;
     // The bundle is one module, so wrangler's module rules do not apply (and Miniflare 5 rejects them).
     const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(config).workerOptions;
+    const ratelimits = (workerOptions.ratelimits ?? {}) as Record<string, { simple: { limit: number; period: number } }>;
+    for (const [binding, simple] of Object.entries(options.rateLimits ?? {})) {
+      const declaredLimit = ratelimits[binding];
+      if (!declaredLimit) throw new Error(`${config} declares no rate limiting binding ${binding}`);
+      ratelimits[binding] = { ...declaredLimit, simple };
+    }
     // Only wrangler.toml's vars and the ones given: never a developer's .dev.vars.
     const declared = unstable_readConfig({ config }).vars as Record<string, string>;
     return {

@@ -88,7 +88,7 @@ export function createRouter<A extends AuthClass = "admin">(auth: A = "admin" as
 type Method = RouteConfig["method"] | "all";
 
 /**
- * A route served but left out of the OpenAPI document (HTML pages, the benchmark's baseline);
+ * A route served but left out of the OpenAPI document (HTML pages, the dashboard's forms);
  * `all` answers every method.
  */
 export function hiddenRoute<P extends string>(method: Method, path: P) {

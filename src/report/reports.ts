@@ -96,7 +96,7 @@ reportRoutes.openapi(getReport, async (c) => {
 
   const policy = cachePolicy(report, c.req.header("cache-control"));
   const uniqueId = getManifest().nodes.find((node) => node.name === report.model)?.uniqueId ?? report.model;
-  const lastRun = await lastSuccessfulRun(env.DB, uniqueId, { fresh: !policy.lookUp });
+  const lastRun = await lastSuccessfulRun(env.DB, uniqueId, { fresh: !policy.lookUp, waitUntil: (work) => c.executionCtx.waitUntil(work) });
   const cache = await openReportCache(policy, reportVariant(name, lastRun?.runId, plan.format, url.searchParams));
   if (cache.notModified(c.req.header("if-none-match"))) {
     return c.body(null, 304, { ETag: cache.etag, "Cache-Control": policy.cacheControl, Vary: "Accept" }) as never;

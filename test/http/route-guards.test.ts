@@ -32,7 +32,6 @@ const publicRoutes = [
   "POST /sign-in",
   "POST /sign-out",
   "GET /favicon.ico",
-  "POST /__bench/baseline",
 ];
 /** Authenticated by the provider's signature inside the handler. */
 const webhookRoutes = ["POST /v1/webhooks/:source", "ALL /v1/webhooks/:source"];

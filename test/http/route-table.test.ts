@@ -23,7 +23,6 @@ const undocumented = [
   "POST /ui/incidents/{id}/ack",
   "POST /ui/incidents/{id}/mute",
   "GET /favicon.ico",
-  "POST /__bench/baseline",
   "ALL /v1/webhooks/{source}",
   "GET /openapi.json",
   "GET /docs",
