@@ -5,7 +5,7 @@
  * baseline); `POST /grow` adds 1% new rows; `POST /incremental` runs the incremental model.
  *
  * The source is a raw table as Sluice lands it: the same DDL and exactly the indexes a landed
- * append table ships with (by load id and by the load-order column, nothing on `updated_at`), and
+ * append table ships with (by the load-order column, nothing on `updated_at`), and
  * each seeded chunk a load with its own `_sluice_load_seq`. The incremental model takes new rows
  * by that column, as the README's incremental pattern does.
  */
