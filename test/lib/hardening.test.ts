@@ -11,12 +11,13 @@ import { parseFaults } from "../../src/lib/faults.ts";
 import { adminToken, reportToken } from "../support/fixtures.ts";
 import { genericWebhook } from "../support/http.ts";
 import { signedRequest } from "../support/sign.ts";
-import { call, origin, recordingQueue } from "../support/worker.ts";
+import { call, freshRateWindow, origin, recordingQueue } from "../support/worker.ts";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
 
 describe("rate limits", () => {
   it("answers 429 with Retry-After once a source has spent its budget", async () => {
+    await freshRateWindow(10);
     const overrides = { WEBHOOK_LIMITER: env.TIGHT_WEBHOOK_LIMITER };
     const statuses: number[] = [];
     let last: Response | undefined;
@@ -33,6 +34,7 @@ describe("rate limits", () => {
   });
 
   it("answers 429 to an address that keeps failing authentication, then refuses it outright", async () => {
+    await freshRateWindow(60);
     const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
     const headers = { authorization: "Bearer wrong-token", "cf-connecting-ip": "203.0.113.9" };
     const statuses: number[] = [];
@@ -53,6 +55,7 @@ describe("rate limits", () => {
   });
 
   it("counts forged webhook signatures as failed authentication", async () => {
+    await freshRateWindow(60);
     const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
     const forged = async () =>
       call(
@@ -72,6 +75,7 @@ describe("rate limits", () => {
   });
 
   it("never refuses a genuine delivery because forgeries from the same address were blocked", async () => {
+    await freshRateWindow(60);
     // A provider's egress addresses are shared by everyone who points an account of theirs at Sluice.
     const overrides = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER, INGEST: recordingQueue(env.INGEST).queue };
     const address = "192.0.2.45";
@@ -99,6 +103,7 @@ describe("rate limits", () => {
   });
 
   it("counts a source's deliveries against the limiter binding it names for itself", async () => {
+    await freshRateWindow(10);
     const github = getConfig().sources.github!;
     github.rateLimit = { binding: "TIGHT_WEBHOOK_LIMITER", periodSeconds: 10 };
     try {
@@ -128,6 +133,8 @@ describe("rate limits", () => {
   });
 
   it("spends a source's budget only on authentic deliveries, so forgeries cannot crowd a provider out", async () => {
+    await freshRateWindow(60);
+    await freshRateWindow(10);
     const overrides = { WEBHOOK_LIMITER: env.TIGHT_WEBHOOK_LIMITER, AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER };
     for (let i = 0; i < 2; i++) {
       const forged = await call(
@@ -222,6 +229,7 @@ describe("fault injection", () => {
 
 describe("no benchmark switch", () => {
   it("applies the webhook limit whatever the vars say: the old baseline switch lifts nothing", async () => {
+    await freshRateWindow(10);
     const overrides = { SLUICE_BENCH_BASELINE: "1", WEBHOOK_LIMITER: env.TIGHT_WEBHOOK_LIMITER } as Partial<Env>;
     // Shopify's budget: no other test here spends it on the tight limiter.
     const statuses: number[] = [];

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { adminToken } from "../support/fixtures.ts";
-import { call, origin } from "../support/worker.ts";
+import { call, freshRateWindow, origin } from "../support/worker.ts";
 
 const tight = { AUTH_FAILURE_LIMITER: env.TIGHT_AUTH_FAILURE_LIMITER } as Partial<Env>;
 type ErrorBody = { error: { code: string; message: string; requestId: string } };
@@ -33,6 +33,7 @@ const modelRuns = async () => (await env.DB.prepare("SELECT count(*) AS n FROM _
 
 describe("dashboard sign-in: rate limit", () => {
   it("answers 429 once an address has failed too often, then refuses even the right token from it", async () => {
+    await freshRateWindow(60);
     const address = { "cf-connecting-ip": "203.0.113.77" };
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await call(signInRequest(`wrong-${i}`, address), tight)).status);
@@ -55,6 +56,7 @@ describe("dashboard sign-in: rate limit", () => {
   });
 
   it("shares the budget with failed API tokens from the same address", async () => {
+    await freshRateWindow(60);
     const address = { "cf-connecting-ip": "203.0.113.78" };
     for (let i = 0; i < 2; i++) {
       expect(

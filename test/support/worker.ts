@@ -51,3 +51,13 @@ export const origin = "https://sluice.test";
 /** GET `path` from the Worker with a report token. */
 export const getWithReportToken = (path: string) =>
   call(new Request(`${origin}${path}`, { headers: { authorization: `Bearer ${reportToken}` } }));
+
+/**
+ * The local rate limiter counts in windows aligned to the wall clock (a new one every `period`
+ * seconds), so a test that must watch a count reach its limit starts early in a window: it waits
+ * for the next window when less than `marginMs` is left of this one.
+ */
+export async function freshRateWindow(periodSeconds: 10 | 60, marginMs = 3_000): Promise<void> {
+  const left = periodSeconds * 1000 - (Date.now() % (periodSeconds * 1000));
+  if (left < marginMs) await new Promise((done) => setTimeout(done, left + 50));
+}
