@@ -111,6 +111,10 @@ export async function main(): Promise<void> {
     await call(floor, "/setup?from=raw_bench__warm&to=raw_bench__floor_warm");
     await timedLoad(floor, "floor_warm", 2_000);
 
+    // Where a batch's time goes, each step timed on its own in Sluice's Worker (ms per batch of 100),
+    // while its isolate is fresh: after the rounds, one run in ten lost the connection here.
+    const steps = await call(sluice, `/breakdown?records=${breakdownRecords}&tag=${Date.now()}`);
+
     const floorMs: number[] = [];
     const sluiceMs: number[] = [];
     const bareMs: number[] = [];
@@ -149,8 +153,6 @@ export async function main(): Promise<void> {
         .join("\n");
     if (indexesOf(`raw_bench__s${last}`) !== indexesOf(`raw_bench__f${last}`)) throw new Error("the floor's table differs from Sluice's");
 
-    // Where a batch's time goes, each step timed on its own in Sluice's Worker (ms per batch of 100).
-    const steps = await call(sluice, `/breakdown?records=${breakdownRecords}&tag=${Date.now()}`);
     for (const [step, ms] of Object.entries(steps)) console.log(`  ${step.padEnd(42)} ${ms} ms a batch`);
 
     const rate = (ms: number) => Math.round(records / (ms / 1000));
