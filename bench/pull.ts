@@ -9,8 +9,9 @@
  *
  * Sluice, the floor, the floor loading in its pull consumer (`direct`: the measurement behind
  * whether small pages should skip `INGEST`) and a plain fetch loop in Node alternate for
- * BENCH_ROUNDS rounds (3 by default) after a warm-up round; medians are reported. The fetch loop
- * neither loads nor runs in workerd: it is printed for reference only.
+ * BENCH_ROUNDS rounds (5 by default; Sluice and its floor take turns to go first) after a warm-up
+ * round; medians are reported. The fetch loop neither loads nor runs in workerd: it is printed
+ * for reference only.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +26,7 @@ import { adminToken, testSecrets } from "../test/support/fixtures.ts";
 import { median } from "./lib/phases.ts";
 
 const issues = Number(process.env.BENCH_ISSUES ?? 10_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Records a page (`per_page`), for both sides: small pages with BENCH_PER_PAGE=10. */
 const perPage = Number(process.env.BENCH_PER_PAGE ?? 100);
 /** Requests a second to the fake API, for both sides. */
@@ -135,10 +136,16 @@ export async function main(): Promise<void> {
     const times = { sluice: [] as number[], floor: [] as number[], direct: [] as number[], loop: [] as number[] };
     let pages = 0;
     for (let round = 1; round <= rounds; round++) {
-      const s = await sluice();
-      pages = s.pages;
-      times.sluice.push(s.seconds);
-      times.floor.push(await floorRun(false));
+      // Sluice first in odd rounds, the floor first in even ones, so a machine that speeds up or
+      // slows down during the run favours neither.
+      const sluiceRun = async () => {
+        const s = await sluice();
+        pages = s.pages;
+        times.sluice.push(s.seconds);
+      };
+      const floorTimed = async () => void times.floor.push(await floorRun(false));
+      if (round % 2) await sluiceRun().then(floorTimed);
+      else await floorTimed().then(sluiceRun);
       times.direct.push(await floorRun(true));
       times.loop.push(await fetchLoop());
       const ms = (seconds: number) => `${Math.round(seconds * 1000)} ms`;
