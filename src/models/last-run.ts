@@ -5,10 +5,7 @@
  * a rebuild within that second. Past half that second a request re-reads it in the background
  * (its `waitUntil`), so under steady traffic no request waits on the read: each served value is
  * still less than a second old, yet the one request a second that used to pay for a D1 round
- * trip before its own query, the slowest in a hundred at 100 req/s, no longer does. Requests
- * that find nothing to serve share the read already in flight when it began less than a second
- * before them (and after the last forget), so a burst after an idle second, or a slow read, costs
- * D1 one read rather than one per request waiting in line behind each other.
+ * trip before its own query, the slowest in a hundred at 100 req/s, no longer does.
  */
 import { getTableName } from "drizzle-orm";
 import { modelResults } from "../db/schema.ts";
@@ -31,8 +28,8 @@ const remembered = new Map<string, { run: LastRun | undefined; readAt: number }>
 let now: () => number = Date.now;
 /** Bumped by every forget, so a read that raced a run's result is not remembered. */
 let generation = 0;
-/** Reads in flight per model, with when each began: a busy second starts one read, not many. */
-const inFlight = new Map<string, { at: number; generation: number; run: Promise<LastRun | undefined> }>();
+/** Models whose run is being re-read in the background, so a busy second starts one read, not many. */
+const refreshing = new Set<string>();
 
 /**
  * The model's last successful run, as this isolate last read it within the second, unless
@@ -47,38 +44,30 @@ export async function lastSuccessfulRun(
   const at = now();
   const known = remembered.get(uniqueId);
   if (!options.fresh && known && known.readAt <= at && at - known.readAt < rememberRunsMs) {
-    if (at - known.readAt >= refreshAfterMs && options.waitUntil && !inFlight.has(uniqueId)) {
+    if (at - known.readAt >= refreshAfterMs && options.waitUntil && !refreshing.has(uniqueId)) {
+      refreshing.add(uniqueId);
       // A failed re-read leaves the value to expire; the next request then reads it itself.
-      options.waitUntil(read(db, uniqueId, at).catch(() => undefined));
+      options.waitUntil(
+        read(db, uniqueId, at)
+          .catch(() => undefined)
+          .finally(() => refreshing.delete(uniqueId)),
+      );
     }
     return known.run;
-  }
-  const pending = inFlight.get(uniqueId);
-  // What a read returns is at least as new as when it began: less than a second before this request.
-  if (!options.fresh && pending && pending.generation === generation && pending.at <= at && at - pending.at < rememberRunsMs) {
-    return pending.run;
   }
   return read(db, uniqueId, at);
 }
 
 /** Reads the run and remembers it as of `at`, when the read began, so its age is never understated. */
-function read(db: D1Database, uniqueId: string, at: number): Promise<LastRun | undefined> {
+async function read(db: D1Database, uniqueId: string, at: number): Promise<LastRun | undefined> {
   const readFrom = generation;
-  const run = (async () => {
-    const found = (await db.prepare(lastRunSql).bind(uniqueId).first<LastRun>()) ?? undefined;
-    if (readFrom === generation) {
-      if (remembered.size >= 1000) remembered.clear();
-      const current = remembered.get(uniqueId);
-      // A slower read that began earlier must not replace a newer one.
-      if (!current || current.readAt <= at) remembered.set(uniqueId, { run: found, readAt: at });
-    }
-    return found;
-  })();
-  inFlight.set(uniqueId, { at, generation: readFrom, run });
-  const settled = () => {
-    if (inFlight.get(uniqueId)?.run === run) inFlight.delete(uniqueId);
-  };
-  run.then(settled, settled);
+  const run = (await db.prepare(lastRunSql).bind(uniqueId).first<LastRun>()) ?? undefined;
+  if (readFrom === generation) {
+    if (remembered.size >= 1000) remembered.clear();
+    const current = remembered.get(uniqueId);
+    // A slower read that began earlier must not replace a newer one.
+    if (!current || current.readAt <= at) remembered.set(uniqueId, { run, readAt: at });
+  }
   return run;
 }
 

@@ -1,8 +1,7 @@
 /**
  * The last-run memo that report cache keys name: within a second it is served from memory, and
  * past half that second it is re-read behind the response (`waitUntil`), one read however many
- * requests arrive, so under steady traffic no request waits on D1 for it; with nothing remembered,
- * a burst of requests shares one read.
+ * requests arrive, so under steady traffic no request waits on D1 for it.
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
@@ -64,45 +63,5 @@ describe("last successful run memo", () => {
     await recordRun("run_plain_3", "2031-01-03T00:00:00.000Z");
     clock += 1000;
     expect((await lastSuccessfulRun(env.DB, uniqueId))?.runId).toBe("run_plain_3");
-  });
-
-  it("shares a read in flight among requests that find nothing remembered, but never across a forget or for no-cache", async () => {
-    const clock = Date.now();
-    forgetLastRuns();
-    setLastRunClock(() => clock);
-    await recordRun("run_shared_1", "2032-01-01T00:00:00.000Z");
-    let reads = 0;
-    const counted = new Proxy(env.DB, {
-      get(target, key) {
-        if (key === "prepare")
-          return (sql: string) => {
-            reads += 1;
-            return target.prepare(sql);
-          };
-        const value = Reflect.get(target, key);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-
-    // A burst after an idle second: three requests, one read.
-    const burst = await Promise.all([1, 2, 3].map(() => lastSuccessfulRun(counted, uniqueId)));
-    expect(burst.map((run) => run?.runId)).toEqual(["run_shared_1", "run_shared_1", "run_shared_1"]);
-    expect(reads).toBe(1);
-
-    // A model run forgets what was read, and a read begun before it is not shared after it.
-    await recordRun("run_shared_2", "2032-01-02T00:00:00.000Z");
-    forgetLastRuns();
-    const before = lastSuccessfulRun(counted, uniqueId);
-    forgetLastRuns();
-    const after = lastSuccessfulRun(counted, uniqueId);
-    expect(reads).toBe(3);
-    expect([(await before)?.runId, (await after)?.runId]).toEqual(["run_shared_2", "run_shared_2"]);
-
-    // no-cache reads afresh even while another read is in flight.
-    forgetLastRuns();
-    const plain = lastSuccessfulRun(counted, uniqueId);
-    const fresh = lastSuccessfulRun(counted, uniqueId, { fresh: true });
-    expect(reads).toBe(5);
-    expect([(await plain)?.runId, (await fresh)?.runId]).toEqual(["run_shared_2", "run_shared_2"]);
   });
 });
