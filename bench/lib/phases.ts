@@ -35,6 +35,8 @@ export interface PhaseOptions {
 export async function runPhase(options: PhaseOptions): Promise<Phase> {
   let checked = 0;
   const wrong = new Map<string, number>();
+  /** Non-2xx answers by status and the start of their body, so a failed phase says what failed. */
+  const refused = new Map<string, number>();
   const cpuBefore = cpuMs(options.pid);
   const result = await autocannon({
     url: options.url,
@@ -54,8 +56,12 @@ export async function runPhase(options: PhaseOptions): Promise<Phase> {
             headers: { ...request.headers, ...next.headers },
           };
         },
-        onResponse: (status, _body, _context, received) => {
+        onResponse: (status, body, _context, received) => {
           checked += 1;
+          if (status < 200 || status > 299) {
+            const kind = `${status} ${String(body ?? "").slice(0, 200)}`;
+            refused.set(kind, (refused.get(kind) ?? 0) + 1);
+          }
           const lower = Object.fromEntries(
             Object.entries((received ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
           );
@@ -66,7 +72,10 @@ export async function runPhase(options: PhaseOptions): Promise<Phase> {
     ],
   });
   const failed = result.non2xx + result.errors + result.timeouts;
-  if (failed > 0) throw new Error(`${options.url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  if (failed > 0)
+    throw new Error(
+      `${options.url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts: ${JSON.stringify(Object.fromEntries(refused))}`,
+    );
   if (checked === 0 || wrong.size > 0)
     throw new Error(`${options.url}: ${wrong.size} kinds of wrong response among ${checked}: ${JSON.stringify(Object.fromEntries(wrong))}`);
   const cpuMsPerRequest = (cpuMs(options.pid) - cpuBefore) / checked;

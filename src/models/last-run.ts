@@ -5,7 +5,9 @@
  * a rebuild within that second. Past half that second a request re-reads it in the background
  * (its `waitUntil`), so under steady traffic no request waits on the read: each served value is
  * still less than a second old, yet the one request a second that used to pay for a D1 round
- * trip before its own query, the slowest in a hundred at 100 req/s, no longer does.
+ * trip before its own query, the slowest in a hundred at 100 req/s, no longer does. A read in
+ * flight is never shared with another request: workerd refuses I/O begun in another request's
+ * context (500 "Cannot perform I/O on behalf of a different request"), so only values are shared.
  */
 import { getTableName } from "drizzle-orm";
 import { modelResults } from "../db/schema.ts";

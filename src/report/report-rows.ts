@@ -13,7 +13,7 @@ import type { ReportDefinition } from "../config/index.ts";
 import { sourceFreshness } from "../db/schema.ts";
 import { SluiceError } from "../lib/errors.ts";
 import { quoteIdent } from "../lib/sql.ts";
-import { getManifest } from "../models/manifest.ts";
+import { getManifest, type Manifest } from "../models/manifest.ts";
 import { encodeCursor, type ReportQuery } from "./query.ts";
 
 export interface FreshnessRow {
@@ -75,16 +75,30 @@ export async function queryReport(db: D1Database, report: ReportDefinition, plan
 /** The freshness of the sources the report's model is built from, found through the model's lineage. */
 function modelFreshness(report: ReportDefinition, rows: readonly FreshnessRow[]): FreshnessRow[] {
   if (rows.length === 0) return [];
+  const sources = upstreamSources(report.model);
+  return rows.filter((r) => sources.has(`${r.source}.${r.table}`)).map((r) => ({ ...r }));
+}
+
+/** Each model's upstream sources (`source.table`), per manifest: the lineage is walked once, not on every miss. */
+const upstream = new WeakMap<Manifest, Map<string, Set<string>>>();
+
+function upstreamSources(model: string): Set<string> {
   const manifest = getManifest();
+  let byModel = upstream.get(manifest);
+  if (!byModel) upstream.set(manifest, (byModel = new Map()));
+  let sources = byModel.get(model);
+  if (sources) return sources;
   const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
-  const sources = new Set<string>();
+  sources = new Set<string>();
+  const found = sources;
   const visit = (id: string | undefined, seen = new Set<string>()) => {
     const node = id ? byId.get(id) : undefined;
     if (!node || seen.has(node.uniqueId)) return;
     seen.add(node.uniqueId);
-    for (const s of node.dependsOn.sources) sources.add(`${s.source}.${s.table}`);
+    for (const s of node.dependsOn.sources) found.add(`${s.source}.${s.table}`);
     for (const parent of node.dependsOn.nodes) visit(parent, seen);
   };
-  visit(manifest.nodes.find((n) => n.name === report.model)?.uniqueId);
-  return rows.filter((r) => sources.has(`${r.source}.${r.table}`)).map((r) => ({ ...r }));
+  visit(manifest.nodes.find((n) => n.name === model)?.uniqueId);
+  byModel.set(model, sources);
+  return sources;
 }
