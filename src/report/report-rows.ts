@@ -85,7 +85,10 @@ const upstream = new WeakMap<Manifest, Map<string, Set<string>>>();
 function upstreamSources(model: string): Set<string> {
   const manifest = getManifest();
   let byModel = upstream.get(manifest);
-  if (!byModel) upstream.set(manifest, (byModel = new Map()));
+  if (!byModel) {
+    byModel = new Map();
+    upstream.set(manifest, byModel);
+  }
   let sources = byModel.get(model);
   if (sources) return sources;
   const byId = new Map(manifest.nodes.map((n) => [n.uniqueId, n]));
