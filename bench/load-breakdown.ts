@@ -19,23 +19,10 @@ import { rawObjectKey, writeRawObject } from "../src/load/raw-zone.ts";
 import { ingestMessageSchema, messageBody } from "../src/messages.ts";
 import { addLoadCounters } from "../src/ops/rollups.ts";
 import { type FloorEnv, floorD1, floorParse, floorRaw, floorStatements } from "./load-floor.ts";
-import { benchRecord, benchSource } from "./load-records.ts";
+import { benchSource, recordEnvelopes } from "./load-records.ts";
 
-function envelopes(stream: string, from: number, count: number): string[] {
-  const receivedAt = new Date().toISOString();
-  return Array.from({ length: count }, (_, k) =>
-    JSON.stringify({
-      v: 1,
-      kind: "record",
-      source: benchSource,
-      stream,
-      key: `k${from + k}`,
-      receivedAt,
-      deliveryId: `bench-${from}`,
-      payload: benchRecord(from + k),
-    }),
-  );
-}
+const envelopes = (stream: string, from: number, count: number): string[] =>
+  recordEnvelopes(stream, from, count).map((envelope) => JSON.stringify(envelope));
 
 const asMessages = (bodies: string[]): Message<unknown>[] =>
   bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body, ack() {}, retry() {} }));

@@ -23,12 +23,12 @@ export function benchRecord(i: number) {
   };
 }
 
-/** Queues records `from` … `from + count - 1` of `stream` as record envelopes. */
-export async function enqueueRecords(queue: Queue, stream: string, from: number, count: number): Promise<void> {
+/** Records `from` … `from + count - 1` of `stream` as the record envelopes the queue carries. */
+export function recordEnvelopes(stream: string, from: number, count: number) {
   const receivedAt = new Date().toISOString();
-  const bodies = Array.from({ length: count }, (_, k) => ({
-    v: 1,
-    kind: "record",
+  return Array.from({ length: count }, (_, k) => ({
+    v: 1 as const,
+    kind: "record" as const,
     source: benchSource,
     stream,
     key: `k${from + k}`,
@@ -36,7 +36,11 @@ export async function enqueueRecords(queue: Queue, stream: string, from: number,
     deliveryId: `bench-${from}`,
     payload: benchRecord(from + k),
   }));
-  await sendAll(queue, bodies);
+}
+
+/** Queues records `from` … `from + count - 1` of `stream` as record envelopes. */
+export async function enqueueRecords(queue: Queue, stream: string, from: number, count: number): Promise<void> {
+  await sendAll(queue, recordEnvelopes(stream, from, count));
 }
 
 /** Records of `stream` the ledger says are loaded (rows, duplicates and quarantine alike). */
